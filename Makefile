@@ -1,0 +1,35 @@
+# Every target sets itself up: a fresh clone needs only `make run` or `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench screenshots clean
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# The torch pair is pinned here, not in pyproject: users elsewhere get their own matching pair.
+	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/visionlab
+
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
+	@if command -v xvfb-run >/dev/null 2>&1; then \
+		QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1280x1024x24" $(PY) -m pytest -q -p no:cacheprovider -m xvfb tests; \
+	else echo "xvfb-run not found: the 3D view test was skipped"; fi
+
+bench: $(STAMP)
+	$(VENV)/bin/visionlab bench optimizer --json
+	$(VENV)/bin/visionlab bench startup --json
+
+screenshots: $(STAMP)
+	mkdir -p docs/screenshots
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/visionlab screenshot --all --out docs/screenshots
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,3 @@
+from visionlab.__main__ import main
+
+raise SystemExit(main())

@@ -1,0 +1,69 @@
+"""The `visionlab` command: the GUI, offscreen screenshots and benchmarks.
+
+    visionlab                         open the app
+    visionlab --panel optimizer       open on a panel
+    visionlab screenshot --panel NAME --out FILE.png [--size WxH]
+    visionlab screenshot --all --out DIR
+    visionlab bench NAME [--json] [bench options]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from visionlab import __version__
+
+PANEL_IDS = ("optimizer", "camera", "training", "features")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must look like 1024x700, not '{text}'") from None
+    if not (200 <= width <= 8000 and 200 <= height <= 8000):
+        raise argparse.ArgumentTypeError("width and height must be between 200 and 8000 pixels")
+    return width, height
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="visionlab", description="A visual lab for learning deep learning.")
+    parser.add_argument("--version", action="version", version=f"VisionLab {__version__}")
+    parser.add_argument("--panel", choices=PANEL_IDS, help="open the app on this panel")
+    commands = parser.add_subparsers(dest="command")
+    shot = commands.add_parser("screenshot", help="render a panel offscreen to a PNG")
+    which = shot.add_mutually_exclusive_group(required=True)
+    which.add_argument("--panel", dest="shot_panel", choices=PANEL_IDS)
+    which.add_argument("--all", action="store_true", help="every panel, at the default size and at 1024x700")
+    shot.add_argument("--out", required=True, help="the PNG file (or, with --all, the folder)")
+    shot.add_argument("--size", type=parse_size, default=None, help="window size, e.g. 1024x700")
+    bench = commands.add_parser("bench", help="run a benchmark; the last line printed is JSON with --json",
+                                add_help=False)
+    bench.add_argument("name", nargs="?", help="benchmark name (omit to list them)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "bench":
+        from visionlab.bench import run_bench
+
+        return run_bench(args.name, rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if args.command == "screenshot":
+        from visionlab.qt.screenshot import screenshot_all, screenshot_panel
+
+        if args.all:
+            return screenshot_all(args.out)
+        return screenshot_panel(args.shot_panel, args.out, args.size)
+    from visionlab.qt.app import run_gui
+
+    return run_gui(args.panel)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Everything that imports PySide6 / pyqtgraph lives under this package."""

@@ -1,0 +1,88 @@
+"""Application start-up: the QApplication, logging, the uncaught-exception dialog, settings."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import traceback
+
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from visionlab import __version__
+from visionlab.core import paths
+
+log = logging.getLogger("visionlab")
+
+
+def setup_logging() -> None:
+    """Log to a file in the user's data folder (replacing an earlier VisionLab handler, if any)."""
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "is_visionlab_log", False)]:
+        root.removeHandler(old)
+        old.close()
+    handler = logging.FileHandler(paths.log_file(), encoding="utf-8")
+    handler.is_visionlab_log = True
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def make_settings() -> QSettings:
+    return QSettings(str(paths.settings_file()), QSettings.Format.IniFormat)
+
+
+class _ErrorBridge(QObject):
+    """Carries an exception report from any thread to a dialog on the GUI thread."""
+
+    reported = Signal(str, str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reported.connect(self._show, Qt.ConnectionType.QueuedConnection)
+        self._open_dialogs: list[QMessageBox] = []
+
+    def _show(self, summary: str, details: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Critical, "VisionLab: unexpected error",
+                          f"{summary}\n\nThe app keeps running. Details were written to\n{paths.log_file()}")
+        box.setDetailedText(details)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _=0, b=box: self._open_dialogs.remove(b) if b in self._open_dialogs else None)
+        self._open_dialogs.append(box)
+        box.open()  # non-modal: an error must never freeze the window
+
+
+def install_exception_hooks() -> _ErrorBridge:
+    """Uncaught exceptions (GUI thread or workers) are logged and shown in a dialog, not fatal."""
+    bridge = _ErrorBridge()
+
+    def report(exc_type, exc, tb) -> None:
+        details = "".join(traceback.format_exception(exc_type, exc, tb))
+        log.error("uncaught exception:\n%s", details)
+        bridge.reported.emit(f"{exc_type.__name__}: {exc}", details)
+
+    sys.excepthook = report
+    threading.excepthook = lambda args: report(args.exc_type, args.exc_value, args.exc_traceback)
+    return bridge
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("VisionLab")
+    app.setOrganizationName("VisionLab")
+    app.setApplicationVersion(__version__)
+    return app
+
+
+def run_gui(panel_id: str | None = None) -> int:
+    setup_logging()
+    app = create_application()
+    bridge = install_exception_hooks()  # noqa: F841 (kept alive for the app's lifetime)
+    from visionlab.qt.main_window import MainWindow
+
+    window = MainWindow(settings=make_settings(), initial_panel=panel_id)
+    window.show()
+    log.info("VisionLab %s started (platform %s, pid %d)", __version__, app.platformName(), os.getpid())
+    return app.exec()

@@ -1,0 +1,82 @@
+"""`visionlab screenshot`: renders a panel offscreen to a PNG, the way a user would see it."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from visionlab.qt.main_window import DEFAULT_SIZE
+
+SMALL_SIZE = (1024, 700)
+TIMEOUT_S = 120.0
+
+
+def _ensure_app():
+    # Offscreen unless the caller chose a platform (xvfb-run sets xcb for the 3D view).
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from visionlab.qt.app import create_application
+
+    return create_application()
+
+
+def render_panel(panel_id: str, size: tuple[int, int]):
+    """Open a main window on `panel_id`, wait until the panel says it is ready, and grab it as a QImage."""
+    from PySide6.QtCore import QSettings
+
+    from visionlab.qt.main_window import MainWindow
+
+    app = _ensure_app()
+    # A throwaway settings file: screenshots must neither read nor change the user's settings.
+    settings_path = Path(tempfile.mkdtemp(prefix="visionlab-shot-")) / "settings.ini"
+    window = MainWindow(settings=QSettings(str(settings_path), QSettings.Format.IniFormat), initial_panel=panel_id)
+    window.resize(*size)
+    window.show()
+    deadline = time.monotonic() + TIMEOUT_S
+    prepared = False
+    while time.monotonic() < deadline:
+        app.processEvents()
+        panel = window.panel(panel_id)
+        if panel is not None:
+            if not prepared:
+                panel.prepare_screenshot()
+                prepared = True
+            elif panel.screenshot_ready():
+                break
+        time.sleep(0.02)
+    else:
+        print(f"warning: panel '{panel_id}' was not ready after {TIMEOUT_S:.0f} s", file=sys.stderr)
+    for _ in range(5):  # let the last repaints land
+        app.processEvents()
+        time.sleep(0.02)
+    image = window.grab().toImage()
+    window.close()
+    app.processEvents()
+    return image
+
+
+def screenshot_panel(panel_id: str, out: str, size: tuple[int, int] | None = None) -> int:
+    from visionlab.qt.panels import available_panels
+
+    if panel_id not in {info.panel_id for info in available_panels()}:
+        print(f"error: the '{panel_id}' panel is not part of this build", file=sys.stderr)
+        return 2
+    image = render_panel(panel_id, size or DEFAULT_SIZE)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    if not image.save(str(out)):
+        print(f"error: could not write {out}", file=sys.stderr)
+        return 1
+    print(f"wrote {out} ({image.width()}x{image.height()})")
+    return 0
+
+
+def screenshot_all(folder: str) -> int:
+    from visionlab.qt.panels import available_panels
+
+    status = 0
+    for info in available_panels():
+        for size, suffix in ((DEFAULT_SIZE, ""), (SMALL_SIZE, "-1024x700")):
+            status |= screenshot_panel(info.panel_id, str(Path(folder) / f"{info.panel_id}{suffix}.png"), size)
+    return status
