@@ -1,0 +1,1 @@
+"""Training: data sets, the model zoo, the trainer generator, diagnosis, runs and experiments (no Qt)."""

@@ -1,0 +1,99 @@
+"""The VisionLab checkpoint format, shared by the Training Monitor (writes) and the Feature-Map Viewer (reads).
+
+A checkpoint is a plain dict saved with `torch.save` and read back with `torch.load(weights_only=True)`,
+so opening a file never runs code from it:
+
+    {"format": "visionlab-checkpoint", "version": 1,
+     "config": {"model": {"name", "width", "depth", "batch_norm", "dropout"},
+                "dataset": str, "input_shape": [C, H, W], "class_names": [str, ...],
+                "normalize": {"mean": [...], "std": [...]}},   # applied to images scaled to [0, 1]
+     "state_dict": {name: tensor}, "extra": {"epoch": int, "metrics": {...}, ...}}
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import zipfile
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from visionlab.core.atomic import write_bytes
+from visionlab.core.training.models import ModelSpec, build_model
+
+FORMAT = "visionlab-checkpoint"
+VERSION = 1
+REQUIRED_CONFIG_KEYS = ("model", "input_shape", "class_names")
+
+
+class CheckpointError(Exception):
+    """A file that is not a usable VisionLab checkpoint; the message says why, for the user."""
+
+
+def save_checkpoint(path: str | os.PathLike, model: nn.Module, config: dict, extra: dict | None = None) -> None:
+    """Write the model's weights and the config that rebuilds it, atomically (never a half-written file)."""
+    missing = [key for key in REQUIRED_CONFIG_KEYS if key not in config]
+    if missing:
+        raise ValueError(f"checkpoint config lacks {', '.join(missing)}")
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "config": config,
+        # Cloned to CPU so a checkpoint written from a GPU run opens on any machine.
+        "state_dict": {name: tensor.detach().to("cpu").clone() for name, tensor in model.state_dict().items()},
+        "extra": dict(extra or {}),
+    }
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    write_bytes(path, buffer.getvalue())
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """The checkpoint dict, or a CheckpointError that tells the user what is wrong with the file."""
+    path = Path(path)
+    name = path.name
+    if not path.is_file():
+        raise CheckpointError(f"{name}: no such file")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        # weights_only refuses anything that would construct arbitrary objects (i.e. could run code).
+        raise CheckpointError(f"{name} is not a plain weights file: it would run code when opened, "
+                              f"so it was refused ({str(exc).splitlines()[0][:160]})") from None
+    except (EOFError, zipfile.BadZipFile, RuntimeError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{name} is truncated or not a torch file ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0][:160] if str(exc) else 'no details'})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(f"{name} is a torch file but not a VisionLab checkpoint "
+                              "(train a model in the Training Monitor to make one)")
+    if data.get("version") != VERSION:
+        raise CheckpointError(f"{name} has checkpoint version {data.get('version')}; this VisionLab reads {VERSION}")
+    config = data.get("config")
+    if not isinstance(config, dict) or any(key not in config for key in REQUIRED_CONFIG_KEYS):
+        raise CheckpointError(f"{name} lacks the model configuration needed to rebuild the model")
+    if not isinstance(data.get("state_dict"), dict):
+        raise CheckpointError(f"{name} holds no weights")
+    data.setdefault("extra", {})
+    return data
+
+
+def build_model_from_checkpoint(path: str | os.PathLike) -> tuple[nn.Module, dict]:
+    """Rebuild the model a checkpoint was trained as and load its weights; returns (model in eval mode, config)."""
+    data = load_checkpoint(path)
+    config = data["config"]
+    try:
+        spec = ModelSpec.from_dict(config["model"])
+        model = build_model(spec, tuple(config["input_shape"]), len(config["class_names"]))
+    except (TypeError, ValueError, KeyError, RuntimeError) as exc:
+        raise CheckpointError(f"{Path(path).name}: cannot rebuild its model ({exc})") from None
+    try:
+        model.load_state_dict(data["state_dict"], strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0][:200]
+        raise CheckpointError(f"{Path(path).name}: its weights do not fit a {spec.name} model "
+                              f"(a checkpoint for another model?): {first}") from None
+    model.eval()
+    return model, config
