@@ -1,0 +1,86 @@
+"""Layer table: parameter counts against torchvision's published ones, receptive fields of known layers,
+FLOPs and the conv / fully connected split. Models are built on the meta device: shapes, no arithmetic."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn as nn
+import torchvision.models as tvm
+
+from visionlab.core.features.layers import NOTES_ALEXNET_SPLIT, analyze_model, param_split
+from visionlab.core.features.receptive import receptive_fields, sequential_fields
+
+
+def _meta(name: str, **kwargs) -> nn.Module:
+    with torch.device("meta"):
+        return tvm.get_model(name, weights=None, **kwargs).eval()
+
+
+@pytest.mark.parametrize("name, millions, kwargs", [
+    ("alexnet", 61.1, {}), ("vgg16", 138.4, {}), ("googlenet", 6.6, {"aux_logits": False, "init_weights": False}),
+    ("resnet18", 11.7, {}), ("resnet50", 25.6, {}),
+])
+def test_parameter_counts_match_published(name, millions, kwargs) -> None:
+    model = _meta(name, **kwargs)
+    summary = analyze_model(model, (3, 224, 224))
+    assert round(summary.total_params / 1e6, 1) == millions
+    # torchvision's own metadata says the same thing
+    assert summary.total_params == tvm.get_model_weights(name).DEFAULT.meta["num_params"]
+
+
+def test_alexnet_conv_versus_fc_split() -> None:
+    conv, fc, other = param_split(_meta("alexnet"))
+    assert round(conv / 1e6, 2) == 2.47 and round(fc / 1e6, 1) == 58.6 and other == 0
+    assert NOTES_ALEXNET_SPLIT["fc"] > 30 * NOTES_ALEXNET_SPLIT["conv"]  # the lecture's point, both ways
+    assert fc > 20 * conv
+
+
+@pytest.mark.parametrize("name, layer, field", [
+    ("resnet18", "conv1", 7), ("resnet18", "maxpool", 11), ("resnet18", "layer4", 435),
+    ("alexnet", "features.0", 11), ("alexnet", "features", 195),
+    ("vgg16", "features.28", 196), ("vgg16", "features", 212),
+])
+def test_receptive_fields_of_known_layers(name, layer, field) -> None:
+    fields = receptive_fields(_meta(name), (3, 224, 224))
+    assert fields[layer].size == (field, field)
+
+
+def test_effective_stride_and_box_of_resnet_layers() -> None:
+    fields = receptive_fields(_meta("resnet18"), (3, 224, 224))
+    assert fields["layer2"].jump == (8, 8) and fields["layer4"].jump == (32, 32)
+    # conv1 (7×7, stride 2, padding 3): output pixel (0, 0) is centred on input pixel 0.
+    top, left, height, width = fields["conv1"].box(0, 0)
+    assert (top, left, height, width) == (-3.0, -3.0, 7.0, 7.0)
+    assert fields["conv1"].box(10, 5)[:2] == (-3.0 + 20, -3.0 + 10)
+    assert fields["fc"].is_global
+
+
+def test_branches_take_the_larger_field_and_chain_fallback_agrees_on_chains() -> None:
+    class TwoBranch(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.small = nn.Conv2d(1, 1, 1)
+            self.big = nn.Conv2d(1, 1, 5, padding=2)
+
+        def forward(self, x):
+            return self.small(x) + self.big(x)
+
+    fields = receptive_fields(TwoBranch(), (1, 16, 16))
+    assert fields[""].size == (5, 5)
+    chain = nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(2), nn.Conv2d(2, 2, 3, dilation=2))
+    exact = receptive_fields(chain, (1, 32, 32))
+    assert sequential_fields(chain, (1, 32, 32))["2"] == exact["2"]
+    assert exact["2"].size == (3 + 1 + 4 * 2, 3 + 1 + 4 * 2)
+
+
+def test_layer_table_shapes_and_flops_agree_with_torch() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 8 * 8, 10))
+    summary = analyze_model(model, (3, 16, 16))
+    conv = summary.by_name["0"]
+    assert conv.output_shape == (8, 8, 8) and conv.has_maps
+    assert conv.flops == 2 * (3 * 3 * 3) * 8 * 8 * 8  # a multiply-add counts as two
+    assert summary.by_name["3"].flops == 2 * 512 * 10
+    assert summary.total_flops == conv.flops + summary.by_name["3"].flops
+    assert (summary.conv_params, summary.fc_params) == (3 * 9 * 8 + 8, 512 * 10 + 10)
+    assert not summary.by_name["3"].has_maps and summary.exact_fields

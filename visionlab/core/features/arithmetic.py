@@ -1,0 +1,120 @@
+"""Conv and pooling arithmetic in the lecture's form, in its general shape (dilation, groups).
+
+The lecture writes W2 = (W1 − F + 2P)/S + 1 and params = (F·F·D1)·K + K. torch computes the same thing
+with two generalisations: a dilated kernel covers F_eff = D·(F − 1) + 1 pixels, and with `groups` each
+kernel only sees D1/groups input channels. Non-integer divisions are floored (the last partial window is
+dropped), which is why the formula panel shows ⌊…⌋.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+def effective_kernel(kernel: int, dilation: int = 1) -> int:
+    """How many input pixels a dilated kernel spans: D·(F − 1) + 1."""
+    return dilation * (kernel - 1) + 1
+
+
+def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1,
+                     ceil_mode: bool = False) -> int:
+    """W2 = ⌊(W1 − F_eff + 2P)/S⌋ + 1 (⌈…⌉ with ceil_mode, as torch's pooling allows)."""
+    span = size - effective_kernel(kernel, dilation) + 2 * padding
+    if span < 0:
+        return 0
+    steps = math.ceil(span / stride) if ceil_mode else span // stride
+    if ceil_mode and steps * stride >= size + padding:
+        steps -= 1  # torch's rule: the last window must start inside the input or its left padding
+    return steps + 1
+
+
+def transposed_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1,
+                           output_padding: int = 0) -> int:
+    """Transposed conv ("deconvolution"): (W1 − 1)·S − 2P + F_eff + output_padding."""
+    return (size - 1) * stride - 2 * padding + effective_kernel(kernel, dilation) + output_padding
+
+
+def conv_param_count(in_channels: int, out_channels: int, kernel: tuple[int, int] | int, groups: int = 1,
+                     bias: bool = True) -> int:
+    """params = (F·F·D1/groups)·K + K (the + K only with a bias)."""
+    kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+    return kh * kw * (in_channels // groups) * out_channels + (out_channels if bias else 0)
+
+
+@dataclass(frozen=True)
+class FormulaLine:
+    """One formula with the layer's real numbers, and whether it matches what torch produced."""
+
+    label: str
+    text: str
+    value: int
+    actual: int
+
+    @property
+    def matches(self) -> bool:
+        return self.value == self.actual
+
+
+def _pair(value) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
+
+
+def _size_line(axis: str, size: int, kernel: int, stride: int, padding: int, dilation: int,
+               actual: int, ceil_mode: bool = False) -> FormulaLine:
+    value = conv_output_size(size, kernel, stride, padding, dilation, ceil_mode)
+    f_eff = effective_kernel(kernel, dilation)
+    kernel_text = f"F={kernel}" if dilation == 1 else f"F_eff=D·(F−1)+1={dilation}·{kernel - 1}+1={f_eff}"
+    numerator = size - f_eff + 2 * padding
+    rounding = "⌈{}⌉" if ceil_mode else "⌊{}⌋"
+    exact = numerator / stride
+    fraction = f"{numerator}/{stride}"
+    if numerator % stride:
+        fraction += f" = {exact:.2f}"  # the student sees the division was not exact and got rounded
+    text = (f"{axis}2 = {rounding.format(f'({axis}1 − F + 2P)/S')} + 1 with {axis}1={size}, {kernel_text}, "
+            f"P={padding}, S={stride}: {rounding.format(fraction)} + 1 = {value}")
+    return FormulaLine(f"{axis}2", text, value, actual)
+
+
+def conv_formulas(module, input_shape: tuple[int, ...], output_shape: tuple[int, ...]) -> list[FormulaLine]:
+    """The formula lines for a Conv2d / MaxPool2d / AvgPool2d with its real input and output shapes.
+
+    `input_shape` / `output_shape` are (C, H, W) as recorded during the forward pass; each line carries the
+    real value so the panel can show a check mark (or a warning if the lecture's form did not apply).
+    """
+    import torch.nn as nn  # local: keeps this module importable without torch for the pure functions
+
+    c_in, h_in, w_in = input_shape[-3:]
+    c_out, h_out, w_out = output_shape[-3:]
+    if isinstance(module, nn.Conv2d):
+        kh, kw = _pair(module.kernel_size)
+        sh, sw = _pair(module.stride)
+        ph, pw = _pair(module.padding) if not isinstance(module.padding, str) else (kh // 2, kw // 2)
+        dh, dw = _pair(module.dilation)
+        lines = [_size_line("W", w_in, kw, sw, pw, dw, w_out), _size_line("H", h_in, kh, sh, ph, dh, h_out)]
+        groups = module.groups
+        bias = module.bias is not None
+        params = conv_param_count(c_in, module.out_channels, (kh, kw), groups, bias)
+        per_kernel = "F·F·D1" if groups == 1 else "F·F·D1/groups"
+        group_text = "" if groups == 1 else f"/{groups}"
+        bias_text = f" + {module.out_channels}" if bias else " (no bias)"
+        text = (f"params = ({per_kernel})·K{' + K' if bias else ''} = ({kh}·{kw}·{c_in}{group_text})·"
+                f"{module.out_channels}{bias_text} = {params:,}")
+        actual = sum(p.numel() for p in module.parameters())
+        lines.append(FormulaLine("D2", f"D2 = K = {module.out_channels}", module.out_channels, c_out))
+        lines.append(FormulaLine("params", text, params, actual))
+        return lines
+    if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+        kh, kw = _pair(module.kernel_size)
+        sh, sw = _pair(module.stride or module.kernel_size)
+        ph, pw = _pair(module.padding)
+        dilation = getattr(module, "dilation", 1)
+        dh, dw = _pair(dilation)
+        ceil_mode = bool(module.ceil_mode)
+        lines = [_size_line("W", w_in, kw, sw, pw, dw, w_out, ceil_mode),
+                 _size_line("H", h_in, kh, sh, ph, dh, h_out, ceil_mode)]
+        lines.append(FormulaLine("D2", f"D2 = D1 = {c_in} (pooling keeps the channels)", c_in, c_out))
+        lines.append(FormulaLine("params", "params = 0 (pooling has no weights)", 0,
+                                 sum(p.numel() for p in module.parameters())))
+        return lines
+    return []

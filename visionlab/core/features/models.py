@@ -1,0 +1,113 @@
+"""The networks the viewer opens: torchvision's classics, with ImageNet weights when the weights store
+has them (never downloading by itself), otherwise untrained and labelled so; and training checkpoints.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch.nn as nn
+
+log = logging.getLogger(__name__)
+
+# The lecture's networks, in the order it introduces them; the second item names the layer shown first.
+MODEL_NAMES = ("alexnet", "vgg11", "vgg16", "googlenet", "resnet18", "resnet50")
+FIRST_CONV = {"alexnet": "features.0", "vgg11": "features.0", "vgg16": "features.0", "googlenet": "conv1.conv",
+              "resnet18": "conv1", "resnet50": "conv1"}
+# Grad-CAM looks at the last spatial layer, where the evidence for a class is already assembled.
+CAM_LAYER = {"alexnet": "features", "vgg11": "features", "vgg16": "features", "googlenet": "inception5b",
+             "resnet18": "layer4", "resnet50": "layer4"}
+INPUT_SIZE = 224
+
+
+class ModelError(ValueError):
+    """A model or checkpoint that cannot be opened, with the reason in words."""
+
+
+@dataclass
+class LoadedModel:
+    name: str
+    model: nn.Module
+    pretrained: bool
+    categories: list[str] = field(default_factory=list)
+    input_shape: tuple[int, int, int] = (3, INPUT_SIZE, INPUT_SIZE)
+    normalize: bool = True                 # ImageNet mean / std for torchvision nets
+    note: str = ""                         # shown beside the picker ("untrained: ...")
+    default_layer: str = ""
+    cam_layer: str = ""
+
+
+def _weights_enum(name: str):
+    import torchvision.models as tvm
+
+    return tvm.get_model_weights(name).DEFAULT
+
+
+def _categories(name: str) -> list[str]:
+    try:  # the enum's metadata is part of torchvision itself and works offline
+        return list(_weights_enum(name).meta["categories"])
+    except Exception:
+        return []
+
+
+def _untrained(name: str) -> nn.Module:
+    import torchvision.models as tvm
+
+    extra = {"aux_logits": False, "init_weights": False} if name == "googlenet" else {}
+    return tvm.get_model(name, weights=None, **extra)
+
+
+def load_torchvision(name: str, weights_store=None) -> LoadedModel:
+    """`name` from MODEL_NAMES; pretrained if `weights_store` (or the default store) has its file."""
+    if name not in MODEL_NAMES:
+        raise ModelError(f"unknown model '{name}' (choose one of {', '.join(MODEL_NAMES)})")
+    store = weights_store if weights_store is not None else _default_store()
+    model, pretrained, note = None, False, ""
+    if store is not None:
+        try:
+            if store.is_available(name):
+                model, _ = store.build(name, pretrained=True)
+                pretrained = True
+        except Exception as exc:  # a damaged file must not stop the viewer: fall back and say why
+            log.warning("pretrained %s unavailable: %s", name, exc)
+            note = f"untrained: the ImageNet weights could not be loaded ({exc})"
+    if model is None:
+        model = _untrained(name)
+        note = note or "untrained: random weights (get the ImageNet weights in the weights store)"
+    return LoadedModel(name, model.eval(), pretrained, _categories(name), note=note,
+                       default_layer=FIRST_CONV[name], cam_layer=CAM_LAYER[name])
+
+
+def _default_store():
+    try:
+        from visionlab.core.vision.weights import WeightsStore
+    except ImportError:
+        return None
+    try:
+        return WeightsStore()
+    except Exception as exc:
+        log.warning("weights store unavailable: %s", exc)
+        return None
+
+
+def load_checkpoint(path: str | Path) -> LoadedModel:
+    """A model saved by the training monitor; raises ModelError with the checkpoint module's reason."""
+    try:
+        from visionlab.core.training.checkpoint import CheckpointError, build_model_from_checkpoint
+    except ImportError:
+        raise ModelError("this build has no training checkpoints support yet") from None
+    try:
+        model, config = build_model_from_checkpoint(path)
+    except CheckpointError as exc:
+        raise ModelError(f"{Path(path).name}: {exc}") from None
+    shape = tuple(int(v) for v in config.get("input_shape", (3, INPUT_SIZE, INPUT_SIZE)))
+    if len(shape) == 2:
+        shape = (1, *shape)
+    first = next((n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)), "")
+    last = [n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+    name = str(config.get("model") or config.get("model_name") or Path(path).stem)
+    return LoadedModel(name, model.eval(), True, [str(c) for c in config.get("class_names", [])],
+                       input_shape=shape, normalize=False, note=f"checkpoint {Path(path).name}",
+                       default_layer=first, cam_layer=last[-1] if last else "")
