@@ -1,0 +1,278 @@
+"""Frame sources: where the Live Camera panel (and the Feature-Map Viewer's live mode) get their images.
+
+Every source has the same small interface, so a consumer never cares where frames come from:
+
+    source = SyntheticSource(width=640, height=480)    # or VideoFileSource(path), CameraSource(0), ...
+    source.open()                                       # raises SourceError with a readable message
+    ok, frame, timestamp = source.read()                # frame: H×W×3 uint8 **RGB**, timestamp: perf_counter()
+    source.close()                                      # idempotent
+
+`read()` returning `ok=False` means "no frame right now" (end of a non-looping video, a camera that went
+away). `source.live` tells whether it is worth retrying (a camera) or the stream is over (a file).
+`SyntheticSource` draws deterministic moving shapes: frame `i` is always the same image, which is what the
+tests and benchmarks rely on. No module here imports torch or Qt.
+"""
+
+from __future__ import annotations
+
+import glob
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+class SourceError(Exception):
+    """A source could not be opened or read; the message is meant for the user."""
+
+
+class FrameSource:
+    """Base class: subclasses implement `_open`, `_read` (RGB frame or None) and `_close`."""
+
+    description = "source"
+    live = False  # True for cameras: a failed read is worth retrying
+    fps: float | None = 30.0  # the natural pace for the capture loop; None: read() itself waits (a camera)
+
+    def __init__(self) -> None:
+        self.is_open = False
+
+    def open(self) -> None:
+        if not self.is_open:
+            self._open()
+            self.is_open = True
+
+    def read(self) -> tuple[bool, np.ndarray | None, float]:
+        if not self.is_open:
+            return False, None, time.perf_counter()
+        frame = self._read()
+        return frame is not None, frame, time.perf_counter()
+
+    def close(self) -> None:
+        if self.is_open:
+            self.is_open = False
+            self._close()
+
+    def _open(self) -> None:
+        pass
+
+    def _read(self) -> np.ndarray | None:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        pass
+
+
+class SyntheticSource(FrameSource):
+    """Moving shapes on a gradient: the default when there is no camera, and the source of every test.
+
+    Deterministic: frame `i` depends only on `i` and the size. `cache_frames > 0` renders that many frames
+    once and cycles through them (benchmarks use it so the source costs nothing per frame).
+    """
+
+    live = False
+
+    def __init__(self, width: int = 640, height: int = 480, cache_frames: int = 0) -> None:
+        super().__init__()
+        if width < 32 or height < 32:
+            raise SourceError(f"synthetic frames must be at least 32×32, not {width}×{height}")
+        self.width, self.height = width, height
+        self.description = f"Synthetic shapes {width}×{height}"
+        self.index = 0
+        yy, xx = np.mgrid[0:height, 0:width]
+        self._background = np.stack(
+            [40 + 60 * xx / width, 50 + 40 * yy / height, 90 + 0 * xx], axis=-1).astype(np.uint8)
+        self._cache = [self.render(i) for i in range(cache_frames)]
+
+    def render(self, index: int) -> np.ndarray:
+        """Frame number `index`: a circle, a rectangle and a triangle orbiting at different speeds."""
+        return self._draw_shapes(self._background.copy(), index)
+
+    def _draw_shapes(self, image: np.ndarray, index: int) -> np.ndarray:
+        w, h = self.width, self.height
+        t = index / 30.0
+        scale = min(w, h)
+        cx, cy = w / 2 + 0.3 * w * math.cos(0.9 * t), h / 2 + 0.25 * h * math.sin(0.9 * t)
+        cv2.circle(image, (int(cx), int(cy)), int(0.12 * scale), (230, 70, 60), -1, cv2.LINE_AA)
+        rx, ry = w / 2 + 0.3 * w * math.cos(-0.6 * t + 2), h / 2 + 0.3 * h * math.sin(-0.6 * t + 2)
+        half = 0.1 * scale
+        cv2.rectangle(image, (int(rx - half), int(ry - 0.7 * half)), (int(rx + half), int(ry + 0.7 * half)),
+                      (60, 200, 90), -1)
+        tx, ty = w / 2 + 0.2 * w * math.cos(1.3 * t + 4), h / 2 + 0.2 * h * math.sin(1.3 * t + 4)
+        size = 0.1 * scale
+        triangle = np.array([[tx, ty - size], [tx - size, ty + size], [tx + size, ty + size]], np.int32)
+        cv2.fillPoly(image, [triangle], (240, 220, 60), cv2.LINE_AA)
+        cv2.putText(image, f"frame {index}", (8, h - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1,
+                    cv2.LINE_AA)
+        return image
+
+    def _read(self) -> np.ndarray:
+        if self._cache:
+            frame = self._cache[self.index % len(self._cache)]
+        else:
+            frame = self.render(self.index)
+        self.index += 1
+        return frame
+
+
+class VideoFileSource(FrameSource):
+    """A video file read with OpenCV; `loop=True` starts again at the end (a short clip plays forever)."""
+
+    def __init__(self, path: str | os.PathLike, loop: bool = True) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.loop = loop
+        self.description = f"Video {self.path.name}"
+        self._capture: cv2.VideoCapture | None = None
+
+    def _open(self) -> None:
+        if not self.path.is_file():
+            raise SourceError(f"The video file {self.path} does not exist.")
+        capture = cv2.VideoCapture(str(self.path))
+        ok, frame = capture.read() if capture.isOpened() else (False, None)
+        if not ok or frame is None:
+            capture.release()
+            raise SourceError(f"{self.path.name} is not a video OpenCV can read (corrupt file or unknown codec).")
+        capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        rate = capture.get(cv2.CAP_PROP_FPS)
+        self.fps = rate if 1 <= rate <= 240 else 30.0
+        self._capture = capture
+
+    def _read(self) -> np.ndarray | None:
+        ok, frame = self._capture.read()
+        if not ok and self.loop:
+            self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, frame = self._capture.read()
+        return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if ok and frame is not None else None
+
+    def _close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+
+def _load_image(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise SourceError(f"{path.name} is not an image OpenCV can read.")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+class ImageFileSource(FrameSource):
+    """One still image, served again on every read (so the detector runs on it continuously)."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.description = f"Image {self.path.name}"
+        self._image: np.ndarray | None = None
+
+    def _open(self) -> None:
+        if not self.path.is_file():
+            raise SourceError(f"The image file {self.path} does not exist.")
+        self._image = _load_image(self.path)
+
+    def _read(self) -> np.ndarray | None:
+        return self._image
+
+
+class ImageFolderSource(FrameSource):
+    """The images of a folder in name order, one per read, looping; unreadable files are skipped."""
+
+    def __init__(self, folder: str | os.PathLike) -> None:
+        super().__init__()
+        self.folder = Path(folder)
+        self.fps = 2.0  # a slide show: each picture stays long enough to look at
+        self.description = f"Folder {self.folder.name}"
+        self._paths: list[Path] = []
+        self.index = 0
+
+    def _open(self) -> None:
+        if not self.folder.is_dir():
+            raise SourceError(f"The folder {self.folder} does not exist.")
+        self._paths = sorted(p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not self._paths:
+            raise SourceError(f"The folder {self.folder.name} holds no images ({', '.join(IMAGE_SUFFIXES)}).")
+
+    def _read(self) -> np.ndarray | None:
+        for _ in range(len(self._paths)):
+            path = self._paths[self.index % len(self._paths)]
+            self.index += 1
+            try:
+                return _load_image(path)
+            except SourceError:
+                continue
+        return None
+
+
+class CameraSource(FrameSource):
+    """A webcam by OpenCV index, optionally asking for a resolution (the camera may pick another one)."""
+
+    live = True
+    fps = None
+
+    def __init__(self, index: int, width: int | None = None, height: int | None = None, name: str = "") -> None:
+        super().__init__()
+        self.index, self.width, self.height = index, width, height
+        self.description = name or f"Camera {index}"
+        self._capture: cv2.VideoCapture | None = None
+
+    def _open(self) -> None:
+        capture = cv2.VideoCapture(self.index)
+        if not capture.isOpened():
+            capture.release()
+            raise SourceError(f"{self.description} could not be opened (unplugged, or used by another program?).")
+        if self.width and self.height:
+            capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
+            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
+        self._capture = capture
+
+    def _read(self) -> np.ndarray | None:
+        ok, frame = self._capture.read()
+        return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if ok and frame is not None else None
+
+    def _close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+
+@dataclass(frozen=True)
+class CameraInfo:
+    index: int
+    name: str
+
+
+def list_cameras(sysfs: str = "/sys/class/video4linux") -> list[CameraInfo]:
+    """Cameras named by Linux's video4linux folder (no device is opened, so this is instant).
+
+    Elsewhere (or when the folder is missing) the list is empty and the user can still type an index.
+    """
+    cameras = []
+    for entry in sorted(glob.glob(os.path.join(sysfs, "video*"))):
+        suffix = os.path.basename(entry)[len("video"):]
+        if not suffix.isdigit():
+            continue
+        try:
+            name = Path(entry, "name").read_text(encoding="utf-8", errors="replace").strip()
+        except OSError:
+            name = ""
+        cameras.append(CameraInfo(int(suffix), name or f"Camera {suffix}"))
+    return sorted(cameras, key=lambda camera: camera.index)
+
+
+def probe_cameras(indices: range = range(4)) -> list[CameraInfo]:
+    """Cameras that actually open (slow: up to a second per index; run it off the GUI thread)."""
+    named = {camera.index: camera.name for camera in list_cameras()}
+    found = []
+    for index in indices:
+        capture = cv2.VideoCapture(index)
+        if capture.isOpened():
+            found.append(CameraInfo(index, named.get(index, f"Camera {index}")))
+        capture.release()
+    return found
