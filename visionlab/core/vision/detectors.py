@@ -20,6 +20,7 @@ import torch
 import torchvision
 
 from visionlab.core.vision.overlay import Detections
+from visionlab.core.vision.weights_catalog import weights_enum
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class TorchDetector:
     def __init__(self, name: str, task: str, model: torch.nn.Module, weights: Any, *,
                  pretrained: bool, device: str | torch.device = "cpu") -> None:
         self.name, self.task, self.pretrained = name, task, pretrained
+        self.notice = ""  # something the user must be told about this model (e.g. a CPU fallback)
         self.model = model.eval()
         self.weights = weights
         self.transforms = weights.transforms()
@@ -102,6 +104,7 @@ class HaarFaceDetector:
     """OpenCV's frontal-face Haar cascade: a boosted cascade of rectangle features, no neural network."""
 
     name, task, pretrained = "haar_face", "detection", True
+    notice = ""
     categories = ("background", "face")
     device = torch.device("cpu")
 
@@ -152,11 +155,6 @@ class HogPeopleDetector(HaarFaceDetector):
         return np.asarray(rects, np.float32).reshape(-1, 4) / scale, np.asarray(weights, np.float32).reshape(-1)
 
 
-def _weights_enum(name: str) -> Any:
-    """The torchvision weights enum: its metadata and transforms work offline, without the file."""
-    return torchvision.models.get_model_weights(name).DEFAULT
-
-
 def build_detector(name: str, device: str = "auto", *, store: Any = None, pretrained: bool | None = None,
                    **model_kwargs: Any) -> HaarFaceDetector | TorchDetector:
     """A ready detector; torch models use the store's weights when it has them, random-init otherwise."""
@@ -174,7 +172,8 @@ def build_detector(name: str, device: str = "auto", *, store: Any = None, pretra
     if pretrained is None:
         pretrained = store.is_available(name)
     model, weights = store.build(name, pretrained=pretrained, **model_kwargs)
-    return TorchDetector(name, card.task, model, weights or _weights_enum(name), pretrained=pretrained,
+    # Untrained models come back without an enum; its categories and transforms still apply.
+    return TorchDetector(name, card.task, model, weights or weights_enum(name), pretrained=pretrained,
                          device=resolve_device(device))
 
 
@@ -200,6 +199,6 @@ def load_detector(name: str, device: str = "auto", *, progress: Callable[[float,
         detector.to("cpu")
         torch.cuda.empty_cache()
         warm_up(detector, *size)
-        progress(0.9, "the GPU ran out of memory: running on the CPU instead")
+        detector.notice = "The GPU ran out of memory while loading: the model runs on the CPU."
     progress(1.0, "ready")
     return detector
