@@ -1,0 +1,231 @@
+"""A safe parser for the custom surface: the student types f(x, y), we compute it and its exact gradient.
+
+The text is never handed to eval, exec, compile or ast.parse. A small tokenizer and a recursive-descent
+parser build a tree of a handful of node kinds; anything else (names we do not know, attributes, strings,
+brackets, commas, lambdas...) is refused with the position of the first offending character. Length and
+nesting depth are limited so hostile input is refused in microseconds.
+
+Grammar:
+    expr   := term (("+" | "-") term)*
+    term   := unary (("*" | "/") unary)*
+    unary  := ("+" | "-") unary | power
+    power  := atom (("**" | "^") unary)?          # right-associative, -x**2 == -(x**2) as in Python
+    atom   := NUMBER | "x" | "y" | "pi" | "e" | FUNC "(" expr ")" | "(" expr ")"
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Callable, Union
+
+MAX_LENGTH = 500
+MAX_DEPTH = 60
+FUNCTIONS = ("sin", "cos", "tan", "exp", "log", "sqrt", "abs", "tanh")
+CONSTANTS = {"pi": math.pi, "e": math.e}
+VARIABLES = ("x", "y")
+KNOWN_NAMES = frozenset(FUNCTIONS) | frozenset(CONSTANTS) | frozenset(VARIABLES)
+_NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+
+
+class ExpressionError(ValueError):
+    def __init__(self, message: str, position: int) -> None:
+        super().__init__(f"{message} (at position {position + 1})")
+        self.message = message
+        self.position = position
+
+
+@dataclass(frozen=True)
+class Num:
+    value: float
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str
+    operand: "Node"
+
+
+@dataclass(frozen=True)
+class Binary:
+    op: str
+    left: "Node"
+    right: "Node"
+
+
+@dataclass(frozen=True)
+class Call:
+    func: str
+    arg: "Node"
+
+
+Node = Union[Num, Var, Unary, Binary, Call]
+
+
+def tokenize(text: str) -> list[tuple[str, str, int]]:
+    """(kind, text, position) tuples; kinds: num, name, op, end."""
+    tokens = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+            continue
+        number = _NUMBER.match(text, i)
+        if number:
+            tokens.append(("num", number.group(), i))
+            i = number.end()
+            continue
+        name = _NAME.match(text, i)
+        if name:
+            if name.group() not in KNOWN_NAMES:
+                raise ExpressionError(
+                    f"unknown name '{name.group()}': use x, y, pi, e or {', '.join(FUNCTIONS)}", i)
+            tokens.append(("name", name.group(), i))
+            i = name.end()
+            continue
+        if text.startswith("**", i):
+            tokens.append(("op", "**", i))
+            i += 2
+            continue
+        if ch in "+-*/^()":
+            tokens.append(("op", ch, i))
+            i += 1
+            continue
+        raise ExpressionError(f"unexpected character '{ch}'", i)
+    tokens.append(("end", "", len(text)))
+    return tokens
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.tokens = tokenize(text)
+        self.index = 0
+        self.depth = 0
+
+    def peek(self) -> tuple[str, str, int]:
+        return self.tokens[self.index]
+
+    def take(self) -> tuple[str, str, int]:
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def expect(self, text: str) -> None:
+        kind, value, pos = self.take()
+        if value != text or kind != "op":
+            found = "the end" if kind == "end" else f"'{value}'"
+            raise ExpressionError(f"expected '{text}' but found {found}", pos)
+
+    def nest(self, pos: int) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ExpressionError(f"nested too deeply (more than {MAX_DEPTH} levels)", pos)
+
+    def parse(self) -> Node:
+        node = self.expr()
+        kind, value, pos = self.peek()
+        if kind != "end":
+            raise ExpressionError(f"unexpected '{value}' (an operator such as * is missing?)", pos)
+        return node
+
+    def expr(self) -> Node:
+        node = self.term()
+        while self.peek()[1] in ("+", "-") and self.peek()[0] == "op":
+            op = self.take()[1]
+            node = Binary(op, node, self.term())
+        return node
+
+    def term(self) -> Node:
+        node = self.unary()
+        while self.peek()[1] in ("*", "/") and self.peek()[0] == "op":
+            op = self.take()[1]
+            node = Binary(op, node, self.unary())
+        return node
+
+    def unary(self) -> Node:
+        kind, value, pos = self.peek()
+        if kind == "op" and value in ("+", "-"):
+            self.take()
+            self.nest(pos)
+            operand = self.unary()
+            self.depth -= 1
+            return operand if value == "+" else Unary("-", operand)
+        return self.power()
+
+    def power(self) -> Node:
+        base = self.atom()
+        kind, value, pos = self.peek()
+        if kind == "op" and value in ("**", "^"):
+            self.take()
+            self.nest(pos)
+            exponent = self.unary()
+            self.depth -= 1
+            return Binary("**", base, exponent)
+        return base
+
+    def atom(self) -> Node:
+        kind, value, pos = self.take()
+        if kind == "num":
+            return Num(float(value))
+        if kind == "name":
+            if value in VARIABLES:
+                return Var(value)
+            if value in CONSTANTS:
+                return Num(CONSTANTS[value])
+            if value in FUNCTIONS:
+                self.expect("(")
+                self.nest(pos)
+                arg = self.expr()
+                self.depth -= 1
+                self.expect(")")
+                return Call(value, arg)
+            raise ExpressionError(f"unknown name '{value}': use x, y, pi, e or {', '.join(FUNCTIONS)}", pos)
+        if kind == "op" and value == "(":
+            self.nest(pos)
+            node = self.expr()
+            self.depth -= 1
+            self.expect(")")
+            return node
+        found = "the end of the expression" if kind == "end" else f"'{value}'"
+        raise ExpressionError(f"expected a number, x, y, a function or '(' but found {found}", pos)
+
+
+def parse(text: str) -> Node:
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"too long ({len(text)} characters; at most {MAX_LENGTH})", MAX_LENGTH)
+    if not text.strip():
+        raise ExpressionError("the expression is empty", 0)
+    return _Parser(text).parse()
+
+
+def uses_variables(node: Node) -> set[str]:
+    if isinstance(node, Var):
+        return {node.name}
+    if isinstance(node, Num):
+        return set()
+    if isinstance(node, Unary):
+        return uses_variables(node.operand)
+    if isinstance(node, Call):
+        return uses_variables(node.arg)
+    return uses_variables(node.left) | uses_variables(node.right)
+
+
+def to_python(node: Node) -> str:
+    """The tree as Python/torch source (for the exported snippet; every sub-expression parenthesised)."""
+    if isinstance(node, Num):
+        return repr(node.value)
+    if isinstance(node, Var):
+        return node.name
+    if isinstance(node, Unary):
+        return f"(-{to_python(node.operand)})"
+    if isinstance(node, Call):
+        return f"torch.{node.func}({to_python(node.arg)})"
+    return f"({to_python(node.left)} {node.op} {to_python(node.right)})"
