@@ -1,0 +1,115 @@
+"""Everything that defines a training run, as one plain dataclass that round-trips through JSON.
+
+A run's config is saved beside its metrics; "A/B" duplicates it changing exactly one field (`with_change`),
+keeping the seed, so both runs see the same initial weights and the same data order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+from visionlab.core.training.datasets import (DOWNLOAD_SETS, DataSplits, DatasetError, load_digits,
+                                              load_image_folder, make_shapes, split)
+from visionlab.core.training.models import ModelSpec
+
+
+@dataclass
+class AugmentSpec:
+    """torchvision.transforms.v2 augmentations applied to each training image (never to validation)."""
+
+    hflip: bool = False
+    vflip: bool = False  # careful: turns a 6 into a 9 and "triangle up" into "triangle down"
+    rotation: float = 0.0  # degrees, ±
+    crop_padding: int = 0  # pad then random-crop back to the original size (a random shift)
+    jitter: float = 0.0  # brightness and contrast jitter strength
+
+    @property
+    def active(self) -> bool:
+        return self.hflip or self.vflip or self.rotation > 0 or self.crop_padding > 0 or self.jitter > 0
+
+
+@dataclass
+class TrainConfig:
+    dataset: str = "digits"
+    shapes_count: int = 800
+    shapes_size: int = 28
+    shapes_noise: float = 0.1
+    folder: str = ""
+    folder_size: int = 32
+    val_fraction: float = 0.2
+    test_fraction: float = 0.1
+    data_limit: int = 12000  # big sets are subsampled (stratified) so a lesson takes minutes, not hours
+    model: ModelSpec = field(default_factory=ModelSpec)
+    optimizer: str = "Adam"
+    optimizer_params: dict = field(default_factory=dict)  # missing entries take the optimizer's defaults
+    weight_decay: float = 0.0
+    schedule: str = "none"
+    step_every_epochs: int = 5
+    step_gamma: float = 0.5
+    batch_size: int = 64
+    epochs: int = 20
+    early_stopping: bool = False
+    patience: int = 5
+    restore_best: bool = True
+    augment: AugmentSpec = field(default_factory=AugmentSpec)
+    input_noise: float = 0.0  # std of Gaussian noise added to normalized training inputs
+    weight_noise: float = 0.0  # std of Gaussian noise added to the weights for each forward/backward
+    seed: int = 0
+    device: str = "auto"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        if isinstance(values.get("model"), dict):
+            values["model"] = ModelSpec.from_dict(values["model"])
+        if isinstance(values.get("augment"), dict):
+            values["augment"] = AugmentSpec(**values["augment"])
+        return cls(**values)
+
+    def with_change(self, name: str, value: Any) -> "TrainConfig":
+        """A copy with exactly one setting changed ("model.dropout" reaches into the model spec)."""
+        data = self.to_dict()
+        target, key = data, name
+        if "." in name:
+            group, key = name.split(".", 1)
+            target = data[group]
+        if key not in target:
+            raise KeyError(f"no setting called '{name}'")
+        target[key] = value
+        return TrainConfig.from_dict(data)
+
+    def validate(self) -> None:
+        if not 1 <= self.batch_size <= 65536:
+            raise ValueError("batch size must be between 1 and 65536")
+        if not 1 <= self.epochs <= 10000:
+            raise ValueError("epochs must be between 1 and 10000")
+        if self.patience < 1:
+            raise ValueError("patience must be at least 1 epoch")
+        if self.input_noise < 0 or self.weight_noise < 0:
+            raise ValueError("noise levels cannot be negative")
+
+
+def load_splits(config: TrainConfig, progress: Callable[[float, str], None] | None = None,
+                should_stop: Callable[[], bool] = lambda: False, mirror: str | None = None) -> DataSplits:
+    """The data set named by `config`, split with its seed (downloads first for the torchvision sets)."""
+    if config.dataset == "digits":
+        data = load_digits()
+    elif config.dataset == "shapes":
+        data = make_shapes(config.shapes_count, config.shapes_size, config.shapes_noise, config.seed)
+    elif config.dataset in DOWNLOAD_SETS:
+        from visionlab.core.training.downloads import load_download_set
+
+        data = load_download_set(config.dataset, progress, should_stop, mirror)
+    elif config.dataset == "image folder":
+        if not config.folder:
+            raise DatasetError("choose an image folder first (one sub-folder per class)")
+        data = load_image_folder(config.folder, config.folder_size, should_stop=should_stop)
+    else:
+        raise DatasetError(f"unknown data set '{config.dataset}'")
+    return split(data, config.val_fraction, config.test_fraction, config.seed, config.data_limit)

@@ -1,0 +1,166 @@
+"""Data sets as in-memory tensors: images scaled to [0, 1], shape (N, C, H, W), integer labels.
+
+Offline sets: scikit-learn's digits (1797 real 8×8 handwritten digits) and generated shapes (circle, square,
+triangle pointing up, triangle pointing down: a vertical flip turns one triangle class into the other, which
+is what makes the augmentation lesson visible). MNIST, Fashion-MNIST and CIFAR-10 come through
+`downloads.py`; any folder with one sub-folder per class through `load_image_folder`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+OFFLINE_SETS = ("digits", "shapes")
+DOWNLOAD_SETS = ("MNIST", "Fashion-MNIST", "CIFAR-10")
+DATASET_NAMES = OFFLINE_SETS + DOWNLOAD_SETS + ("image folder",)
+SHAPE_CLASSES = ["circle", "square", "triangle up", "triangle down"]
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+class DatasetError(Exception):
+    """A data set that cannot be used; the message is written for the user."""
+
+
+@dataclass
+class ImageSet:
+    """A whole data set before splitting."""
+
+    name: str
+    images: torch.Tensor  # float32 in [0, 1], (N, C, H, W)
+    labels: torch.Tensor  # int64, (N,)
+    class_names: list[str]
+
+
+@dataclass
+class DataSplits:
+    """Train / validation / test tensors plus what a checkpoint needs to rebuild the input pipeline."""
+
+    name: str
+    class_names: list[str]
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    val_x: torch.Tensor
+    val_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    mean: list[float] = field(default_factory=list)  # per channel, of the training images
+    std: list[float] = field(default_factory=list)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return tuple(self.train_x.shape[1:])  # type: ignore[return-value]
+
+    def normalize(self, images: torch.Tensor) -> torch.Tensor:
+        mean = torch.tensor(self.mean, device=images.device).view(1, -1, 1, 1)
+        std = torch.tensor(self.std, device=images.device).view(1, -1, 1, 1)
+        return (images - mean) / std
+
+
+def load_digits() -> ImageSet:
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    bunch = sklearn_digits()
+    images = torch.from_numpy(bunch.images.astype(np.float32) / 16.0).unsqueeze(1)  # pixel values are 0..16
+    return ImageSet("digits", images, torch.from_numpy(bunch.target.astype(np.int64)), [str(d) for d in range(10)])
+
+
+def make_shapes(count: int = 800, size: int = 28, noise: float = 0.1, seed: int = 0) -> ImageSet:
+    """`count` grayscale images of random position and scale, classes balanced, Gaussian pixel noise `noise`."""
+    if not 8 <= size <= 128 or not 8 <= count <= 100_000 or not 0.0 <= noise <= 1.0:
+        raise DatasetError("shapes: size must be 8..128 pixels, count 8..100000 and noise 0..1")
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
+    images = np.zeros((count, 1, size, size), np.float32)
+    labels = np.arange(count) % len(SHAPE_CLASSES)
+    rng.shuffle(labels)
+    for index, label in enumerate(labels):
+        radius = rng.uniform(0.2, 0.35) * size
+        cx, cy = rng.uniform(radius, size - radius, 2)
+        dx, dy = xx - cx, yy - cy
+        if label == 0:
+            mask = dx ** 2 + dy ** 2 <= radius ** 2
+        elif label == 1:
+            half = radius * 0.85
+            mask = (np.abs(dx) <= half) & (np.abs(dy) <= half)
+        else:
+            # Apex at the top (y grows downwards) for "up"; mirrored vertically for "down".
+            v = dy if label == 2 else -dy
+            mask = (v >= -radius) & (v <= radius * 0.7) & (np.abs(dx) <= (v + radius) * 0.577)
+        images[index, 0][mask] = 1.0
+    images += rng.normal(0.0, noise, images.shape).astype(np.float32)
+    images = np.clip(images, 0.0, 1.0)
+    return ImageSet("shapes", torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64)), list(SHAPE_CLASSES))
+
+
+def load_image_folder(folder: str | os.PathLike, size: int = 32, grayscale: bool = False,
+                      should_stop: Callable[[], bool] = lambda: False) -> ImageSet:
+    """One sub-folder per class; every image resized to size×size. Clear errors for empty or broken folders."""
+    from PIL import Image, UnidentifiedImageError
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise DatasetError(f"'{root}' is not a folder")
+    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if len(class_dirs) < 2:
+        raise DatasetError(f"'{root.name}' needs at least two sub-folders, one per class "
+                           f"(found {len(class_dirs)}); e.g. {root.name}/cats/*.jpg and {root.name}/dogs/*.jpg")
+    images, labels, broken = [], [], []
+    for label, class_dir in enumerate(class_dirs):
+        files = sorted(p for p in class_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise DatasetError(f"class folder '{class_dir.name}' holds no images "
+                               f"({', '.join(sorted(IMAGE_SUFFIXES))})")
+        for file in files:
+            if should_stop():
+                raise DatasetError("loading the image folder was cancelled")
+            try:
+                with Image.open(file) as img:
+                    img = img.convert("L" if grayscale else "RGB").resize((size, size))
+                    array = np.asarray(img, np.float32) / 255.0
+            except (UnidentifiedImageError, OSError, ValueError):
+                broken.append(f"{class_dir.name}/{file.name}")
+                continue
+            images.append(array[None] if grayscale else array.transpose(2, 0, 1))
+            labels.append(label)
+    if broken and len(broken) * 2 > len(broken) + len(images):
+        raise DatasetError(f"most images could not be read, e.g. {', '.join(broken[:3])}")
+    counts = np.bincount(np.array(labels, np.int64), minlength=len(class_dirs))
+    if counts.min() < 2:
+        raise DatasetError(f"class '{class_dirs[int(counts.argmin())].name}' has fewer than 2 readable images")
+    return ImageSet(root.name, torch.from_numpy(np.stack(images)), torch.tensor(labels, dtype=torch.int64),
+                    [p.name for p in class_dirs])
+
+
+def split(data: ImageSet, val_fraction: float = 0.2, test_fraction: float = 0.1, seed: int = 0,
+          limit: int | None = None) -> DataSplits:
+    """Stratified train / validation / test split with a fixed seed (the same seed gives the same split)."""
+    from sklearn.model_selection import train_test_split
+
+    if not 0.05 <= val_fraction <= 0.5 or not 0.0 <= test_fraction <= 0.5 or val_fraction + test_fraction >= 0.8:
+        raise DatasetError("validation must be 5-50 % and test 0-50 % of the data, together under 80 %")
+    indices = np.arange(len(data.labels))
+    labels = data.labels.numpy()
+    if limit is not None and limit < len(indices):  # a quicker subset of big sets, still stratified
+        indices, _ = train_test_split(indices, train_size=limit, stratify=labels, random_state=seed)
+    held_out = val_fraction + test_fraction
+    try:
+        train_idx, rest = train_test_split(indices, test_size=held_out, stratify=labels[indices], random_state=seed)
+        if test_fraction > 0:
+            val_idx, test_idx = train_test_split(rest, test_size=test_fraction / held_out,
+                                                 stratify=labels[rest], random_state=seed)
+        else:
+            val_idx, test_idx = rest, rest[:0]
+    except ValueError as exc:
+        raise DatasetError(f"cannot split {data.name} this way ({exc}); use more images or smaller fractions") from None
+    train_x = data.images[train_idx]
+    channels = train_x.transpose(0, 1).flatten(1)
+    std = channels.std(dim=1).clamp_min(1e-3)
+    return DataSplits(data.name, list(data.class_names), train_x, data.labels[train_idx], data.images[val_idx],
+                      data.labels[val_idx], data.images[test_idx], data.labels[test_idx],
+                      channels.mean(dim=1).tolist(), std.tolist())

@@ -1,0 +1,175 @@
+"""The run manager: every run is a folder in the user data folder, written atomically as it trains.
+
+    runs/<run id>/run.json      config, status, label, parameter count, parent run and changed setting (A/B)
+                 metrics.json   step and epoch histories
+                 best.pt        checkpoint of the best validation epoch (checkpoint.py format)
+                 resume.pt      last epoch's weights + optimizer state, to resume a stopped run
+
+Runs can be listed, deleted, resumed and exported as CSV or TensorBoard event files.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from visionlab.core import paths
+from visionlab.core.atomic import write_bytes, write_text
+from visionlab.core.training.checkpoint import save_checkpoint
+from visionlab.core.training.config import TrainConfig
+from visionlab.core.training.trainer import EpochReport, Finished, StepReport, Trainer
+
+EPOCH_FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr")
+
+
+def runs_dir() -> Path:
+    return paths.subdir("runs")
+
+
+class Run:
+    """One run's folder; `record` is fed every trainer event and keeps the files current."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.info = json.loads((self.folder / "run.json").read_text(encoding="utf-8"))
+        metrics = self.folder / "metrics.json"
+        self.metrics = json.loads(metrics.read_text(encoding="utf-8")) if metrics.exists() else \
+            {"steps": [], "epochs": []}
+
+    @property
+    def run_id(self) -> str:
+        return self.folder.name
+
+    @property
+    def config(self) -> TrainConfig:
+        return TrainConfig.from_dict(self.info["config"])
+
+    @property
+    def label(self) -> str:
+        return self.info.get("label", self.run_id)
+
+    def _save_info(self) -> None:
+        write_text(self.folder / "run.json", json.dumps(self.info, indent=1))
+
+    def _save_metrics(self) -> None:
+        write_text(self.folder / "metrics.json", json.dumps(self.metrics))
+
+    def record(self, event, trainer: Trainer) -> None:
+        if isinstance(event, StepReport):
+            self.metrics["steps"].append({"step": event.step, "epoch": event.epoch, "train_loss": event.train_loss,
+                                          "train_acc": event.train_acc, "lr": event.lr})
+        elif isinstance(event, EpochReport):
+            self.metrics["epochs"].append({key: getattr(event, key) for key in EPOCH_FIELDS})
+            extra = {"epoch": event.epoch, "metrics": {key: getattr(event, key) for key in EPOCH_FIELDS}}
+            if event.improved:
+                save_checkpoint(self.folder / "best.pt", trainer.model, trainer.model_config(), extra)
+            buffer = io.BytesIO()
+            torch.save({"epoch": event.epoch, "model": trainer.model.state_dict(),
+                        "optimizer": trainer.optimizer.state_dict()}, buffer)
+            write_bytes(self.folder / "resume.pt", buffer.getvalue())
+            self.info.update(status="running", epochs_done=event.epoch, best_epoch=event.best_epoch,
+                             best_val_acc=max(e["val_acc"] for e in self.metrics["epochs"]))
+            self._save_metrics()
+            self._save_info()
+        elif isinstance(event, Finished):
+            self.info.update(status=event.status, message=event.message, best_epoch=event.best_epoch)
+            self._save_metrics()
+            self._save_info()
+
+    def resume_state(self) -> tuple[int, dict] | None:
+        """(epochs done, {"model", "optimizer"}) of the last saved epoch, or None if none was saved."""
+        path = self.folder / "resume.pt"
+        if not path.exists():
+            return None
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        # Drop what came after the saved epoch, so the resumed curves continue without a duplicate.
+        self.metrics["epochs"] = self.metrics["epochs"][:state["epoch"]]
+        self.metrics["steps"] = [s for s in self.metrics["steps"] if s["epoch"] < state["epoch"]]
+        return int(state["epoch"]), state
+
+    def export_csv(self, path: str | Path) -> Path:
+        """One row per epoch: epoch, train/val loss and accuracy, learning rate."""
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(EPOCH_FIELDS), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.metrics["epochs"])
+        write_text(path, out.getvalue())
+        return Path(path)
+
+    def export_tensorboard(self, folder: str | Path) -> Path:
+        """TensorBoard event files (torch.utils.tensorboard): per-step train loss, per-epoch everything."""
+        from torch.utils.tensorboard import SummaryWriter
+
+        folder = Path(folder)
+        writer = SummaryWriter(log_dir=str(folder))
+        try:
+            for step in self.metrics["steps"]:
+                writer.add_scalar("step/train_loss", step["train_loss"], step["step"])
+                writer.add_scalar("step/lr", step["lr"], step["step"])
+            for epoch in self.metrics["epochs"]:
+                for key in EPOCH_FIELDS[1:]:
+                    writer.add_scalar(f"epoch/{key}", epoch[key], epoch["epoch"])
+        finally:
+            writer.close()
+        return folder
+
+
+def create_run(config: TrainConfig, parameter_count: int = 0, parent: str | None = None,
+               change: str | None = None) -> Run:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = f"{stamp}-{config.model.name}-{config.dataset}".replace(" ", "_")
+    folder = runs_dir() / base
+    number = 1
+    while folder.exists():
+        number += 1
+        folder = runs_dir() / f"{base}-{number}"
+    folder.mkdir(parents=True)
+    label = f"{config.model.name} on {config.dataset}, {config.optimizer} lr {config.optimizer_params.get('lr', '')}"
+    if change:
+        label = f"A/B of {parent}: {change}"
+    info = {"config": config.to_dict(), "created": time.time(), "status": "new", "label": label,
+            "parameter_count": parameter_count, "parent": parent, "change": change}
+    write_text(folder / "run.json", json.dumps(info, indent=1))
+    return Run(folder)
+
+
+def list_runs() -> list[Run]:
+    """Every readable run, newest first (a folder with a broken run.json is skipped, not fatal)."""
+    runs = []
+    for folder in runs_dir().iterdir():
+        if (folder / "run.json").is_file():
+            try:
+                runs.append(Run(folder))
+            except (OSError, ValueError):
+                continue
+    return sorted(runs, key=lambda run: run.info.get("created", 0), reverse=True)
+
+
+def delete_run(run: Run) -> None:
+    if run.folder.parent.resolve() != runs_dir().resolve():
+        raise ValueError("refusing to delete a folder outside the runs folder")
+    shutil.rmtree(run.folder)
+
+
+def config_difference(a: TrainConfig, b: TrainConfig) -> list[str]:
+    """The settings that differ between two runs ("model.dropout: 0.0 → 0.5")."""
+    flat_a, flat_b = _flatten(asdict(a)), _flatten(asdict(b))
+    return [f"{key}: {flat_a.get(key)} → {flat_b.get(key)}" for key in sorted(flat_a.keys() | flat_b.keys())
+            if flat_a.get(key) != flat_b.get(key)]
+
+
+def _flatten(data: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat

@@ -1,0 +1,231 @@
+"""The trainer: a Qt-free generator that trains one model and yields what a student should watch.
+
+`Trainer(config, data).events(should_stop)` yields `StepReport`s (every `report_every` steps: mean loss and
+accuracy since the last report, learning rate, per-layer gradient norms, samples/s, ETA), one `EpochReport`
+per epoch (train and validation loss / accuracy, best epoch, early-stopping counter) and a final `Finished`
+(status, confusion matrix, misclassified validation images). Pausing needs nothing here: a generator that
+is not advanced does not run. Values are pulled from the device only once per report, never per step.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import torch
+from torch import nn
+
+from visionlab.core.training.augment import augment_batch, build_transform
+from visionlab.core.training.config import TrainConfig
+from visionlab.core.training.datasets import DataSplits
+from visionlab.core.training.metrics import confusion_matrix, misclassified
+from visionlab.core.training.models import build_model, parameter_count
+from visionlab.core.training.optimizers import build_optimizer, lr_at
+
+EVAL_BATCH = 512
+
+
+@dataclass
+class StepReport:
+    step: int  # optimizer steps done so far
+    epoch: float  # fractional epoch, for plotting steps and epochs on one axis
+    train_loss: float
+    train_acc: float
+    lr: float
+    grad_norms: dict[str, float]
+    samples_per_s: float
+    eta_s: float
+    fraction: float
+
+
+@dataclass
+class EpochReport:
+    epoch: int  # 1-based
+    train_loss: float
+    train_acc: float
+    val_loss: float
+    val_acc: float
+    lr: float
+    best_epoch: int
+    best_val_loss: float
+    patience_used: int  # epochs since the best one (the early-stopping counter)
+    improved: bool
+
+
+@dataclass
+class Finished:
+    status: str  # "finished", "early stopped", "stopped", "diverged"
+    message: str
+    best_epoch: int
+    confusion: list[list[int]] = field(default_factory=list)
+    mistakes: list[dict] = field(default_factory=list)
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def layer_names(model: nn.Module) -> list[str]:
+    """One entry per weight tensor (biases and BN shifts are left out to keep the plot readable)."""
+    return [name for name, p in model.named_parameters() if p.requires_grad and p.dim() > 1]
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, data: DataSplits, report_every: int = 5,
+                 start_epoch: int = 0, state: dict | None = None) -> None:
+        config.validate()
+        self.config, self.data, self.report_every = config, data, max(report_every, 1)
+        self.device = pick_device(config.device)
+        torch.manual_seed(config.seed)  # same seed: same initial weights
+        self.model = build_model(config.model, data.input_shape, len(data.class_names)).to(self.device)
+        self.parameter_count = parameter_count(self.model)
+        self.optimizer = build_optimizer(config.optimizer, self.model.parameters(), config.optimizer_params,
+                                         config.weight_decay)
+        self.base_lr = self.optimizer.param_groups[0]["lr"]
+        self.start_epoch = start_epoch
+        if state is not None:  # resuming: weights and optimizer moments of the last saved epoch
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        self.best_state = copy.deepcopy(self.model.state_dict())
+        self.epoch = start_epoch
+        self._weighted = [(name, p) for name, p in self.model.named_parameters() if p.dim() > 1]
+        self._transform = build_transform(config.augment, data.input_shape[-1])
+        self.train_x = data.train_x.to(self.device)
+        self.train_y = data.train_y.to(self.device)
+        self.val_x = data.normalize(data.val_x.to(self.device))
+        self.val_y = data.val_y.to(self.device)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.train_y) / self.config.batch_size)
+
+    def model_config(self) -> dict:
+        """The checkpoint config that rebuilds this model (see checkpoint.py)."""
+        return {"model": self.config.model.to_dict(), "dataset": self.data.name,
+                "input_shape": list(self.data.input_shape), "class_names": list(self.data.class_names),
+                "normalize": {"mean": list(self.data.mean), "std": list(self.data.std)}}
+
+    def evaluate(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[float, float, torch.Tensor]:
+        """Mean loss, accuracy and the logits over already-normalized images, in eval mode."""
+        self.model.eval()
+        with torch.no_grad():
+            logits = torch.cat([self.model(images[i:i + EVAL_BATCH]) for i in range(0, len(images), EVAL_BATCH)])
+            loss = nn.functional.cross_entropy(logits, labels).item()
+            acc = (logits.argmax(1) == labels).float().mean().item()
+        self.model.train()
+        return loss, acc, logits
+
+    def _train_step(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        cfg = self.config
+        images = self.data.normalize(augment_batch(images, self._transform))
+        if cfg.input_noise > 0:
+            images = images + cfg.input_noise * torch.randn_like(images)
+        noises = []
+        if cfg.weight_noise > 0:  # perturb, take the gradient there, restore before the update
+            with torch.no_grad():
+                for _, p in self._weighted:
+                    noise = cfg.weight_noise * torch.randn_like(p)
+                    p.add_(noise)
+                    noises.append(noise)
+        logits = self.model(images)
+        loss = nn.functional.cross_entropy(logits, labels)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if noises:
+            with torch.no_grad():
+                for (_, p), noise in zip(self._weighted, noises):
+                    p.sub_(noise)
+        self.optimizer.step()
+        return loss.detach(), (logits.argmax(1) == labels).sum()
+
+    def events(self, should_stop: Callable[[], bool] = lambda: False) -> Iterator[StepReport | EpochReport | Finished]:
+        cfg = self.config
+        order = torch.Generator().manual_seed(cfg.seed)  # same seed: same batches in the same order
+        for _ in range(self.start_epoch):  # a resumed run continues the same data order
+            torch.randperm(len(self.train_y), generator=order)
+        total_steps = cfg.epochs * self.steps_per_epoch
+        step = self.start_epoch * self.steps_per_epoch
+        best_loss, best_epoch, waited = math.inf, self.start_epoch, 0
+        started, started_step = time.perf_counter(), step
+        status, message = "finished", f"trained {cfg.epochs} epochs"
+        for epoch in range(self.start_epoch, cfg.epochs):
+            perm = torch.randperm(len(self.train_y), generator=order).to(self.device)
+            loss_sum = torch.zeros((), device=self.device)
+            correct = torch.zeros((), device=self.device, dtype=torch.long)
+            window_loss, window_correct, window_seen, epoch_seen = loss_sum.clone(), correct.clone(), 0, 0
+            for start in range(0, len(perm), cfg.batch_size):
+                if should_stop():
+                    status, message = "stopped", f"stopped by the user in epoch {epoch + 1}"
+                    break
+                lr = lr_at(step, total_steps, self.base_lr, cfg.schedule,
+                           cfg.step_every_epochs * self.steps_per_epoch, cfg.step_gamma)
+                for group in self.optimizer.param_groups:
+                    group["lr"] = lr
+                index = perm[start:start + cfg.batch_size]
+                loss, hits = self._train_step(self.train_x[index], self.train_y[index])
+                step += 1
+                window_loss += loss * len(index)
+                window_correct += hits
+                window_seen += len(index)
+                if step % self.report_every == 0 or start + cfg.batch_size >= len(perm):
+                    mean_loss = window_loss.item() / window_seen  # the one device sync per report
+                    if not math.isfinite(mean_loss):
+                        status = "diverged"
+                        message = f"the loss became {mean_loss} at step {step}: lower the learning rate"
+                        break
+                    loss_sum += window_loss
+                    correct += window_correct
+                    epoch_seen += window_seen
+                    elapsed = time.perf_counter() - started
+                    speed = (step - started_step) * cfg.batch_size / max(elapsed, 1e-9)
+                    yield StepReport(step, epoch + start / len(perm), mean_loss, window_correct.item() / window_seen,
+                                     lr, self.grad_norms(), speed,
+                                     (total_steps - step) * cfg.batch_size / max(speed, 1e-9), step / total_steps)
+                    window_loss, window_correct, window_seen = torch.zeros_like(window_loss), torch.zeros_like(window_correct), 0
+            if status != "finished":
+                break
+            val_loss, val_acc, _ = self.evaluate(self.val_x, self.val_y)
+            if not math.isfinite(val_loss):
+                status, message = "diverged", f"the validation loss became {val_loss} in epoch {epoch + 1}"
+                break
+            self.epoch = epoch + 1
+            improved = val_loss < best_loss
+            if improved:
+                best_loss, best_epoch, waited = val_loss, epoch + 1, 0
+                self.best_state = copy.deepcopy(self.model.state_dict())
+            else:
+                waited += 1
+            yield EpochReport(epoch + 1, loss_sum.item() / max(epoch_seen, 1), correct.item() / max(epoch_seen, 1),
+                              val_loss, val_acc, lr, best_epoch, best_loss, waited, improved)
+            if cfg.early_stopping and waited >= cfg.patience:
+                status = "early stopped"
+                message = f"validation loss did not improve for {waited} epochs (best epoch {best_epoch})"
+                break
+        if cfg.restore_best and best_epoch > 0 and status in ("finished", "early stopped", "diverged"):
+            self.model.load_state_dict(self.best_state)
+            message += f"; weights of epoch {best_epoch} restored"
+        yield self.finish(status, message, best_epoch)
+
+    def grad_norms(self) -> dict[str, float]:
+        grads = [p.grad for _, p in self._weighted if p.grad is not None]
+        if not grads:
+            return {}
+        norms = torch.stack(torch._foreach_norm(grads)).tolist()
+        return dict(zip((n for n, p in self._weighted if p.grad is not None), norms))
+
+    def finish(self, status: str, message: str, best_epoch: int) -> Finished:
+        _, _, logits = self.evaluate(self.val_x, self.val_y)
+        predictions = logits.argmax(1).cpu()
+        matrix = confusion_matrix(self.data.val_y, predictions, len(self.data.class_names))
+        mistakes = misclassified(self.data.val_x, self.data.val_y, logits.cpu(), limit=24)
+        return Finished(status, message, best_epoch, matrix, mistakes)
