@@ -87,21 +87,16 @@ def resize_for_model(image: np.ndarray, size: int) -> np.ndarray:
     return np.ascontiguousarray(resized[top:top + size, left:left + size])
 
 
-def to_batch(image: np.ndarray, normalize: bool = True):
-    """(H, W, 3) uint8 → (1, 3, H, W) float tensor, ImageNet-normalized when `normalize`."""
+def to_batch(image: np.ndarray, channels: int = 3, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+    """(H, W, 3) uint8 → (1, channels, H, W) float tensor in [0, 1], then (x − mean)/std when given.
+
+    A one-channel model (a digits checkpoint) gets the grey level, the mean of R, G and B.
+    """
     import torch
 
     tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
-    if normalize:
-        mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
-        std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
-        tensor = (tensor - mean) / std
+    if channels != 3:
+        tensor = tensor.mean(dim=0, keepdim=True).repeat(channels, 1, 1)
+    if mean is not None and std is not None:
+        tensor = (tensor - torch.tensor(mean).view(-1, 1, 1)) / torch.tensor(std).view(-1, 1, 1)
     return tensor.unsqueeze(0)
-
-
-def grey_to_channels(batch, channels: int):
-    """Adapt an RGB batch to a model that wants 1 channel (digits) or more (repeat the mean)."""
-    if batch.shape[1] == channels:
-        return batch
-    grey = batch.mean(dim=1, keepdim=True)
-    return grey.repeat(1, channels, 1, 1)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import torch.nn as nn
 
+from visionlab.core.features.images import IMAGENET_MEAN, IMAGENET_STD
+
 log = logging.getLogger(__name__)
 
 # The lecture's networks, in the order it introduces them; the second item names the layer shown first.
@@ -33,7 +35,8 @@ class LoadedModel:
     pretrained: bool
     categories: list[str] = field(default_factory=list)
     input_shape: tuple[int, int, int] = (3, INPUT_SIZE, INPUT_SIZE)
-    normalize: bool = True                 # ImageNet mean / std for torchvision nets
+    mean: tuple[float, ...] | None = IMAGENET_MEAN   # per-channel normalization of [0, 1] pixels
+    std: tuple[float, ...] | None = IMAGENET_STD
     note: str = ""                         # shown beside the picker ("untrained: ...")
     default_layer: str = ""
     cam_layer: str = ""
@@ -102,12 +105,16 @@ def load_checkpoint(path: str | Path) -> LoadedModel:
         model, config = build_model_from_checkpoint(path)
     except CheckpointError as exc:
         raise ModelError(f"{Path(path).name}: {exc}") from None
-    shape = tuple(int(v) for v in config.get("input_shape", (3, INPUT_SIZE, INPUT_SIZE)))
+    shape = tuple(int(v) for v in config["input_shape"])
     if len(shape) == 2:
         shape = (1, *shape)
-    first = next((n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)), "")
-    last = [n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]
-    name = str(config.get("model") or config.get("model_name") or Path(path).stem)
-    return LoadedModel(name, model.eval(), True, [str(c) for c in config.get("class_names", [])],
-                       input_shape=shape, normalize=False, note=f"checkpoint {Path(path).name}",
-                       default_layer=first, cam_layer=last[-1] if last else "")
+    convs = [n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+    spec = config.get("model")
+    name = str(spec.get("name", "model")) if isinstance(spec, dict) else str(spec)
+    normalize = config.get("normalize") or {}
+    mean, std = normalize.get("mean"), normalize.get("std")
+    return LoadedModel(f"{name} ({Path(path).name})", model.eval(), True,
+                       [str(c) for c in config.get("class_names", [])], input_shape=shape,
+                       mean=tuple(mean) if mean else None, std=tuple(std) if std else None,
+                       note=f"trained checkpoint {Path(path).name}",
+                       default_layer=convs[0] if convs else "", cam_layer=convs[-1] if convs else "")
