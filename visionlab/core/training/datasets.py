@@ -128,7 +128,7 @@ def load_image_folder(folder: str | os.PathLike, size: int = 32, grayscale: bool
                 continue
             images.append(array[None] if grayscale else array.transpose(2, 0, 1))
             labels.append(label)
-    if broken and len(broken) * 2 > len(broken) + len(images):
+    if broken and len(broken) >= len(images):
         raise DatasetError(f"most images could not be read, e.g. {', '.join(broken[:3])}")
     counts = np.bincount(np.array(labels, np.int64), minlength=len(class_dirs))
     if counts.min() < 2:
