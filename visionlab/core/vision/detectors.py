@@ -171,6 +171,10 @@ def build_detector(name: str, device: str = "auto", *, store: Any = None, pretra
         raise ValueError(f"{name} is a {card.task} model; the camera runs detection and segmentation models")
     if pretrained is None:
         pretrained = store.is_available(name)
+    if name.startswith(("fasterrcnn", "maskrcnn")):
+        # Keep every box the model scores; the panel's threshold slider is the one filter the user controls
+        # (and an untrained model, whose scores sit near 1/91, still shows what it does).
+        model_kwargs.setdefault("box_score_thresh", 0.0)
     model, weights = store.build(name, pretrained=pretrained, **model_kwargs)
     # Untrained models come back without an enum; its categories and transforms still apply.
     return TorchDetector(name, card.task, model, weights or weights_enum(name), pretrained=pretrained,

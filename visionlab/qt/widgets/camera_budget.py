@@ -1,0 +1,58 @@
+"""The model budget table: what each model costs (published numbers) next to what it runs at here."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+
+from visionlab.core.vision.detectors import CLASSICAL_MODELS
+
+COLUMNS = ("Model", "Task", "Published score", "Params (M)", "GFLOPS", "File (MB)", "Weights", "Measured FPS")
+METRIC_NAMES = {"box_map": "box AP", "mask_map": "mask AP", "miou": "mIoU"}
+
+
+def published_score(metrics: dict[str, float]) -> str:
+    """The headline numbers (COCO box / mask AP, VOC-label mIoU), as the torchvision docs list them."""
+    parts = [f"{METRIC_NAMES[key]} {value:g}" for key, value in metrics.items() if key in METRIC_NAMES]
+    return ", ".join(parts) or "–"
+
+
+class ModelBudgetTable(QTableWidget):
+    def __init__(self, parent=None) -> None:
+        super().__init__(0, len(COLUMNS), parent)
+        self.setHorizontalHeaderLabels(COLUMNS)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.verticalHeader().setVisible(False)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.horizontalHeader().setStretchLastSection(True)
+        self._rows: dict[str, int] = {}
+
+    def set_models(self, cards: list, available: dict[str, bool], measured: dict[str, float]) -> None:
+        rows = [(name, "classical", "–", "–", "–", "–", "built into OpenCV") for name in CLASSICAL_MODELS]
+        for card in cards:
+            rows.append((card.name, card.task, published_score(card.metrics), f"{card.num_params / 1e6:.1f}",
+                         "–" if card.gflops is None else f"{card.gflops:.2f}",
+                         "–" if card.file_size_mb is None else f"{card.file_size_mb:.0f}",
+                         "downloaded" if available.get(card.name) else "missing (random init)"))
+        self.setRowCount(len(rows))
+        self._rows = {}
+        for row, values in enumerate(rows):
+            self._rows[values[0]] = row
+            for column, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                if column >= 3:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.setItem(row, column, item)
+            self.set_measured(values[0], measured.get(values[0]))
+
+    def set_measured(self, name: str, fps: float | None) -> None:
+        row = self._rows.get(name)
+        if row is not None:
+            item = QTableWidgetItem("not run yet" if not fps else f"{fps:.1f}")
+            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.setItem(row, len(COLUMNS) - 1, item)
+
+    def measured_text(self, name: str) -> str:
+        row = self._rows.get(name)
+        return "" if row is None else self.item(row, len(COLUMNS) - 1).text()
