@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import pickle
+import re
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
@@ -35,10 +36,13 @@ if TYPE_CHECKING:
 __all__ = ["TASKS", "DownloadCancelled", "ModelCard", "WeightsError", "WeightsStore", "read_state_dict"]
 
 MAX_KEYS_SHOWN = 5
+_UNSAFE_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
 
 
 class WeightsStore:
     """Pretrained weights in one cache folder. `extra_models` adds (card, builder) pairs (tests, tiny nets)."""
+
+    stall_timeout_s = 30.0  # a download fails after this long without a single byte
 
     def __init__(self, cache_dir: str | Path | None = None,
                  extra_models: Iterable[tuple[ModelCard, Callable[..., Any]]] = ()) -> None:
@@ -109,7 +113,7 @@ class WeightsStore:
         expected = hash_prefix(source.rsplit("/", 1)[-1].split("?")[0]) or card.sha256_prefix
         size_hint = int(card.file_size_mb * (1 << 20)) if card.file_size_mb and url is None else None
         return fetch(source, self.cache_dir / card.file_name, expected, progress=progress,
-                     should_stop=should_stop, size_hint=size_hint)
+                     should_stop=should_stop, size_hint=size_hint, stall_timeout=self.stall_timeout_s)
 
     def import_file(self, name: str, path: str | Path) -> Path:
         """Copy a .pth the user already has into the cache, after checking it is safe and fits `name`."""
@@ -180,15 +184,23 @@ def read_state_dict(path: Path) -> tuple[dict, bool]:
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        if "weights only" in str(exc).lower() or "weights_only" in str(exc).lower():
-            first = str(exc).splitlines()[0]
-            raise WeightsError(f"refused {path.name}: it is not just weights but contains Python objects that "
-                               f"could run code when loaded ({first}). Use a file from a source you trust, "
-                               "saved with torch.save(model.state_dict(), ...)") from None
-        raise WeightsError(f"{path.name} is not a PyTorch weights file ({exc})") from None
+        # weights_only names the class or function the pickle wanted; anything else is a broken pickle.
+        wanted = _UNSAFE_GLOBAL.search(str(exc))
+        if wanted:
+            raise WeightsError(f"refused {path.name}: besides weights it holds Python objects ({wanted.group(1)}) "
+                               "whose loading could run code. Use a file from a source you trust, saved with "
+                               "torch.save(model.state_dict(), ...)") from None
+        raise WeightsError(f"{path.name} is damaged or not a PyTorch weights file "
+                           f"({_last_line(str(exc))})") from None
     except (RuntimeError, EOFError, ValueError, OSError, AttributeError, KeyError) as exc:
-        raise WeightsError(f"{path.name} is damaged or not a PyTorch weights file ({exc})") from None
+        first_sentence = str(exc).splitlines()[0].split(". ")[0] if str(exc) else type(exc).__name__
+        raise WeightsError(f"{path.name} is damaged or not a PyTorch weights file ({first_sentence})") from None
     return _plain_state_dict(loaded, path.name)
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip() and "documentation" not in line]
+    return lines[-1].strip() if lines else text
 
 
 def _plain_state_dict(loaded: Any, label: str) -> tuple[dict, bool]:
