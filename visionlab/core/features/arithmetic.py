@@ -64,15 +64,16 @@ def _size_line(axis: str, size: int, kernel: int, stride: int, padding: int, dil
                actual: int, ceil_mode: bool = False) -> FormulaLine:
     value = conv_output_size(size, kernel, stride, padding, dilation, ceil_mode)
     f_eff = effective_kernel(kernel, dilation)
-    kernel_text = f"F={kernel}" if dilation == 1 else f"F_eff=D·(F−1)+1={dilation}·{kernel - 1}+1={f_eff}"
     numerator = size - f_eff + 2 * padding
     rounding = "⌈{}⌉" if ceil_mode else "⌊{}⌋"
-    exact = numerator / stride
     fraction = f"{numerator}/{stride}"
     if numerator % stride:
-        fraction += f" = {exact:.2f}"  # the student sees the division was not exact and got rounded
-    text = (f"{axis}2 = {rounding.format(f'({axis}1 − F + 2P)/S')} + 1 with {axis}1={size}, {kernel_text}, "
-            f"P={padding}, S={stride}: {rounding.format(fraction)} + 1 = {value}")
+        fraction += f" = {numerator / stride:.2f}"  # the student sees the division was not exact
+    text = (f"{axis}2 = {rounding.format(f'({axis}1 − F + 2P)/S')} + 1 = "
+            f"{rounding.format(f'({size} − {f_eff} + 2·{padding})/{stride}')} + 1 = {rounding.format(fraction)} + 1"
+            f" = {value}")
+    if dilation != 1:
+        text += f"  (dilated: F_eff=D·(F−1)+1={dilation}·{kernel - 1}+1={f_eff})"
     return FormulaLine(f"{axis}2", text, value, actual)
 
 

@@ -1,0 +1,394 @@
+"""Feature-Map Viewer: open a classic CNN, feed it an image, and look at every layer.
+
+Left: the layer tree (shapes, parameters, FLOPs, receptive fields). Centre: all channels of the selected
+layer, or its kernels. Right: the input as the network sees it (click a map pixel to outline its receptive
+field), the layer's formulas with real numbers, top-5 and Grad-CAM. Every computation runs in SerialJobs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QGuiApplication, QImage
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter,
+                               QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
+
+from visionlab.core.features.images import IMAGE_SUFFIXES
+from visionlab.core.features.maps import build_mosaic
+from visionlab.core.features.models import MODEL_NAMES
+from visionlab.core.features.session import (LayerView, OpenedModel, open_model, read_image, sample_images,
+                                             view_layer)
+from visionlab.qt.panels import Panel
+from visionlab.qt.widgets.features_info import LayerTree, PredictionsBox, formula_html, totals_html
+from visionlab.qt.widgets.features_maps import COLORMAPS, ChannelView, InputView, MapsGrid, lookup_table
+from visionlab.qt.workers.features_jobs import SerialJobs
+
+SCREENSHOT_SAMPLE = "china.jpg"
+
+
+def qimage_to_rgb(image: QImage) -> np.ndarray:
+    """A pasted QImage as an (H, W, 3) uint8 array."""
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    width, height, stride = image.width(), image.height(), image.bytesPerLine()
+    data = np.frombuffer(image.constBits(), dtype=np.uint8, count=stride * height).reshape(height, stride)
+    return data[:, : width * 3].reshape(height, width, 3).copy()
+
+
+class FeaturesPanel(Panel):
+    panel_id = "features"
+    title = "Feature Maps"
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.opened: OpenedModel | None = None
+        self.image: np.ndarray | None = None
+        self.view: LayerView | None = None
+        self.layer = ""
+        self.channel: int | None = None
+        self._screenshot_pending = False
+        self.jobs = SerialJobs(self)
+        self.jobs.failed.connect(self._on_job_failed)
+        self.jobs.busy_changed.connect(lambda busy: self.busy_label.setText("working…" if busy else ""))
+        self.setAcceptDrops(True)
+        self._build()
+        self._populate_samples()
+
+    # -- layout ----------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.model_combo = QComboBox()
+        self.model_combo.addItems(MODEL_NAMES)
+        self.model_combo.activated.connect(lambda _: self.open_model(self.model_combo.currentText()))
+        checkpoint_button = QPushButton("Open checkpoint…")
+        checkpoint_button.clicked.connect(self._ask_checkpoint)
+        self.model_note = QLabel()
+        self.model_note.setStyleSheet("color: #c60; font-weight: bold")
+        self.sample_combo = QComboBox()
+        self.sample_combo.activated.connect(lambda _: self._open_sample())
+        open_button = QPushButton("Open image…")
+        open_button.clicked.connect(self._ask_image)
+        paste_button = QPushButton("Paste")
+        paste_button.setToolTip("Paste an image (or an image file) from the clipboard; you can also drop one here")
+        paste_button.clicked.connect(self.paste)
+        self.busy_label = QLabel()
+        top = QHBoxLayout()
+        for widget in (QLabel("Model"), self.model_combo, checkpoint_button, self.model_note):
+            top.addWidget(widget)
+        top.addStretch(1)
+        for widget in (self.busy_label, QLabel("Input"), self.sample_combo, open_button, paste_button):
+            top.addWidget(widget)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #d33")
+        self.message.hide()
+
+        self.tree = LayerTree()
+        self.tree.layer_selected.connect(self.select_layer)
+        self.totals = QLabel()
+        self.totals.setWordWrap(True)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.tree, 1)
+        left_layout.addWidget(self.totals)
+
+        self.sort_box = QCheckBox("Sort by mean")
+        self.normalization = QComboBox()
+        self.normalization.addItems(["per-map scale", "shared scale"])
+        self.colormap = QComboBox()
+        self.colormap.addItems(COLORMAPS)
+        for signal in (self.sort_box.toggled, self.normalization.currentIndexChanged, self.colormap.currentIndexChanged):
+            signal.connect(lambda *_: self._redraw_maps())
+        self.hover_label = QLabel("hover a map: channel, pixel, value")
+        tools = QHBoxLayout()
+        for widget in (self.sort_box, self.normalization, self.colormap):
+            tools.addWidget(widget)
+        tools.addStretch(1)
+        self.grid = MapsGrid()
+        self.grid.map_hovered.connect(self._on_hover)
+        self.grid.map_clicked.connect(self._on_map_clicked)
+        self.grid.map_double_clicked.connect(lambda channel, y, x: self.zoom_channel(channel))
+        self.grid.setToolTip("Click a pixel: its receptive field on the input. Double-click a map: zoom.")
+        self.channel_view = ChannelView()
+        self.channel_view.pixel_hovered.connect(lambda y, x: self._on_hover(self.channel, y, x))
+        self.channel_view.pixel_clicked.connect(lambda y, x: self._outline(self.channel, y, x))
+        back = QPushButton("← all channels")
+        back.clicked.connect(lambda: self.stack.setCurrentIndex(0))
+        zoom_page = QWidget()
+        zoom_layout = QVBoxLayout(zoom_page)
+        zoom_layout.setContentsMargins(0, 0, 0, 0)
+        self.zoom_caption = QLabel()
+        zoom_bar = QHBoxLayout()
+        zoom_bar.addWidget(back)
+        zoom_bar.addWidget(self.zoom_caption, 1)
+        zoom_layout.addLayout(zoom_bar)
+        zoom_layout.addWidget(self.channel_view, 1)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.grid)
+        self.stack.addWidget(zoom_page)
+        maps_page = QWidget()
+        maps_layout = QVBoxLayout(maps_page)
+        maps_layout.setContentsMargins(0, 0, 0, 0)
+        maps_layout.addLayout(tools)
+        maps_layout.addWidget(self.stack, 1)
+        maps_layout.addWidget(self.hover_label)
+        self.kernels_view = InputView()
+        self.kernels_caption = QLabel()
+        kernels_page = QWidget()
+        kernels_layout = QVBoxLayout(kernels_page)
+        kernels_layout.addWidget(self.kernels_caption)
+        kernels_layout.addWidget(self.kernels_view, 1)
+        self.centre_tabs = QTabWidget()
+        self.centre_tabs.addTab(maps_page, "Feature maps")
+        self.centre_tabs.addTab(kernels_page, "Kernels")
+        self._add_explainer_tab()
+
+        self.input_view = InputView()
+        self.input_view.setMinimumSize(200, 200)
+        self.formula = QLabel()
+        self.formula.setWordWrap(True)
+        self.formula.setTextFormat(Qt.TextFormat.RichText)
+        self.formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.predictions = PredictionsBox()
+        self.predictions.cam_class_chosen.connect(lambda index: self._compute(cam_class=index))
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.input_view, 3)
+        right_layout.addWidget(self.formula)
+        right_layout.addWidget(self.predictions)
+        right_layout.addStretch(1)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        for widget, stretch in ((left, 3), (self.centre_tabs, 5), (right, 3)):
+            splitter.addWidget(widget)
+            splitter.setStretchFactor(splitter.count() - 1, stretch)
+        splitter.setSizes([460, 560, 380])
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.message)
+        layout.addWidget(splitter, 1)
+
+    def _add_explainer_tab(self) -> None:
+        try:
+            from visionlab.qt.widgets.features_explainer import ConvExplainer
+        except ImportError:
+            return
+        self.explainer = ConvExplainer()
+        self.centre_tabs.addTab(self.explainer, "Convolution explained")
+
+    def _populate_samples(self) -> None:
+        self.sample_combo.clear()
+        for path in sample_images():
+            self.sample_combo.addItem(path.name, str(path))
+
+    # -- actions ---------------------------------------------------------------------------------
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+    def open_model(self, name_or_path: str) -> None:
+        self.show_message("")
+        self.jobs.drop_waiting("view")
+        self.jobs.submit("model", open_model, name_or_path, on_success=self._on_model_opened)
+
+    def open_image_file(self, path: str) -> None:
+        self.show_message("")
+        self.jobs.submit("image", read_image, path, on_success=self.set_image)
+
+    def set_image(self, image: np.ndarray) -> None:
+        self.image = image
+        self._compute()
+
+    def paste(self) -> None:
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is not None and mime.hasImage():
+            image = QGuiApplication.clipboard().image()
+            if not image.isNull() and min(image.width(), image.height()) >= 16:
+                self.set_image(qimage_to_rgb(image))
+                return
+        if mime is not None and mime.hasUrls() and mime.urls()[0].isLocalFile():
+            self.open_image_file(mime.urls()[0].toLocalFile())
+            return
+        self.show_message("The clipboard holds no image (copy an image or an image file, then paste).")
+
+    def select_layer(self, name: str) -> None:
+        if self.opened is None or name not in self.opened.summary.by_name:
+            return
+        self.layer = name
+        info = self.opened.summary.by_name[name]
+        module = self.opened.loaded.model.get_submodule(name)
+        self.formula.setText(formula_html(module, info))
+        if info.has_maps:
+            self.show_message("")
+            self._compute()
+        else:
+            self.show_message(f"'{name}' outputs {info.output_shape}: a vector, not maps. Pick a conv or pooling layer.")
+
+    def _compute(self, cam_class: int | None = None) -> None:
+        if self.opened is None or self.image is None or not self.layer:
+            return
+        if not self.opened.summary.by_name[self.layer].has_maps:
+            return
+        predict = self.opened.loaded.pretrained
+        self.jobs.submit("view", view_layer, self.opened.loaded, self.image, self.layer, predict, cam_class,
+                         on_success=self._on_view)
+
+    # -- results ---------------------------------------------------------------------------------
+    def _on_model_opened(self, opened: OpenedModel) -> None:
+        self.opened = opened
+        loaded = opened.loaded
+        if self.model_combo.findText(loaded.name) >= 0:
+            self.model_combo.setCurrentText(loaded.name)
+        self.model_note.setText("UNTRAINED (random weights)" if not loaded.pretrained else
+                                "trained checkpoint" if "checkpoint" in loaded.note else "ImageNet weights")
+        self.model_note.setToolTip(loaded.note)
+        self.model_note.setStyleSheet("color: #c60; font-weight: bold" if not loaded.pretrained else "color: #2a2")
+        self.tree.show_summary(opened.summary)
+        self.totals.setText(totals_html(opened.summary, loaded.name))
+        if not loaded.pretrained:
+            self.predictions.show_unavailable("Top-5 and Grad-CAM need trained weights: this model is untrained.")
+        wanted = self.layer if self.layer in opened.summary.by_name else loaded.default_layer
+        self.layer = ""
+        self.tree.select(wanted)  # emits layer_selected → select_layer → _compute
+
+    def _on_view(self, view: LayerView) -> None:
+        self.view = view
+        self.channel = None
+        self.input_view.show_image(view.input_image)
+        self.input_view.clear_outline()
+        self.input_view.show_cam(view.cam)
+        self._redraw_maps()
+        if self.stack.currentIndex() == 1:
+            self.stack.setCurrentIndex(0)
+        if view.kernels is not None:
+            self.kernels_view.show_image(view.kernels)
+            kind = "RGB kernels (the first layer sees colour)" if view.kernels_are_rgb else \
+                "kernels as grey grids (mean over the input channels)"
+            self.kernels_caption.setText(f"{view.layer}: {kind}; mid-grey = 0")
+        else:
+            self.kernels_view.image_item.clear()
+            self.kernels_caption.setText(f"{view.layer} has no kernels (not a conv layer)")
+        if view.predictions:
+            self.predictions.show_predictions(view.predictions, view.cam_class)
+        if self._screenshot_pending and view.layer == self.layer:
+            self._screenshot_pending = False
+            self._on_map_clicked(0, view.activation.shape[1] // 3, view.activation.shape[2] // 2)
+
+    def _redraw_maps(self) -> None:
+        if self.view is None:
+            return
+        mosaic = build_mosaic(self.view.activation, per_map=self.normalization.currentIndex() == 0,
+                              by_mean=self.sort_box.isChecked())
+        self.grid.show_mosaic(mosaic, lookup_table(self.colormap.currentText()))
+        if self.channel is not None:
+            self._show_channel(self.channel)
+
+    def _on_hover(self, channel: int | None, y: int, x: int) -> None:
+        if self.view is None or channel is None:
+            return
+        value = float(self.view.activation[channel, y, x])
+        self.hover_label.setText(f"channel {channel}, pixel ({y}, {x}): {value:.4g}")
+
+    def _on_map_clicked(self, channel: int, y: int, x: int) -> None:
+        self.channel = channel
+        self._outline(channel, y, x)
+
+    def _outline(self, channel: int | None, y: int, x: int) -> None:
+        if self.opened is None or channel is None:
+            return
+        field = self.opened.summary.by_name[self.layer].field
+        if field is not None and not field.is_global:
+            self.input_view.outline(*field.box(y, x))
+
+    def _show_channel(self, channel: int) -> None:
+        data = self.view.activation[channel]
+        low, high = float(data.min()), float(data.max())
+        self.channel_view.show_array(data, levels=(low, high if high > low else low + 1),
+                                     lut=lookup_table(self.colormap.currentText()))
+
+    def zoom_channel(self, channel: int) -> None:
+        """Show one channel large (double-click a map); "← all channels" goes back to the grid."""
+        if self.view is None:
+            return
+        self.channel = channel
+        self._show_channel(channel)
+        self.zoom_caption.setText(f"{self.layer}, channel {channel}: click a pixel to outline its receptive field")
+        self.stack.setCurrentIndex(1)
+
+    def _on_job_failed(self, kind: str, message: str) -> None:
+        # The job's exception type is noise for a student; the sentence after it is the message.
+        self.show_message(message.split(": ", 1)[1] if ": " in message else message)
+        self._screenshot_pending = False
+
+    # -- files, drag and drop --------------------------------------------------------------------
+    def _open_sample(self) -> None:
+        path = self.sample_combo.currentData()
+        if path:
+            self.open_image_file(path)
+
+    def _ask_image(self) -> None:
+        patterns = " ".join(f"*{suffix}" for suffix in IMAGE_SUFFIXES)
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", "", f"Images ({patterns});;All files (*)")
+        if path:
+            self.open_image_file(path)
+
+    def _ask_checkpoint(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open training checkpoint", "", "Checkpoints (*.pt *.pth)")
+        if path:
+            self.open_model(path)
+
+    def dragEnterEvent(self, event) -> None:
+        mime = event.mimeData()
+        if mime.hasImage() or (mime.hasUrls() and mime.urls()[0].isLocalFile()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        mime = event.mimeData()
+        if mime.hasUrls() and mime.urls()[0].isLocalFile():
+            self.open_image_file(mime.urls()[0].toLocalFile())
+        elif mime.hasImage():
+            self.set_image(qimage_to_rgb(QImage(mime.imageData())))
+        event.acceptProposedAction()
+
+    # -- panel contract --------------------------------------------------------------------------
+    def panel_shown(self) -> None:
+        if self.opened is None and not self.jobs.busy:
+            self.open_model(self.model_combo.currentText())
+            if self.image is None:
+                self._open_sample()
+
+    def shutdown(self) -> None:
+        self.jobs.shutdown(2000)
+        if hasattr(self, "explainer"):
+            self.explainer.shutdown()
+
+    def save_settings(self, settings: QSettings) -> None:
+        settings.setValue("model", self.model_combo.currentText())
+        settings.setValue("sample", self.sample_combo.currentText())
+        settings.setValue("layer", self.layer)
+        settings.setValue("colormap", self.colormap.currentText())
+        settings.setValue("normalization", self.normalization.currentIndex())
+        settings.setValue("sort_by_mean", self.sort_box.isChecked())
+
+    def restore_settings(self, settings: QSettings) -> None:
+        for combo, key in ((self.model_combo, "model"), (self.sample_combo, "sample"), (self.colormap, "colormap")):
+            index = combo.findText(str(settings.value(key, "")))
+            if index >= 0:
+                combo.setCurrentIndex(index)
+        self.normalization.setCurrentIndex(int(settings.value("normalization", 0) or 0) % 2)
+        self.sort_box.setChecked(str(settings.value("sort_by_mean", "false")).lower() == "true")
+        self.layer = str(settings.value("layer", "") or "")
+
+    def prepare_screenshot(self) -> None:
+        self.model_combo.setCurrentText("resnet18")
+        index = self.sample_combo.findText(SCREENSHOT_SAMPLE)
+        self.sample_combo.setCurrentIndex(max(0, index))
+        self.layer = "conv1"
+        self._screenshot_pending = True
+        self.open_model("resnet18")
+        self._open_sample()
+
+    def screenshot_ready(self) -> bool:
+        return not self._screenshot_pending and not self.jobs.busy
