@@ -18,7 +18,6 @@ from visionlab.core.optim.kernels import Grad, make_kernel
 from visionlab.core.optim.mathns import ARRAY, SCALAR
 from visionlab.core.optim.surfaces import Surface
 
-DIVERGENCE_LIMIT = 1e6  # |θ| beyond this, or NaN / inf, marks the path "diverged"
 MAX_STEPS = 100_000
 
 
@@ -88,14 +87,14 @@ def run_racer(surface: Surface, racer: Racer, start: tuple[float, float], steps:
     grad = make_gradient(surface, racer.batch_size, steps, seed, noise, noise_scale)
     xs, ys = [float(start[0])], [float(start[1])]
     diverged_at, reason = None, ""
-    limit = DIVERGENCE_LIMIT
+    limit = surface.divergence_limit
     kernel = make_kernel(racer.key, grad, xs[0], ys[0], steps, racer.settings(), SCALAR)
     append_x, append_y = xs.append, ys.append
     try:
         for x, y in kernel:
             if not (-limit < x < limit and -limit < y < limit):  # also false for NaN
                 diverged_at = len(xs)
-                reason = "NaN" if x != x or y != y else "left every bound"
+                reason = "NaN" if x != x or y != y else "ran away"
                 break
             append_x(x)
             append_y(y)

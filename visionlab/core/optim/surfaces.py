@@ -33,6 +33,11 @@ class Surface:
     note: str = ""
     params: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def divergence_limit(self) -> float:
+        """|θ| beyond this (1000 view widths out) counts as diverged, as do NaN and inf."""
+        return 1000.0 * max(abs(b) for b in self.bounds)
+
     def grid(self, resolution: int = 200, bounds: Bounds | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Values on a regular grid; Z[i, j] is the value at (xs[j], ys[i]). Non-finite values become NaN."""
         x_min, x_max, y_min, y_max = bounds or self.bounds

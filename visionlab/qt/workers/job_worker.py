@@ -13,11 +13,9 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QThread, Signal
 
+from visionlab.core.jobs import JobCancelled  # noqa: F401 (re-exported: jobs raise it to stop early)
+
 log = logging.getLogger(__name__)
-
-
-class JobCancelled(Exception):
-    """A job may raise this when `should_stop()` turned true."""
 
 
 class JobWorker(QThread):
