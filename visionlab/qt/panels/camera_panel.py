@@ -121,6 +121,7 @@ class CameraPanel(Panel):
         c.device_combo.addItem("cpu", "cpu")
         if torch.cuda.is_available():
             c.device_combo.addItem(f"cuda ({torch.cuda.get_device_name(0)})", "cuda")
+        current = c.model_combo.currentData() or CPU_DEFAULTS["detection"]
         c.model_combo.clear()
         for name, description in CLASSICAL_MODELS.items():
             c.model_combo.addItem(description, name)
@@ -128,6 +129,7 @@ class CameraPanel(Panel):
         for card in self.cards:
             state = "" if self.store.is_available(card.name) else "  (no weights)"
             c.model_combo.addItem(f"{card.name}{state}", card.name)
+        c.model_combo.setCurrentIndex(max(0, c.model_combo.findData(current)))
         self._refresh_budget()
 
     def _refresh_budget(self) -> None:
