@@ -19,6 +19,7 @@ import pytest
 import torch
 from torchvision.models import get_model_weights, googlenet, resnet18
 
+from visionlab.core.jobs import JobCancelled
 from visionlab.core.vision.weights import DownloadCancelled, ModelCard, WeightsError, WeightsStore
 
 BRIEF_MODELS = {
@@ -254,8 +255,9 @@ def test_cancel_mid_download_leaves_nothing(tiny_store, tiny_file, server):
         if fraction > 0:  # the first real progress report: the user presses Cancel
             stop.set()
 
-    with pytest.raises(DownloadCancelled, match="cancelled"):
+    with pytest.raises(DownloadCancelled, match="cancelled") as cancelled:
         tiny_store.download("tiny_net", progress=progress, should_stop=stop.is_set, url=url)
+    assert isinstance(cancelled.value, JobCancelled)  # a JobWorker reports it as cancelled, not failed
     assert 0 < max(fractions) < 1 and served.sent < len(data)
     assert cache_files(tiny_store) == [] and not tiny_store.is_available("tiny_net")
 

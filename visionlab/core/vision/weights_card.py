@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from visionlab.core.jobs import JobCancelled
+
 TASKS = ("detection", "instance", "segmentation", "classification")
 
 # torchvision's convention (torch.hub.HASH_REGEX): "resnet18-f37072fd.pth" embeds the first hex digits of
@@ -19,8 +21,11 @@ class WeightsError(Exception):
     """Anything the user can cause (unknown model, no network, a bad file); the message says what to do."""
 
 
-class DownloadCancelled(WeightsError):
-    """`should_stop()` turned true during a download; nothing was left in the cache."""
+class DownloadCancelled(WeightsError, JobCancelled):
+    """`should_stop()` turned true during a download; nothing was left in the cache.
+
+    A JobCancelled too, so a JobWorker reports it as `cancelled`, not as a failure.
+    """
 
 
 @dataclass(frozen=True)
