@@ -331,13 +331,14 @@ def test_unreachable_server_and_missing_file_are_clear_errors(tiny_store, server
 
 
 # ---- importing a file the user has -------------------------------------------------------------------
-def test_import_good_file_then_build_uses_it(tiny_store, tiny_file, tmp_path):
-    data, state = tiny_file
+@pytest.mark.parametrize("legacy_format", [False, True], ids=["zip", "legacy"])  # torchvision's 2017 files are legacy
+def test_import_good_file_then_build_uses_it(tiny_store, tiny_file, tmp_path, legacy_format):
+    state = tiny_file[1]
     user_file = tmp_path / "downloads" / "my tiny weights.pth"
     user_file.parent.mkdir()
-    user_file.write_bytes(data)
+    torch.save(state, user_file, _use_new_zipfile_serialization=not legacy_format)
     path = tiny_store.import_file("tiny_net", user_file)
-    assert path.name == tiny_store.card("tiny_net").file_name and path.read_bytes() == data
+    assert path.name == tiny_store.card("tiny_net").file_name and path.read_bytes() == user_file.read_bytes()
     model, weights = tiny_store.build("tiny_net")
     assert weights is None  # not a torchvision card: no enum
     assert all(torch.equal(model.state_dict()[key], value) for key, value in state.items())
@@ -409,3 +410,44 @@ def test_googlenet_file_with_aux_heads_loads_like_torchvision(tmp_path):
     assert model.aux1 is None and model.transform_input  # as torchvision's pretrained GoogLeNet
     assert torch.equal(model.fc.weight, trained_shape.fc.weight)
     assert len(weights.meta["categories"]) == 1000
+
+
+def test_cache_that_cannot_be_written_is_a_clear_error(tmp_path, tiny_file, server):
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("a file where the cache folder should be")
+    store = WeightsStore(not_a_folder, extra_models=[(tiny_card(tiny_file[0]), tiny_net)])
+    url = server(store.card("tiny_net").file_name, Served(tiny_file[0]))
+    with pytest.raises(WeightsError, match="cannot write into"):
+        store.download("tiny_net", url=url)
+    user_file = tmp_path / "tiny.pth"
+    user_file.write_bytes(tiny_file[0])
+    with pytest.raises(WeightsError, match="cannot copy tiny.pth"):
+        store.import_file("tiny_net", user_file)
+    assert not store.is_available("tiny_net")
+
+
+def test_damaged_cached_file_says_what_to_do_and_can_be_removed(tiny_store, tiny_file):
+    path = tiny_store.path_for("tiny_net")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(tiny_file[0][: len(tiny_file[0]) // 2])  # e.g. copied by hand and cut short
+    assert tiny_store.is_available("tiny_net")
+    with pytest.raises(WeightsError, match="damaged.*Remove it and download or import the weights of tiny_net"):
+        tiny_store.build("tiny_net")
+    assert tiny_store.remove("tiny_net") and not tiny_store.is_available("tiny_net")
+    model, _ = tiny_store.build("tiny_net")  # untrained, but it opens
+    assert not tiny_store.remove("tiny_net") and isinstance(model, torch.nn.Module)
+
+
+def test_build_arguments_are_checked(tiny_store, tiny_file, tmp_path):
+    user_file = tmp_path / "tiny.pth"
+    user_file.write_bytes(tiny_file[0])
+    tiny_store.import_file("tiny_net", user_file)
+    with pytest.raises(WeightsError, match=r"does not fit this tiny_net: 2 keys of another shape, file vs model "
+                                           r"\(4.weight \(3, 100\) vs \(5, 100\).*without num_classes"):
+        tiny_store.build("tiny_net", num_classes=5)
+    model, _ = tiny_store.build("tiny_net", pretrained=False, num_classes=5)  # fine without the file
+    assert model[-1].out_features == 5
+    with pytest.raises(WeightsError, match="cannot build"):
+        tiny_store.build("tiny_net", no_such_argument=1)
+    with pytest.raises(WeightsError, match="pretrained=True instead of weights="):
+        WeightsStore(tmp_path).build("resnet18", weights="DEFAULT")

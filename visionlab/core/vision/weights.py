@@ -145,7 +145,10 @@ class WeightsStore:
         if path is None:
             raise WeightsError(f"the weights of {name} are not here yet ({self.path_for(name)}): download or "
                                "import them first")
-        return read_state_dict(path)[0]
+        try:
+            return read_state_dict(path)[0]
+        except WeightsError as exc:
+            raise WeightsError(f"{exc}. Remove it and download or import the weights of {name} again") from None
 
     def build(self, name: str, pretrained: bool = True, **kwargs: Any) -> tuple["torch.nn.Module", Any]:
         """(model in eval mode, weights enum or None). Pretrained only if the file is here; never downloads.
@@ -157,7 +160,10 @@ class WeightsStore:
         state_dict = self.load_state_dict(name) if pretrained and self.is_available(name) else None
         model = build_model(recipe, state_dict is not None, kwargs)
         if state_dict is not None:
-            load_into(model, state_dict, recipe, label=f"the weights of {name}")
+            hint = (f"Build it without {', '.join(sorted(kwargs))} to use the pretrained weights, or with "
+                    "pretrained=False." if kwargs else "")
+            load_into(model, state_dict, recipe, label=f"the cached file of {name}", target=f"this {name}",
+                      hint=hint)
         enum = weights_enum(name) if pretrained and card.name in SUPPORTED_MODELS else None
         return model.eval(), enum
 
@@ -226,7 +232,7 @@ def _all_tensors(mapping: Mapping) -> bool:
 
 
 def load_into(model: "torch.nn.Module", state_dict: Mapping[str, Any], recipe: Recipe, label: str,
-              target: str | None = None, assign: bool = False) -> None:
+              target: str | None = None, assign: bool = False, hint: str = "") -> None:
     """load_state_dict that explains a mismatch: keys missing, unexpected, or of another shape.
 
     `assign=True` is for models on the meta device, where copying values would be a (warned) no-op.
@@ -243,5 +249,6 @@ def load_into(model: "torch.nn.Module", state_dict: Mapping[str, Any], recipe: R
     problems = [f"{len(keys)} {what} ({', '.join(keys[:MAX_KEYS_SHOWN])}{', ...' if len(keys) > MAX_KEYS_SHOWN else ''})"
                 for what, keys in (("missing keys", missing), ("unexpected keys", unexpected),
                                    ("keys of another shape, file vs model", list(reshaped.values()))) if keys]
+    hint = hint or "Are these the weights of another model?"
     raise WeightsError(f"{label} does not fit {target or type(model).__name__}: " + "; ".join(problems) +
-                       ". Are these the weights of another model?")
+                       f". {hint}")

@@ -65,17 +65,23 @@ def fetch(url: str, target: Path, sha256_prefix: str | None, *, progress: Progre
     """Download `url` to `target` atomically; `size_hint` gives a fraction when the server sends no length."""
     progress = progress or (lambda fraction, message: None)
     should_stop = should_stop or (lambda: False)
-    target.parent.mkdir(parents=True, exist_ok=True)
     if should_stop():
         raise DownloadCancelled(f"download of {target.name} cancelled before it started")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    except OSError as exc:
+        raise WeightsError(f"cannot write into {target.parent}: {exc.strerror or exc}") from None
     progress(0.0, f"connecting to {_host(url)}")
-    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as out:
             transfer = _Transfer(out, target.name)
             _receive(url, transfer, progress, should_stop, size_hint, stall_timeout)
-            out.flush()
-            os.fsync(out.fileno())
+            try:
+                out.flush()
+                os.fsync(out.fileno())
+            except OSError as exc:  # a full disk may only show here
+                raise WeightsError(f"cannot write {target.name}: {exc.strerror or exc}") from None
         received, total, digest = transfer.received, transfer.total, transfer.digest.hexdigest()
         if total is not None and received != total:
             raise WeightsError(f"the download of {target.name} stopped after {received / MIB:.1f} of "
@@ -83,7 +89,10 @@ def fetch(url: str, target: Path, sha256_prefix: str | None, *, progress: Progre
         if sha256_prefix and not digest.startswith(sha256_prefix):
             raise WeightsError(f"{target.name} arrived damaged or is a different file: its sha256 starts with "
                                f"{digest[:len(sha256_prefix)]}, expected {sha256_prefix}; try again")
-        os.replace(temp_name, target)
+        try:
+            os.replace(temp_name, target)
+        except OSError as exc:
+            raise WeightsError(f"cannot store {target.name} in {target.parent}: {exc.strerror or exc}") from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)
