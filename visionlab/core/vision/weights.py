@@ -222,7 +222,7 @@ def _plain_state_dict(loaded: Any, label: str) -> tuple[dict, bool]:
         raise WeightsError(f"{label} holds {what}, not a state dict (parameter names -> tensors)")
     if all(str(key).startswith("module.") for key in loaded):
         loaded, rewritten = {key[len("module."):]: value for key, value in loaded.items()}, True
-    return dict(loaded) if rewritten else loaded, rewritten
+    return loaded, rewritten
 
 
 def _all_tensors(mapping: Mapping) -> bool:
@@ -240,13 +240,14 @@ def load_into(model: "torch.nn.Module", state_dict: Mapping[str, Any], recipe: R
     own = model.state_dict()
     reshaped = {key: f"{key} {tuple(value.shape)} vs {tuple(own[key].shape)}" for key, value in state_dict.items()
                 if key in own and tuple(value.shape) != tuple(own[key].shape)}
-    fitting = {key: value for key, value in state_dict.items() if key not in reshaped}
+    # The untouched mapping keeps torch's `_metadata` (module versions that guide old-file migrations).
+    fitting = {key: value for key, value in state_dict.items() if key not in reshaped} if reshaped else state_dict
     result = model.load_state_dict(fitting, strict=False, assign=assign)
     missing = [key for key in result.missing_keys if key not in reshaped]
     unexpected = [key for key in result.unexpected_keys if not key.startswith(recipe.ignored_key_prefixes)]
     if not (missing or unexpected or reshaped):
         return
-    problems = [f"{len(keys)} {what} ({', '.join(keys[:MAX_KEYS_SHOWN])}{', ...' if len(keys) > MAX_KEYS_SHOWN else ''})"
+    problems = [f"{len(keys)} {what} ({', '.join(keys[:MAX_KEYS_SHOWN])}{', ...' * (len(keys) > MAX_KEYS_SHOWN)})"
                 for what, keys in (("missing keys", missing), ("unexpected keys", unexpected),
                                    ("keys of another shape, file vs model", list(reshaped.values()))) if keys]
     hint = hint or "Are these the weights of another model?"
