@@ -209,3 +209,26 @@ def test_settings_round_trip(panel, qtbot, tmp_path):
     fresh.restore_settings(QSettings(str(tmp_path / "empty.ini"), QSettings.Format.IniFormat))
     assert fresh._source_choice == ("synthetic", None)  # no camera on this machine
     assert "No camera found" in fresh.message_label.text()
+
+
+def test_inside_faster_rcnn_on_the_paused_frame(panel, qtbot):
+    start(panel, qtbot, CPU_DEFAULTS["detection"])
+    panel.tabs.setCurrentWidget(panel.inside_view)
+    panel.inside_view.top_n.setValue(12)
+    panel.inside_view.analyse_button.click()
+    assert panel.controls.pause_button.isChecked()  # analysing pauses the stream
+    qtbot.waitUntil(lambda: panel.inside_view.inside is not None, timeout=30000)
+    inside = panel.inside_view.inside
+    assert inside.frame is panel.last_result.frame.image
+    grid = panel.inside_view.rcnn_grid
+    assert "Top 12 before NMS" in grid.titles[2].text and "Top 12 after NMS" in grid.titles[3].text
+    assert "RoIAlign" in panel.inside_view.note.text() and "RoI pooling" in panel.inside_view.note.text()
+    before = grid.items[0].image.copy()
+    panel.inside_view._on_rcnn_click(0, 30.0, 40.0)  # what a click on the anchors picture does
+    assert "(30, 40)" in grid.titles[0].text and not np.array_equal(before, grid.items[0].image)
+
+
+def test_inside_is_explained_for_models_without_proposals(panel, qtbot):
+    start(panel, qtbot, "haar_face")
+    panel.analyse_frame()
+    assert "no proposal stage" in panel.inside_view.note.text()

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QScrollArea, QTa
 
 from visionlab.core import paths
 from visionlab.core.vision.detectors import CLASSICAL_MODELS, CPU_DEFAULTS, TORCH_TASKS, load_detector
+from visionlab.core.vision.inside import analyse_rcnn, analyse_segmentation, supports_inside
 from visionlab.core.vision.overlay import class_color, classes_in_view, render_overlay
 from visionlab.core.vision.pipeline import InferenceResult
 from visionlab.core.vision.recorder import VideoRecorder, save_png
@@ -28,6 +29,7 @@ from visionlab.core.vision.weights import DownloadCancelled, WeightsStore
 from visionlab.qt.panels import Panel
 from visionlab.qt.widgets.camera_budget import ModelBudgetTable
 from visionlab.qt.widgets.camera_controls import CameraControls
+from visionlab.qt.widgets.camera_inside import InsideView
 from visionlab.qt.widgets.camera_view import CameraView
 from visionlab.qt.widgets.camera_weights_bar import WeightsBar
 from visionlab.qt.workers.camera_stream import CameraStream
@@ -81,6 +83,8 @@ class CameraPanel(Panel):
         self.tabs = QTabWidget()
         self.tabs.addTab(live, "Live")
         self.tabs.addTab(self.budget, "Model budget")
+        self.inside_view = InsideView()
+        self.tabs.addTab(self.inside_view, "Inside the model")
         self.controls = CameraControls()
         side = QScrollArea()
         side.setWidget(self.controls)
@@ -103,6 +107,7 @@ class CameraPanel(Panel):
         c.step_button.clicked.connect(self.stream.control.step)
         c.snapshot_button.clicked.connect(self.snapshot)
         c.record_button.toggled.connect(self.set_recording)
+        self.inside_view.analyse_requested.connect(self.analyse_frame)
         self.weights_bar.download_requested.connect(self.download_weights)
         self.weights_bar.import_requested.connect(self._import_weights)
         self.weights_bar.cancel_requested.connect(lambda: self._cancel_job("download"))
@@ -315,6 +320,24 @@ class CameraPanel(Panel):
 
     def show_message(self, text: str) -> None:
         self.message_label.setText(f"{datetime.now():%H:%M:%S}  {text}")
+
+    # -- inside the model ---------------------------------------------------------------------------
+    def analyse_frame(self, top_n: int = 30) -> None:
+        """Pause, then run the model stage by stage on the frame on screen (in a JobWorker)."""
+        kind = supports_inside(self.detector)
+        if not kind or self.last_result is None:
+            self.inside_view.note.setText("Pick Faster R-CNN, Mask R-CNN or a segmentation model (and let a frame "
+                                          "arrive) to look inside it; SSD, RetinaNet, FCOS and the classical "
+                                          "detectors have no proposal stage to show.")
+            return
+        self.controls.pause_button.setChecked(True)
+        detector, frame = self.detector, self.last_result.frame.image
+        analyse = (lambda: analyse_rcnn(detector, frame, top_n)) if kind == "rcnn" else \
+            (lambda: analyse_segmentation(detector, frame))
+        job = JobWorker(lambda progress, should_stop: analyse(), parent=self)
+        job.succeeded.connect(self.inside_view.show_analysis)
+        job.failed.connect(lambda text: self.show_message(f"Analysis failed: {text}"))
+        self._run_job("inside", job)
 
     # -- snapshot and recording ---------------------------------------------------------------------
     def snapshot(self) -> None:
