@@ -304,6 +304,16 @@ def test_a_server_that_stays_silent_is_given_up(tiny_store, tiny_file, server):
     assert 1.5 <= time.monotonic() - started < 4 and cache_files(tiny_store) == []
 
 
+def test_a_server_that_never_answers_is_given_up(tiny_store):
+    with socket.socket() as mute:  # the kernel accepts connections, nobody ever answers them
+        mute.bind(("127.0.0.1", 0))
+        mute.listen(8)
+        tiny_store.stall_timeout_s = 1.5
+        with pytest.raises(WeightsError, match="no answer from 127.0.0.1.* for 1.5 s"):
+            tiny_store.download("tiny_net", url=f"http://127.0.0.1:{mute.getsockname()[1]}/tiny_net-00000000.pth")
+    assert cache_files(tiny_store) == []
+
+
 def test_wrong_hash_is_an_error_and_leaves_nothing(tiny_store, tiny_file, server):
     damaged = bytearray(tiny_file[0])
     damaged[-100] ^= 0xFF
@@ -451,3 +461,32 @@ def test_build_arguments_are_checked(tiny_store, tiny_file, tmp_path):
         tiny_store.build("tiny_net", no_such_argument=1)
     with pytest.raises(WeightsError, match="pretrained=True instead of weights="):
         WeightsStore(tmp_path).build("resnet18", weights="DEFAULT")
+
+
+# ---- the terminal -------------------------------------------------------------------------------------
+def test_cli_lists_downloads_imports_and_removes(tmp_path, server, capsys):
+    from visionlab.core.vision.weights_cli import main
+
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    assert main(cache + ["list", "--task", "segmentation"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith(("here", "missing"))]
+    assert len(lines) == 4 and all(line.startswith("missing") for line in lines)
+    assert "lraspp_mobilenet_v3_large" in lines[0] and "miou 57.9" in lines[0]
+
+    torch.manual_seed(3)
+    state = resnet18(weights=None).state_dict()
+    saved = tmp_path / "resnet18.pth"
+    torch.save(state, saved)
+    url = server(f"resnet18-{sha256(saved.read_bytes())[:8]}.pth", Served(saved.read_bytes(), chunk=1 << 20))
+    assert main(cache + ["download", "resnet18", "--url", url]) == 0
+    output = capsys.readouterr()
+    assert "100.0%" in output.err and "resnet18-f37072fd.pth" in output.out
+    assert main(cache + ["import", "googlenet", str(saved)]) == 1  # resnet18's file is not GoogLeNet's
+    assert "error: resnet18.pth does not fit googlenet" in capsys.readouterr().err
+    assert main(cache + ["list", "--task", "classification"]) == 0
+    listing = capsys.readouterr().out
+    assert [line.split()[0] for line in listing.splitlines()[1:]] == ["missing"] * 4 + ["here", "missing"]
+    assert main(cache + ["remove", "resnet18", "resnet50"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["resnet18: removed", "resnet50: was not here"]
+    assert main(cache + ["download", "yolo"]) == 1
+    assert "error: unknown model 'yolo'" in capsys.readouterr().err

@@ -44,6 +44,7 @@ class _Transfer:
         self.digest = hashlib.sha256()
         self.received = 0
         self.total: int | None = None
+        self.answered = False  # the server sent a response at least once
         self.last_data = time.monotonic()
 
     def restart(self) -> None:
@@ -127,6 +128,9 @@ def _receive(url: str, transfer: _Transfer, progress: Progress, should_stop: Cal
         if should_stop():
             raise DownloadCancelled(f"download of {label} cancelled; nothing was kept")
         if time.monotonic() - transfer.last_data > stall_timeout:
+            if not transfer.answered:
+                raise WeightsError(f"no answer from {_host(url)} for {stall_timeout:g} s. A firewall? Download "
+                                   f"{label} on another machine and import it ('Import file...')")
             raise WeightsError(f"{_host(url)} stopped sending {label} for {stall_timeout:g} s; try again")
         progress(_fraction(transfer, size_hint), f"{label}: the connection went silent, reconnecting")
 
@@ -138,6 +142,7 @@ def _copy_body(url: str, transfer: _Transfer, progress: Progress, should_stop: C
         headers["Range"] = f"bytes={transfer.received}-"
     request = urllib.request.Request(url, headers=headers)
     with urllib.request.urlopen(request, timeout=POLL_S) as response:
+        transfer.answered = True
         resumed = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
         if transfer.received and not (response.status == 206 and resumed
                                       and int(resumed.group(1)) == transfer.received):
@@ -178,7 +183,7 @@ def _network_error(exc: BaseException, url: str, label: str) -> WeightsError:
         return WeightsError(f"the server refused {label}: HTTP {exc.code} {exc.reason} ({url})")
     reason = getattr(exc, "reason", exc)
     return WeightsError(f"cannot reach {_host(url)} ({reason}). Offline? Download {label} on another machine "
-                        "and use 'Import file...'")
+                        "and import it ('Import file...')")
 
 
 def _host(url: str) -> str:
