@@ -94,7 +94,9 @@ def to_batch(image: np.ndarray, channels: int = 3, mean=IMAGENET_MEAN, std=IMAGE
     """
     import torch
 
-    tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
+    if not image.flags.writeable or not image.flags.c_contiguous:  # PIL's arrays are read-only views
+        image = np.array(image, copy=True, order="C")
+    tensor = torch.from_numpy(image).permute(2, 0, 1).float().div_(255.0)
     if channels != 3:
         tensor = tensor.mean(dim=0, keepdim=True).repeat(channels, 1, 1)
     if mean is not None and std is not None:

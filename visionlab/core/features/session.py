@@ -56,6 +56,21 @@ def open_model(name_or_path: str, *, progress: Callable = _noop_progress, should
     return OpenedModel(loaded, summary)
 
 
+def import_weights(name: str, path: str, *, progress: Callable = _noop_progress, should_stop=None) -> OpenedModel:
+    """Copy a .pth the user has into the weights store (checked: weights_only, keys, shapes), then open it.
+
+    The store's WeightsError says what is wrong: code inside the pickle, missing or unexpected keys.
+    """
+    from visionlab.core.vision.weights import WeightsError, WeightsStore
+
+    progress(0.1, f"checking {Path(path).name}")
+    try:
+        WeightsStore().import_file(name, path)
+    except WeightsError as exc:
+        raise ModelError(str(exc)) from None
+    return open_model(name, progress=progress)
+
+
 def read_image(path: str, *, progress: Callable = _noop_progress, should_stop=None) -> np.ndarray:
     """File I/O for the panel's open / drop actions (never on the GUI thread)."""
     return load_image(path)

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
 from visionlab.core.features.images import IMAGE_SUFFIXES
 from visionlab.core.features.maps import build_mosaic
 from visionlab.core.features.models import MODEL_NAMES
-from visionlab.core.features.session import (LayerView, OpenedModel, open_model, read_image, sample_images,
-                                             view_layer)
+from visionlab.core.features.session import (LayerView, OpenedModel, import_weights, open_model, read_image,
+                                             sample_images, view_layer)
 from visionlab.qt.panels import Panel
 from visionlab.qt.widgets.features_info import LayerTree, PredictionsBox, formula_html, totals_html
 from visionlab.qt.widgets.features_maps import COLORMAPS, ChannelView, InputView, MapsGrid, lookup_table
@@ -62,6 +62,10 @@ class FeaturesPanel(Panel):
         self.model_combo.activated.connect(lambda _: self.open_model(self.model_combo.currentText()))
         checkpoint_button = QPushButton("Open checkpoint…")
         checkpoint_button.clicked.connect(self._ask_checkpoint)
+        weights_button = QPushButton("Import weights…")
+        weights_button.setToolTip("Use a .pth with this model's ImageNet weights that you already have "
+                                  "(checked, loaded with weights_only=True)")
+        weights_button.clicked.connect(self._ask_weights)
         self.model_note = QLabel()
         self.model_note.setStyleSheet("color: #c60; font-weight: bold")
         self.sample_combo = QComboBox()
@@ -73,7 +77,7 @@ class FeaturesPanel(Panel):
         paste_button.clicked.connect(self.paste)
         self.busy_label = QLabel()
         top = QHBoxLayout()
-        for widget in (QLabel("Model"), self.model_combo, checkpoint_button, self.model_note):
+        for widget in (QLabel("Model"), self.model_combo, checkpoint_button, weights_button, self.model_note):
             top.addWidget(widget)
         top.addStretch(1)
         for widget in (self.busy_label, QLabel("Input"), self.sample_combo, open_button, paste_button):
@@ -249,7 +253,7 @@ class FeaturesPanel(Panel):
         self.totals.setText(totals_html(opened.summary, loaded.name))
         if not loaded.pretrained:
             self.predictions.show_unavailable("Top-5 and Grad-CAM need trained weights: this model is untrained.")
-        wanted = self.layer if self.layer in opened.summary.by_name else loaded.default_layer
+        wanted = self.layer if self.layer and self.layer in opened.summary.by_name else loaded.default_layer
         self.layer = ""
         self.tree.select(wanted)  # emits layer_selected → select_layer → _compute
 
@@ -338,6 +342,16 @@ class FeaturesPanel(Panel):
         path, _ = QFileDialog.getOpenFileName(self, "Open training checkpoint", "", "Checkpoints (*.pt *.pth)")
         if path:
             self.open_model(path)
+
+    def _ask_weights(self) -> None:
+        name = self.model_combo.currentText()
+        path, _ = QFileDialog.getOpenFileName(self, f"Import {name} weights", "", "PyTorch weights (*.pth *.pt)")
+        if path:
+            self.import_weights_file(name, path)
+
+    def import_weights_file(self, name: str, path: str) -> None:
+        self.show_message("")
+        self.jobs.submit("model", import_weights, name, path, on_success=self._on_model_opened)
 
     def dragEnterEvent(self, event) -> None:
         mime = event.mimeData()

@@ -73,9 +73,13 @@ class LayerTree(QTreeWidget):
 
     def select(self, name: str) -> None:
         item = self._items.get(name)
-        if item is not None:
+        if item is None:
+            return
+        if item is self.currentItem():  # Qt makes the first row current while filling: no change signal
+            self.layer_selected.emit(name)
+        else:
             self.setCurrentItem(item)
-            self.scrollToItem(item)
+        self.scrollToItem(item)
 
     def _on_current(self, current: QTreeWidgetItem | None, _previous) -> None:
         if current is not None:

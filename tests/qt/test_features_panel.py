@@ -1,0 +1,129 @@
+"""The Feature-Map Viewer as a student uses it: a sample through ResNet-18, layers, hover, click, bad files,
+weights and checkpoints. Untrained torchvision models (no downloads); the weights store lives in tmp."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from visionlab.qt.panels.features_panel import FeaturesPanel
+
+WAIT_MS = 30_000
+
+
+@pytest.fixture
+def panel(qtbot, monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))  # the weights store's cache
+    widget = FeaturesPanel()
+    qtbot.addWidget(widget)
+    widget.resize(1200, 800)
+    widget.show()
+    yield widget
+    widget.shutdown()
+
+
+def _wait_view(qtbot, panel, layer: str) -> None:
+    qtbot.waitUntil(lambda: panel.view is not None and panel.view.layer == layer and not panel.jobs.busy,
+                    timeout=WAIT_MS)
+
+
+def _open_resnet18_on_sample(qtbot, panel) -> None:
+    panel.model_combo.setCurrentText("resnet18")
+    panel.sample_combo.setCurrentIndex(panel.sample_combo.findText("shapes.png"))
+    panel.panel_shown()
+    _wait_view(qtbot, panel, "conv1")
+
+
+def test_sample_through_resnet18_shows_conv1_maps_formulas_and_hover(qtbot, panel) -> None:
+    _open_resnet18_on_sample(qtbot, panel)
+    assert panel.model_note.text().startswith("UNTRAINED")
+    assert len(panel.grid.mosaic.order) == 64 and panel.view.activation.shape == (64, 112, 112)
+    formula = panel.formula.text()
+    assert "⌊223/2 = 111.50⌋ + 1 = 112" in formula and "(7·7·3)·64" in formula and "✗" not in formula
+    assert "11.7 M parameters" in panel.totals.text()
+    # Hover: the label shows the very value torch computed at that channel and pixel.
+    channel = int(panel.grid.mosaic.order[5])
+    top, left = panel.grid.mosaic.cell_origin(channel)
+    panel.grid.hovered_at.emit(top + 30.5, left + 40.5)
+    value = panel.view.activation[channel, 30, 40]
+    assert f"channel {channel}, pixel (30, 40): {value:.4g}" == panel.hover_label.text()
+    # Click: conv1's 7×7 field, stride 2, padding 3, outlined on the input.
+    panel.grid.clicked_at.emit(top + 30.5, left + 40.5)
+    rect = panel.input_view.field_box.rect()
+    assert panel.input_view.field_box.isVisible()
+    assert (rect.top(), rect.left(), rect.width()) == (-3 + 60, -3 + 80, 7)
+    # Double-click: the channel alone, large.
+    panel.grid.double_clicked_at.emit(top + 1, left + 1)
+    assert panel.stack.currentIndex() == 1 and panel.channel_view.image_item.image.shape == (112, 112)
+
+
+def test_deeper_layer_sorting_kernels_and_vector_layers(qtbot, panel) -> None:
+    _open_resnet18_on_sample(qtbot, panel)
+    assert panel.view.kernels_are_rgb and panel.view.kernels.shape[2] == 3
+    panel.tree.select("layer1.0.conv1")
+    _wait_view(qtbot, panel, "layer1.0.conv1")
+    assert panel.view.activation.shape == (64, 56, 56) and not panel.view.kernels_are_rgb
+    panel.sort_box.setChecked(True)
+    means = panel.view.activation.mean(axis=(1, 2))
+    shown = [means[c] for c in panel.grid.mosaic.order]
+    assert shown == sorted(shown, reverse=True)
+    panel.tree.select("fc")
+    assert "a vector, not maps" in panel.message.text() and panel.message.isVisible()
+
+
+@pytest.mark.parametrize("content, words", [(b"", "empty"), (b"GIF89a-broken", "damaged|not an image")])
+def test_bad_images_give_a_message_and_the_panel_stays_usable(qtbot, panel, tmp_path, content, words) -> None:
+    import re
+
+    _open_resnet18_on_sample(qtbot, panel)
+    bad = tmp_path / "bad.gif"
+    bad.write_bytes(content)
+    panel.open_image_file(str(bad))
+    qtbot.waitUntil(lambda: panel.message.isVisible(), timeout=WAIT_MS)
+    assert re.search(words, panel.message.text()) and "Traceback" not in panel.message.text()
+    good = tmp_path / "grey16.png"
+    Image.fromarray(np.linspace(0, 65535, 64 * 64).reshape(64, 64).astype(np.uint16)).save(good)
+    before = panel.view
+    panel.open_image_file(str(good))
+    qtbot.waitUntil(lambda: panel.view is not before and not panel.jobs.busy, timeout=WAIT_MS)
+    assert panel.view.input_image.shape == (224, 224, 3)
+
+
+def test_imported_weights_give_top5_and_grad_cam(qtbot, panel, tmp_path) -> None:
+    import torchvision
+
+    torch.manual_seed(0)
+    weights = tmp_path / "my-resnet18.pth"
+    torch.save(torchvision.models.resnet18(weights=None).state_dict(), weights)
+    _open_resnet18_on_sample(qtbot, panel)
+    panel.import_weights_file("resnet18", str(weights))
+    qtbot.waitUntil(lambda: bool(panel.opened.loaded.pretrained and panel.view is not None
+                                 and panel.view.predictions and not panel.jobs.busy), timeout=WAIT_MS)
+    assert panel.model_note.text() == "ImageNet weights"
+    assert "Top-5" in panel.predictions.label.text() and panel.predictions.cam_combo.count() == 5
+    assert panel.view.cam.shape == (224, 224) and panel.input_view.cam_item.isVisible()
+    assert panel.view.predictions[0].label in panel.opened.loaded.categories
+
+
+def test_wrong_or_unsafe_weights_are_refused_with_reasons(qtbot, panel, tmp_path) -> None:
+    import torchvision
+
+    _open_resnet18_on_sample(qtbot, panel)
+    other = tmp_path / "alexnet.pth"
+    torch.save(torchvision.models.alexnet(weights=None).state_dict(), other)
+    panel.import_weights_file("resnet18", str(other))
+    qtbot.waitUntil(lambda: panel.message.isVisible(), timeout=WAIT_MS)
+    assert "missing" in panel.message.text() and "conv1.weight" in panel.message.text()
+
+    class Boom:
+        def __reduce__(self):
+            return (print, ("this pickle runs code",))
+
+    unsafe = tmp_path / "unsafe.pth"
+    torch.save({"conv1.weight": torch.zeros(1), "payload": Boom()}, unsafe)
+    panel.show_message("")
+    panel.import_weights_file("resnet18", str(unsafe))
+    qtbot.waitUntil(lambda: panel.message.isVisible(), timeout=WAIT_MS)
+    assert "refused" in panel.message.text() and not panel.opened.loaded.pretrained
