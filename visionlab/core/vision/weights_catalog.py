@@ -149,7 +149,7 @@ def freeze_batch_norm(module: Any) -> None:
     import torch
     from torchvision.ops.misc import FrozenBatchNorm2d
 
-    for parent_name, parent in list(module.named_modules()):
+    for parent in list(module.modules()):
         for child_name, child in list(parent.named_children()):
             if type(child) is torch.nn.BatchNorm2d:
                 frozen = FrozenBatchNorm2d(child.num_features, eps=child.eps)
