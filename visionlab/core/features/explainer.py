@@ -1,0 +1,133 @@
+"""The numbers behind the convolution explainer, one output position at a time.
+
+Everything here is plain numpy so each step can be shown (window, products, sum); the tests check every
+result against torch's conv2d, pooling, 1×1 conv and conv_transpose2d, so what the student reads is
+exactly what a network computes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Step:
+    """One output value: which output channel and position, the window, and its multiply-accumulate."""
+
+    channel: int                 # output channel
+    row: int                     # output position
+    col: int
+    top: int                     # window's top-left corner in the padded input
+    left: int
+    terms: list[tuple[int, int, int, float, float]]   # (input channel, dy, dx, input value, weight)
+    value: float
+
+    def formula(self, mode: str = "conv") -> str:
+        """The MAC (or max / mean) written out with the real numbers, as shown under the grids."""
+        if mode == "max":
+            return f"max({', '.join(f'{x:g}' for _, _, _, x, _ in self.terms)}) = {self.value:g}"
+        if mode == "avg":
+            return f"({' + '.join(f'{x:g}' for _, _, _, x, _ in self.terms)}) / {len(self.terms)} = {self.value:g}"
+        channels = sorted({c for c, *_ in self.terms})
+        parts = []
+        for channel in channels:
+            products = " + ".join(f"{x:g}·{w:g}" for c, _, _, x, w in self.terms if c == channel and w != 0)
+            parts.append(f"[{products or '0'}]" if len(channels) > 1 else (products or "0"))
+        return f"{' + '.join(parts)} = {self.value:g}"
+
+
+@dataclass
+class Trace:
+    padded: np.ndarray           # (C, H + 2P, W + 2P) input with its zero padding
+    output: np.ndarray           # (K, H2, W2)
+    steps: list[Step]
+    kernel: int
+    stride: int
+    padding: int
+
+
+def _out_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def conv_trace(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, stride: int = 1,
+               padding: int = 0) -> Trace:
+    """Convolution (cross-correlation, as torch computes it) of x (C, H, W) with weight (K, C, F, F)."""
+    channels, height, width = x.shape
+    kernels, _, size, _ = weight.shape
+    padded = np.pad(x.astype(np.float64), ((0, 0), (padding, padding), (padding, padding)))
+    out_h, out_w = _out_size(height, size, stride, padding), _out_size(width, size, stride, padding)
+    if out_h < 1 or out_w < 1:
+        raise ValueError(f"a {size}×{size} kernel does not fit a {height}×{width} input with padding {padding}")
+    output = np.zeros((kernels, out_h, out_w))
+    steps = []
+    for k in range(kernels):
+        for i in range(out_h):
+            for j in range(out_w):
+                top, left = i * stride, j * stride
+                terms = [(c, dy, dx, float(padded[c, top + dy, left + dx]), float(weight[k, c, dy, dx]))
+                         for c in range(channels) for dy in range(size) for dx in range(size)]
+                value = sum(xv * wv for *_, xv, wv in terms) + (float(bias[k]) if bias is not None else 0.0)
+                output[k, i, j] = value
+                steps.append(Step(k, i, j, top, left, terms, value))
+    return Trace(padded, output, steps, size, stride, padding)
+
+
+def pool_trace(x: np.ndarray, kernel: int, stride: int, mode: str) -> Trace:
+    """Max or average pooling of x (C, H, W), channel by channel (pooling has no weights)."""
+    if mode not in ("max", "avg"):
+        raise ValueError("mode must be 'max' or 'avg'")
+    channels, height, width = x.shape
+    out_h, out_w = _out_size(height, kernel, stride, 0), _out_size(width, kernel, stride, 0)
+    if out_h < 1 or out_w < 1:
+        raise ValueError(f"a {kernel}×{kernel} window does not fit a {height}×{width} input")
+    output = np.zeros((channels, out_h, out_w))
+    steps = []
+    for c in range(channels):
+        for i in range(out_h):
+            for j in range(out_w):
+                top, left = i * stride, j * stride
+                window = x[c, top:top + kernel, left:left + kernel].astype(np.float64)
+                value = float(window.max() if mode == "max" else window.mean())
+                terms = [(c, dy, dx, float(window[dy, dx]), 1.0) for dy in range(kernel) for dx in range(kernel)]
+                output[c, i, j] = value
+                steps.append(Step(c, i, j, top, left, terms, value))
+    return Trace(x.astype(np.float64), output, steps, kernel, stride, 0)
+
+
+def zero_insert(x: np.ndarray, stride: int) -> np.ndarray:
+    """(C, H, W) → (C, (H−1)·S + 1, (W−1)·S + 1) with S − 1 zeros between neighbouring pixels."""
+    channels, height, width = x.shape
+    spread = np.zeros((channels, (height - 1) * stride + 1, (width - 1) * stride + 1), dtype=np.float64)
+    spread[:, ::stride, ::stride] = x
+    return spread
+
+
+def transposed_conv_trace(x: np.ndarray, weight: np.ndarray, stride: int = 2, padding: int = 0) -> tuple[np.ndarray, Trace]:
+    """Transposed conv ("deconvolution") as the lecture describes it: insert zeros, pad, convolve.
+
+    weight is torch's ConvTranspose2d layout (C_in, C_out, F, F); the equivalent plain convolution uses the
+    kernel flipped in both axes, with C_in and C_out swapped, over the zero-inserted input padded by F−1−P.
+    """
+    size = weight.shape[-1]
+    spread = zero_insert(x, stride)
+    flipped = np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    return spread, conv_trace(spread, flipped, stride=1, padding=size - 1 - padding)
+
+
+def bilinear_upsample(x: np.ndarray, scale: int) -> np.ndarray:
+    """The smooth alternative to a transposed conv (no checkerboard), as torch's interpolate computes it."""
+    import torch
+    import torch.nn.functional as F
+
+    tensor = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))[None]
+    return F.interpolate(tensor, scale_factor=scale, mode="bilinear", align_corners=False)[0].numpy()
+
+
+def stacked_versus_single(in_channels: int = 1, out_channels: int = 1) -> dict[str, int]:
+    """One 5×5 against two stacked 3×3 (VGG's argument): the same 5×5 view, fewer weights (no biases)."""
+    return {"single_weights": 5 * 5 * in_channels * out_channels,
+            "stacked_weights": 2 * 3 * 3 * in_channels * out_channels,
+            "single_field": 5, "stacked_field": 3 + (3 - 1)}
