@@ -36,3 +36,34 @@ def augment_batch(images: torch.Tensor, transform) -> torch.Tensor:
     if transform is None:
         return images
     return torch.stack([transform(image) for image in images]).clamp_(0.0, 1.0)
+
+
+def mosaic(images: torch.Tensor, columns: int = 8, gap: int = 1) -> "np.ndarray":
+    """A (rows·H, columns·W, 3) uint8 picture of a [0, 1] (N, C, H, W) batch, for previews and galleries."""
+    import numpy as np
+
+    count, channels, height, width = images.shape
+    rows = max((count + columns - 1) // columns, 1)
+    canvas = np.full((rows * (height + gap) - gap, columns * (width + gap) - gap, 3), 255, np.uint8)
+    pixels = (images.clamp(0, 1) * 255).round().to(torch.uint8)
+    if channels == 1:
+        pixels = pixels.expand(-1, 3, -1, -1)
+    pixels = pixels[:, :3].permute(0, 2, 3, 1).cpu().numpy()
+    for index in range(count):
+        r, c = divmod(index, columns)
+        canvas[r * (height + gap):r * (height + gap) + height, c * (width + gap):c * (width + gap) + width] = pixels[index]
+    return canvas
+
+
+def augmentation_preview(config, count: int = 16, progress=None, should_stop=lambda: False) -> "np.ndarray":
+    """Two rows of `count` training images: the originals on top, the same images augmented below."""
+    from visionlab.core.training.config import load_splits
+
+    if config.dataset in ("MNIST", "Fashion-MNIST", "CIFAR-10") and progress is not None:
+        progress(0.0, f"loading {config.dataset} for the preview")
+    data = load_splits(config, progress, should_stop)
+    originals = data.train_x[:count]
+    transform = build_transform(config.augment, data.input_shape[-1])
+    torch.manual_seed(config.seed)
+    augmented = augment_batch(originals, transform)
+    return mosaic(torch.cat([originals, augmented]), columns=min(count, len(originals)), gap=1)

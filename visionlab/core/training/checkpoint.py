@@ -33,8 +33,8 @@ class CheckpointError(Exception):
     """A file that is not a usable VisionLab checkpoint; the message says why, for the user."""
 
 
-def save_checkpoint(path: str | os.PathLike, model: nn.Module, config: dict, extra: dict | None = None) -> None:
-    """Write the model's weights and the config that rebuilds it, atomically (never a half-written file)."""
+def checkpoint_bytes(model: nn.Module, config: dict, extra: dict | None = None) -> bytes:
+    """The checkpoint file's content (for writers that do the file I/O elsewhere, e.g. off the training loop)."""
     missing = [key for key in REQUIRED_CONFIG_KEYS if key not in config]
     if missing:
         raise ValueError(f"checkpoint config lacks {', '.join(missing)}")
@@ -48,7 +48,12 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, config: dict, ext
     }
     buffer = io.BytesIO()
     torch.save(payload, buffer)
-    write_bytes(path, buffer.getvalue())
+    return buffer.getvalue()
+
+
+def save_checkpoint(path: str | os.PathLike, model: nn.Module, config: dict, extra: dict | None = None) -> None:
+    """Write the model's weights and the config that rebuilds it, atomically (never a half-written file)."""
+    write_bytes(path, checkpoint_bytes(model, config, extra))
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:

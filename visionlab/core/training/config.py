@@ -113,3 +113,63 @@ def load_splits(config: TrainConfig, progress: Callable[[float, str], None] | No
     else:
         raise DatasetError(f"unknown data set '{config.dataset}'")
     return split(data, config.val_fraction, config.test_fraction, config.seed, config.data_limit)
+
+
+AB_SETTINGS = ("batch_size", "optimizer_params.lr", "weight_decay", "model.dropout", "model.batch_norm",
+               "model.width", "model.depth", "model.name", "optimizer", "schedule", "epochs", "input_noise",
+               "weight_noise", "augment.hflip", "augment.vflip", "augment.rotation", "augment.crop_padding",
+               "early_stopping", "patience")
+
+
+def current_value(config: TrainConfig, name: str):
+    data = config.to_dict()
+    for part in name.split("."):
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
+
+
+def ab_variant(config: TrainConfig, name: str, text: str) -> TrainConfig:
+    """`config` with the one setting `name` set from the user's text (typed like the current value)."""
+    old = current_value(config, name)
+    text = text.strip()
+    try:
+        if isinstance(old, bool):
+            if text.lower() not in ("true", "false", "on", "off", "yes", "no", "1", "0"):
+                raise ValueError
+            value = text.lower() in ("true", "on", "yes", "1")
+        elif isinstance(old, int):
+            value = int(text)
+        elif isinstance(old, float) or old is None and name.endswith(".lr"):
+            value = float(text)
+        else:
+            value = text
+    except ValueError:
+        raise ValueError(f"'{text}' is not a valid value for {name} (now {old})") from None
+    if value == old:
+        raise ValueError(f"{name} is already {old}: an A/B run must change it")
+    if name.startswith("optimizer_params."):
+        params = dict(config.optimizer_params)
+        params[name.split(".", 1)[1]] = value
+        variant = config.with_change("optimizer_params", params)
+    else:
+        data = config.to_dict()
+        group, _, key = name.rpartition(".")
+        (data[group] if group else data)[key] = value
+        variant = TrainConfig.from_dict(data)
+    variant.validate()
+    return variant
+
+
+def expected_input(config: TrainConfig) -> tuple[tuple[int, int, int], int | None]:
+    """(input shape, number of classes) the data set will have, without loading it (for the parameter count)."""
+    fixed = {"digits": ((1, 8, 8), 10), "MNIST": ((1, 28, 28), 10), "Fashion-MNIST": ((1, 28, 28), 10),
+             "CIFAR-10": ((3, 32, 32), 10)}
+    if config.dataset in fixed:
+        return fixed[config.dataset]
+    if config.dataset == "shapes":
+        return (1, config.shapes_size, config.shapes_size), 4
+    from pathlib import Path
+
+    folder = Path(config.folder) if config.folder else None
+    classes = len([p for p in folder.iterdir() if p.is_dir()]) if folder and folder.is_dir() else None
+    return (3, config.folder_size, config.folder_size), classes

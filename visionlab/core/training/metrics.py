@@ -20,3 +20,22 @@ def misclassified(images: torch.Tensor, labels: torch.Tensor, logits: torch.Tens
     wrong = wrong[confidence[wrong].argsort(descending=True)][:limit]
     return [{"image": images[i].clone(), "true": int(labels[i]), "predicted": int(predicted[i]),
              "confidence": float(confidence[i])} for i in wrong.tolist()]
+
+
+def ema_alpha(window: int) -> float:
+    """The weight of the newest point for an EMA spanning about `window` points: α = 2 / (window + 1)."""
+    return 2.0 / (max(int(window), 1) + 1.0)
+
+
+def ema(values: list[float], window: int, start: float | None = None) -> list[float]:
+    """Exponential moving average s_t = (1 − α)·s_{t−1} + α·x_t, s_0 = x_0 (window 1 = the raw values).
+
+    `start` continues an earlier smoothing (the last smoothed value), so a live curve is smoothed
+    incrementally instead of from scratch at every redraw.
+    """
+    alpha = ema_alpha(window)
+    out, level = [], start
+    for value in values:
+        level = value if level is None else (1.0 - alpha) * level + alpha * value
+        out.append(level)
+    return out

@@ -5,7 +5,9 @@
                  best.pt        checkpoint of the best validation epoch (checkpoint.py format)
                  resume.pt      last epoch's weights + optimizer state, to resume a stopped run
 
-Runs can be listed, deleted, resumed and exported as CSV or TensorBoard event files.
+Runs can be listed, deleted, resumed and exported as CSV or TensorBoard event files. While a run trains,
+its files are written by a BackgroundWriter, so the disk never pauses the training loop; a run's end
+(finished, stopped, diverged) waits until everything is on disk.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from pathlib import Path
 import torch
 
 from visionlab.core import paths
-from visionlab.core.atomic import write_bytes, write_text
-from visionlab.core.training.checkpoint import save_checkpoint
+from visionlab.core.atomic import write_text
+from visionlab.core.training.checkpoint import checkpoint_bytes
 from visionlab.core.training.config import TrainConfig
 from visionlab.core.training.trainer import EpochReport, Finished, StepReport, Trainer
+from visionlab.core.training.writer import BackgroundWriter
 
 EPOCH_FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr")
 
@@ -42,6 +45,7 @@ class Run:
         metrics = self.folder / "metrics.json"
         self.metrics = json.loads(metrics.read_text(encoding="utf-8")) if metrics.exists() else \
             {"steps": [], "epochs": []}
+        self._writer: BackgroundWriter | None = None
 
     @property
     def run_id(self) -> str:
@@ -55,11 +59,16 @@ class Run:
     def label(self) -> str:
         return self.info.get("label", self.run_id)
 
+    def _write(self, name: str, data: bytes) -> None:
+        if self._writer is None:
+            self._writer = BackgroundWriter()
+        self._writer.submit(self.folder / name, data)
+
     def _save_info(self) -> None:
-        write_text(self.folder / "run.json", json.dumps(self.info, indent=1))
+        self._write("run.json", json.dumps(self.info, indent=1).encode("utf-8"))
 
     def _save_metrics(self) -> None:
-        write_text(self.folder / "metrics.json", json.dumps(self.metrics))
+        self._write("metrics.json", json.dumps(self.metrics).encode("utf-8"))
 
     def record(self, event, trainer: Trainer) -> None:
         if isinstance(event, StepReport):
@@ -69,11 +78,11 @@ class Run:
             self.metrics["epochs"].append({key: getattr(event, key) for key in EPOCH_FIELDS})
             extra = {"epoch": event.epoch, "metrics": {key: getattr(event, key) for key in EPOCH_FIELDS}}
             if event.improved:
-                save_checkpoint(self.folder / "best.pt", trainer.model, trainer.model_config(), extra)
+                self._write("best.pt", checkpoint_bytes(trainer.model, trainer.model_config(), extra))
             buffer = io.BytesIO()
             torch.save({"epoch": event.epoch, "model": trainer.model.state_dict(),
                         "optimizer": trainer.optimizer.state_dict()}, buffer)
-            write_bytes(self.folder / "resume.pt", buffer.getvalue())
+            self._write("resume.pt", buffer.getvalue())
             self.info.update(status="running", epochs_done=event.epoch, best_epoch=event.best_epoch,
                              best_val_acc=max(e["val_acc"] for e in self.metrics["epochs"]))
             self._save_metrics()
@@ -82,6 +91,17 @@ class Run:
             self.info.update(status=event.status, message=event.message, best_epoch=event.best_epoch)
             self._save_metrics()
             self._save_info()
+            self.close()
+
+    def close(self) -> None:
+        """Wait until every file of this run is on disk; a write that failed is noted in run.json."""
+        if self._writer is None:
+            return
+        writer, self._writer = self._writer, None
+        writer.close()
+        if writer.errors:
+            self.info["write_errors"] = writer.errors
+            write_text(self.folder / "run.json", json.dumps(self.info, indent=1))
 
     def resume_state(self) -> tuple[int, dict] | None:
         """(epochs done, {"model", "optimizer"}) of the last saved epoch, or None if none was saved."""

@@ -1,0 +1,242 @@
+"""The Training Monitor's settings form: every field of a TrainConfig, grouped like the lecture.
+
+`config()` reads the widgets into a TrainConfig; `set_config()` writes one back (restore settings, A/B).
+The optimizer's own hyperparameters are rebuilt whenever another optimizer is chosen.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
+                               QHBoxLayout, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from visionlab.core.training.config import AugmentSpec, TrainConfig
+from visionlab.core.training.datasets import DATASET_NAMES
+from visionlab.core.training.models import MODEL_NAMES, ModelSpec
+from visionlab.core.training.optimizers import OPTIMIZERS, SCHEDULES, hyperparameters
+
+
+def _spin(low: int, high: int, value: int, suffix: str = "") -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setValue(value)
+    box.setSuffix(suffix)
+    return box
+
+
+def _dspin(low: float, high: float, value: float, step: float, decimals: int = 3) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setDecimals(decimals)
+    box.setRange(low, high)
+    box.setSingleStep(step)
+    box.setValue(value)
+    return box
+
+
+class TrainingControls(QWidget):
+    changed = Signal()  # any setting changed (the panel refreshes the parameter count and preview)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._data_group())
+        layout.addWidget(self._model_group())
+        layout.addWidget(self._optimizer_group())
+        layout.addWidget(self._regularization_group())
+        layout.addStretch(1)
+        self._param_boxes: dict[str, QDoubleSpinBox] = {}
+        self._rebuild_optimizer_params()
+        self.set_config(TrainConfig())
+        self.optimizer.currentTextChanged.connect(self._rebuild_optimizer_params)
+        for widget in self.findChildren(QWidget):
+            for signal in ("valueChanged", "currentTextChanged", "toggled", "textChanged"):
+                if hasattr(widget, signal) and not isinstance(widget, QPushButton):
+                    getattr(widget, signal).connect(self.changed)
+                    break
+        self._on_dataset_changed()
+
+    def _group(self, title: str) -> tuple[QGroupBox, QFormLayout]:
+        box = QGroupBox(title)
+        form = QFormLayout(box)
+        form.setContentsMargins(6, 4, 6, 4)
+        form.setVerticalSpacing(3)
+        return box, form
+
+    def _data_group(self) -> QGroupBox:
+        box, form = self._group("Data")
+        self.dataset = QComboBox()
+        self.dataset.addItems(DATASET_NAMES)
+        self.dataset.currentTextChanged.connect(self._on_dataset_changed)
+        form.addRow("data set", self.dataset)
+        self.shapes_count = _spin(40, 20000, 800)
+        self.shapes_size = _spin(8, 64, 28, " px")
+        self.shapes_noise = _dspin(0.0, 1.0, 0.1, 0.05, 2)
+        form.addRow("shapes: count", self.shapes_count)
+        form.addRow("shapes: size", self.shapes_size)
+        form.addRow("shapes: noise", self.shapes_noise)
+        row = QHBoxLayout()
+        self.folder = QLineEdit()
+        self.folder.setPlaceholderText("folder with one sub-folder per class")
+        browse = QPushButton("…")
+        browse.setMaximumWidth(28)
+        browse.clicked.connect(self._browse)
+        row.addWidget(self.folder)
+        row.addWidget(browse)
+        self.folder_row = QWidget()
+        self.folder_row.setLayout(row)
+        row.setContentsMargins(0, 0, 0, 0)
+        form.addRow("image folder", self.folder_row)
+        self.val_fraction = _dspin(0.05, 0.5, 0.2, 0.05, 2)
+        self.test_fraction = _dspin(0.0, 0.5, 0.1, 0.05, 2)
+        self.seed = _spin(0, 999999, 0)
+        form.addRow("validation share", self.val_fraction)
+        form.addRow("test share", self.test_fraction)
+        form.addRow("seed", self.seed)
+        self._data_form = form
+        return box
+
+    def _model_group(self) -> QGroupBox:
+        box, form = self._group("Model")
+        self.model_name = QComboBox()
+        self.model_name.addItems(MODEL_NAMES)
+        self.width = _spin(2, 256, 16)
+        self.depth = _spin(1, 6, 2)
+        self.batch_norm = QCheckBox("batch norm")
+        self.dropout = _dspin(0.0, 0.95, 0.0, 0.05, 2)
+        form.addRow("model", self.model_name)
+        form.addRow("width", self.width)
+        form.addRow("depth", self.depth)
+        form.addRow("dropout p", self.dropout)
+        form.addRow("", self.batch_norm)
+        return box
+
+    def _optimizer_group(self) -> QGroupBox:
+        box, form = self._group("Optimization")
+        self.optimizer = QComboBox()
+        self.optimizer.addItems(list(OPTIMIZERS))
+        form.addRow("optimizer", self.optimizer)
+        self._params_form = QFormLayout()
+        self._params_form.setContentsMargins(0, 0, 0, 0)
+        holder = QWidget()
+        holder.setLayout(self._params_form)
+        form.addRow(holder)
+        self.weight_decay = _dspin(0.0, 1.0, 0.0, 1e-4, 5)
+        self.schedule = QComboBox()
+        self.schedule.addItems(SCHEDULES)
+        self.batch_size = _spin(1, 4096, 64)
+        self.epochs = _spin(1, 1000, 20)
+        form.addRow("weight decay (L2)", self.weight_decay)
+        form.addRow("LR schedule", self.schedule)
+        form.addRow("batch size", self.batch_size)
+        form.addRow("epochs", self.epochs)
+        self.device = QComboBox()
+        self.device.addItems(["auto", "cpu", "cuda", "mps"])
+        form.addRow("device", self.device)
+        return box
+
+    def _regularization_group(self) -> QGroupBox:
+        box, form = self._group("Regularization")
+        self.early_stopping = QCheckBox("early stopping")
+        self.patience = _spin(1, 100, 5, " epochs")
+        self.restore_best = QCheckBox("restore best weights")
+        form.addRow(self.early_stopping, self.patience)
+        form.addRow("", self.restore_best)
+        self.hflip = QCheckBox("h-flip")
+        self.vflip = QCheckBox("v-flip")
+        flips = QHBoxLayout()
+        flips.addWidget(self.hflip)
+        flips.addWidget(self.vflip)
+        form.addRow("augment", flips)
+        self.rotation = _dspin(0.0, 180.0, 0.0, 5.0, 0)
+        self.rotation.setSuffix("°")
+        self.crop_padding = _spin(0, 8, 0, " px shift")
+        self.jitter = _dspin(0.0, 1.0, 0.0, 0.1, 2)
+        form.addRow("rotation ±", self.rotation)
+        form.addRow("random crop", self.crop_padding)
+        form.addRow("color jitter", self.jitter)
+        self.input_noise = _dspin(0.0, 5.0, 0.0, 0.05, 2)
+        self.weight_noise = _dspin(0.0, 1.0, 0.0, 0.005, 3)
+        form.addRow("input noise σ", self.input_noise)
+        form.addRow("weight noise σ", self.weight_noise)
+        return box
+
+    def _rebuild_optimizer_params(self, *_args) -> None:
+        old = {name: box.value() for name, box in self._param_boxes.items()}
+        while self._params_form.rowCount():
+            self._params_form.removeRow(0)
+        self._param_boxes = {}
+        for spec in hyperparameters(self.optimizer.currentText()):
+            decimals = 5 if spec.log_scale else 4
+            box = _dspin(spec.low, spec.high, spec.default, spec.default / 10 if spec.log_scale else 0.01, decimals)
+            if spec.name != "lr" and spec.name in old:
+                box.setValue(old[spec.name])
+            box.valueChanged.connect(self.changed)
+            self._params_form.addRow(spec.label, box)
+            self._param_boxes[spec.name] = box
+
+    def _on_dataset_changed(self, *_args) -> None:
+        name = self.dataset.currentText()
+        for widget in (self.shapes_count, self.shapes_size, self.shapes_noise):
+            self._data_form.setRowVisible(widget, name == "shapes")
+        self._data_form.setRowVisible(self.folder_row, name == "image folder")
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Image folder (one sub-folder per class)")
+        if folder:
+            self.folder.setText(folder)
+
+    # -- reading and writing the whole form ---------------------------------------------------------
+    def config(self) -> TrainConfig:
+        return TrainConfig(
+            dataset=self.dataset.currentText(), shapes_count=self.shapes_count.value(),
+            shapes_size=self.shapes_size.value(), shapes_noise=self.shapes_noise.value(),
+            folder=self.folder.text().strip(), val_fraction=self.val_fraction.value(),
+            test_fraction=self.test_fraction.value(),
+            model=ModelSpec(self.model_name.currentText(), self.width.value(), self.depth.value(),
+                            self.batch_norm.isChecked(), self.dropout.value()),
+            optimizer=self.optimizer.currentText(),
+            optimizer_params={name: box.value() for name, box in self._param_boxes.items()},
+            weight_decay=self.weight_decay.value(), schedule=self.schedule.currentText(),
+            batch_size=self.batch_size.value(), epochs=self.epochs.value(),
+            early_stopping=self.early_stopping.isChecked(), patience=self.patience.value(),
+            restore_best=self.restore_best.isChecked(),
+            augment=AugmentSpec(self.hflip.isChecked(), self.vflip.isChecked(), self.rotation.value(),
+                                self.crop_padding.value(), self.jitter.value()),
+            input_noise=self.input_noise.value(), weight_noise=self.weight_noise.value(),
+            seed=self.seed.value(), device=self.device.currentText())
+
+    def set_config(self, config: TrainConfig) -> None:
+        self.dataset.setCurrentText(config.dataset)
+        self.shapes_count.setValue(config.shapes_count)
+        self.shapes_size.setValue(config.shapes_size)
+        self.shapes_noise.setValue(config.shapes_noise)
+        self.folder.setText(config.folder)
+        self.val_fraction.setValue(config.val_fraction)
+        self.test_fraction.setValue(config.test_fraction)
+        self.model_name.setCurrentText(config.model.name)
+        self.width.setValue(config.model.width)
+        self.depth.setValue(config.model.depth)
+        self.batch_norm.setChecked(config.model.batch_norm)
+        self.dropout.setValue(config.model.dropout)
+        self.optimizer.setCurrentText(config.optimizer)
+        self._rebuild_optimizer_params()
+        for name, value in config.optimizer_params.items():
+            if name in self._param_boxes:
+                self._param_boxes[name].setValue(float(value))
+        self.weight_decay.setValue(config.weight_decay)
+        self.schedule.setCurrentText(config.schedule)
+        self.batch_size.setValue(config.batch_size)
+        self.epochs.setValue(config.epochs)
+        self.early_stopping.setChecked(config.early_stopping)
+        self.patience.setValue(config.patience)
+        self.restore_best.setChecked(config.restore_best)
+        self.hflip.setChecked(config.augment.hflip)
+        self.vflip.setChecked(config.augment.vflip)
+        self.rotation.setValue(config.augment.rotation)
+        self.crop_padding.setValue(config.augment.crop_padding)
+        self.jitter.setValue(config.augment.jitter)
+        self.input_noise.setValue(config.input_noise)
+        self.weight_noise.setValue(config.weight_noise)
+        self.seed.setValue(config.seed)
+        self.device.setCurrentText(config.device)
