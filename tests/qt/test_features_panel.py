@@ -39,24 +39,24 @@ def _open_resnet18_on_sample(qtbot, panel) -> None:
 def test_sample_through_resnet18_shows_conv1_maps_formulas_and_hover(qtbot, panel) -> None:
     _open_resnet18_on_sample(qtbot, panel)
     assert panel.model_note.text().startswith("UNTRAINED")
-    assert len(panel.grid.mosaic.order) == 64 and panel.view.activation.shape == (64, 112, 112)
+    assert len(panel.maps.grid.mosaic.order) == 64 and panel.view.activation.shape == (64, 112, 112)
     formula = panel.formula.text()
     assert "⌊223/2 = 111.50⌋ + 1 = 112" in formula and "(7·7·3)·64" in formula and "✗" not in formula
     assert "11.7 M parameters" in panel.totals.text()
     # Hover: the label shows the very value torch computed at that channel and pixel.
-    channel = int(panel.grid.mosaic.order[5])
-    top, left = panel.grid.mosaic.cell_origin(channel)
-    panel.grid.hovered_at.emit(top + 30.5, left + 40.5)
+    channel = int(panel.maps.grid.mosaic.order[5])
+    top, left = panel.maps.grid.mosaic.cell_origin(channel)
+    panel.maps.grid.hovered_at.emit(top + 30.5, left + 40.5)
     value = panel.view.activation[channel, 30, 40]
-    assert f"channel {channel}, pixel (30, 40): {value:.4g}" == panel.hover_label.text()
+    assert f"channel {channel}, pixel (30, 40): {value:.4g}" == panel.maps.hover_label.text()
     # Click: conv1's 7×7 field, stride 2, padding 3, outlined on the input.
-    panel.grid.clicked_at.emit(top + 30.5, left + 40.5)
+    panel.maps.grid.clicked_at.emit(top + 30.5, left + 40.5)
     rect = panel.input_view.field_box.rect()
     assert panel.input_view.field_box.isVisible()
     assert (rect.top(), rect.left(), rect.width()) == (-3 + 60, -3 + 80, 7)
     # Double-click: the channel alone, large.
-    panel.grid.double_clicked_at.emit(top + 1, left + 1)
-    assert panel.stack.currentIndex() == 1 and panel.channel_view.image_item.image.shape == (112, 112)
+    panel.maps.grid.double_clicked_at.emit(top + 1, left + 1)
+    assert panel.maps.stack.currentIndex() == 1 and panel.maps.channel_view.image_item.image.shape == (112, 112)
 
 
 def test_deeper_layer_sorting_kernels_and_vector_layers(qtbot, panel) -> None:
@@ -65,9 +65,9 @@ def test_deeper_layer_sorting_kernels_and_vector_layers(qtbot, panel) -> None:
     panel.tree.select("layer1.0.conv1")
     _wait_view(qtbot, panel, "layer1.0.conv1")
     assert panel.view.activation.shape == (64, 56, 56) and not panel.view.kernels_are_rgb
-    panel.sort_box.setChecked(True)
+    panel.maps.sort_box.setChecked(True)
     means = panel.view.activation.mean(axis=(1, 2))
-    shown = [means[c] for c in panel.grid.mosaic.order]
+    shown = [means[c] for c in panel.maps.grid.mosaic.order]
     assert shown == sorted(shown, reverse=True)
     panel.tree.select("fc")
     assert "a vector, not maps" in panel.message.text() and panel.message.isVisible()

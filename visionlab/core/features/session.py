@@ -20,6 +20,7 @@ from visionlab.core.features.images import load_image, resize_for_model, to_batc
 from visionlab.core.features.layers import ModelSummary, analyze_model
 from visionlab.core.features.maps import first_layer_kernels_rgb, kernels_grey
 from visionlab.core.features.models import LoadedModel, ModelError, load_checkpoint, load_torchvision
+from visionlab.core.jobs import check_cancel
 
 SAMPLES_DIR = Path(__file__).resolve().parents[3] / "resources" / "samples"
 
@@ -48,6 +49,7 @@ def open_model(name_or_path: str, *, progress: Callable = _noop_progress, should
         loaded = load_checkpoint(name_or_path)
     else:
         loaded = load_torchvision(name_or_path)
+    check_cancel(should_stop)
     progress(0.6, "measuring shapes, FLOPs and receptive fields")
     try:
         summary = analyze_model(loaded.model, loaded.input_shape)
@@ -111,6 +113,7 @@ def view_layer(loaded: LoadedModel, image: np.ndarray, layer: str, predict: bool
 
     Without `predict` the forward pass stops at `layer`.
     """
+    check_cancel(should_stop)
     shown, batch = model_input(loaded, image)
     module = find_module(loaded.model, layer)
     try:

@@ -12,17 +12,18 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QGuiApplication, QImage
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter,
-                               QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from visionlab.core.features.images import IMAGE_SUFFIXES
-from visionlab.core.features.maps import build_mosaic
 from visionlab.core.features.models import MODEL_NAMES
 from visionlab.core.features.session import (LayerView, OpenedModel, import_weights, open_model, read_image,
                                              sample_images, view_layer)
 from visionlab.qt.panels import Panel
 from visionlab.qt.widgets.features_info import LayerTree, PredictionsBox, formula_html, totals_html
-from visionlab.qt.widgets.features_maps import COLORMAPS, ChannelView, InputView, MapsGrid, lookup_table
+from visionlab.qt.widgets.features_maps import InputView
+from visionlab.qt.widgets.features_live_controls import LiveControls
+from visionlab.qt.widgets.features_maps_page import MapsPage
 from visionlab.qt.workers.features_jobs import SerialJobs
 
 SCREENSHOT_SAMPLE = "china.jpg"
@@ -46,7 +47,6 @@ class FeaturesPanel(Panel):
         self.image: np.ndarray | None = None
         self.view: LayerView | None = None
         self.layer = ""
-        self.channel: int | None = None
         self._screenshot_pending = False
         self.jobs = SerialJobs(self)
         self.jobs.failed.connect(self._on_job_failed)
@@ -75,12 +75,19 @@ class FeaturesPanel(Panel):
         paste_button = QPushButton("Paste")
         paste_button.setToolTip("Paste an image (or an image file) from the clipboard; you can also drop one here")
         paste_button.clicked.connect(self.paste)
+        self.live = LiveControls(lambda: (self.opened.loaded, self.layer) if self.opened and self.layer else None)
+        self.live.view_ready.connect(self._on_view)
+        self.live.snapshot_taken.connect(self.set_image)
+        self.live.failed.connect(self.show_message)
+        self.live.running_changed.connect(self._on_live_running)
         self.busy_label = QLabel()
+        self.live.status.connect(self.busy_label.setText)
         top = QHBoxLayout()
         for widget in (QLabel("Model"), self.model_combo, checkpoint_button, weights_button, self.model_note):
             top.addWidget(widget)
         top.addStretch(1)
-        for widget in (self.busy_label, QLabel("Input"), self.sample_combo, open_button, paste_button):
+        for widget in (self.busy_label, QLabel("Input"), self.sample_combo, open_button, paste_button,
+                       self.live):
             top.addWidget(widget)
         self.message = QLabel()
         self.message.setWordWrap(True)
@@ -97,46 +104,8 @@ class FeaturesPanel(Panel):
         left_layout.addWidget(self.tree, 1)
         left_layout.addWidget(self.totals)
 
-        self.sort_box = QCheckBox("Sort by mean")
-        self.normalization = QComboBox()
-        self.normalization.addItems(["per-map scale", "shared scale"])
-        self.colormap = QComboBox()
-        self.colormap.addItems(COLORMAPS)
-        for signal in (self.sort_box.toggled, self.normalization.currentIndexChanged, self.colormap.currentIndexChanged):
-            signal.connect(lambda *_: self._redraw_maps())
-        self.hover_label = QLabel("hover a map: channel, pixel, value")
-        tools = QHBoxLayout()
-        for widget in (self.sort_box, self.normalization, self.colormap):
-            tools.addWidget(widget)
-        tools.addStretch(1)
-        self.grid = MapsGrid()
-        self.grid.map_hovered.connect(self._on_hover)
-        self.grid.map_clicked.connect(self._on_map_clicked)
-        self.grid.map_double_clicked.connect(lambda channel, y, x: self.zoom_channel(channel))
-        self.grid.setToolTip("Click a pixel: its receptive field on the input. Double-click a map: zoom.")
-        self.channel_view = ChannelView()
-        self.channel_view.pixel_hovered.connect(lambda y, x: self._on_hover(self.channel, y, x))
-        self.channel_view.pixel_clicked.connect(lambda y, x: self._outline(self.channel, y, x))
-        back = QPushButton("← all channels")
-        back.clicked.connect(lambda: self.stack.setCurrentIndex(0))
-        zoom_page = QWidget()
-        zoom_layout = QVBoxLayout(zoom_page)
-        zoom_layout.setContentsMargins(0, 0, 0, 0)
-        self.zoom_caption = QLabel()
-        zoom_bar = QHBoxLayout()
-        zoom_bar.addWidget(back)
-        zoom_bar.addWidget(self.zoom_caption, 1)
-        zoom_layout.addLayout(zoom_bar)
-        zoom_layout.addWidget(self.channel_view, 1)
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.grid)
-        self.stack.addWidget(zoom_page)
-        maps_page = QWidget()
-        maps_layout = QVBoxLayout(maps_page)
-        maps_layout.setContentsMargins(0, 0, 0, 0)
-        maps_layout.addLayout(tools)
-        maps_layout.addWidget(self.stack, 1)
-        maps_layout.addWidget(self.hover_label)
+        self.maps = MapsPage()
+        self.maps.pixel_clicked.connect(self._outline)
         self.kernels_view = InputView()
         self.kernels_caption = QLabel()
         kernels_page = QWidget()
@@ -144,7 +113,7 @@ class FeaturesPanel(Panel):
         kernels_layout.addWidget(self.kernels_caption)
         kernels_layout.addWidget(self.kernels_view, 1)
         self.centre_tabs = QTabWidget()
-        self.centre_tabs.addTab(maps_page, "Feature maps")
+        self.centre_tabs.addTab(self.maps, "Feature maps")
         self.centre_tabs.addTab(kernels_page, "Kernels")
         self._add_explainer_tab()
 
@@ -193,11 +162,13 @@ class FeaturesPanel(Panel):
         self.message.setVisible(bool(text))
 
     def open_model(self, name_or_path: str) -> None:
+        self.live.stop()
         self.show_message("")
         self.jobs.drop_waiting("view")
         self.jobs.submit("model", open_model, name_or_path, on_success=self._on_model_opened)
 
     def open_image_file(self, path: str) -> None:
+        self.live.stop()
         self.show_message("")
         self.jobs.submit("image", read_image, path, on_success=self.set_image)
 
@@ -235,6 +206,9 @@ class FeaturesPanel(Panel):
             return
         if not self.opened.summary.by_name[self.layer].has_maps:
             return
+        if self.live.running:  # the live thread owns the model's forward passes; it reads the layer
+            self.live.set_layer(self.layer)
+            return
         predict = self.opened.loaded.pretrained
         self.jobs.submit("view", view_layer, self.opened.loaded, self.image, self.layer, predict, cam_class,
                          on_success=self._on_view)
@@ -259,13 +233,11 @@ class FeaturesPanel(Panel):
 
     def _on_view(self, view: LayerView) -> None:
         self.view = view
-        self.channel = None
         self.input_view.show_image(view.input_image)
-        self.input_view.clear_outline()
+        if not self.live.running:
+            self.input_view.clear_outline()
         self.input_view.show_cam(view.cam)
-        self._redraw_maps()
-        if self.stack.currentIndex() == 1:
-            self.stack.setCurrentIndex(0)
+        self.maps.show_activation(view.activation, view.layer)
         if view.kernels is not None:
             self.kernels_view.show_image(view.kernels)
             kind = "RGB kernels (the first layer sees colour)" if view.kernels_are_rgb else \
@@ -278,53 +250,30 @@ class FeaturesPanel(Panel):
             self.predictions.show_predictions(view.predictions, view.cam_class)
         if self._screenshot_pending and view.layer == self.layer:
             self._screenshot_pending = False
-            self._on_map_clicked(0, view.activation.shape[1] // 3, view.activation.shape[2] // 2)
+            channel, y, x = 0, view.activation.shape[1] // 3, view.activation.shape[2] // 2
+            self.maps.grid.mark(channel, y, x)
+            self._outline(channel, y, x)
 
-    def _redraw_maps(self) -> None:
-        if self.view is None:
-            return
-        mosaic = build_mosaic(self.view.activation, per_map=self.normalization.currentIndex() == 0,
-                              by_mean=self.sort_box.isChecked())
-        self.grid.show_mosaic(mosaic, lookup_table(self.colormap.currentText()))
-        if self.channel is not None:
-            self._show_channel(self.channel)
-
-    def _on_hover(self, channel: int | None, y: int, x: int) -> None:
-        if self.view is None or channel is None:
-            return
-        value = float(self.view.activation[channel, y, x])
-        self.hover_label.setText(f"channel {channel}, pixel ({y}, {x}): {value:.4g}")
-
-    def _on_map_clicked(self, channel: int, y: int, x: int) -> None:
-        self.channel = channel
-        self._outline(channel, y, x)
-
-    def _outline(self, channel: int | None, y: int, x: int) -> None:
-        if self.opened is None or channel is None:
+    def _outline(self, channel: int, y: int, x: int) -> None:
+        """Outline, on the input, the receptive field of pixel (y, x) of the selected layer's maps."""
+        if self.opened is None:
             return
         field = self.opened.summary.by_name[self.layer].field
         if field is not None and not field.is_global:
             self.input_view.outline(*field.box(y, x))
 
-    def _show_channel(self, channel: int) -> None:
-        data = self.view.activation[channel]
-        low, high = float(data.min()), float(data.max())
-        self.channel_view.show_array(data, levels=(low, high if high > low else low + 1),
-                                     lut=lookup_table(self.colormap.currentText()))
-
-    def zoom_channel(self, channel: int) -> None:
-        """Show one channel large (double-click a map); "← all channels" goes back to the grid."""
-        if self.view is None:
-            return
-        self.channel = channel
-        self._show_channel(channel)
-        self.zoom_caption.setText(f"{self.layer}, channel {channel}: click a pixel to outline its receptive field")
-        self.stack.setCurrentIndex(1)
-
     def _on_job_failed(self, kind: str, message: str) -> None:
         # The job's exception type is noise for a student; the sentence after it is the message.
         self.show_message(message.split(": ", 1)[1] if ": " in message else message)
         self._screenshot_pending = False
+
+    def _on_live_running(self, running: bool) -> None:
+        if running:
+            self.jobs.drop_waiting("view")
+            self.show_message("")
+            self.predictions.show_unavailable("Live: top-5 and Grad-CAM pause while streaming (take a snapshot).")
+        else:
+            self.busy_label.setText("")
 
     # -- files, drag and drop --------------------------------------------------------------------
     def _open_sample(self) -> None:
@@ -373,7 +322,11 @@ class FeaturesPanel(Panel):
             if self.image is None:
                 self._open_sample()
 
+    def panel_hidden(self) -> None:
+        self.live.stop()  # a hidden panel must not hold the camera
+
     def shutdown(self) -> None:
+        self.live.stop()
         self.jobs.shutdown(2000)
         if hasattr(self, "explainer"):
             self.explainer.shutdown()
@@ -382,17 +335,14 @@ class FeaturesPanel(Panel):
         settings.setValue("model", self.model_combo.currentText())
         settings.setValue("sample", self.sample_combo.currentText())
         settings.setValue("layer", self.layer)
-        settings.setValue("colormap", self.colormap.currentText())
-        settings.setValue("normalization", self.normalization.currentIndex())
-        settings.setValue("sort_by_mean", self.sort_box.isChecked())
+        self.maps.save_settings(settings)
 
     def restore_settings(self, settings: QSettings) -> None:
-        for combo, key in ((self.model_combo, "model"), (self.sample_combo, "sample"), (self.colormap, "colormap")):
+        for combo, key in ((self.model_combo, "model"), (self.sample_combo, "sample")):
             index = combo.findText(str(settings.value(key, "")))
             if index >= 0:
                 combo.setCurrentIndex(index)
-        self.normalization.setCurrentIndex(int(settings.value("normalization", 0) or 0) % 2)
-        self.sort_box.setChecked(str(settings.value("sort_by_mean", "false")).lower() == "true")
+        self.maps.restore_settings(settings)
         self.layer = str(settings.value("layer", "") or "")
 
     def prepare_screenshot(self) -> None:

@@ -7,12 +7,16 @@ the layer tree computes the first and the last layer, not every one in between).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal
 
 from visionlab.qt.workers.job_worker import JobWorker
+
+log = logging.getLogger(__name__)
+_LINGERING: set[JobWorker] = set()  # workers that outlived shutdown's wait, kept alive until they end
 
 
 @dataclass
@@ -82,4 +86,13 @@ class SerialJobs(QObject):
         self._waiting.clear()
         if self._worker is None:
             return True
-        return self._worker.cancel_and_wait(msecs)
+        if self._worker.cancel_and_wait(msecs):
+            return True
+        # A torchvision builder cannot be interrupted: keep the thread object alive until it ends by itself
+        # (destroying a running QThread aborts the process), and let the window close meanwhile.
+        log.warning("a feature-viewer job is still finishing after %d ms", msecs)
+        worker = self._worker
+        worker.setParent(None)
+        _LINGERING.add(worker)
+        worker.finished.connect(lambda: _LINGERING.discard(worker))
+        return False
