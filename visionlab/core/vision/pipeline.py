@@ -191,13 +191,14 @@ def inference_loop(frames: LatestSlot[Frame], results: LatestSlot[InferenceResul
 class ThreadedPipeline:
     """Capture and inference on plain Python threads (no Qt): benchmarks without a GUI, and tests."""
 
-    def __init__(self, source: FrameSource, detector: Any = None, *, fps: float | None = None) -> None:
+    def __init__(self, source: FrameSource, detector: Any = None, *, fps: float | None = None,
+                 history: int = 300) -> None:
         self.source = source
         self.frames: LatestSlot[Frame] = LatestSlot()
         self.results: LatestSlot[InferenceResult] = LatestSlot()
         self.holder = DetectorHolder(detector)
         self.control = CaptureControl()
-        self.stats = PipelineStats()
+        self.stats = PipelineStats(history)
         self.messages: list[str] = []
         self._stop = threading.Event()
         self._threads = [

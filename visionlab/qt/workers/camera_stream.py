@@ -26,6 +26,7 @@ class CameraStream(QObject):
         super().__init__(parent)
         self.holder = DetectorHolder()
         self.control = CaptureControl()
+        self.history = 300  # samples of latency / frame age kept (benchmarks ask for more)
         self.stats = PipelineStats()
         self.frames: LatestSlot[Frame] = LatestSlot()
         self.results: LatestSlot[InferenceResult] = LatestSlot()
@@ -48,7 +49,7 @@ class CameraStream(QObject):
     def start(self, source: FrameSource, fps: float | None = None) -> None:
         """Start streaming from `source` (a running stream only switches its source)."""
         if not self.running:
-            self.frames, self.results, self.stats = LatestSlot(), LatestSlot(), PipelineStats()
+            self.frames, self.results, self.stats = LatestSlot(), LatestSlot(), PipelineStats(self.history)
             self._inference = InferenceWorker(self.frames, self.results, self.holder, self.stats)
             self._inference.message.connect(self.message)
             self._inference.start()

@@ -1,0 +1,218 @@
+"""`visionlab bench camera`: is the threaded pipeline as fast as the bare model, and is it live?
+
+    visionlab bench camera --model NAME --device DEV --frames N [--size 640x480] [--no-gui] [--repeats R] --json
+
+- bare_fps: the detector's preprocess + forward + postprocess in a plain loop on cached synthetic frames.
+- pipeline_fps: results per second of the threaded pipeline on the same frames (source paced faster than
+  the model, so it is never starved and never spins), drawn by the real panel offscreen (or, --no-gui, by
+  a 30 Hz consumer thread that draws the same overlay). ratio: median of pipeline/bare over interleaved runs.
+- latency (capture -> on screen), frame age (capture -> inference starts), dropped frames and GUI timer
+  lateness come from one more run with the source paced at 30 FPS, like a webcam.
+The weights are the store's when present ("pretrained"), random-init otherwise ("random-init").
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import threading
+import time
+from typing import Any
+
+import numpy as np
+
+CAMERA_FPS = 30.0
+GUI_TIMER_MS = 10
+
+
+def rss_mb() -> float:
+    """Resident memory of this process (Linux /proc; ru_maxrss elsewhere, a peak rather than current)."""
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def thread_count() -> int:
+    """OS threads of this process (QThreads included), or Python's count where /proc is missing."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
+
+
+def qt_available() -> bool:
+    try:
+        import PySide6.QtWidgets  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    from visionlab.core.vision.detectors import CPU_DEFAULTS
+
+    parser = argparse.ArgumentParser(prog="visionlab bench camera", exit_on_error=False)
+    parser.add_argument("--model", default=CPU_DEFAULTS["detection"])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--frames", type=int, default=20, help="frames per timed run")
+    parser.add_argument("--size", default="640x480")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved bare / pipeline pairs")
+    parser.add_argument("--no-gui", action="store_true", help="no Qt: a consumer thread draws instead")
+    args = parser.parse_args(argv)
+    try:
+        args.width, args.height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"--size must look like 640x480, not '{args.size}'") from None
+    if args.frames < 3 or args.repeats < 1:
+        raise ValueError("--frames must be at least 3 and --repeats at least 1")
+    return args
+
+
+def bare_fps(detector, frames: list[np.ndarray], count: int) -> float:
+    import torch
+
+    from visionlab.core.vision.pipeline import Frame, infer_once
+
+    with torch.inference_mode():
+        started = time.perf_counter()
+        for index in range(count):
+            infer_once(detector, Frame(frames[index % len(frames)], time.perf_counter(), index))
+    return count / (time.perf_counter() - started)
+
+
+class NoGuiRunner:
+    """ThreadedPipeline + a 30 Hz thread that pulls results and draws them, as the panel's timer does."""
+
+    def run(self, detector, source, source_fps: float, count: int) -> dict[str, Any]:
+        from visionlab.core.vision.overlay import OverlayOptions, render_overlay
+        from visionlab.core.vision.pipeline import ThreadedPipeline
+
+        pipeline = ThreadedPipeline(source, detector, fps=source_fps, history=100_000)
+        pipeline.start()
+        deadline = time.perf_counter() + 600
+        first = None
+        try:
+            while time.perf_counter() < deadline:
+                inferred = pipeline.stats.inference.count
+                if first is None and inferred >= 2:  # timing starts once the stream runs
+                    first = (time.perf_counter(), inferred)
+                if first is not None and inferred >= first[1] + count:
+                    break
+                result = pipeline.results.get_nowait()
+                if result is not None:
+                    drawn = time.perf_counter()
+                    render_overlay(result.frame.image, result.detections, OverlayOptions())
+                    pipeline.stats.record_display(result, time.perf_counter() - drawn)
+                time.sleep(1 / CAMERA_FPS)
+            elapsed = time.perf_counter() - first[0]
+            done = pipeline.stats.inference.count - first[1]
+        finally:
+            pipeline.stop()
+        return {"fps": done / elapsed, "stats": pipeline.stats,
+                "dropped": pipeline.frames.dropped + pipeline.results.dropped, "stalls_ms": []}
+
+
+class GuiRunner:
+    """The real CameraPanel, offscreen, with a 10 ms timer measuring how late the GUI thread answers."""
+
+    def __init__(self) -> None:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        from visionlab.qt.app import create_application
+        from visionlab.qt.panels.camera_panel import CameraPanel
+
+        self.app = create_application()
+        self.panel = CameraPanel()
+        self.panel.resize(1280, 800)
+        self.panel.show()
+        self.panel.stream.history = 100_000
+
+    def run(self, detector, source, source_fps: float, count: int) -> dict[str, Any]:
+        from PySide6.QtCore import QEventLoop, QTimer
+
+        panel = self.panel
+        panel.detector = detector
+        panel.stream.set_detector(detector)
+        panel.stream.start(source, fps=source_fps)
+        panel.timer.start()
+        stalls: list[float] = []
+        state = {"last": time.perf_counter(), "first": None}
+        loop = QEventLoop()
+        deadline = time.perf_counter() + 600
+
+        def on_probe() -> None:
+            now = time.perf_counter()
+            stalls.append(max(0.0, (now - state["last"]) * 1000 - GUI_TIMER_MS))
+            state["last"] = now
+            inferred = panel.stream.stats.inference.count
+            if state["first"] is None and inferred >= 2:
+                state["first"] = (now, inferred)
+            if (state["first"] is not None and inferred >= state["first"][1] + count) or now > deadline:
+                loop.quit()
+
+        probe = QTimer()
+        probe.setInterval(GUI_TIMER_MS)
+        probe.timeout.connect(on_probe)
+        probe.start()
+        loop.exec()
+        probe.stop()
+        elapsed = time.perf_counter() - state["first"][0]
+        done = panel.stream.stats.inference.count - state["first"][1]
+        dropped = panel.stream.dropped
+        panel.stop_streaming()
+        return {"fps": done / elapsed, "stats": panel.stream.stats, "dropped": dropped, "stalls_ms": stalls}
+
+    def close(self) -> None:
+        self.panel.shutdown()
+        self.panel.close()
+
+
+def main(argv: list[str]) -> dict:
+    args = parse_args(argv)
+    no_gui = args.no_gui or not qt_available()
+    import torch
+
+    from visionlab.core.vision.detectors import build_detector, warm_up
+    from visionlab.core.vision.sources import SyntheticSource
+    from visionlab.core.vision.stats import percentile_ms
+
+    detector = build_detector(args.model, args.device)
+    warm_up(detector, args.width, args.height)
+    frames = [SyntheticSource(args.width, args.height).render(i) for i in range(min(args.frames, 30))]
+    bare_fps(detector, frames, 3)  # more warm-up, on real frames (allocator and kernel caches)
+    runner = NoGuiRunner() if no_gui else GuiRunner()
+    bare, piped, ratios = [], [], []
+    try:
+        for _ in range(args.repeats):  # interleaved, so drifts of a shared machine hit both alike
+            bare.append(bare_fps(detector, frames, args.frames))
+            fast = max(60.0, 3 * bare[-1])  # a camera faster than the model: never starved, never spinning
+            piped.append(runner.run(detector, SyntheticSource(args.width, args.height, cache_frames=len(frames)),
+                                    fast, args.frames)["fps"])
+            ratios.append(piped[-1] / bare[-1])
+        live = runner.run(detector, SyntheticSource(args.width, args.height), CAMERA_FPS, args.frames)
+    finally:
+        if not no_gui:
+            runner.close()
+    stats = live["stats"]
+    return {
+        "model": args.model,
+        "device": str(detector.device),
+        "weights": "pretrained" if detector.pretrained else "random-init",
+        "size": f"{args.width}x{args.height}",
+        "frames": args.frames,
+        "repeats": args.repeats,
+        "gui": "none" if no_gui else "offscreen panel",
+        "torch_threads": torch.get_num_threads(),
+        "bare_fps": round(statistics.median(bare), 2),
+        "pipeline_fps": round(statistics.median(piped), 2),
+        "ratio": round(statistics.median(ratios), 3),
+        "latency_p50_ms": round(percentile_ms(stats.latency_s, 50), 1),
+        "latency_p99_ms": round(percentile_ms(stats.latency_s, 99), 1),
+        "frame_age_p99_ms": round(percentile_ms(stats.frame_age_s, 99), 1),
+        "dropped_frames": int(live["dropped"]),
+        "gui_stall_p99_ms": round(float(np.percentile(live["stalls_ms"], 99)), 1) if live["stalls_ms"] else None,
+    }
