@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QT
 
 from visionlab import __version__
 from visionlab.core import paths
+from visionlab.qt.first_paint import FirstPaintWatcher
 from visionlab.qt.panels import Panel, PanelInfo, available_panels
 from visionlab.qt.workers.torch_loader import TorchLoader
 
@@ -88,6 +89,7 @@ class MainWindow(QMainWindow):
         self.torch_loader = TorchLoader(self)
         self.torch_loader.loaded.connect(self._on_torch_loaded)
         self.torch_loader.failed.connect(self._on_torch_failed)
+        self._paint_watcher = FirstPaintWatcher(self, self._on_first_paint)
 
     # -- panels -------------------------------------------------------------------------------------
     def current_panel(self) -> Panel | None:
@@ -123,13 +125,11 @@ class MainWindow(QMainWindow):
                 slot.show_error(f"This panel needs torch, which failed to import:\n{message}")
 
     # -- painting and start-up ----------------------------------------------------------------------
-    def paintEvent(self, event) -> None:
-        super().paintEvent(event)
-        if not self._painted:
-            self._painted = True
-            self.first_painted.emit()
-            # torch is imported only after the first paint, so the window never waits for it.
-            QTimer.singleShot(0, self.torch_loader.start)
+    def _on_first_paint(self) -> None:
+        self._painted = True
+        self.first_painted.emit()
+        # torch is imported only after the first paint, so the window never waits for it.
+        QTimer.singleShot(0, self.torch_loader.start)
 
     # -- menus --------------------------------------------------------------------------------------
     def _build_menus(self) -> None:

@@ -34,7 +34,7 @@ PRESETS: tuple[Preset, ...] = (
            "SGD, Momentum, Nesterov, Adagrad, RMSprop and Adam from the same start in Rosenbrock's curved "
            "valley. Watch who finds the valley floor and who follows it to (1, 1).",
            "rosenbrock", (_r("sgd", lr=1e-3), _r("momentum", lr=5e-4), _r("nesterov", lr=5e-4),
-                          _r("adagrad", lr=0.3), _r("rmsprop", lr=0.01), _r("adam", lr=0.05)), (-1.5, 2.0), 1000),
+                          _r("adagrad", lr=0.3), _r("rmsprop", lr=0.005), _r("adam", lr=0.05)), (-1.5, 2.0), 1000),
     Preset("momentum_saddle", "Momentum through a saddle",
            "Started almost on the ridge of x² − y², plain gradient descent crawls: the gradient along y is "
            "tiny. Momentum accumulates those tiny steps and escapes the saddle point much sooner.",
