@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+FILE_KINDS = {"video": "Video file", "image": "Image file", "folder": "Image folder"}
 
 
 class SourceError(Exception):
@@ -276,3 +277,17 @@ def probe_cameras(indices: range = range(4)) -> list[CameraInfo]:
             found.append(CameraInfo(index, named.get(index, f"Camera {index}")))
         capture.release()
     return found
+
+
+def source_from_choice(kind: str, value: object, width: int = 640, height: int = 480,
+                       loop: bool = True) -> FrameSource:
+    """The source a picker choice names: ("camera", index), ("video" | "image" | "folder", path), or synthetic."""
+    if kind == "camera":
+        return CameraSource(int(value), width, height)
+    if kind == "video":
+        return VideoFileSource(str(value), loop=loop)
+    if kind == "image":
+        return ImageFileSource(str(value))
+    if kind == "folder":
+        return ImageFolderSource(str(value))
+    return SyntheticSource(width, height)

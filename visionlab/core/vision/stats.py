@@ -76,7 +76,7 @@ class PipelineStats:
 
     def snapshot(self, dropped: int = 0) -> dict[str, float]:
         with self._lock:
-            latency = list(self.latency_s)
+            latency = list(self.latency_s)[-30:]  # the recent frames: a model switch shows at once
         return {
             "capture_fps": self.capture.rate(),
             "inference_fps": self.inference.rate(),

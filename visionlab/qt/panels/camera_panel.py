@@ -23,8 +23,7 @@ from visionlab.core.vision.inside import analyse_rcnn, analyse_segmentation, sup
 from visionlab.core.vision.overlay import class_color, classes_in_view, render_overlay
 from visionlab.core.vision.pipeline import InferenceResult
 from visionlab.core.vision.recorder import VideoRecorder, save_png
-from visionlab.core.vision.sources import (CameraSource, FrameSource, ImageFileSource, ImageFolderSource,
-                                           SyntheticSource, VideoFileSource, list_cameras)
+from visionlab.core.vision.sources import FILE_KINDS, FrameSource, list_cameras, source_from_choice
 from visionlab.core.vision.weights import DownloadCancelled, WeightsStore
 from visionlab.qt.panels import Panel
 from visionlab.qt.widgets.camera_budget import ModelBudgetTable
@@ -39,7 +38,6 @@ log = logging.getLogger(__name__)
 
 DRAW_INTERVAL_MS = 33  # ~30 Hz: the display never needs more, and the GUI stays free
 STATS_EVERY_TICKS = 6
-FILE_KINDS = {"video": "Video file…", "image": "Image file…", "folder": "Image folder…"}
 
 
 class CameraPanel(Panel):
@@ -58,6 +56,7 @@ class CameraPanel(Panel):
         self.recorder: VideoRecorder | None = None
         self._jobs: dict[str, JobWorker] = {}
         self._ticks = 0
+        self._steps_wanted = 0
         self._streaming_wanted = True
         self._source_choice: tuple[str, object] = ("synthetic", None)
         self._screenshot_mode = False
@@ -104,11 +103,11 @@ class CameraPanel(Panel):
         c.overlay_changed.connect(self.redraw)
         c.stream_button.clicked.connect(self._toggle_streaming)
         c.pause_button.toggled.connect(self.set_paused)
-        c.step_button.clicked.connect(self.stream.control.step)
+        c.step_button.clicked.connect(self.step)
         c.snapshot_button.clicked.connect(self.snapshot)
         c.record_button.toggled.connect(self.set_recording)
         self.inside_view.analyse_requested.connect(self.analyse_frame)
-        self.weights_bar.download_requested.connect(self.download_weights)
+        self.weights_bar.download_requested.connect(lambda: self.download_weights())
         self.weights_bar.import_requested.connect(self._import_weights)
         self.weights_bar.cancel_requested.connect(lambda: self._cancel_job("download"))
         self.weights_bar.classical_requested.connect(self.select_model)
@@ -120,7 +119,7 @@ class CameraPanel(Panel):
         for camera in list_cameras():
             c.source_combo.addItem(f"Camera {camera.index}: {camera.name}", ("camera", camera.index))
         for kind, text in FILE_KINDS.items():
-            c.source_combo.addItem(text, (kind, None))
+            c.source_combo.addItem(f"{text}…", (kind, None))
         c.device_combo.clear()
         c.device_combo.addItem("auto", "auto")
         c.device_combo.addItem("cpu", "cpu")
@@ -150,22 +149,14 @@ class CameraPanel(Panel):
             else:
                 filters = "Videos (*.avi *.mp4 *.mkv *.mov *.webm)" if kind == "video" else \
                     "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp)"
-                value, _ = QFileDialog.getOpenFileName(self, FILE_KINDS[kind].rstrip("…"), "", filters)
+                value, _ = QFileDialog.getOpenFileName(self, FILE_KINDS[kind], "", filters)
             if not value:
                 return
         self.open_source(kind, value)
 
     def make_source(self, kind: str, value: object) -> FrameSource:
-        width, height = self.controls.size_combo.currentData()
-        if kind == "camera":
-            return CameraSource(int(value), width, height)
-        if kind == "video":
-            return VideoFileSource(str(value), loop=self.controls.loop_check.isChecked())
-        if kind == "image":
-            return ImageFileSource(str(value))
-        if kind == "folder":
-            return ImageFolderSource(str(value))
-        return SyntheticSource(width, height)
+        width, height = self.controls.frame_size()
+        return source_from_choice(kind, value, width, height, loop=self.controls.loop_check.isChecked())
 
     def open_source(self, kind: str, value: object = None) -> None:
         """Stream from a source (a running stream switches source; the model keeps running)."""
@@ -200,8 +191,15 @@ class CameraPanel(Panel):
             self.stop_streaming()
 
     def set_paused(self, paused: bool) -> None:
+        # Pausing freezes the picture on screen: results of frames still in flight are not shown,
+        # only those a single step asks for (so "analyse this frame" means the frame you see).
+        self._steps_wanted = 0
         self.stream.control.set_paused(paused)
         self.controls.step_button.setEnabled(paused)
+
+    def step(self) -> None:
+        self._steps_wanted += 1
+        self.stream.control.step()
 
     # -- models -------------------------------------------------------------------------------------
     def select_model(self, name: str) -> None:
@@ -214,7 +212,7 @@ class CameraPanel(Panel):
         self._cancel_job("load")
         device = self.controls.device_combo.currentData()
         self.controls.model_status.setText(f"loading {name}…")
-        size = self.controls.size_combo.currentData()
+        size = self.controls.frame_size()
         job = JobWorker(load_detector, name, device, store=self.store, size=size, parent=self)
         job.progressed.connect(lambda _f, text: self.controls.model_status.setText(text))
         job.succeeded.connect(self._on_model_loaded)
@@ -237,9 +235,10 @@ class CameraPanel(Panel):
             self.controls.threshold_slider.setValue(10 if detector.task == "segmentation" else 50)
         self._refresh_budget()
 
-    def download_weights(self) -> None:
+    def download_weights(self, url: str | None = None) -> None:
+        """Download the chosen model's weights (from `url`, e.g. a local mirror, when given)."""
         name = self.controls.model_combo.currentData()
-        job = JobWorker(self.store.download, name, parent=self)
+        job = JobWorker(self.store.download, name, url=url, parent=self)
         job.progressed.connect(self.weights_bar.show_progress)
         job.succeeded.connect(lambda _path: self._after_weights_arrived(name, "downloaded"))
         job.failed.connect(lambda text: self._on_job_failed("download", f"Download of {name} failed: {text}"))
@@ -286,6 +285,11 @@ class CameraPanel(Panel):
     # -- drawing ------------------------------------------------------------------------------------
     def _on_tick(self) -> None:
         result = self.stream.results.get_nowait()
+        if result is not None and self.stream.control.paused:
+            if self._steps_wanted == 0 or (self.last_result and result.frame.index <= self.last_result.frame.index):
+                result = None  # in flight when the user paused, or older than the picture shown
+            else:
+                self._steps_wanted -= 1
         if result is not None:
             self.last_result = result
             started = time.perf_counter()
@@ -389,38 +393,17 @@ class CameraPanel(Panel):
             self.recorder = None
 
     def save_settings(self, settings: QSettings) -> None:
-        c = self.controls
-        kind, value = self._source_choice
-        settings.setValue("source", json.dumps([kind, value]))
-        settings.setValue("size", c.size_combo.currentIndex())
-        settings.setValue("model", c.model_combo.currentData())
-        settings.setValue("device", c.device_combo.currentData())
-        settings.setValue("threshold", c.threshold_slider.value())
-        settings.setValue("max_detections", c.max_spin.value())
-        settings.setValue("opacity", c.opacity_slider.value())
-        settings.setValue("classes", c.class_edit.text())
-        settings.setValue("record_format", c.record_format.currentIndex())
+        self.controls.save_state(settings)
+        settings.setValue("source", json.dumps(list(self._source_choice)))
         settings.setValue("measured_fps", json.dumps(self.measured_fps))
 
     def restore_settings(self, settings: QSettings) -> None:
-        c = self.controls
+        self.controls.restore_state(settings, default_model=CPU_DEFAULTS["detection"])
         try:
             self.measured_fps = {str(k): float(v) for k, v in json.loads(settings.value("measured_fps", "{}")).items()}
             kind, value = json.loads(settings.value("source", '["", null]'))
         except (ValueError, TypeError, AttributeError):
             self.measured_fps, kind, value = {}, "", None
-        for combo, key in ((c.size_combo, "size"), (c.record_format, "record_format")):
-            index = int(settings.value(key, 0) or 0)
-            if 0 <= index < combo.count():
-                combo.setCurrentIndex(index)
-        for combo, key in ((c.model_combo, "model"), (c.device_combo, "device")):
-            index = combo.findData(settings.value(key, CPU_DEFAULTS["detection"] if key == "model" else "auto"))
-            if index >= 0:
-                combo.setCurrentIndex(index)
-        c.threshold_slider.setValue(int(settings.value("threshold", 50)))
-        c.max_spin.setValue(int(settings.value("max_detections", 20)))
-        c.opacity_slider.setValue(int(settings.value("opacity", 50)))
-        c.class_edit.setText(str(settings.value("classes", "")))
         self._refresh_budget()
         self._choose_first_source(kind, value)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
@@ -33,7 +33,7 @@ class CameraControls(QWidget):
         self.source_combo.setToolTip("Webcams are listed from /sys/class/video4linux on Linux")
         self.size_combo = QComboBox()
         for width, height in SIZES:
-            self.size_combo.addItem(f"{width}×{height}", (width, height))
+            self.size_combo.addItem(f"{width}×{height}", f"{width}x{height}")
         self.loop_check = QCheckBox("loop videos")
         self.loop_check.setChecked(True)
         source_form.addRow("from", self.source_combo)
@@ -120,6 +120,10 @@ class CameraControls(QWidget):
         self.opacity_label.setText(f"{self.opacity_slider.value()}%")
         self.overlay_changed.emit()
 
+    def frame_size(self) -> tuple[int, int]:
+        width, height = self.size_combo.currentData().split("x")
+        return int(width), int(height)
+
     def class_names(self) -> list[str]:
         return [name.strip() for name in self.class_edit.text().split(",") if name.strip()]
 
@@ -134,3 +138,30 @@ class CameraControls(QWidget):
                               max_detections=self.max_spin.value(),
                               mask_opacity=self.opacity_slider.value() / 100,
                               class_filter=frozenset(n for n in names if n not in unknown))
+
+    def save_state(self, settings: QSettings) -> None:
+        for key, combo in self._combos().items():
+            settings.setValue(key, combo.currentData())
+        settings.setValue("threshold", self.threshold_slider.value())
+        settings.setValue("max_detections", self.max_spin.value())
+        settings.setValue("opacity", self.opacity_slider.value())
+        settings.setValue("classes", self.class_edit.text())
+
+    def restore_state(self, settings: QSettings, default_model: str) -> None:
+        """Saved choices that still exist are restored; anything unreadable keeps its default."""
+        for key, combo in self._combos().items():
+            saved = settings.value(key, default_model if key == "model" else None)
+            index = combo.findData(saved)
+            if index >= 0:
+                combo.setCurrentIndex(index)
+        for key, widget, default in (("threshold", self.threshold_slider, 50), ("max_detections", self.max_spin, 20),
+                                     ("opacity", self.opacity_slider, 50)):
+            try:
+                widget.setValue(int(settings.value(key, default)))
+            except (TypeError, ValueError):
+                widget.setValue(default)
+        self.class_edit.setText(str(settings.value("classes", "")))
+
+    def _combos(self) -> dict[str, QComboBox]:
+        return {"size": self.size_combo, "model": self.model_combo, "device": self.device_combo,
+                "record_format": self.record_format}
