@@ -48,7 +48,8 @@ def test_pooling_size_matches_torch_including_ceil_mode(pool_type) -> None:
         size = rng.randint(kernel, 30)
         pool = pool_type(kernel, stride=stride, padding=padding, ceil_mode=ceil_mode)
         out = pool(torch.zeros(1, 1, size, size))
-        assert conv_output_size(size, kernel, stride, padding, 1, ceil_mode) == out.shape[-1], (kernel, stride, padding, size)
+        assert conv_output_size(size, kernel, stride, padding, 1, ceil_mode) == out.shape[-1], \
+            (kernel, stride, padding, size)
 
 
 def test_transposed_conv_size_matches_torch() -> None:

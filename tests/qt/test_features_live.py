@@ -8,7 +8,6 @@ import time
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from visionlab.core.vision.sources import CameraSource, SyntheticSource, VideoFileSource
 from visionlab.qt.panels.features_panel import FeaturesPanel
@@ -71,7 +70,8 @@ def test_checkpoint_from_training_monitor_in_the_panel(qtbot, panel, tmp_path) -
     qtbot.waitUntil(lambda: panel.opened.loaded.name.startswith("VGG") and panel.view is not None
                     and panel.view.predictions != [] and not panel.jobs.busy, timeout=WAIT_MS)
     assert panel.model_note.text() == "trained checkpoint"
-    assert panel.view.input_image.shape == (16, 16, 3) and panel.predictions.cam_combo.count() == 3
+    assert panel.view.input_image.shape == (16, 16, 3)
+    assert panel.predictions.cam_combo.count() == 1 + 3  # "off" + the 3 classes
     assert {p.label for p in panel.view.predictions} == {"zero", "one", "two"}
 
 

@@ -102,9 +102,14 @@ def test_imported_weights_give_top5_and_grad_cam(qtbot, panel, tmp_path) -> None
     qtbot.waitUntil(lambda: bool(panel.opened.loaded.pretrained and panel.view is not None
                                  and panel.view.predictions and not panel.jobs.busy), timeout=WAIT_MS)
     assert panel.model_note.text() == "ImageNet weights"
-    assert "Top-5" in panel.predictions.label.text() and panel.predictions.cam_combo.count() == 5
+    assert "Top-5" in panel.predictions.label.text() and panel.predictions.cam_combo.count() == 1 + 5
     assert panel.view.cam.shape == (224, 224) and panel.input_view.cam_item.isVisible()
     assert panel.view.predictions[0].label in panel.opened.loaded.categories
+    second = panel.view.predictions[1].index  # Grad-CAM for another class of the top-5
+    panel.predictions.cam_class_chosen.emit(second)
+    qtbot.waitUntil(lambda: panel.view.cam_class == second and not panel.jobs.busy, timeout=WAIT_MS)
+    panel.predictions.cam_class_chosen.emit(-1)
+    assert not panel.input_view.cam_item.isVisible()
 
 
 def test_wrong_or_unsafe_weights_are_refused_with_reasons(qtbot, panel, tmp_path) -> None:

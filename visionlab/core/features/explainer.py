@@ -105,7 +105,8 @@ def zero_insert(x: np.ndarray, stride: int) -> np.ndarray:
     return spread
 
 
-def transposed_conv_trace(x: np.ndarray, weight: np.ndarray, stride: int = 2, padding: int = 0) -> tuple[np.ndarray, Trace]:
+def transposed_conv_trace(x: np.ndarray, weight: np.ndarray, stride: int = 2,
+                          padding: int = 0) -> tuple[np.ndarray, Trace]:
     """Transposed conv ("deconvolution") as the lecture describes it: insert zeros, pad, convolve.
 
     weight is torch's ConvTranspose2d layout (C_in, C_out, F, F); the equivalent plain convolution uses the

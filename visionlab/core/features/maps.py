@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 GAP = 2  # pixels between maps in the mosaic
+KERNELS_SHOWN = 64  # deeper layers have hundreds of kernels; a grid of 64 already shows their variety
 
 
 def channel_order(activation: np.ndarray, by_mean: bool) -> np.ndarray:
@@ -93,7 +94,8 @@ def first_layer_kernels_rgb(weight: np.ndarray, scale: int = 1) -> np.ndarray:
     return _grid(pictures, scale)
 
 
-def kernels_grey(weight: np.ndarray, input_channel: int | None = None, limit: int = 64, scale: int = 4) -> np.ndarray:
+def kernels_grey(weight: np.ndarray, input_channel: int | None = None, limit: int = KERNELS_SHOWN,
+                 scale: int = 4) -> np.ndarray:
     """(K, D1, F, F) kernels as a grey mosaic (uint8, H×W×3): one channel slice, or the mean over inputs."""
     slices = weight[:limit, input_channel] if input_channel is not None else weight[:limit].mean(axis=1)
     peak = np.abs(slices).reshape(len(slices), -1).max(axis=1)

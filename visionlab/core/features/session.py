@@ -92,6 +92,7 @@ class LayerView:
     activation: np.ndarray                  # (C, h, w) float32
     kernels: np.ndarray | None = None       # RGB picture of the layer's kernels (conv layers only)
     kernels_are_rgb: bool = False
+    kernel_count: int = 0
     predictions: list[Prediction] = field(default_factory=list)
     cam: np.ndarray | None = None           # (H, W) in [0, 1]
     cam_class: int | None = None
@@ -127,7 +128,8 @@ def view_layer(loaded: LoadedModel, image: np.ndarray, layer: str, predict: bool
         raise ModelError(f"layer '{layer}' outputs {tuple(activation.shape[1:])}, not maps: pick a conv or "
                          "pooling layer")
     kernels, is_rgb = kernel_picture(module)
-    view = LayerView(layer, shown, activation[0].float().numpy(), kernels, is_rgb)
+    view = LayerView(layer, shown, activation[0].float().numpy(), kernels, is_rgb,
+                     getattr(module, "out_channels", 0))
     if logits is not None:
         view.predictions = top_k(logits[0], loaded.categories)
         if should_stop is not None and should_stop():

@@ -7,7 +7,6 @@ field), the layer's formulas with real numbers, top-5 and Grad-CAM. Every comput
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt
@@ -16,11 +15,12 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPus
                                QVBoxLayout, QWidget)
 
 from visionlab.core.features.images import IMAGE_SUFFIXES
+from visionlab.core.features.maps import KERNELS_SHOWN
 from visionlab.core.features.models import MODEL_NAMES
 from visionlab.core.features.session import (LayerView, OpenedModel, import_weights, open_model, read_image,
                                              sample_images, view_layer)
 from visionlab.qt.panels import Panel
-from visionlab.qt.widgets.features_info import LayerTree, PredictionsBox, formula_html, totals_html
+from visionlab.qt.widgets.features_info import NO_CAM, LayerTree, PredictionsBox, formula_html, totals_html
 from visionlab.qt.widgets.features_maps import InputView
 from visionlab.qt.widgets.features_live_controls import LiveControls
 from visionlab.qt.widgets.features_maps_page import MapsPage
@@ -48,6 +48,7 @@ class FeaturesPanel(Panel):
         self.view: LayerView | None = None
         self.layer = ""
         self._screenshot_pending = False
+        self.cam_class: int | None = None   # None: the top-1 class; NO_CAM: overlay off
         self.jobs = SerialJobs(self)
         self.jobs.failed.connect(self._on_job_failed)
         self.jobs.busy_changed.connect(lambda busy: self.busy_label.setText("working…" if busy else ""))
@@ -124,7 +125,7 @@ class FeaturesPanel(Panel):
         self.formula.setTextFormat(Qt.TextFormat.RichText)
         self.formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.predictions = PredictionsBox()
-        self.predictions.cam_class_chosen.connect(lambda index: self._compute(cam_class=index))
+        self.predictions.cam_class_chosen.connect(self._on_cam_class)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -174,6 +175,8 @@ class FeaturesPanel(Panel):
 
     def set_image(self, image: np.ndarray) -> None:
         self.image = image
+        if self.cam_class != NO_CAM:
+            self.cam_class = None  # a new image has its own top-5: follow its best class
         self._compute()
 
     def paste(self) -> None:
@@ -199,9 +202,10 @@ class FeaturesPanel(Panel):
             self.show_message("")
             self._compute()
         else:
-            self.show_message(f"'{name}' outputs {info.output_shape}: a vector, not maps. Pick a conv or pooling layer.")
+            self.show_message(f"'{name}' outputs {info.output_shape}: a vector, not maps. "
+                              "Pick a conv or pooling layer.")
 
-    def _compute(self, cam_class: int | None = None) -> None:
+    def _compute(self) -> None:
         if self.opened is None or self.image is None or not self.layer:
             return
         if not self.opened.summary.by_name[self.layer].has_maps:
@@ -210,6 +214,7 @@ class FeaturesPanel(Panel):
             self.live.set_layer(self.layer)
             return
         predict = self.opened.loaded.pretrained
+        cam_class = None if self.cam_class == NO_CAM else self.cam_class
         self.jobs.submit("view", view_layer, self.opened.loaded, self.image, self.layer, predict, cam_class,
                          on_success=self._on_view)
 
@@ -236,18 +241,22 @@ class FeaturesPanel(Panel):
         self.input_view.show_image(view.input_image)
         if not self.live.running:
             self.input_view.clear_outline()
-        self.input_view.show_cam(view.cam)
+        self.input_view.show_cam(None if self.cam_class == NO_CAM else view.cam)
         self.maps.show_activation(view.activation, view.layer)
         if view.kernels is not None:
             self.kernels_view.show_image(view.kernels)
             kind = "RGB kernels (the first layer sees colour)" if view.kernels_are_rgb else \
                 "kernels as grey grids (mean over the input channels)"
-            self.kernels_caption.setText(f"{view.layer}: {kind}; mid-grey = 0")
+            count = view.kernel_count
+            shown = f"all {count}" if count <= KERNELS_SHOWN or view.kernels_are_rgb else \
+                f"first {KERNELS_SHOWN} of {count}"
+            self.kernels_caption.setText(f"{view.layer}: {shown} {kind}; mid-grey = 0")
         else:
             self.kernels_view.image_item.clear()
             self.kernels_caption.setText(f"{view.layer} has no kernels (not a conv layer)")
         if view.predictions:
-            self.predictions.show_predictions(view.predictions, view.cam_class)
+            chosen = NO_CAM if self.cam_class == NO_CAM else view.cam_class
+            self.predictions.show_predictions(view.predictions, chosen)
         if self._screenshot_pending and view.layer == self.layer:
             self._screenshot_pending = False
             channel, y, x = 0, view.activation.shape[1] // 3, view.activation.shape[2] // 2
@@ -266,6 +275,13 @@ class FeaturesPanel(Panel):
         # The job's exception type is noise for a student; the sentence after it is the message.
         self.show_message(message.split(": ", 1)[1] if ": " in message else message)
         self._screenshot_pending = False
+
+    def _on_cam_class(self, class_index: int) -> None:
+        self.cam_class = class_index  # kept while the student moves through layers
+        if class_index == NO_CAM:
+            self.input_view.show_cam(None)
+        else:
+            self._compute()
 
     def _on_live_running(self, running: bool) -> None:
         if running:

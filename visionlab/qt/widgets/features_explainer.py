@@ -214,7 +214,8 @@ class ConvExplainer(QWidget):
         window = (current.top, current.left, 3, 3) if current else None
         smooth = bilinear_upsample(x, stride)
         rows = [[Grid("x", x[0], editable=True, tag=0), f"zeros, pad {trace.padding} →",
-                 Grid("zeros inserted", trace.padded[0], trace.padding, window), "∗", Grid("w (3×3 ones)", kernel[0, 0]),
+                 Grid("zeros inserted", trace.padded[0], trace.padding, window), "∗",
+                 Grid("w (3×3 ones)", kernel[0, 0]),
                  "="] + self._outputs(trace),
                 [f"bilinear ×{stride}:", Grid("smooth upsampling", smooth[0])]]
         text = ("Transposed conv = insert zeros between pixels, pad, convolve. Overlapping 3×3 stamps with stride "

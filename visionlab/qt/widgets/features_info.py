@@ -13,6 +13,7 @@ from visionlab.core.features.gradcam import Prediction
 from visionlab.core.features.layers import NOTES_ALEXNET_SPLIT, LayerInfo, ModelSummary
 
 NAME_ROLE = Qt.ItemDataRole.UserRole
+NO_CAM = -1  # the class "index" of the combo's "overlay off" entry
 
 
 def human(count: float) -> str:
@@ -150,8 +151,9 @@ class PredictionsBox(QWidget):
         rows = [f"{p.probability * 100:5.1f}%  {html.escape(p.label)}" for p in predictions]
         self.label.setText("<b>Top-5</b><br>" + "<br>".join(rows))
         self.cam_combo.clear()
+        self.cam_combo.addItem("Grad-CAM overlay: off", NO_CAM)
         for p in predictions:
             self.cam_combo.addItem(f"Grad-CAM: {p.label}", p.index)
         index = self.cam_combo.findData(cam_class)
-        self.cam_combo.setCurrentIndex(max(0, index))
+        self.cam_combo.setCurrentIndex(index if index >= 0 else 0)
         self.cam_combo.setEnabled(bool(predictions))
