@@ -53,6 +53,7 @@ class PipelineStats:
         self.latency_s: deque[float] = deque(maxlen=history)  # capture -> on screen
         self.frame_age_s: deque[float] = deque(maxlen=history)  # capture -> inference starts
         self.stage_s = {stage: deque(maxlen=30) for stage in STAGES}
+        self._recent_latency: deque[tuple[float, float]] = deque(maxlen=300)  # (shown at, latency)
 
     def record_inference(self, result: Any) -> None:
         self.inference.tick()
@@ -66,6 +67,7 @@ class PipelineStats:
         self.display.tick(now)
         with self._lock:
             self.latency_s.append(now - result.frame.timestamp)
+            self._recent_latency.append((now, now - result.frame.timestamp))
             self.stage_s["draw"].append(draw_s)
 
     def stage_ms(self) -> dict[str, float]:
@@ -75,8 +77,9 @@ class PipelineStats:
                     for stage, values in self.stage_s.items()}
 
     def snapshot(self, dropped: int = 0) -> dict[str, float]:
-        with self._lock:
-            latency = list(self.latency_s)[-30:]  # the recent frames: a model switch shows at once
+        now = time.perf_counter()
+        with self._lock:  # the last 2 s, like the rates: a model switch shows at once
+            latency = [value for shown, value in self._recent_latency if now - shown <= self.display.window_s]
         return {
             "capture_fps": self.capture.rate(),
             "inference_fps": self.inference.rate(),

@@ -93,6 +93,8 @@ class InsideView(QWidget):
         self.segmentation_controls = [QLabel("score map of class:"), self.class_combo]
         for widget in [self.analyse_button] + self.rcnn_controls + self.segmentation_controls:
             row.addWidget(widget)
+        for widget in self.segmentation_controls:  # shown once a segmentation model is analysed
+            widget.hide()
         row.addStretch(1)
         layout.addLayout(row)
         self.note = QLabel("Works on Faster R-CNN / Mask R-CNN and on the segmentation models. Pause, then "
