@@ -70,6 +70,7 @@ class FeaturesPanel(Panel):
         self.model_note = QLabel()
         self.model_note.setStyleSheet("color: #c60; font-weight: bold")
         self.sample_combo = QComboBox()
+        self.sample_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.sample_combo.activated.connect(lambda _: self._open_sample())
         open_button = QPushButton("Open image…")
         open_button.clicked.connect(self._ask_image)
@@ -87,9 +88,12 @@ class FeaturesPanel(Panel):
         for widget in (QLabel("Model"), self.model_combo, checkpoint_button, weights_button, self.model_note):
             top.addWidget(widget)
         top.addStretch(1)
-        for widget in (self.busy_label, QLabel("Input"), self.sample_combo, open_button, paste_button,
-                       self.live):
-            top.addWidget(widget)
+        top.addWidget(self.busy_label)
+        # The input controls sit above the input image, where the student looks for them.
+        input_row = QHBoxLayout()
+        for widget in (QLabel("Input"), self.sample_combo, open_button, paste_button):
+            input_row.addWidget(widget)
+        input_row.addStretch(1)
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #d33")
@@ -109,6 +113,7 @@ class FeaturesPanel(Panel):
         self.maps.pixel_clicked.connect(self._outline)
         self.kernels_view = InputView()
         self.kernels_caption = QLabel()
+        self.kernels_caption.setWordWrap(True)
         kernels_page = QWidget()
         kernels_layout = QVBoxLayout(kernels_page)
         kernels_layout.addWidget(self.kernels_caption)
@@ -129,6 +134,8 @@ class FeaturesPanel(Panel):
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addLayout(input_row)
+        right_layout.addWidget(self.live)
         right_layout.addWidget(self.input_view, 3)
         right_layout.addWidget(self.formula)
         right_layout.addWidget(self.predictions)

@@ -60,11 +60,13 @@ class ConvExplainer(QWidget):
         random_button = QPushButton("Random input")
         random_button.clicked.connect(self._randomize)
         controls = QHBoxLayout()
-        controls.addWidget(self.mode)
-        for widget in (QLabel("P"), self.padding, QLabel("S"), self.stride, self.step_button, self.play_button,
-                       reset, random_button):
+        for widget in (self.mode, QLabel("P"), self.padding, QLabel("S"), self.stride):
             controls.addWidget(widget)
         controls.addStretch(1)
+        buttons = QHBoxLayout()
+        for widget in (self.step_button, self.play_button, reset, random_button):
+            buttons.addWidget(widget)
+        buttons.addStretch(1)
         self.canvas = GridCanvas()
         self.canvas.cell_clicked.connect(self._edit)
         self.formula = QLabel()
@@ -74,6 +76,7 @@ class ConvExplainer(QWidget):
         hint.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
+        layout.addLayout(buttons)
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.formula)
         layout.addWidget(hint)

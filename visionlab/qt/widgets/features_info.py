@@ -145,7 +145,7 @@ class PredictionsBox(QWidget):
     def show_unavailable(self, reason: str) -> None:
         self.label.setText(f"<i>{html.escape(reason)}</i>")
         self.cam_combo.clear()
-        self.cam_combo.setEnabled(False)
+        self.cam_combo.hide()
 
     def show_predictions(self, predictions: list[Prediction], cam_class: int | None) -> None:
         rows = [f"{p.probability * 100:5.1f}%  {html.escape(p.label)}" for p in predictions]
@@ -156,4 +156,4 @@ class PredictionsBox(QWidget):
             self.cam_combo.addItem(f"Grad-CAM: {p.label}", p.index)
         index = self.cam_combo.findData(cam_class)
         self.cam_combo.setCurrentIndex(index if index >= 0 else 0)
-        self.cam_combo.setEnabled(bool(predictions))
+        self.cam_combo.setVisible(bool(predictions))

@@ -43,7 +43,7 @@ class LiveControls(QWidget):
         self.timer.timeout.connect(self._pull)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.combo)
+        layout.addWidget(self.combo, 1)
         layout.addWidget(self.snapshot_button)
 
     @property

@@ -37,6 +37,7 @@ class MapsPage(QWidget):
                        self.colormap.currentIndexChanged):
             signal.connect(lambda *_: self.redraw())
         self.hover_label = QLabel(HOVER_HINT)
+        self.hover_label.setWordWrap(True)
         self.grid = MapsGrid()
         self.grid.map_hovered.connect(self._on_hover)
         self.grid.map_clicked.connect(self._on_clicked)
