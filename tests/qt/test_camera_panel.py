@@ -259,4 +259,4 @@ def test_download_from_a_local_server_replaces_random_weights(panel, qtbot, tmp_
         server.shutdown()
     assert not panel.weights_bar.isVisible()
     assert "pretrained" in panel.controls.model_status.text()
-    assert "downloaded" in panel.budget.item(panel.budget._rows[CPU_DEFAULTS["detection"]], 6).text()
+    assert "downloaded" in panel.budget.item(panel.budget._rows[CPU_DEFAULTS["detection"]], 7).text()

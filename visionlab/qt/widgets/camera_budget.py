@@ -7,7 +7,9 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 
 from visionlab.core.vision.detectors import CLASSICAL_MODELS
 
-COLUMNS = ("Model", "Task", "Published score", "Params (M)", "GFLOPS", "File (MB)", "Weights", "Measured FPS")
+# Measured FPS sits next to the name: it is the number this machine adds to the published ones.
+COLUMNS = ("Model", "Measured FPS", "Task", "Published score", "Params (M)", "GFLOPS", "File (MB)", "Weights")
+MEASURED = 1
 METRIC_NAMES = {"box_map": "box AP", "mask_map": "mask AP", "miou": "mIoU"}
 
 
@@ -29,19 +31,19 @@ class ModelBudgetTable(QTableWidget):
         self._rows: dict[str, int] = {}
 
     def set_models(self, cards: list, available: dict[str, bool], measured: dict[str, float]) -> None:
-        rows = [(name, "classical", "–", "–", "–", "–", "built into OpenCV") for name in CLASSICAL_MODELS]
+        rows = [(name, "", "classical", "–", "–", "–", "–", "in OpenCV") for name in CLASSICAL_MODELS]
         for card in cards:
-            rows.append((card.name, card.task, published_score(card.metrics), f"{card.num_params / 1e6:.1f}",
+            rows.append((card.name, "", card.task, published_score(card.metrics), f"{card.num_params / 1e6:.1f}",
                          "–" if card.gflops is None else f"{card.gflops:.2f}",
                          "–" if card.file_size_mb is None else f"{card.file_size_mb:.0f}",
-                         "downloaded" if available.get(card.name) else "missing (random init)"))
+                         "downloaded" if available.get(card.name) else "missing"))
         self.setRowCount(len(rows))
         self._rows = {}
         for row, values in enumerate(rows):
             self._rows[values[0]] = row
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
-                if column >= 3:
+                if column in (MEASURED, 4, 5, 6):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.setItem(row, column, item)
             self.set_measured(values[0], measured.get(values[0]))
@@ -49,10 +51,12 @@ class ModelBudgetTable(QTableWidget):
     def set_measured(self, name: str, fps: float | None) -> None:
         row = self._rows.get(name)
         if row is not None:
-            item = QTableWidgetItem("not run yet" if not fps else f"{fps:.1f}")
+            item = QTableWidgetItem("–" if not fps else f"{fps:.1f}")
+            item.setToolTip("frames per second the model sustains on this machine (1 / (preprocess + model + postprocess)), "
+                            "measured the last time it streamed")
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.setItem(row, len(COLUMNS) - 1, item)
+            self.setItem(row, MEASURED, item)
 
     def measured_text(self, name: str) -> str:
         row = self._rows.get(name)
-        return "" if row is None else self.item(row, len(COLUMNS) - 1).text()
+        return "" if row is None else self.item(row, MEASURED).text()
