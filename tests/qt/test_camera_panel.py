@@ -51,10 +51,9 @@ def test_streams_the_default_detector_with_boxes_and_numbers(panel, qtbot):
     qtbot.waitUntil(lambda: "inference" in panel.controls.stats_view.summary.text(), timeout=5000)
     assert "ms" in panel.controls.stats_view.bars["model"].format()
     assert "suitcase" in panel.controls.legend.text() or "classes in view:" in panel.controls.legend.text()
-    started = time.perf_counter()
-    panel.shutdown()
-    assert time.perf_counter() - started < 2.0
-    assert not panel.stream.running
+    threads = panel.stream.threads()
+    panel.shutdown()  # its timing is tested below with a model of known speed
+    assert not panel.stream.running and not any(thread.isRunning() for thread in threads)
 
 
 def test_overlay_controls_redraw_a_paused_frame(panel, qtbot):
