@@ -99,7 +99,7 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {spec.key: spec for spec in (
     OptimizerSpec("adam", "Adam", (LR(0.01), BETA1, BETA2, EPS(1e-8), WD,
                   Param("bias_correction", "bias correction", 1, 0, 1, is_bool=True,
                         help="teaching switch: torch's Adam always corrects")),
-                  "m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g⊙g;  θ ← θ − η·m̂/(√v̂ + ε)"),
+                  "m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g⊙g;  θ ← θ − η·m^/(√v^ + ε)"),
     OptimizerSpec("adamw", "AdamW", (LR(0.01), BETA1, BETA2, EPS(1e-8),
                   Param("weight_decay", "weight decay λ", 0.01, 0.0, 10.0, help="decoupled: θ ← θ·(1 − η·λ)")),
                   "θ ← θ·(1 − η·λ), then the Adam step"),

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 from visionlab.core.optim.engine import Racer
 
-# One palette for the lab's plots and exported animations (colour-blind friendly, Okabe–Ito based).
-PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#FFFFFF",
-           "#999999", "#A6761D")
+# One palette for the lab's plots and exported animations: bright colours that stand out on the viridis
+# heat map (paths also get a dark outline).
+PALETTE = ("#FF3B30", "#FFFFFF", "#00E5FF", "#FF9500", "#FF2DFF", "#FFE600", "#7CFF4F", "#B39DFF",
+           "#FF8FA3", "#A0A0A0")
 
 
 @dataclass(frozen=True)
