@@ -20,7 +20,7 @@ from visionlab.core.features.images import load_image, resize_for_model, to_batc
 from visionlab.core.features.layers import ModelSummary, analyze_model
 from visionlab.core.features.maps import first_layer_kernels_rgb, kernels_grey
 from visionlab.core.features.models import LoadedModel, ModelError, load_checkpoint, load_torchvision
-from visionlab.core.jobs import check_cancel
+from visionlab.core.jobs import JobCancelled, check_cancel
 
 SAMPLES_DIR = Path(__file__).resolve().parents[3] / "resources" / "samples"
 
@@ -68,6 +68,23 @@ def import_weights(name: str, path: str, *, progress: Callable = _noop_progress,
     progress(0.1, f"checking {Path(path).name}")
     try:
         WeightsStore().import_file(name, path)
+    except WeightsError as exc:
+        raise ModelError(str(exc)) from None
+    return open_model(name, progress=progress)
+
+
+def download_weights(name: str, url: str | None = None, *, progress: Callable = _noop_progress,
+                     should_stop=None) -> OpenedModel:
+    """Download `name`'s weights into the store (only when the student asked), checked, then open the model.
+
+    `url` is a mirror (a classroom server); the store checks size and the sha256 prefix in the file name.
+    """
+    from visionlab.core.vision.weights import DownloadCancelled, WeightsError, WeightsStore
+
+    try:
+        WeightsStore().download(name, progress=progress, should_stop=should_stop, url=url)
+    except DownloadCancelled:
+        raise JobCancelled() from None
     except WeightsError as exc:
         raise ModelError(str(exc)) from None
     return open_model(name, progress=progress)

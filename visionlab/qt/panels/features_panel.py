@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPus
 from visionlab.core.features.images import IMAGE_SUFFIXES
 from visionlab.core.features.maps import KERNELS_SHOWN
 from visionlab.core.features.models import MODEL_NAMES
-from visionlab.core.features.session import (LayerView, OpenedModel, import_weights, open_model, read_image,
-                                             sample_images, view_layer)
+from visionlab.core.features.session import (LayerView, OpenedModel, download_weights, import_weights, open_model,
+                                             read_image, sample_images, view_layer)
 from visionlab.qt.panels import Panel
 from visionlab.qt.widgets.features_info import NO_CAM, LayerTree, PredictionsBox, formula_html, totals_html
 from visionlab.qt.widgets.features_maps import InputView
@@ -51,6 +51,9 @@ class FeaturesPanel(Panel):
         self.cam_class: int | None = None   # None: the top-1 class; NO_CAM: overlay off
         self.jobs = SerialJobs(self)
         self.jobs.failed.connect(self._on_job_failed)
+        self.jobs.cancelled.connect(self._on_job_cancelled)
+        self.jobs.progressed.connect(lambda kind, fraction, text: self.busy_label.setText(
+            f"{text} ({fraction:.0%})" if kind == "model" else text))
         self.jobs.busy_changed.connect(lambda busy: self.busy_label.setText("working…" if busy else ""))
         self.setAcceptDrops(True)
         self._build()
@@ -61,16 +64,25 @@ class FeaturesPanel(Panel):
         self.model_combo = QComboBox()
         self.model_combo.addItems(MODEL_NAMES)
         self.model_combo.activated.connect(lambda _: self.open_model(self.model_combo.currentText()))
-        checkpoint_button = QPushButton("Open checkpoint…")
+        checkpoint_button = QPushButton("Checkpoint…")
+        checkpoint_button.setToolTip("Open a model saved by the Training Monitor")
         checkpoint_button.clicked.connect(self._ask_checkpoint)
-        weights_button = QPushButton("Import weights…")
+        weights_button = QPushButton("Import .pth…")
         weights_button.setToolTip("Use a .pth with this model's ImageNet weights that you already have "
                                   "(checked, loaded with weights_only=True)")
         weights_button.clicked.connect(self._ask_weights)
+        self.download_button = QPushButton("Download")
+        self.download_button.setToolTip("Download this model's ImageNet weights into the weights store "
+                                        "(checked; only when you click)")
+        self.download_button.clicked.connect(lambda: self.download_weights(self.model_combo.currentText()))
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(lambda: self.jobs.cancel("model"))
+        self.cancel_button.hide()
         self.model_note = QLabel()
         self.model_note.setStyleSheet("color: #c60; font-weight: bold")
         self.sample_combo = QComboBox()
-        self.sample_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.sample_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.sample_combo.setMinimumContentsLength(11)
         self.sample_combo.activated.connect(lambda _: self._open_sample())
         open_button = QPushButton("Open image…")
         open_button.clicked.connect(self._ask_image)
@@ -85,7 +97,8 @@ class FeaturesPanel(Panel):
         self.busy_label = QLabel()
         self.live.status.connect(self.busy_label.setText)
         top = QHBoxLayout()
-        for widget in (QLabel("Model"), self.model_combo, checkpoint_button, weights_button, self.model_note):
+        for widget in (QLabel("Model"), self.model_combo, checkpoint_button, weights_button, self.download_button,
+                       self.cancel_button, self.model_note):
             top.addWidget(widget)
         top.addStretch(1)
         top.addWidget(self.busy_label)
@@ -235,6 +248,7 @@ class FeaturesPanel(Panel):
                                 "trained checkpoint" if "checkpoint" in loaded.note else "ImageNet weights")
         self.model_note.setToolTip(loaded.note)
         self.model_note.setStyleSheet("color: #c60; font-weight: bold" if not loaded.pretrained else "color: #2a2")
+        self._downloading(False)
         self.tree.show_summary(opened.summary)
         self.totals.setText(totals_html(opened.summary, loaded.name))
         if not loaded.pretrained:
@@ -278,7 +292,14 @@ class FeaturesPanel(Panel):
         if field is not None and not field.is_global:
             self.input_view.outline(*field.box(y, x))
 
+    def _on_job_cancelled(self, kind: str) -> None:
+        if kind == "model":
+            self._downloading(False)
+            self.show_message("Download cancelled: the model keeps the weights it had.")
+
     def _on_job_failed(self, kind: str, message: str) -> None:
+        if kind == "model":
+            self._downloading(False)
         # The job's exception type is noise for a student; the sentence after it is the message.
         self.show_message(message.split(": ", 1)[1] if ": " in message else message)
         self._screenshot_pending = False
@@ -320,6 +341,18 @@ class FeaturesPanel(Panel):
         path, _ = QFileDialog.getOpenFileName(self, f"Import {name} weights", "", "PyTorch weights (*.pth *.pt)")
         if path:
             self.import_weights_file(name, path)
+
+    def download_weights(self, name: str, url: str | None = None) -> None:
+        """Fetch `name`'s ImageNet weights (from `url`, a mirror, if given), then reopen the model with them."""
+        self.live.stop()
+        self.show_message("")
+        self._downloading(True)
+        self.jobs.drop_waiting("view")
+        self.jobs.submit("model", download_weights, name, url, on_success=self._on_model_opened)
+
+    def _downloading(self, active: bool) -> None:
+        self.download_button.setVisible(not active and not (self.opened and self.opened.loaded.pretrained))
+        self.cancel_button.setVisible(active)
 
     def import_weights_file(self, name: str, path: str) -> None:
         self.show_message("")

@@ -30,6 +30,8 @@ class _Request:
 
 class SerialJobs(QObject):
     failed = Signal(str, str)        # kind, message
+    cancelled = Signal(str)          # kind
+    progressed = Signal(str, float, str)   # kind, fraction, message
     busy_changed = Signal(bool)
 
     def __init__(self, parent=None) -> None:
@@ -54,6 +56,12 @@ class SerialJobs(QObject):
     def drop_waiting(self, kind: str) -> None:
         self._waiting.pop(kind, None)
 
+    def cancel(self, kind: str) -> None:
+        """Ask the running job of `kind` to stop (a download checks within a second)."""
+        self._waiting.pop(kind, None)
+        if self._worker is not None and self._running is not None and self._running.kind == kind:
+            self._worker.requestInterruption()
+
     def _start_next(self) -> None:
         if self._closed or not self._waiting:
             if self._worker is None:
@@ -65,6 +73,8 @@ class SerialJobs(QObject):
         worker = JobWorker(request.job, *request.args, parent=self, **request.kwargs)
         worker.succeeded.connect(lambda result, r=request: self._succeeded(r, result))
         worker.failed.connect(lambda message, r=request: self.failed.emit(r.kind, message))
+        worker.cancelled.connect(lambda r=request: self.cancelled.emit(r.kind))
+        worker.progressed.connect(lambda fraction, message, r=request: self.progressed.emit(r.kind, fraction, message))
         worker.finished.connect(self._finished)
         self._worker, self._running = worker, request
         self.busy_changed.emit(True)
