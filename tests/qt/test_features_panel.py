@@ -132,3 +132,30 @@ def test_wrong_or_unsafe_weights_are_refused_with_reasons(qtbot, panel, tmp_path
     panel.import_weights_file("resnet18", str(unsafe))
     qtbot.waitUntil(lambda: panel.message.isVisible(), timeout=WAIT_MS)
     assert "refused" in panel.message.text() and not panel.opened.loaded.pretrained
+
+
+def test_paste_and_drop_bring_images_in(qtbot, panel, tmp_path) -> None:
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
+
+    _open_resnet18_on_sample(qtbot, panel)
+    pasted = QImage(120, 90, QImage.Format.Format_RGB888)
+    pasted.fill(Qt.GlobalColor.red)
+    QGuiApplication.clipboard().setImage(pasted)
+    panel.paste()
+    qtbot.waitUntil(lambda: panel.image.shape == (90, 120, 3) and not panel.jobs.busy, timeout=WAIT_MS)
+    assert panel.image[0, 0].tolist() == [255, 0, 0]
+    assert panel.view.input_image[100, 100].tolist() == [255, 0, 0]
+
+    dropped = tmp_path / "green.png"
+    Image.new("RGB", (64, 48), (0, 200, 0)).save(dropped)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(dropped))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    panel.dropEvent(event)
+    qtbot.waitUntil(lambda: panel.image.shape == (48, 64, 3) and not panel.jobs.busy, timeout=WAIT_MS)
+    assert panel.view.input_image[5, 5].tolist() == [0, 200, 0]
+    QGuiApplication.clipboard().clear()
+    panel.paste()
+    assert "no image" in panel.message.text()
