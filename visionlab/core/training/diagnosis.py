@@ -31,12 +31,15 @@ def diagnose(epochs: list[dict]) -> Diagnosis:
     best = min(range(len(epochs)), key=lambda i: epochs[i]["val_loss"])
     best_val = epochs[best]["val_loss"]
     gap = last["train_acc"] - last["val_acc"]
-    rise = (last["val_loss"] - best_val) / max(best_val, 1e-12)
+    # A rise counts only if it lasts (both of the last two epochs) and is not a wobble of a tiny loss.
+    recent = min(e["val_loss"] for e in epochs[-2:])
+    rise = (recent - best_val) / max(best_val, 1e-12)
+    lasting = len(epochs) - 1 - best >= 2 and recent - best_val > 0.02
     train_falling = last["train_loss"] < epochs[best]["train_loss"]
     accuracies = (f"train acc {last['train_acc']:.1%}, val acc {last['val_acc']:.1%} "
                   f"(gap {gap * 100:.1f} points)")
-    if rise > RISE and train_falling and best < len(epochs) - 1:
-        return Diagnosis("overfitting", f"val loss {last['val_loss']:.3f} is {rise:.0%} above its minimum "
+    if rise > RISE and lasting and train_falling:
+        return Diagnosis("overfitting", f"val loss {recent:.3f} is {rise:.0%} above its minimum "
                                         f"{best_val:.3f} at epoch {best + 1} while train loss kept falling; "
                                         f"{accuracies}")
     if gap > GAP_POINTS:
@@ -46,5 +49,5 @@ def diagnose(epochs: list[dict]) -> Diagnosis:
         hint = "still improving: train longer or raise the learning rate" if trend else \
             "no longer improving: the model lacks capacity or the learning rate is off"
         return Diagnosis("underfitting", f"{accuracies}; train accuracy below {GOOD_TRAIN_ACC:.0%}, {hint}")
-    return Diagnosis("good fit", f"{accuracies}; val loss {last['val_loss']:.3f} within {max(rise, 0):.0%} of "
+    return Diagnosis("good fit", f"{accuracies}; val loss {recent:.3f} within {max(rise, 0):.0%} of "
                                  f"its best {best_val:.3f} (epoch {best + 1})")

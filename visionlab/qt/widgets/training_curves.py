@@ -15,6 +15,7 @@ is then a blit, and the training thread keeps the CPU.
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -26,6 +27,7 @@ from visionlab.core.training.trainer import EpochReport, StepReport
 
 TRAIN_COLOR = (52, 120, 220)
 VAL_COLOR = (230, 110, 30)
+PARTS = ("loss", "acc", "rates")
 OVERLAY_COLORS = [(120, 60, 180), (40, 160, 80), (200, 50, 120), (110, 110, 110), (20, 150, 170)]
 
 
@@ -46,17 +48,19 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         for plot in (self.acc_plot, self.lr_plot, self.grad_plot):
             plot.setXLink(self.loss_plot)
         self.window = 10
+        self.patience: int | None = None
+        self.last_paint_s = 0.0
         self.total_epochs = 10
         self.base_lr = 1e-3
         self._curves: dict[str, pg.PlotDataItem] = {}
         for plot, key in ((self.loss_plot, "loss"), (self.acc_plot, "acc")):
-            plot.addLegend(offset=(-4, 4), labelTextSize="8pt")
+            # Loss falls and accuracy rises: the legends sit where the curves end up not being.
+            plot.addLegend(offset=(-4, 4) if key == "loss" else (-4, -4), labelTextSize="8pt")
             self._curves[f"step_{key}_raw"] = plot.plot(pen=_pen(TRAIN_COLOR, 1, alpha=60))
             self._curves[f"step_{key}_ema"] = plot.plot(pen=_pen(TRAIN_COLOR, 1.5, alpha=170), name="train (steps, EMA)")
-            self._curves[f"train_{key}"] = plot.plot(pen=_pen(TRAIN_COLOR), symbol="o", symbolSize=5,
-                                                     symbolBrush=TRAIN_COLOR, name="train (epoch)")
-            self._curves[f"val_{key}"] = plot.plot(pen=_pen(VAL_COLOR), symbol="o", symbolSize=5,
-                                                   symbolBrush=VAL_COLOR, name="validation")
+            # No point symbols: a scatter item doubles the cost of every repaint of the plot.
+            self._curves[f"train_{key}"] = plot.plot(pen=_pen(TRAIN_COLOR, 2.5), name="train (per epoch)")
+            self._curves[f"val_{key}"] = plot.plot(pen=_pen(VAL_COLOR, 2.5), name="validation (per epoch)")
             gap = pg.FillBetweenItem(self._curves[f"train_{key}"], self._curves[f"val_{key}"],
                                      brush=pg.mkBrush(230, 110, 30, 45))
             plot.addItem(gap)
@@ -66,8 +70,6 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         for plot, line in zip((self.loss_plot, self.acc_plot), self.best_lines):
             line.hide()
             plot.addItem(line, ignoreBounds=True)
-        self.patience_label = pg.TextItem(color=(30, 120, 50), anchor=(0, 0))
-        self.loss_plot.addItem(self.patience_label, ignoreBounds=True)
         self._grad_curves: dict[str, pg.PlotDataItem] = {}
         self._overlays: list[tuple[pg.PlotItem, pg.PlotDataItem]] = []
         self._overlay_epochs: list[float] = []
@@ -87,9 +89,18 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             plot.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         return plot
 
-    def begin_run(self, epochs: int, base_lr: float) -> None:
-        """Fix the x range to the whole run and the learning-rate range to its peak (every schedule's max)."""
+    def paintEvent(self, event) -> None:
+        started = time.perf_counter()
+        super().paintEvent(event)
+        self.last_paint_s = time.perf_counter() - started  # the panel's redraw budget uses it
+
+    def begin_run(self, epochs: int, base_lr: float, patience: int | None = None) -> None:
+        """Start empty curves; the learning-rate range is fixed to its peak (every schedule's maximum).
+
+        `patience` (early stopping on) is shown beside the counter of epochs without improvement.
+        """
         self.clear_run()
+        self.patience = patience
         self.total_epochs, self.base_lr = max(int(epochs), 1), float(base_lr)
         self._ranges = {}
         self._update_ranges(force=True)
@@ -105,8 +116,14 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
 
     def _update_ranges(self, force: bool = False) -> None:
         """Change a range only when the data leave it, so axes are redrawn rarely."""
-        longest = max([self.total_epochs] + [x for x in self._overlay_epochs] + [max(self.epochs["x"], default=0)])
-        self._set_range(self.loss_plot, "x", (0.0, float(longest)), None)
+        # x grows by doubling (few axis redraws) up to the run's length, so early epochs are not squashed.
+        reached = max([self.steps["x"][-1] if self.steps["x"] else 0.0] + self._overlay_epochs)
+        shown = self._ranges.get("xx", (0.0, 0.0))[1]
+        if force or reached > shown:
+            target = 4.0
+            while target < reached:
+                target *= 2
+            self._set_range(self.loss_plot, "x", (0.0, float(max(min(target, self.total_epochs), reached, 1.0))), None)
         top = max([self._max_loss] + self._overlay_losses)
         top = top if top > 0 else 2.5
         current = self._ranges.get("lossy", (0.0, 0.0))[1]
@@ -115,12 +132,15 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             self._set_range(self.loss_plot, "loss", None, (0.0, min(top * 1.15, 1e6)))
         self._set_range(self.acc_plot, "acc", None, (0.0, 1.02))
         self._set_range(self.lr_plot, "lr", None, (0.0, self.base_lr * 1.1))
-        values = [ys[-1] for _, ys in self.grads.values()]
+        values = [v for _, ys in self.grads.values() for v in ys[-50:]]  # every point since the last redraw
         if values:
             low, high = math.floor(math.log10(min(values))), math.ceil(math.log10(max(values)))
             known = self._ranges.get("grady")
             if known is None or low < known[0] or high > known[1]:
-                self._set_range(self.grad_plot, "grad", None, (float(low), float(max(high, low + 1))))
+                high = max(high, low + 1)
+                self._set_range(self.grad_plot, "grad", None, (float(low), float(high)))
+                # Decades only: pyqtgraph's own log ticks crowd a short range with 0.2 0.3 0.4 ….
+                self.grad_plot.getAxis("left").setTicks([[(k, f"{10.0 ** k:g}") for k in range(low, high + 1)], []])
 
     # -- data ---------------------------------------------------------------------------------------
     def clear_run(self) -> None:
@@ -129,7 +149,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self.grads: dict[str, list[float]] = {}
         self.best_epoch = 0
         self._max_loss = 0.0
-        self._drawn = (-1, -1)
+        self._drawn: dict[str, tuple[int, int]] = {}
         for curve in self._curves.values():
             curve.setData([], [])
         for curve in self._grad_curves.values():
@@ -137,7 +157,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self._grad_curves = {}
         for line in self.best_lines:
             line.hide()
-        self.patience_label.setText("")
+        self.early_stopping_text = ""
 
     def load_history(self, history: dict) -> None:
         """Show a saved run's curves (a resumed run continues from them)."""
@@ -180,26 +200,49 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
                 for line in self.best_lines:
                     line.setValue(event.best_epoch)
                     line.show()
-                self.patience_label.setText(f"best epoch {event.best_epoch}\nno improvement for "
-                                            f"{event.patience_used} epoch(s)")
+                limit = f" of {self.patience} allowed" if self.patience else ""
+                self.early_stopping_text = (f"best epoch {event.best_epoch} (green dashed line); "
+                                            f"{event.patience_used}{limit} epoch(s) without improvement")
 
     def set_window(self, window: int) -> None:
         """Change the EMA window: the whole curve is smoothed again so the user sees the difference."""
         self.window = max(int(window), 1)
         self.steps["loss_ema"] = ema(self.steps["loss"], self.window)
         self.steps["acc_ema"] = ema(self.steps["acc"], self.window)
-        self._drawn = (-1, self._drawn[1])
+        self._drawn = {part: (-1, drawn[1]) for part, drawn in self._drawn.items()}
         self.refresh()
 
-    def refresh(self) -> None:
-        """Push new points to the curves; curves whose data did not change are not touched."""
+    def up_to_date(self) -> bool:
+        """True when every plot shows all the data received so far."""
+        counts = (len(self.steps["x"]), len(self.epochs["x"]))
+        return all(self._drawn.get(part) == counts for part in PARTS)
+
+    def refresh(self, part: str | None = None) -> None:
+        """Push new points to the curves of one plot group ("loss", "acc", "rates") or of all of them.
+
+        Curves whose data did not change are not touched. Refreshing one group per timer tick keeps each
+        GUI-thread slice (update + paint of one plot) short, which is what keeps the window responsive.
+        """
+        for name in (part,) if part else PARTS:
+            self._refresh_part(name)
+
+    def _refresh_part(self, part: str) -> None:
         s, e = self.steps, self.epochs
-        step_count, epoch_count = len(s["x"]), len(e["x"])
-        if step_count != self._drawn[0]:
-            x = np.asarray(s["x"], float)
-            for key in ("loss", "acc"):
-                self._curves[f"step_{key}_raw"].setData(x, np.asarray(s[key], float), skipFiniteCheck=True)
-                self._curves[f"step_{key}_ema"].setData(x, np.asarray(s[f"{key}_ema"], float), skipFiniteCheck=True)
+        counts = (len(s["x"]), len(e["x"]))
+        drawn = self._drawn.get(part, (-1, -1))
+        if counts == drawn:
+            return
+        self._drawn[part] = counts
+        x = np.asarray(s["x"], float)
+        if part in ("loss", "acc"):
+            if counts[0] != drawn[0]:
+                self._curves[f"step_{part}_raw"].setData(x, np.asarray(s[part], float), skipFiniteCheck=True)
+                self._curves[f"step_{part}_ema"].setData(x, np.asarray(s[f"{part}_ema"], float),
+                                                         skipFiniteCheck=True)
+            if counts[1] != drawn[1]:
+                self._curves[f"train_{part}"].setData(e["x"], e[f"train_{part}"])
+                self._curves[f"val_{part}"].setData(e["x"], e[f"val_{part}"])
+        elif counts[0] != drawn[0]:
             self._curves["lr"].setData(x, np.asarray(s["lr"], float), skipFiniteCheck=True)
             for index, (name, (gx, gy)) in enumerate(self.grads.items()):
                 if name not in self._grad_curves:
@@ -207,15 +250,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
                     self._grad_curves[name] = self.grad_plot.plot(pen=pg.mkPen(color, width=1.2),
                                                                   name=name.removesuffix(".weight")[-22:])
                 self._grad_curves[name].setData(gx, gy, skipFiniteCheck=True)
-        if epoch_count != self._drawn[1]:
-            for key in ("loss", "acc"):
-                self._curves[f"train_{key}"].setData(e["x"], e[f"train_{key}"])
-                self._curves[f"val_{key}"].setData(e["x"], e[f"val_{key}"])
-        if (step_count, epoch_count) != self._drawn:
-            self._drawn = (step_count, epoch_count)
-            self._update_ranges()
-            view = self.loss_plot.getViewBox().viewRange()
-            self.patience_label.setPos(view[0][1] * 0.35, view[1][1])
+        self._update_ranges()
 
     # -- other runs ---------------------------------------------------------------------------------
     def set_overlays(self, runs: list[tuple[str, dict]]) -> None:
