@@ -84,3 +84,20 @@ def test_layer_table_shapes_and_flops_agree_with_torch() -> None:
     assert summary.total_flops == conv.flops + summary.by_name["3"].flops
     assert (summary.conv_params, summary.fc_params) == (3 * 9 * 8 + 8, 512 * 10 + 10)
     assert not summary.by_name["3"].has_maps and summary.exact_fields
+
+
+def test_receptive_field_box_equals_where_torch_gradients_reach() -> None:
+    """The outlined box is exactly the set of input pixels that influence the output pixel (autograd)."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 2, 5, stride=2, padding=2), nn.AvgPool2d(3, 2, padding=1),
+                          nn.Conv2d(2, 2, 3, dilation=2, padding=1), nn.Conv2d(2, 1, 3, stride=2)).double()
+    size = 64
+    fields = receptive_fields(model, (1, size, size))
+    for row, col in [(0, 0), (2, 3), (4, 1)]:
+        image = torch.zeros(1, 1, size, size, dtype=torch.float64, requires_grad=True)
+        model(image)[0, 0, row, col].backward()
+        rows, cols = torch.nonzero(image.grad[0, 0], as_tuple=True)
+        top, left, height, width = fields["3"].box(row, col)
+        # The box may reach into the padding; the gradient lives inside the image.
+        assert rows.min().item() == max(0, int(top)) and rows.max().item() == min(size, int(top + height)) - 1
+        assert cols.min().item() == max(0, int(left)) and cols.max().item() == min(size, int(left + width)) - 1

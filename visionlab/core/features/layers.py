@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from visionlab.core.features.receptive import ReceptiveField, model_device, receptive_fields, sequential_fields
+from visionlab.core.features.receptive import ReceptiveField, example_input, receptive_fields, sequential_fields
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def analyze_model(model: nn.Module, input_shape: tuple[int, int, int]) -> ModelS
     counter = FlopCounterMode(display=False)
     try:
         with torch.no_grad(), counter:
-            model(torch.zeros(1, *input_shape, device=model_device(model)))
+            model(example_input(model, input_shape))
     finally:
         for handle in handles:
             handle.remove()

@@ -92,10 +92,13 @@ def layer_step(module: nn.Module, field: ReceptiveField, in_hw: tuple[int, int] 
     return field  # element-wise layers (ReLU, BatchNorm, Dropout, LRN, ...) keep the field
 
 
-def model_device(model: nn.Module) -> torch.device:
-    """The model's device: tests use the meta device, where shapes propagate without any arithmetic."""
+def example_input(model: nn.Module, input_shape: tuple[int, int, int]) -> torch.Tensor:
+    """Zeros of (1, *input_shape) on the model's device and dtype (tests use the meta device, where shapes
+    propagate without any arithmetic)."""
     first = next(model.parameters(), None)
-    return first.device if first is not None else torch.device("cpu")
+    if first is None:
+        return torch.zeros(1, *input_shape)
+    return torch.zeros(1, *input_shape, device=first.device, dtype=first.dtype)
 
 
 def _spatial(shape) -> tuple[int, int] | None:
@@ -109,7 +112,7 @@ def receptive_fields(model: nn.Module, input_shape: tuple[int, int, int]) -> dic
     falls back to `sequential_fields`.
     """
     graph_module = fx.symbolic_trace(model)
-    example = torch.zeros(1, *input_shape, device=model_device(model))
+    example = example_input(model, input_shape)
     with torch.no_grad():
         ShapeProp(graph_module).propagate(example)
     image_hw = (int(input_shape[1]), int(input_shape[2]))
@@ -161,7 +164,7 @@ def sequential_fields(model: nn.Module, input_shape: tuple[int, int, int]) -> di
             handles.append(module.register_forward_hook(hook))
     try:
         with torch.no_grad():
-            model(torch.zeros(1, *input_shape, device=model_device(model)))
+            model(example_input(model, input_shape))
     finally:
         for handle in handles:
             handle.remove()
