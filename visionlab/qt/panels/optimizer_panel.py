@@ -42,14 +42,14 @@ class OptimizerPanel(Panel):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.config = LabConfig.default()
-        self.surface = self.config.make_surface()
+        config = LabConfig.default()
+        self.surface = config.make_surface()
         self.trajectories: list[Trajectory] = []
         self.colors: list[str] = []
         self.step = 0
         self.export_worker: JobWorker | None = None
 
-        self.controls = OptimControls(self.config)
+        self.controls = OptimControls(config)
         self.controls.setMinimumWidth(260)
         self.map = SurfaceMap()
         self.view3d = Surface3DView()
@@ -135,6 +135,11 @@ class OptimizerPanel(Panel):
         bar.addWidget(self.slider, 1)
         bar.addWidget(self.step_label)
         return bar
+
+    @property
+    def config(self) -> LabConfig:
+        """The one LabConfig, owned by the controls (a preset replaces it there)."""
+        return self.controls.config
 
     # -- computing -----------------------------------------------------------------------------------
     def recompute(self, surface_changed: bool = False) -> None:
@@ -348,13 +353,11 @@ class OptimizerPanel(Panel):
         except Exception as exc:  # damaged settings: keep the default race, say why
             log.warning("ignoring saved optimizer settings: %s", exc)
             return
-        self.config = config
         self.controls.load_config(config)
         self.recompute(True)
 
     def prepare_screenshot(self) -> None:
-        self.config = LabConfig.from_preset(PRESETS_BY_KEY["six_on_rosenbrock"])
-        self.controls.load_config(self.config)
+        self.controls.load_config(LabConfig.from_preset(PRESETS_BY_KEY["six_on_rosenbrock"]))
         self.recompute(True)
         self.side.internals.racer_box.setCurrentIndex(5)  # Adam: shows m̂, v̂ and bias correction
         self.set_step(150)

@@ -6,6 +6,7 @@ Offscreen Qt has no OpenGL (creating a GL widget there crashes), so the view say
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
@@ -69,10 +70,11 @@ class Surface3DView(QWidget):
         zz = height(z)
         x_min, x_max, y_min, y_max = surface.bounds
         sx, sy = 2.0 / (x_max - x_min), 2.0 / (y_max - y_min)
-        cmap = __import__("pyqtgraph").colormap.get("viridis")
+        cmap = pg.colormap.get("viridis")
         colors_rgba = cmap.map(np.nan_to_num(zz).ravel(), mode="float").reshape(zz.shape + (4,))
         item = gl.GLSurfacePlotItem(x=(xs - x_min) * sx - 1, y=(ys - y_min) * sy - 1, z=np.nan_to_num(zz).T,
-                                    colors=colors_rgba.transpose(1, 0, 2), shader=None, smooth=False)
+                                    colors=colors_rgba.transpose(1, 0, 2).reshape(-1, 4), shader=None,
+                                    smooth=False)  # pyqtgraph wants one colour row per vertex
         self.gl.addItem(item)
         for traj, color in zip(trajectories, colors):
             h = height(traj.losses) + 0.01

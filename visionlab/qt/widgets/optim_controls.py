@@ -291,7 +291,7 @@ class OptimControls(QScrollArea):
         try:
             parse(text)
         except ExpressionError as exc:
-            self.expression_error.setText(f"{exc.message} at position {exc.position + 1}:<br><tt>"
+            self.expression_error.setText(f"At position {exc.position + 1}: {exc.message}<br><tt>"
                                           f"{_mark(text, exc.position)}</tt>")
             self.expression_error.show()
             return
