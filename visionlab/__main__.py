@@ -5,6 +5,7 @@
     visionlab screenshot --panel NAME --out FILE.png [--size WxH]
     visionlab screenshot --all --out DIR
     visionlab bench NAME [--json] [bench options]
+    visionlab weights list|download|import|remove ...
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="run a benchmark; the last line printed is JSON with --json",
                                 add_help=False)
     bench.add_argument("name", nargs="?", help="benchmark name (omit to list them)")
+    commands.add_parser("weights", help="list, download, import or remove pretrained weights", add_help=False)
     return parser
 
 
@@ -52,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         from visionlab.bench import run_bench
 
         return run_bench(args.name, rest)
+    if args.command == "weights":
+        from visionlab.core.vision.weights_cli import main as weights_main
+
+        return weights_main(rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "screenshot":

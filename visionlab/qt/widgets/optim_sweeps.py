@@ -202,7 +202,7 @@ class SharpFlatView(SweepView):
         for widget in (QLabel("seeds per batch size"), self.seeds):
             self.controls.addWidget(widget)
         self.controls.addStretch(1)
-        self.plot.setLabel("bottom", "batch size (log₂)")
+        self.plot.setLabel("bottom", "batch size")
         self.plot.setLabel("left", "fraction of seeds")
         self.plot.setYRange(0, 1)
         self.legend = self.plot.addLegend(offset=(8, 8), labelTextColor="w")
@@ -223,8 +223,9 @@ class SharpFlatView(SweepView):
         x = np.log2(np.array(list(result), float))
         for offset, key, color in ((-0.25, "flat", "#009E73"), (0.0, "sharp", "#D55E00"), (0.25, "other", "#999999")):
             values = [result[b][key] for b in result]
-            bars = pg.BarGraphItem(x=x + offset, height=values, width=0.24, brush=color, name=key)
+            bars = pg.BarGraphItem(x=x + offset, height=values, width=0.24, brush=color)
             self.plot.addItem(bars)
             self.legend.addItem(bars, f"ends in the {key} minimum" if key != "other" else "elsewhere")
+        self.plot.getAxis("bottom").setTicks([[(float(v), str(b)) for v, b in zip(x, result)]])
         lines = [f"batch {b}: flat {r['flat']:.0%}, sharp {r['sharp']:.0%}" for b, r in result.items()]
         self.caption.setText(" · ".join(lines))
