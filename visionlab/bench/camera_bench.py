@@ -74,15 +74,29 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def bare_fps(detector, frames: list[np.ndarray], count: int) -> float:
+    """Frames per second of preprocess + model + postprocess in a plain loop, on a plain worker thread.
+
+    A worker thread, like the pipeline's inference thread: on the 2-core dev machine the very same loop ran
+    1.5-5x slower on the main thread (measured, interleaved, same torch thread count; cause not pinned
+    down, likely OpenMP's team of the main thread), which would flatter the pipeline.
+    """
     import torch
 
     from visionlab.core.vision.pipeline import Frame, infer_once
 
-    with torch.inference_mode():
-        started = time.perf_counter()
-        for index in range(count):
-            infer_once(detector, Frame(frames[index % len(frames)], time.perf_counter(), index))
-    return count / (time.perf_counter() - started)
+    elapsed: list[float] = []
+
+    def loop() -> None:
+        with torch.inference_mode():
+            started = time.perf_counter()
+            for index in range(count):
+                infer_once(detector, Frame(frames[index % len(frames)], time.perf_counter(), index))
+            elapsed.append(time.perf_counter() - started)
+
+    worker = threading.Thread(target=loop, name="bare-loop")
+    worker.start()
+    worker.join()
+    return count / elapsed[0]
 
 
 class NoGuiRunner:

@@ -215,7 +215,8 @@ class CameraPanel(Panel):
         size = self.controls.frame_size()
         job = JobWorker(load_detector, name, device, store=self.store, size=size, parent=self)
         job.progressed.connect(lambda _f, text: self.controls.model_status.setText(text))
-        job.succeeded.connect(self._on_model_loaded)
+        # A load the user has since replaced may still finish (building cannot be interrupted): ignore it.
+        job.succeeded.connect(lambda detector: self._jobs.get("load") is job and self._on_model_loaded(detector))
         job.failed.connect(lambda text: self._on_job_failed("load", f"Could not load {name}: {text}"))
         self._run_job("load", job)
 
@@ -231,8 +232,6 @@ class CameraPanel(Panel):
         else:
             card = self.store.card(detector.name)
             self.weights_bar.show_missing(detector.name, card.file_size_mb)
-        if detector.task == "segmentation" or detector.name in CLASSICAL_MODELS:
-            self.controls.threshold_slider.setValue(10 if detector.task == "segmentation" else 50)
         self._refresh_budget()
 
     def download_weights(self, url: str | None = None) -> None:
@@ -263,12 +262,16 @@ class CameraPanel(Panel):
     def _run_job(self, kind: str, job: JobWorker) -> None:
         self._jobs[kind] = job
         job.finished.connect(lambda: self._jobs.get(kind) is job and self._jobs.pop(kind))
+        job.finished.connect(job.deleteLater)
         job.start()
 
-    def _cancel_job(self, kind: str) -> None:
+    def _cancel_job(self, kind: str, wait: bool = False) -> None:
+        """Ask a job to stop; only shutdown waits for it (a model build cannot be interrupted)."""
         job = self._jobs.pop(kind, None)
         if job is not None:
-            job.cancel_and_wait()
+            job.requestInterruption()
+            if wait:
+                job.wait()
             if kind == "download":
                 self.weights_bar.show_downloading(False)
                 self.show_message("Download cancelled: nothing was kept.")
@@ -390,7 +393,9 @@ class CameraPanel(Panel):
     def shutdown(self) -> None:
         self.stop_streaming()
         for kind in list(self._jobs):
-            self._cancel_job(kind)
+            self._cancel_job(kind, wait=True)
+        for job in self.findChildren(JobWorker):  # replaced loads still finishing: never leave one running
+            job.wait()
         if self.recorder is not None:
             self.recorder.stop()
             self.recorder = None
