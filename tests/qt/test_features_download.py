@@ -63,7 +63,7 @@ def panel(qtbot, monkeypatch, tmp_path):
     widget = FeaturesPanel()
     qtbot.addWidget(widget)
     widget.show()
-    widget.model_combo.setCurrentText("resnet18")
+    widget.model_bar.combo.setCurrentText("resnet18")
     widget.panel_shown()
     qtbot.waitUntil(lambda: widget.view is not None and not widget.jobs.busy, timeout=WAIT_MS)
     yield widget
@@ -74,12 +74,12 @@ def test_download_from_a_mirror_makes_the_model_pretrained(qtbot, panel, weights
     name = f"resnet18-{hashlib.sha256(weights_bytes).hexdigest()[:8]}.pth"
     server, base = _serve({name: weights_bytes})
     try:
-        assert panel.download_button.isVisible()
+        assert panel.model_bar.download_button.isVisible()
         panel.download_weights("resnet18", f"{base}/{name}")
         qtbot.waitUntil(lambda: panel.opened.loaded.pretrained and not panel.jobs.busy, timeout=WAIT_MS)
     finally:
         server.shutdown()
-    assert panel.model_note.text() == "ImageNet weights" and not panel.download_button.isVisible()
+    assert panel.model_bar.note.text() == "ImageNet weights" and not panel.model_bar.download_button.isVisible()
     qtbot.waitUntil(lambda: bool(panel.view.predictions), timeout=WAIT_MS)
 
 
@@ -90,15 +90,15 @@ def test_corrupted_download_is_refused_and_cancel_stops_quickly(qtbot, panel, we
         panel.download_weights("resnet18", f"{base}/{name}")
         qtbot.waitUntil(lambda: panel.message.isVisible() and not panel.jobs.busy, timeout=WAIT_MS)
         assert "damaged" in panel.message.text() and "expected 00000000" in panel.message.text()
-        assert not panel.opened.loaded.pretrained and panel.download_button.isVisible()
+        assert not panel.opened.loaded.pretrained and panel.model_bar.download_button.isVisible()
     finally:
         server.shutdown()
     slow_server, slow_base = _serve({"resnet18-12345678.pth": weights_bytes}, slow=True)
     try:
         panel.download_weights("resnet18", f"{slow_base}/resnet18-12345678.pth")
-        qtbot.waitUntil(lambda: "%" in panel.busy_label.text() or panel.cancel_button.isVisible(), timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: "%" in panel.model_bar.status.text() or panel.model_bar.cancel_button.isVisible(), timeout=WAIT_MS)
         start = time.perf_counter()
-        panel.cancel_button.click()
+        panel.model_bar.cancel_button.click()
         qtbot.waitUntil(lambda: not panel.jobs.busy, timeout=5000)
         assert time.perf_counter() - start < 2.0
         assert "cancelled" in panel.message.text() and not panel.opened.loaded.pretrained

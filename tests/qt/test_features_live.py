@@ -22,7 +22,7 @@ def panel(qtbot, monkeypatch, tmp_path):
     qtbot.addWidget(widget)
     widget.resize(1200, 800)
     widget.show()
-    widget.model_combo.setCurrentText("alexnet")  # the lightest of the lecture's nets on a CPU
+    widget.model_bar.combo.setCurrentText("alexnet")  # the lightest of the lecture's nets on a CPU
     widget.panel_shown()
     qtbot.waitUntil(lambda: widget.view is not None and not widget.jobs.busy, timeout=WAIT_MS)
     yield widget
@@ -34,7 +34,7 @@ def test_live_synthetic_stream_updates_maps_follows_layer_and_snapshots(qtbot, p
     panel.live.start(SyntheticSource(160, 120))
     qtbot.waitUntil(lambda: panel.live.worker is not None and panel.live.worker.frames >= 3
                     and panel.view is not first, timeout=WAIT_MS)
-    assert "live:" in panel.busy_label.text() and panel.view.activation.shape == (64, 55, 55)
+    assert "live:" in panel.model_bar.status.text() and panel.view.activation.shape == (64, 55, 55)
     panel.tree.select("features.3")  # a layer change reaches the running thread
     qtbot.waitUntil(lambda: panel.view.layer == "features.3", timeout=WAIT_MS)
     assert panel.view.activation.shape == (192, 27, 27)
@@ -69,7 +69,7 @@ def test_checkpoint_from_training_monitor_in_the_panel(qtbot, panel, tmp_path) -
     panel.open_model(str(path))
     qtbot.waitUntil(lambda: panel.opened.loaded.name.startswith("VGG") and panel.view is not None
                     and panel.view.predictions != [] and not panel.jobs.busy, timeout=WAIT_MS)
-    assert panel.model_note.text() == "trained checkpoint"
+    assert panel.model_bar.note.text() == "trained checkpoint"
     assert panel.view.input_image.shape == (16, 16, 3)
     assert panel.predictions.cam_combo.count() == 1 + 3  # "off" + the 3 classes
     assert {p.label for p in panel.view.predictions} == {"zero", "one", "two"}

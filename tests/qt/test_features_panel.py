@@ -30,15 +30,15 @@ def _wait_view(qtbot, panel, layer: str) -> None:
 
 
 def _open_resnet18_on_sample(qtbot, panel) -> None:
-    panel.model_combo.setCurrentText("resnet18")
-    panel.sample_combo.setCurrentIndex(panel.sample_combo.findText("shapes.png"))
+    panel.model_bar.combo.setCurrentText("resnet18")
+    panel.input_bar.samples.setCurrentIndex(panel.input_bar.samples.findText("shapes.png"))
     panel.panel_shown()
     _wait_view(qtbot, panel, "conv1")
 
 
 def test_sample_through_resnet18_shows_conv1_maps_formulas_and_hover(qtbot, panel) -> None:
     _open_resnet18_on_sample(qtbot, panel)
-    assert panel.model_note.text().startswith("UNTRAINED")
+    assert panel.model_bar.note.text().startswith("UNTRAINED")
     assert len(panel.maps.grid.mosaic.order) == 64 and panel.view.activation.shape == (64, 112, 112)
     formula = panel.formula.text()
     assert "⌊223/2 = 111.50⌋ + 1 = 112" in formula and "(7·7·3)·64" in formula and "✗" not in formula
@@ -101,7 +101,7 @@ def test_imported_weights_give_top5_and_grad_cam(qtbot, panel, tmp_path) -> None
     panel.import_weights_file("resnet18", str(weights))
     qtbot.waitUntil(lambda: bool(panel.opened.loaded.pretrained and panel.view is not None
                                  and panel.view.predictions and not panel.jobs.busy), timeout=WAIT_MS)
-    assert panel.model_note.text() == "ImageNet weights"
+    assert panel.model_bar.note.text() == "ImageNet weights"
     assert "Top-5" in panel.predictions.label.text() and panel.predictions.cam_combo.count() == 1 + 5
     assert panel.view.cam.shape == (224, 224) and panel.input_view.cam_item.isVisible()
     assert panel.view.predictions[0].label in panel.opened.loaded.categories
@@ -142,7 +142,7 @@ def test_paste_and_drop_bring_images_in(qtbot, panel, tmp_path) -> None:
     pasted = QImage(120, 90, QImage.Format.Format_RGB888)
     pasted.fill(Qt.GlobalColor.red)
     QGuiApplication.clipboard().setImage(pasted)
-    panel.paste()
+    panel.input_bar.paste()
     qtbot.waitUntil(lambda: panel.image.shape == (90, 120, 3) and not panel.jobs.busy, timeout=WAIT_MS)
     assert panel.image[0, 0].tolist() == [255, 0, 0]
     assert panel.view.input_image[100, 100].tolist() == [255, 0, 0]
@@ -157,5 +157,5 @@ def test_paste_and_drop_bring_images_in(qtbot, panel, tmp_path) -> None:
     qtbot.waitUntil(lambda: panel.image.shape == (48, 64, 3) and not panel.jobs.busy, timeout=WAIT_MS)
     assert panel.view.input_image[5, 5].tolist() == [0, 200, 0]
     QGuiApplication.clipboard().clear()
-    panel.paste()
+    panel.input_bar.paste()
     assert "no image" in panel.message.text()

@@ -10,31 +10,20 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QGuiApplication, QImage
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from visionlab.core.features.images import IMAGE_SUFFIXES
-from visionlab.core.features.maps import KERNELS_SHOWN
-from visionlab.core.features.models import MODEL_NAMES
 from visionlab.core.features.session import (LayerView, OpenedModel, download_weights, import_weights, open_model,
-                                             read_image, sample_images, view_layer)
+                                             read_image, view_layer)
 from visionlab.qt.panels import Panel
+from visionlab.qt.widgets.features_bars import InputBar, ModelBar, qimage_to_rgb
 from visionlab.qt.widgets.features_info import NO_CAM, LayerTree, PredictionsBox, formula_html, totals_html
-from visionlab.qt.widgets.features_maps import InputView
 from visionlab.qt.widgets.features_live_controls import LiveControls
-from visionlab.qt.widgets.features_maps_page import MapsPage
+from visionlab.qt.widgets.features_maps import InputView
+from visionlab.qt.widgets.features_maps_page import KernelsPage, MapsPage
 from visionlab.qt.workers.features_jobs import SerialJobs
 
 SCREENSHOT_SAMPLE = "china.jpg"
-
-
-def qimage_to_rgb(image: QImage) -> np.ndarray:
-    """A pasted QImage as an (H, W, 3) uint8 array."""
-    image = image.convertToFormat(QImage.Format.Format_RGB888)
-    width, height, stride = image.width(), image.height(), image.bytesPerLine()
-    data = np.frombuffer(image.constBits(), dtype=np.uint8, count=stride * height).reshape(height, stride)
-    return data[:, : width * 3].reshape(height, width, 3).copy()
 
 
 class FeaturesPanel(Panel):
@@ -52,61 +41,29 @@ class FeaturesPanel(Panel):
         self.jobs = SerialJobs(self)
         self.jobs.failed.connect(self._on_job_failed)
         self.jobs.cancelled.connect(self._on_job_cancelled)
-        self.jobs.progressed.connect(lambda kind, fraction, text: self.busy_label.setText(
+        self.jobs.progressed.connect(lambda kind, fraction, text: self.model_bar.status.setText(
             f"{text} ({fraction:.0%})" if kind == "model" else text))
-        self.jobs.busy_changed.connect(lambda busy: self.busy_label.setText("working…" if busy else ""))
+        self.jobs.busy_changed.connect(lambda busy: self.model_bar.status.setText("working…" if busy else ""))
         self.setAcceptDrops(True)
         self._build()
-        self._populate_samples()
 
     # -- layout ----------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.model_combo = QComboBox()
-        self.model_combo.addItems(MODEL_NAMES)
-        self.model_combo.activated.connect(lambda _: self.open_model(self.model_combo.currentText()))
-        checkpoint_button = QPushButton("Checkpoint…")
-        checkpoint_button.setToolTip("Open a model saved by the Training Monitor")
-        checkpoint_button.clicked.connect(self._ask_checkpoint)
-        weights_button = QPushButton("Import .pth…")
-        weights_button.setToolTip("Use a .pth with this model's ImageNet weights that you already have "
-                                  "(checked, loaded with weights_only=True)")
-        weights_button.clicked.connect(self._ask_weights)
-        self.download_button = QPushButton("Download")
-        self.download_button.setToolTip("Download this model's ImageNet weights into the weights store "
-                                        "(checked; only when you click)")
-        self.download_button.clicked.connect(lambda: self.download_weights(self.model_combo.currentText()))
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(lambda: self.jobs.cancel("model"))
-        self.cancel_button.hide()
-        self.model_note = QLabel()
-        self.model_note.setStyleSheet("color: #c60; font-weight: bold")
-        self.sample_combo = QComboBox()
-        self.sample_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.sample_combo.setMinimumContentsLength(11)
-        self.sample_combo.activated.connect(lambda _: self._open_sample())
-        open_button = QPushButton("Open image…")
-        open_button.clicked.connect(self._ask_image)
-        paste_button = QPushButton("Paste")
-        paste_button.setToolTip("Paste an image (or an image file) from the clipboard; you can also drop one here")
-        paste_button.clicked.connect(self.paste)
+        self.model_bar = ModelBar()
+        self.model_bar.model_chosen.connect(self.open_model)
+        self.model_bar.weights_file_chosen.connect(self.import_weights_file)
+        self.model_bar.download_requested.connect(self.download_weights)
+        self.model_bar.cancel_requested.connect(lambda: self.jobs.cancel("model"))
+        self.input_bar = InputBar()
+        self.input_bar.file_chosen.connect(self.open_image_file)
+        self.input_bar.image_pasted.connect(self.set_image)
+        self.input_bar.failed.connect(self.show_message)
         self.live = LiveControls(lambda: (self.opened.loaded, self.layer) if self.opened and self.layer else None)
         self.live.view_ready.connect(self._on_view)
         self.live.snapshot_taken.connect(self.set_image)
         self.live.failed.connect(self.show_message)
         self.live.running_changed.connect(self._on_live_running)
-        self.busy_label = QLabel()
-        self.live.status.connect(self.busy_label.setText)
-        top = QHBoxLayout()
-        for widget in (QLabel("Model"), self.model_combo, checkpoint_button, weights_button, self.download_button,
-                       self.cancel_button, self.model_note):
-            top.addWidget(widget)
-        top.addStretch(1)
-        top.addWidget(self.busy_label)
-        # The input controls sit above the input image, where the student looks for them.
-        input_row = QHBoxLayout()
-        for widget in (QLabel("Input"), self.sample_combo, open_button, paste_button):
-            input_row.addWidget(widget)
-        input_row.addStretch(1)
+        self.live.status.connect(self.model_bar.status.setText)
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #d33")
@@ -124,16 +81,10 @@ class FeaturesPanel(Panel):
 
         self.maps = MapsPage()
         self.maps.pixel_clicked.connect(self._outline)
-        self.kernels_view = InputView()
-        self.kernels_caption = QLabel()
-        self.kernels_caption.setWordWrap(True)
-        kernels_page = QWidget()
-        kernels_layout = QVBoxLayout(kernels_page)
-        kernels_layout.addWidget(self.kernels_caption)
-        kernels_layout.addWidget(self.kernels_view, 1)
+        self.kernels = KernelsPage()
         self.centre_tabs = QTabWidget()
         self.centre_tabs.addTab(self.maps, "Feature maps")
-        self.centre_tabs.addTab(kernels_page, "Kernels")
+        self.centre_tabs.addTab(self.kernels, "Kernels")
         self._add_explainer_tab()
 
         self.input_view = InputView()
@@ -147,7 +98,7 @@ class FeaturesPanel(Panel):
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addLayout(input_row)
+        right_layout.addWidget(self.input_bar)  # input controls above the image, where the student looks
         right_layout.addWidget(self.live)
         right_layout.addWidget(self.input_view, 3)
         right_layout.addWidget(self.formula)
@@ -160,7 +111,7 @@ class FeaturesPanel(Panel):
             splitter.setStretchFactor(splitter.count() - 1, stretch)
         splitter.setSizes([460, 560, 380])
         layout = QVBoxLayout(self)
-        layout.addLayout(top)
+        layout.addWidget(self.model_bar)
         layout.addWidget(self.message)
         layout.addWidget(splitter, 1)
 
@@ -171,11 +122,6 @@ class FeaturesPanel(Panel):
             return
         self.explainer = ConvExplainer()
         self.centre_tabs.addTab(self.explainer, "Convolution explained")
-
-    def _populate_samples(self) -> None:
-        self.sample_combo.clear()
-        for path in sample_images():
-            self.sample_combo.addItem(path.name, str(path))
 
     # -- actions ---------------------------------------------------------------------------------
     def show_message(self, text: str) -> None:
@@ -198,18 +144,6 @@ class FeaturesPanel(Panel):
         if self.cam_class != NO_CAM:
             self.cam_class = None  # a new image has its own top-5: follow its best class
         self._compute()
-
-    def paste(self) -> None:
-        mime = QGuiApplication.clipboard().mimeData()
-        if mime is not None and mime.hasImage():
-            image = QGuiApplication.clipboard().image()
-            if not image.isNull() and min(image.width(), image.height()) >= 16:
-                self.set_image(qimage_to_rgb(image))
-                return
-        if mime is not None and mime.hasUrls() and mime.urls()[0].isLocalFile():
-            self.open_image_file(mime.urls()[0].toLocalFile())
-            return
-        self.show_message("The clipboard holds no image (copy an image or an image file, then paste).")
 
     def select_layer(self, name: str) -> None:
         if self.opened is None or name not in self.opened.summary.by_name:
@@ -242,13 +176,7 @@ class FeaturesPanel(Panel):
     def _on_model_opened(self, opened: OpenedModel) -> None:
         self.opened = opened
         loaded = opened.loaded
-        if self.model_combo.findText(loaded.name) >= 0:
-            self.model_combo.setCurrentText(loaded.name)
-        self.model_note.setText("UNTRAINED (random weights)" if not loaded.pretrained else
-                                "trained checkpoint" if "checkpoint" in loaded.note else "ImageNet weights")
-        self.model_note.setToolTip(loaded.note)
-        self.model_note.setStyleSheet("color: #c60; font-weight: bold" if not loaded.pretrained else "color: #2a2")
-        self._downloading(False)
+        self.model_bar.show_model(loaded)
         self.tree.show_summary(opened.summary)
         self.totals.setText(totals_html(opened.summary, loaded.name))
         if not loaded.pretrained:
@@ -264,17 +192,7 @@ class FeaturesPanel(Panel):
             self.input_view.clear_outline()
         self.input_view.show_cam(None if self.cam_class == NO_CAM else view.cam)
         self.maps.show_activation(view.activation, view.layer)
-        if view.kernels is not None:
-            self.kernels_view.show_image(view.kernels)
-            kind = "RGB kernels (the first layer sees colour)" if view.kernels_are_rgb else \
-                "kernels as grey grids (mean over the input channels)"
-            count = view.kernel_count
-            shown = f"all {count}" if count <= KERNELS_SHOWN or view.kernels_are_rgb else \
-                f"first {KERNELS_SHOWN} of {count}"
-            self.kernels_caption.setText(f"{view.layer}: {shown} {kind}; mid-grey = 0")
-        else:
-            self.kernels_view.image_item.clear()
-            self.kernels_caption.setText(f"{view.layer} has no kernels (not a conv layer)")
+        self.kernels.show_view(view)
         if view.predictions:
             chosen = NO_CAM if self.cam_class == NO_CAM else view.cam_class
             self.predictions.show_predictions(view.predictions, chosen)
@@ -317,31 +235,9 @@ class FeaturesPanel(Panel):
             self.show_message("")
             self.predictions.show_unavailable("Live: top-5 and Grad-CAM pause while streaming (take a snapshot).")
         else:
-            self.busy_label.setText("")
+            self.model_bar.status.setText("")
 
-    # -- files, drag and drop --------------------------------------------------------------------
-    def _open_sample(self) -> None:
-        path = self.sample_combo.currentData()
-        if path:
-            self.open_image_file(path)
-
-    def _ask_image(self) -> None:
-        patterns = " ".join(f"*{suffix}" for suffix in IMAGE_SUFFIXES)
-        path, _ = QFileDialog.getOpenFileName(self, "Open image", "", f"Images ({patterns});;All files (*)")
-        if path:
-            self.open_image_file(path)
-
-    def _ask_checkpoint(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open training checkpoint", "", "Checkpoints (*.pt *.pth)")
-        if path:
-            self.open_model(path)
-
-    def _ask_weights(self) -> None:
-        name = self.model_combo.currentText()
-        path, _ = QFileDialog.getOpenFileName(self, f"Import {name} weights", "", "PyTorch weights (*.pth *.pt)")
-        if path:
-            self.import_weights_file(name, path)
-
+    # -- weights, drag and drop ----------------------------------------------------------------
     def download_weights(self, name: str, url: str | None = None) -> None:
         """Fetch `name`'s ImageNet weights (from `url`, a mirror, if given), then reopen the model with them."""
         self.live.stop()
@@ -351,8 +247,7 @@ class FeaturesPanel(Panel):
         self.jobs.submit("model", download_weights, name, url, on_success=self._on_model_opened)
 
     def _downloading(self, active: bool) -> None:
-        self.download_button.setVisible(not active and not (self.opened and self.opened.loaded.pretrained))
-        self.cancel_button.setVisible(active)
+        self.model_bar.set_downloading(active, bool(self.opened and self.opened.loaded.pretrained))
 
     def import_weights_file(self, name: str, path: str) -> None:
         self.show_message("")
@@ -374,9 +269,9 @@ class FeaturesPanel(Panel):
     # -- panel contract --------------------------------------------------------------------------
     def panel_shown(self) -> None:
         if self.opened is None and not self.jobs.busy:
-            self.open_model(self.model_combo.currentText())
+            self.open_model(self.model_bar.combo.currentText())
             if self.image is None:
-                self._open_sample()
+                self.input_bar.open_sample()
 
     def panel_hidden(self) -> None:
         self.live.stop()  # a hidden panel must not hold the camera
@@ -388,13 +283,13 @@ class FeaturesPanel(Panel):
             self.explainer.shutdown()
 
     def save_settings(self, settings: QSettings) -> None:
-        settings.setValue("model", self.model_combo.currentText())
-        settings.setValue("sample", self.sample_combo.currentText())
+        settings.setValue("model", self.model_bar.combo.currentText())
+        settings.setValue("sample", self.input_bar.samples.currentText())
         settings.setValue("layer", self.layer)
         self.maps.save_settings(settings)
 
     def restore_settings(self, settings: QSettings) -> None:
-        for combo, key in ((self.model_combo, "model"), (self.sample_combo, "sample")):
+        for combo, key in ((self.model_bar.combo, "model"), (self.input_bar.samples, "sample")):
             index = combo.findText(str(settings.value(key, "")))
             if index >= 0:
                 combo.setCurrentIndex(index)
@@ -402,13 +297,12 @@ class FeaturesPanel(Panel):
         self.layer = str(settings.value("layer", "") or "")
 
     def prepare_screenshot(self) -> None:
-        self.model_combo.setCurrentText("resnet18")
-        index = self.sample_combo.findText(SCREENSHOT_SAMPLE)
-        self.sample_combo.setCurrentIndex(max(0, index))
+        self.model_bar.combo.setCurrentText("resnet18")
+        self.input_bar.select_sample(SCREENSHOT_SAMPLE)
         self.layer = "conv1"
         self._screenshot_pending = True
         self.open_model("resnet18")
-        self._open_sample()
+        self.input_bar.open_sample()
 
     def screenshot_ready(self) -> bool:
         return not self._screenshot_pending and not self.jobs.busy

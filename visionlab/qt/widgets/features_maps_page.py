@@ -1,4 +1,5 @@
-"""The "Feature maps" page: all channels of a layer as a grid, display options, hover value, zoom.
+"""The centre pages: "Feature maps" (all channels as a grid, display options, hover value, zoom) and
+"Kernels".
 
 It owns the display state (sorting, normalization, colormap, the zoomed channel) and re-renders the
 mosaic from the activation it was given; the panel only hands it a new activation and listens for the
@@ -12,8 +13,8 @@ from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QStackedWidget,
                                QVBoxLayout, QWidget)
 
-from visionlab.core.features.maps import build_mosaic
-from visionlab.qt.widgets.features_maps import COLORMAPS, ChannelView, MapsGrid, lookup_table
+from visionlab.core.features.maps import KERNELS_SHOWN, build_mosaic
+from visionlab.qt.widgets.features_maps import COLORMAPS, ChannelView, InputView, MapsGrid, lookup_table
 
 HOVER_HINT = "hover a map: channel, pixel, value · click: receptive field · double-click: zoom"
 
@@ -124,3 +125,30 @@ class MapsPage(QWidget):
             self.colormap.setCurrentIndex(index)
         self.normalization.setCurrentIndex(int(settings.value("normalization", 0) or 0) % 2)
         self.sort_box.setChecked(str(settings.value("sort_by_mean", "false")).lower() == "true")
+
+
+class KernelsPage(QWidget):
+    """The selected conv layer's kernels: RGB pictures for the first layer, grey grids deeper."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.caption = QLabel()
+        self.caption.setWordWrap(True)
+        self.view = InputView()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.view, 1)
+
+    def show_view(self, view) -> None:
+        """Draw a LayerView's kernel picture (or say the layer has none)."""
+        if view.kernels is None:
+            self.view.image_item.clear()
+            self.caption.setText(f"{view.layer} has no kernels (not a conv layer)")
+            return
+        self.view.show_image(view.kernels)
+        kind = "RGB kernels (the first layer sees colour)" if view.kernels_are_rgb else \
+            "kernels as grey grids (mean over the input channels)"
+        count = view.kernel_count
+        shown = f"all {count}" if count <= KERNELS_SHOWN or view.kernels_are_rgb else \
+            f"first {KERNELS_SHOWN} of {count}"
+        self.caption.setText(f"{view.layer}: {shown} {kind}; mid-grey = 0")
