@@ -159,3 +159,24 @@ def test_paste_and_drop_bring_images_in(qtbot, panel, tmp_path) -> None:
     QGuiApplication.clipboard().clear()
     panel.input_bar.paste()
     assert "no image" in panel.message.text()
+
+
+def test_settings_round_trip(qtbot, panel, tmp_path) -> None:
+    from PySide6.QtCore import QSettings
+
+    _open_resnet18_on_sample(qtbot, panel)
+    panel.tree.select("layer1.0.conv2")
+    panel.maps.colormap.setCurrentText("inferno")
+    panel.maps.normalization.setCurrentIndex(1)
+    panel.maps.sort_box.setChecked(True)
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    panel.save_settings(settings)
+    settings.sync()
+    again = FeaturesPanel()
+    qtbot.addWidget(again)
+    again.restore_settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    assert again.model_bar.combo.currentText() == "resnet18"
+    assert again.input_bar.samples.currentText() == "shapes.png" and again.layer == "layer1.0.conv2"
+    assert again.maps.colormap.currentText() == "inferno" and again.maps.normalization.currentIndex() == 1
+    assert again.maps.sort_box.isChecked()
+    again.shutdown()
