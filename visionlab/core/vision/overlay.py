@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -57,6 +59,11 @@ def filter_detections(detections: Detections, options: OverlayOptions) -> Detect
                    masks=None if detections.masks is None else detections.masks[index])
 
 
+@functools.lru_cache(maxsize=8)
+def _palette(count: int) -> np.ndarray:
+    return np.array([class_color(i) for i in range(max(count, 1))], np.uint8)
+
+
 def class_color(label: int) -> tuple[int, int, int]:
     """A stable, well separated RGB color per class (golden-angle hues)."""
     hue = int((label * 137.508) % 180)
@@ -92,10 +99,10 @@ def render_overlay(frame: np.ndarray, detections: Detections | None, options: Ov
         return image
     if detections.semantic is not None:
         semantic = semantic_visible(detections, options)
-        palette = np.array([class_color(i) for i in range(max(len(detections.categories), 1))], np.float32)
-        colored = palette[np.clip(semantic, 0, len(palette) - 1)]
-        alpha = (semantic > 0)[..., None] * options.mask_opacity
-        image = (image * (1 - alpha) + colored * alpha).astype(np.uint8)
+        colored = _palette(len(detections.categories))[np.clip(semantic, 0, max(len(detections.categories) - 1, 0))]
+        # uint8 blending with OpenCV: this runs on the GUI thread every frame, float math there stalls it.
+        blended = cv2.addWeighted(image, 1 - options.mask_opacity, colored, options.mask_opacity, 0)
+        np.copyto(image, blended, where=(semantic > 0)[..., None])
         return image
     shown = filter_detections(detections, options)
     if shown.masks is not None and len(shown):
