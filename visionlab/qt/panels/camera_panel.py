@@ -426,7 +426,8 @@ class CameraPanel(Panel):
         else:
             self._source_choice = ("synthetic", None)
             if kind != "synthetic":
-                self.show_message("No camera found: showing the synthetic source (pick a video or images on the right).")
+                self.show_message("No camera found: showing the synthetic source "
+                                  "(pick a video or images on the right).")
         index = self.controls.source_combo.findData(self._source_choice) if kind not in FILE_KINDS else -1
         if index >= 0:
             self.controls.source_combo.setCurrentIndex(index)

@@ -52,7 +52,8 @@ class ModelBudgetTable(QTableWidget):
         row = self._rows.get(name)
         if row is not None:
             item = QTableWidgetItem("–" if not fps else f"{fps:.1f}")
-            item.setToolTip("frames per second the model sustains on this machine (1 / (preprocess + model + postprocess)), "
+            item.setToolTip("frames per second the model sustains on this machine "
+                            "(1 / (preprocess + model + postprocess)), "
                             "measured the last time it streamed")
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.setItem(row, MEASURED, item)

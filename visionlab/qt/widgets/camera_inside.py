@@ -175,8 +175,8 @@ class InsideView(QWidget):
         grid.set_picture(0, anchors, f"{count} anchors per level at ({self.click[0]:.0f}, {self.click[1]:.0f})")
         level = inside.levels[max(0, self.level_combo.currentIndex())]
         low, high = float(level.objectness.min()), float(level.objectness.max())
-        grid.set_picture(1, heatmap(level.objectness, low, high),
-                         f"RPN objectness, level {level.name} ({level.size[1]}×{level.size[0]}), {low:.3g}…{high:.3g}")
+        grid.set_picture(1, heatmap(level.objectness, low, high), f"RPN objectness, level {level.name} "
+                         f"({level.size[1]}×{level.size[0]}), {low:.3g}…{high:.3g}")
         grid.set_picture(2, draw_boxes(frame, inside.proposals_before, (255, 160, 0)),
                   f"Top {len(inside.proposals_before)} before NMS")
         grid.set_picture(3, draw_boxes(frame, inside.proposals_after, (0, 220, 255)),
@@ -186,8 +186,8 @@ class InsideView(QWidget):
         if len(detections):
             chosen = detections.boxes[self.chosen_box]
             final = draw_boxes(final, chosen, (255, 255, 255), 2)
-            crop = cv2.resize(heatmap(inside.roi_features[self.chosen_box], 0, inside.roi_features[self.chosen_box].max()),
-                              (140, 140), interpolation=cv2.INTER_NEAREST)
+            roi = inside.roi_features[self.chosen_box]
+            crop = cv2.resize(heatmap(roi, 0, roi.max()), (140, 140), interpolation=cv2.INTER_NEAREST)
             name = detections.label_name(int(detections.labels[self.chosen_box]))
             level_name = inside.levels[int(inside.roi_levels[self.chosen_box])].name \
                 if len(inside.roi_levels) else "?"
