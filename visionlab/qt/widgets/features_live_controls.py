@@ -112,7 +112,8 @@ class LiveControls(QWidget):
         if view is not None:
             self.last_view = view
             self.view_ready.emit(view)
-            self.status.emit(f"live: {self.worker.frames} frames, {self.worker.slot.dropped} dropped")
+            self.status.emit(f"live ({self.worker.source.description}): {self.worker.frames} frames, "
+                             f"{self.worker.slot.dropped} dropped")
 
     def _on_failed(self, message: str) -> None:
         self.stop()
