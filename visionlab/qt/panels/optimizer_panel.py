@@ -23,7 +23,6 @@ from visionlab.core.optim.internals import describe
 from visionlab.core.optim.lab import LabConfig
 from visionlab.core.optim.mathns import ARRAY, SCALAR
 from visionlab.core.optim.presets import PALETTE, PRESETS_BY_KEY
-from visionlab.core.optim.render import export_animation
 from visionlab.qt.panels import Panel
 from visionlab.qt.widgets.optim_3d import Surface3DView
 from visionlab.qt.widgets.optim_controls import OptimControls
@@ -312,6 +311,8 @@ class OptimizerPanel(Panel):
                          done=f"Saved {path}")
 
     def export_animation(self, path: str) -> None:
+        from visionlab.core.optim.render import export_animation  # OpenCV and Pillow load only when needed
+
         self._run_export(export_animation, self.surface, list(self.trajectories), path, done=f"Saved {path}")
 
     def copy_python(self) -> str:

@@ -23,7 +23,8 @@ def banded_levels(z: np.ndarray, log_scale: bool) -> np.ndarray:
     if log_scale:
         span = float(np.nanmax(z) - np.nanmin(z))
         z = np.log10(z - np.nanmin(z) + 1e-6 * span + 1e-12)  # log of the height above the lowest point
-    lo, hi = np.nanpercentile(z, 1), np.nanpercentile(z, 99)
+    sample = z[::3, ::3]  # percentiles of a subsample: as good for colour limits, 9× cheaper
+    lo, hi = np.nanpercentile(sample, [1, 99]) if np.isfinite(sample).any() else (0.0, 1.0)
     scaled = np.clip((z - lo) / max(hi - lo, 1e-12), 0, 1)
     scaled[~finite] = 1.0
     bands = np.floor(scaled * BANDS)
@@ -80,7 +81,7 @@ class SurfaceMap(pg.PlotWidget):
         for traj, color in zip(trajectories, colors):
             dashed = "λ=0" in traj.racer.title()
             pen = pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
-            item = pg.PlotDataItem(pen=pen, shadowPen=pg.mkPen("#000000", width=4), symbol="o", symbolSize=3,
+            item = pg.PlotDataItem(pen=pen, shadowPen=pg.mkPen("#000000", width=4), symbolSize=4,
                                    symbolBrush=color, symbolPen=None,
                                    name=traj.racer.title() + ("" if traj.diverged_at is None else " ✗"))
             item.setZValue(5)
@@ -98,8 +99,8 @@ class SurfaceMap(pg.PlotWidget):
             xs, ys = traj.xs[:upto:stride], traj.ys[:upto:stride]
             if upto and (upto - 1) % stride:
                 xs, ys = np.append(xs, traj.xs[upto - 1]), np.append(ys, traj.ys[upto - 1])
-            item.setData(xs, ys)
-            item.setSymbolSize(3 if upto < 400 else 0)
+            # a dot per step while the path is short enough to count them; the heads mark the rest
+            item.setData(xs, ys, symbol="o" if upto <= 150 else None)
             if upto:
                 heads_x.append(traj.xs[upto - 1])
                 heads_y.append(traj.ys[upto - 1])

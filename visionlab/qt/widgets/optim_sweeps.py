@@ -42,12 +42,26 @@ class SweepView(QWidget):
         row.addWidget(self.cancel_button)
         row.addWidget(self.progress, 1)
         layout.addLayout(row)
-        self.plot = pg.PlotWidget()
-        self.plot.setBackground("#202124")
-        layout.addWidget(self.plot, 1)
+        self.plot: pg.PlotWidget | None = None  # built on first view: keeps the app's start-up fast
+        self._plot_layout = layout
         self.caption = QLabel()
         self.caption.setWordWrap(True)
         layout.addWidget(self.caption)
+
+    def ensure_plot(self) -> pg.PlotWidget:
+        if self.plot is None:
+            self.plot = pg.PlotWidget()
+            self.plot.setBackground("#202124")
+            self._plot_layout.insertWidget(self._plot_layout.count() - 1, self.plot, 1)
+            self.setup_plot(self.plot)
+        return self.plot
+
+    def showEvent(self, event) -> None:
+        self.ensure_plot()
+        super().showEvent(event)
+
+    def setup_plot(self, plot: pg.PlotWidget) -> None:
+        pass
 
     def job(self):  # -> (function, args, kwargs)
         raise NotImplementedError
@@ -74,6 +88,7 @@ class SweepView(QWidget):
 
     def _done(self, result) -> None:
         self._finished("")
+        self.ensure_plot()
         self.show_result(result)
 
     def _finished(self, message: str) -> None:
@@ -104,19 +119,22 @@ class BasinView(SweepView):
         self.steps.setValue(500)
         self.mode = QComboBox()
         self.mode.addItems(["which minimum", "steps to converge"])
-        self.mode.currentIndexChanged.connect(lambda _: self.result is not None and self.show_result(self.result))
+        self.mode.currentIndexChanged.connect(lambda _: self.result is not None and self.plot is not None
+                                              and self.show_result(self.result))
         for widget in (QLabel("grid"), self.resolution, QLabel("steps"), self.steps, QLabel("show"), self.mode):
             self.controls.addWidget(widget)
         self.controls.addStretch(1)
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.plot.addItem(self.image)
-        self.plot.setLabel("bottom", "start x")
-        self.plot.setLabel("left", "start y")
-        self.minima = pg.ScatterPlotItem(size=12, symbol="x", pen=pg.mkPen("w", width=2))
-        self.plot.addItem(self.minima)
         self.result = None
         self.caption.setText("Runs the selected racer from every start on a grid and colours each start by "
                              "the minimum it reached (grey: not converged, black: diverged).")
+
+    def setup_plot(self, plot: pg.PlotWidget) -> None:
+        self.image = pg.ImageItem(axisOrder="row-major")
+        plot.addItem(self.image)
+        plot.setLabel("bottom", "start x")
+        plot.setLabel("left", "start y")
+        self.minima = pg.ScatterPlotItem(size=12, symbol="x", pen=pg.mkPen("w", width=2))
+        plot.addItem(self.minima)
 
     def job(self):
         surface = self.panel.surface
@@ -159,12 +177,14 @@ class LearningRateView(SweepView):
         for widget in (QLabel("learning rates (log-spaced 1e-5 … 10)"), self.count):
             self.controls.addWidget(widget)
         self.controls.addStretch(1)
-        self.plot.setLogMode(True, True)
-        self.plot.setLabel("bottom", "learning rate η")
-        self.plot.setLabel("left", "final loss (shifted > 0)")
-        self.legend = self.plot.addLegend(offset=(8, 8), labelTextColor="w")
         self.caption.setText("Final loss after the race's steps for every racer at each learning rate; "
                              "crosses at the top are diverged runs.")
+
+    def setup_plot(self, plot: pg.PlotWidget) -> None:
+        plot.setLogMode(True, True)
+        plot.setLabel("bottom", "learning rate η")
+        plot.setLabel("left", "final loss (shifted > 0)")
+        self.legend = plot.addLegend(offset=(8, 8), labelTextColor="w")
 
     def job(self):
         config = self.panel.config
@@ -202,12 +222,14 @@ class SharpFlatView(SweepView):
         for widget in (QLabel("seeds per batch size"), self.seeds):
             self.controls.addWidget(widget)
         self.controls.addStretch(1)
-        self.plot.setLabel("bottom", "batch size")
-        self.plot.setLabel("left", "fraction of seeds")
-        self.plot.setYRange(0, 1)
-        self.legend = self.plot.addLegend(offset=(8, 8), labelTextColor="w")
         self.caption.setText("On the sharp-vs-flat surface: the selected racer from the start with gradient "
                              "noise σ/√batch, many seeds per batch size. Where do they end?")
+
+    def setup_plot(self, plot: pg.PlotWidget) -> None:
+        plot.setLabel("bottom", "batch size")
+        plot.setLabel("left", "fraction of seeds")
+        plot.setYRange(0, 1)
+        self.legend = plot.addLegend(offset=(8, 8), labelTextColor="w")
 
     def job(self):
         config = self.panel.config
