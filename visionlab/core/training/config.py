@@ -58,6 +58,9 @@ class TrainConfig:
     weight_noise: float = 0.0  # std of Gaussian noise added to the weights for each forward/backward
     seed: int = 0
     device: str = "auto"
+    # Small models gain nothing from several CPU threads, and on a busy machine the threads' spin-waits
+    # make each step many times slower (measured: 35 s vs 0.26 s for the same two digits epochs).
+    cpu_threads: int = 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -91,6 +94,8 @@ class TrainConfig:
             raise ValueError("epochs must be between 1 and 10000")
         if self.patience < 1:
             raise ValueError("patience must be at least 1 epoch")
+        if not 1 <= self.cpu_threads <= 256:
+            raise ValueError("CPU threads must be between 1 and 256")
         if self.input_noise < 0 or self.weight_noise < 0:
             raise ValueError("noise levels cannot be negative")
 

@@ -149,6 +149,15 @@ class Trainer:
         return loss.detach(), (logits.argmax(1) == labels).sum()
 
     def events(self, should_stop: Callable[[], bool] = lambda: False) -> Iterator[StepReport | EpochReport | Finished]:
+        threads = torch.get_num_threads()
+        if self.device.type == "cpu":
+            torch.set_num_threads(self.config.cpu_threads)
+        try:
+            yield from self._events(should_stop)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _events(self, should_stop: Callable[[], bool]) -> Iterator[StepReport | EpochReport | Finished]:
         cfg = self.config
         order = torch.Generator().manual_seed(cfg.seed)  # same seed: same batches in the same order
         for _ in range(self.start_epoch):  # a resumed run continues the same data order

@@ -31,6 +31,7 @@ from visionlab.core.training.trainer import EpochReport, Finished, StepReport
 from visionlab.qt.panels import Panel
 from visionlab.qt.widgets.training_controls import TrainingControls
 from visionlab.qt.widgets.training_curves import PARTS, TrainingCurves
+from visionlab.qt.widgets.training_experiments import ExperimentsTab
 from visionlab.qt.widgets.training_results import ConfusionView, ImageGrid, MistakesGallery
 from visionlab.qt.widgets.training_runs import RunList
 from visionlab.qt.workers.job_worker import JobWorker
@@ -159,6 +160,8 @@ class TrainingPanel(Panel):
         self.run_list.export_requested.connect(self._export_run)
         self.run_list.load_requested.connect(lambda run: self.controls.set_config(run.config))
         self.tabs.addTab(self.run_list, "Runs")
+        self.experiments = ExperimentsTab(self.controls.config)
+        self.tabs.addTab(self.experiments, "Experiments")
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([300, 900])
@@ -395,6 +398,7 @@ class TrainingPanel(Panel):
         self.timer.stop()
         self.stop_training()
         self.run_list.shutdown()
+        self.experiments.shutdown()
         if self.preview_job is not None:
             self.preview_job.cancel_and_wait(2000)
 

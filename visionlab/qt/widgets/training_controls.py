@@ -133,6 +133,9 @@ class TrainingControls(QWidget):
         self.device = QComboBox()
         self.device.addItems(["auto", "cpu", "cuda", "mps"])
         form.addRow("device", self.device)
+        self.cpu_threads = _spin(1, 64, 1)
+        self.cpu_threads.setToolTip("Threads for training on the CPU. Small models are fastest with 1.")
+        form.addRow("CPU threads", self.cpu_threads)
         return box
 
     def _regularization_group(self) -> QGroupBox:
@@ -204,7 +207,7 @@ class TrainingControls(QWidget):
             augment=AugmentSpec(self.hflip.isChecked(), self.vflip.isChecked(), self.rotation.value(),
                                 self.crop_padding.value(), self.jitter.value()),
             input_noise=self.input_noise.value(), weight_noise=self.weight_noise.value(),
-            seed=self.seed.value(), device=self.device.currentText())
+            seed=self.seed.value(), device=self.device.currentText(), cpu_threads=self.cpu_threads.value())
 
     def set_config(self, config: TrainConfig) -> None:
         self.dataset.setCurrentText(config.dataset)
@@ -240,3 +243,4 @@ class TrainingControls(QWidget):
         self.weight_noise.setValue(config.weight_noise)
         self.seed.setValue(config.seed)
         self.device.setCurrentText(config.device)
+        self.cpu_threads.setValue(config.cpu_threads)
