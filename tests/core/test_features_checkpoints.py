@@ -44,8 +44,11 @@ def test_checkpoint_of_another_architecture_is_refused(tmp_path) -> None:
     other = build_model(ModelSpec(name="VGG", width=4, depth=2), (1, 16, 16), 10)
     path = tmp_path / "mixed.pt"
     save_checkpoint(path, other, _config("LeNet-5"))  # config says LeNet-5, weights are a VGG's
-    with pytest.raises(ModelError, match="do not fit"):
+    with pytest.raises(ModelError, match="do not fit") as refused:
         open_model(str(path))
+    # The student sees which keys disagree, not just that something did.
+    assert "missing: " in str(refused.value) and "unexpected: " in str(refused.value)
+    assert "features.0.weight (4, 1, 3, 3) vs (4, 1, 5, 5)" in str(refused.value)
     broken = tmp_path / "broken.pt"
     broken.write_bytes(path.read_bytes()[:100])
     with pytest.raises(ModelError, match="truncated"):

@@ -95,6 +95,36 @@ def _default_store():
         return None
 
 
+def _names(keys: list[str], shown: int = 4) -> str:
+    more = f" (+{len(keys) - shown} more)" if len(keys) > shown else ""
+    return ", ".join(keys[:shown]) + more
+
+
+def _key_mismatch(path: str | Path) -> str:
+    """For a checkpoint whose weights do not fit its model: which keys are missing, unexpected or reshaped.
+
+    Uses the training module's own (weights_only) loader and model builder; "" when that is not the problem.
+    """
+    try:
+        from visionlab.core.training.checkpoint import load_checkpoint as read_checkpoint
+        from visionlab.core.training.models import ModelSpec, build_model
+
+        data = read_checkpoint(path)
+        config = data["config"]
+        expected = build_model(ModelSpec.from_dict(config["model"]), tuple(config["input_shape"]),
+                               len(config["class_names"])).state_dict()
+    except Exception:  # the file's problem is elsewhere (already in the message)
+        return ""
+    found = data["state_dict"]
+    missing = [key for key in expected if key not in found]
+    unexpected = [key for key in found if key not in expected]
+    reshaped = [f"{key} {tuple(found[key].shape)} vs {tuple(value.shape)}" for key, value in expected.items()
+                if key in found and tuple(found[key].shape) != tuple(value.shape)]
+    parts = [f"{label}: {_names(keys)}" for label, keys in
+             (("missing", missing), ("unexpected", unexpected), ("other shape", reshaped)) if keys]
+    return (" — " + "; ".join(parts)) if parts else ""
+
+
 def load_checkpoint(path: str | Path) -> LoadedModel:
     """A model saved by the training monitor; raises ModelError with the checkpoint module's reason."""
     try:
@@ -104,7 +134,7 @@ def load_checkpoint(path: str | Path) -> LoadedModel:
     try:
         model, config = build_model_from_checkpoint(path)
     except CheckpointError as exc:
-        raise ModelError(f"{Path(path).name}: {exc}") from None
+        raise ModelError(f"{exc}{_key_mismatch(path)}") from None
     shape = tuple(int(v) for v in config["input_shape"])
     if len(shape) == 2:
         shape = (1, *shape)
