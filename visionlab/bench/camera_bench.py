@@ -194,7 +194,12 @@ def main(argv: list[str]) -> dict:
     from visionlab.core.vision.sources import SyntheticSource
     from visionlab.core.vision.stats import percentile_ms
 
-    detector = build_detector(args.model, args.device)
+    from visionlab.core.vision.weights import WeightsError
+
+    try:
+        detector = build_detector(args.model, args.device)
+    except WeightsError as exc:  # an unknown model name: a message, not a traceback
+        raise ValueError(str(exc)) from None
     warm_up(detector, args.width, args.height)
     frames = [SyntheticSource(args.width, args.height).render(i) for i in range(min(args.frames, 30))]
     bare_fps(detector, frames, 3)  # more warm-up, on real frames (allocator and kernel caches)

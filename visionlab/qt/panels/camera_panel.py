@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from datetime import datetime
 
@@ -23,7 +24,7 @@ from visionlab.core.vision.inside import analyse_rcnn, analyse_segmentation, sup
 from visionlab.core.vision.overlay import class_color, classes_in_view, render_overlay
 from visionlab.core.vision.pipeline import InferenceResult
 from visionlab.core.vision.recorder import VideoRecorder, save_png
-from visionlab.core.vision.sources import FILE_KINDS, FrameSource, list_cameras, source_from_choice
+from visionlab.core.vision.sources import FILE_KINDS, FrameSource, list_cameras, probe_cameras, source_from_choice
 from visionlab.core.vision.weights import DownloadCancelled, WeightsStore
 from visionlab.qt.panels import Panel
 from visionlab.qt.widgets.camera_budget import ModelBudgetTable
@@ -59,7 +60,6 @@ class CameraPanel(Panel):
         self._steps_wanted = 0
         self._streaming_wanted = True
         self._source_choice: tuple[str, object] = ("synthetic", None)
-        self._screenshot_mode = False
         self._build_ui()
         self._fill_choices()
         self.timer = QTimer(self)
@@ -116,10 +116,18 @@ class CameraPanel(Panel):
         c = self.controls
         c.source_combo.clear()
         c.source_combo.addItem("Synthetic shapes", ("synthetic", None))
-        for camera in list_cameras():
+        cameras = list_cameras()
+        for camera in cameras:
             c.source_combo.addItem(f"Camera {camera.index}: {camera.name}", ("camera", camera.index))
         for kind, text in FILE_KINDS.items():
             c.source_combo.addItem(f"{text}…", (kind, None))
+        kind, value = self._source_choice
+        c.source_combo.setCurrentIndex(max(0, c.source_combo.findData((kind, None if kind in FILE_KINDS else value))))
+        if not cameras and sys.platform != "linux" and "probe" not in self._jobs:
+            # No video4linux names elsewhere: open indices 0-3 off the GUI thread (slow on some drivers).
+            probe = JobWorker(lambda progress, should_stop: probe_cameras(), parent=self)
+            probe.succeeded.connect(self._add_probed_cameras)
+            self._run_job("probe", probe)
         c.device_combo.clear()
         c.device_combo.addItem("auto", "auto")
         c.device_combo.addItem("cpu", "cpu")
@@ -135,6 +143,10 @@ class CameraPanel(Panel):
             c.model_combo.addItem(f"{card.name}{state}", card.name)
         c.model_combo.setCurrentIndex(max(0, c.model_combo.findData(current)))
         self._refresh_budget()
+
+    def _add_probed_cameras(self, cameras: list) -> None:
+        for offset, camera in enumerate(cameras, start=1):
+            self.controls.source_combo.insertItem(offset, f"Camera {camera.index}", ("camera", camera.index))
 
     def _refresh_budget(self) -> None:
         available = {card.name: self.store.is_available(card.name) for card in self.cards}
@@ -435,7 +447,6 @@ class CameraPanel(Panel):
     # -- screenshot ---------------------------------------------------------------------------------
     def prepare_screenshot(self) -> None:
         """Synthetic shapes through the CPU default detector, boxes and numbers visible."""
-        self._screenshot_mode = True
         self.controls.threshold_slider.setValue(0)
         self.controls.max_spin.setValue(6)
         self.open_source("synthetic")
