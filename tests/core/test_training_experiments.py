@@ -70,3 +70,19 @@ def test_loss_probes_are_exact_at_the_solutions(digits):
     assert all(torch.equal(x, y) for x, y in zip(before, a.parameters()))  # weights restored
     between = interpolate(a, b, images, labels, [0.0, 0.5, 1.0])
     assert between[0] == pytest.approx(loss_a, rel=1e-6) and between[2] == pytest.approx(loss_b, rel=1e-6)
+
+
+def test_histograms_use_fixed_bins_and_count_every_value(digits):
+    from visionlab.core.training.trainer import EpochReport, Trainer
+
+    trainer = Trainer(TrainConfig(epochs=2, weight_decay=0.0, model=ModelSpec("LeNet-5", width=4)), digits)
+    reports = [e for e in trainer.events() if isinstance(e, EpochReport)]
+    first, second = reports[0].histograms, reports[1].histograms
+    assert set(first) == {"features.0", "features.4", "classifier.0", "classifier.2", "classifier.4"}
+    conv = trainer.model.features[0]
+    assert sum(second["features.0"]["weights"]) == conv.weight.numel()
+    assert sum(second["features.0"]["activations"]) == 256 * conv.out_channels * 8 * 8
+    assert reports[0].histogram_ranges == reports[1].histogram_ranges  # bins fixed at the first epoch
+    limit = reports[1].histogram_ranges["features.0/weights"]
+    expected = torch.histc(conv.weight.detach().clamp(-limit, limit), bins=40, min=-limit, max=limit)
+    assert second["features.0"]["weights"] == expected.long().tolist()

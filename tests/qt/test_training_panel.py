@@ -170,7 +170,35 @@ def test_smoothing_window_changes_the_drawn_curve(qtbot, panel):
 def test_augmentation_preview_shows_flipped_shapes(qtbot, panel):
     panel.controls.set_config(TrainConfig(dataset="shapes", shapes_count=64, shapes_size=16, shapes_noise=0.0,
                                           augment=AugmentSpec(vflip=True, hflip=True)))
-    panel.tabs.setCurrentIndex(2)
+    panel.tabs.setCurrentWidget(panel.preview_page)
     panel.show_preview()
     qtbot.waitUntil(lambda: panel.preview._pixmap is not None, timeout=20000)
     assert panel.preview._pixmap.width() == 16 * 16 + 15 and panel.preview._pixmap.height() == 2 * 16 + 1
+
+
+def test_histograms_tab_shows_one_column_per_epoch(qtbot, panel):
+    panel.start_training(TrainConfig(epochs=3, **QUICK))
+    _wait_done(qtbot, panel)
+    panel.tabs.setCurrentWidget(panel.histograms)
+    assert panel.histograms.layer.count() == 2  # the MLP's two linear layers
+    panel.histograms.kind.setCurrentText("activations")
+    image = panel.histograms.image.image
+    assert image.shape == (40, 3)
+    assert "after epoch 3" in panel.histograms.note.text()
+
+
+def test_experiments_tab_runs_bias_variance_and_kfold(qtbot, panel):
+    panel.controls.set_config(TrainConfig(epochs=3, optimizer_params={"lr": 0.01}, **QUICK))
+    panel.tabs.setCurrentWidget(panel.experiments)
+    tab = panel.experiments
+    tab.kind.setCurrentIndex(2)
+    tab.number.setValue(6)
+    tab.run_or_stop()
+    qtbot.waitUntil(lambda: tab.result is not None, timeout=20000)
+    assert tab.result.degrees == [1, 2, 3, 4, 5, 6] and "lowest at degree" in tab.summary.text()
+    assert len(tab.plot.listDataItems()) == 3
+    tab.kind.setCurrentIndex(0)
+    tab.number.setValue(2)
+    tab.run_or_stop()
+    qtbot.waitUntil(lambda: tab.result is not None and hasattr(tab.result, "out_of_fold_acc"), timeout=30000)
+    assert "2-fold stratified CV" in tab.summary.text() and tab.result.out_of_fold_acc > 0.6

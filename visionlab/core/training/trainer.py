@@ -21,6 +21,7 @@ from torch import nn
 from visionlab.core.training.augment import augment_batch, build_transform
 from visionlab.core.training.config import TrainConfig
 from visionlab.core.training.datasets import DataSplits
+from visionlab.core.training.histograms import HistogramTracker
 from visionlab.core.training.metrics import confusion_matrix, misclassified
 from visionlab.core.training.models import build_model, parameter_count
 from visionlab.core.training.optimizers import build_optimizer, lr_at
@@ -53,6 +54,8 @@ class EpochReport:
     best_val_loss: float
     patience_used: int  # epochs since the best one (the early-stopping counter)
     improved: bool
+    histograms: dict = field(default_factory=dict)  # layer → {"weights": counts, "activations": counts}
+    histogram_ranges: dict = field(default_factory=dict)  # "layer/kind" → half-width of the fixed bins
 
 
 @dataclass
@@ -104,6 +107,7 @@ class Trainer:
         self.train_y = data.train_y.to(self.device)
         self.val_x = data.normalize(data.val_x.to(self.device))
         self.val_y = data.val_y.to(self.device)
+        self.histograms = HistogramTracker(self.model, self.val_x[:256])
 
     @property
     def steps_per_epoch(self) -> int:
@@ -215,7 +219,8 @@ class Trainer:
             else:
                 waited += 1
             yield EpochReport(epoch + 1, loss_sum.item() / max(epoch_seen, 1), correct.item() / max(epoch_seen, 1),
-                              val_loss, val_acc, lr, best_epoch, best_loss, waited, improved)
+                              val_loss, val_acc, lr, best_epoch, best_loss, waited, improved,
+                              self.histograms.snapshot(self.model), dict(self.histograms.ranges))
             if cfg.early_stopping and waited >= cfg.patience:
                 status = "early stopped"
                 message = f"validation loss did not improve for {waited} epochs (best epoch {best_epoch})"

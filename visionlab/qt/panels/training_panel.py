@@ -32,6 +32,7 @@ from visionlab.qt.panels import Panel
 from visionlab.qt.widgets.training_controls import TrainingControls
 from visionlab.qt.widgets.training_curves import PARTS, TrainingCurves
 from visionlab.qt.widgets.training_experiments import ExperimentsTab
+from visionlab.qt.widgets.training_histograms import HistogramsView
 from visionlab.qt.widgets.training_results import ConfusionView, ImageGrid, MistakesGallery
 from visionlab.qt.widgets.training_runs import RunList
 from visionlab.qt.workers.job_worker import JobWorker
@@ -144,7 +145,9 @@ class TrainingPanel(Panel):
         self.tabs.addTab(self.results_page, "Confusion && mistakes")
         self._results_drawn = False
         self.tabs.currentChanged.connect(self._show_results)
-        preview_page = QWidget()
+        self.histograms = HistogramsView()
+        self.tabs.addTab(self.histograms, "Histograms")
+        self.preview_page = preview_page = QWidget()
         preview_layout = QVBoxLayout(preview_page)
         preview_button = QPushButton("Show an augmented batch (top: originals, bottom: augmented)")
         preview_button.clicked.connect(self.show_preview)
@@ -185,6 +188,7 @@ class TrainingPanel(Panel):
         self.curves.begin_run(config.epochs, config.optimizer_params.get("lr", default_params(config.optimizer)["lr"]),
                               config.patience if config.early_stopping else None)
         self.epoch_history = []
+        self.histograms.clear()
         self.last_finished = None
         self.diagnosis_label.setText("")
         self.progress.setValue(0)
@@ -255,7 +259,8 @@ class TrainingPanel(Panel):
         self.curves.add_events(batch)
         for event in batch:
             if isinstance(event, EpochReport):
-                self.epoch_history.append(vars(event))
+                self.epoch_history.append({k: v for k, v in vars(event).items() if not k.startswith("histogram")})
+                self.histograms.add(event.histograms, event.histogram_ranges)
             elif isinstance(event, Finished):
                 self._on_finished(event)
         last_step = next((e for e in reversed(batch) if isinstance(e, StepReport)), None)
