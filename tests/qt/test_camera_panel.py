@@ -259,3 +259,52 @@ def test_download_from_a_local_server_replaces_random_weights(panel, qtbot, tmp_
     assert not panel.weights_bar.isVisible()
     assert "pretrained" in panel.controls.model_status.text()
     assert "downloaded" in panel.budget.item(panel.budget._rows[CPU_DEFAULTS["detection"]], 7).text()
+
+
+def test_a_lost_camera_is_reported_and_comes_back(panel, qtbot, monkeypatch):
+    from visionlab.core.vision import pipeline
+    from visionlab.core.vision.sources import FrameSource, SourceError
+
+    class FlakyCamera(FrameSource):  # 3 frames, then gone for one reopen attempt, then back
+        live, fps, description = True, None, "USB camera"
+
+        def __init__(self):
+            super().__init__()
+            self.reads = self.opens = 0
+
+        def _open(self):
+            self.opens += 1
+            if self.opens == 2:
+                raise SourceError("USB camera could not be opened.")
+
+        def _read(self):
+            self.reads += 1
+            time.sleep(0.02)
+            return None if self.reads == 4 else SyntheticSource(96, 64).render(self.reads)
+
+    monkeypatch.setattr(pipeline, "RETRY_DELAYS_S", (0.05, 0.1))
+    start(panel, qtbot, "haar_face")
+    messages = []
+    panel.stream.message.connect(messages.append)
+    panel.stream.start(FlakyCamera())
+    qtbot.waitUntil(lambda: "USB camera is back." in messages, timeout=5000)
+    assert messages[:2] == ["USB camera stopped delivering frames. Retrying in 0.05 s (attempt 1).",
+                            "USB camera could not be opened. Retrying in 0.1 s (attempt 2)."]
+    qtbot.waitUntil(lambda: panel.last_result.frame.image.shape == (64, 96, 3) and
+                    panel.last_result.frame.index >= 4, timeout=5000)
+
+
+def test_switching_panels_never_waits_for_a_slow_forward_pass(panel, qtbot):
+    start(panel, qtbot, "haar_face")
+    model = SlowModel(1.5)
+    panel.stream.set_detector(model)
+    qtbot.waitUntil(lambda: model.calls >= 1, timeout=5000)
+    started = time.perf_counter()
+    panel.panel_hidden()
+    assert time.perf_counter() - started < 0.5 and not panel.stream.running
+    panel.panel_shown()  # back at once; the old thread ends after its forward pass
+    assert panel.stream.running
+    started = time.perf_counter()
+    panel.shutdown()
+    assert time.perf_counter() - started < 3.5
+    assert not panel.stream._retired

@@ -133,6 +133,8 @@ class CameraPanel(Panel):
         c.device_combo.addItem("cpu", "cpu")
         if torch.cuda.is_available():
             c.device_combo.addItem(f"cuda ({torch.cuda.get_device_name(0)})", "cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            c.device_combo.addItem("Apple MPS", "mps")
         current = c.model_combo.currentData() or CPU_DEFAULTS["detection"]
         c.model_combo.clear()
         for name, description in CLASSICAL_MODELS.items():
@@ -189,9 +191,9 @@ class CameraPanel(Panel):
         self.timer.start()
         self.controls.stream_button.setText("Stop")
 
-    def stop_streaming(self) -> bool:
+    def stop_streaming(self, wait: bool = True) -> bool:
         self.timer.stop()
-        stopped = self.stream.stop()
+        stopped = self.stream.stop(wait)
         self.controls.stream_button.setText("Start")
         return stopped
 
@@ -400,7 +402,7 @@ class CameraPanel(Panel):
             self._start()
 
     def panel_hidden(self) -> None:
-        self.stop_streaming()  # the camera and the model rest while another panel is shown
+        self.stop_streaming(wait=False)  # the camera and the model rest while another panel is shown
 
     def shutdown(self) -> None:
         self.stop_streaming()

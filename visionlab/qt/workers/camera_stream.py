@@ -33,7 +33,7 @@ class CameraStream(QObject):
         self.source: FrameSource | None = None
         self._capture: CaptureWorker | None = None
         self._inference: InferenceWorker | None = None
-        self._retired: list[CaptureWorker] = []
+        self._retired: list[CaptureWorker | InferenceWorker] = []
 
     @property
     def running(self) -> bool:
@@ -70,14 +70,24 @@ class CameraStream(QObject):
         self._capture = None
         return stopped
 
-    def stop(self) -> bool:
-        """Stop both threads; True when both ended within 2 s each."""
+    def stop(self, wait: bool = True) -> bool:
+        """Stop both threads; True when both ended within 2 s each.
+
+        wait=False (switching panels) returns at once: threads still finishing a forward pass are kept
+        referenced and end on their own, so the GUI never freezes for a slow model. wait=True (closing)
+        waits 2 s, or for the end of the forward pass in progress when the model is slower than that.
+        """
         if self._inference is not None:
             self._inference.requestInterruption()
         if self._capture is not None:
             self._capture.requestInterruption()
         self.frames.close()
         self.results.close()  # a GUI tick still gets the last result: get_nowait ignores closing
+        if not wait:
+            self._retired += self.threads()
+            self._capture = self._inference = None
+            self._retired = [thread for thread in self._retired if thread.isRunning()]
+            return not self._retired
         stopped = self._stop_capture()
         if self._inference is not None:
             stopped = self._inference.wait(STOP_WAIT_MS) and stopped
@@ -86,6 +96,10 @@ class CameraStream(QObject):
                 # end (the loop checks the interruption right after it). Never terminate() a thread.
                 self._inference.wait()
             self._inference = None
+        for thread in self._retired:  # left by an earlier stop(wait=False) or a stuck camera
+            stopped = thread.wait(STOP_WAIT_MS) and stopped
+            if thread.isRunning() and isinstance(thread, InferenceWorker):
+                thread.wait()
         self._retired = [thread for thread in self._retired if thread.isRunning()]
         return stopped
 
