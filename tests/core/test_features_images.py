@@ -88,3 +88,12 @@ def test_resize_and_batch() -> None:
     batch = to_batch(square)
     assert batch.shape == (1, 3, 64, 64)
     assert batch[0, 0, 0, 0].item() == pytest.approx((0 - 0.485) / 0.229)
+    # The same tensor torchvision's ToTensor + Normalize make (what the ImageNet weights were trained with).
+    import torch
+    import torchvision.transforms.functional as TF
+
+    photo = np.random.default_rng(1).integers(0, 256, (32, 48, 3), dtype=np.uint8)
+    expected = TF.normalize(TF.to_tensor(photo), [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+    assert torch.allclose(to_batch(photo)[0], expected, atol=1e-5)
+    grey = to_batch(photo, channels=1, mean=None, std=None)[0, 0]
+    assert torch.allclose(grey, TF.to_tensor(photo).mean(dim=0), atol=1e-6)
