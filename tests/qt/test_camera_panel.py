@@ -135,7 +135,7 @@ def test_snapshot_and_recording_write_real_files(panel, qtbot, private_data_dir)
     assert cv2.imread(str(png)).shape == panel.last_image.shape
     panel.controls.record_format.setCurrentIndex(panel.controls.record_format.findData(".avi"))
     panel.controls.record_button.setChecked(True)
-    qtbot.waitUntil(lambda: panel.recorder is not None and panel.recorder.written >= 5, timeout=10000)
+    qtbot.waitUntil(lambda: panel.recording.recording and panel.recording.recorder.written >= 5, timeout=10000)
     panel.controls.record_button.setChecked(False)
     qtbot.waitUntil(lambda: "Recorded" in panel.message_label.text(), timeout=5000)
     (video,) = (private_data_dir / "recordings").glob("*.avi")

@@ -18,12 +18,10 @@ import torch
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
-from visionlab.core import paths
 from visionlab.core.vision.detectors import CLASSICAL_MODELS, CPU_DEFAULTS, TORCH_TASKS, load_detector
 from visionlab.core.vision.inside import analyse_rcnn, analyse_segmentation, supports_inside
 from visionlab.core.vision.overlay import class_color, classes_in_view, render_overlay
 from visionlab.core.vision.pipeline import InferenceResult
-from visionlab.core.vision.recorder import VideoRecorder, save_png
 from visionlab.core.vision.sources import FILE_KINDS, FrameSource, list_cameras, probe_cameras, source_from_choice
 from visionlab.core.vision.weights import DownloadCancelled, WeightsStore
 from visionlab.qt.panels import Panel
@@ -32,6 +30,7 @@ from visionlab.qt.widgets.camera_controls import CameraControls
 from visionlab.qt.widgets.camera_inside import InsideView
 from visionlab.qt.widgets.camera_view import CameraView
 from visionlab.qt.widgets.camera_weights_bar import WeightsBar
+from visionlab.qt.workers.camera_recording import CameraRecording
 from visionlab.qt.workers.camera_stream import CameraStream
 from visionlab.qt.workers.job_worker import JobWorker
 
@@ -54,7 +53,8 @@ class CameraPanel(Panel):
         self.last_result: InferenceResult | None = None
         self.last_image: np.ndarray | None = None
         self.measured_fps: dict[str, float] = {}
-        self.recorder: VideoRecorder | None = None
+        self.recording = CameraRecording(self)
+        self.recording.message.connect(self.show_message)
         self._jobs: dict[str, JobWorker] = {}
         self._ticks = 0
         self._steps_wanted = 0
@@ -104,7 +104,7 @@ class CameraPanel(Panel):
         c.stream_button.clicked.connect(self._toggle_streaming)
         c.pause_button.toggled.connect(self.set_paused)
         c.step_button.clicked.connect(self.step)
-        c.snapshot_button.clicked.connect(self.snapshot)
+        c.snapshot_button.clicked.connect(lambda: self.recording.snapshot(self.last_image))
         c.record_button.toggled.connect(self.set_recording)
         self.inside_view.analyse_requested.connect(self.analyse_frame)
         self.weights_bar.download_requested.connect(lambda: self.download_weights())
@@ -312,8 +312,8 @@ class CameraPanel(Panel):
             started = time.perf_counter()
             self.redraw()
             self.stream.stats.record_display(result, time.perf_counter() - started)
-            if self.recorder is not None and self.last_image is not None:
-                self.recorder.put(self.last_image)
+            if self.last_image is not None:
+                self.recording.put(self.last_image)
         self._ticks += 1
         if self._ticks % STATS_EVERY_TICKS == 0:
             self._show_stats()
@@ -363,36 +363,11 @@ class CameraPanel(Panel):
         job.failed.connect(lambda text: self.show_message(f"Analysis failed: {text}"))
         self._run_job("inside", job)
 
-    # -- snapshot and recording ---------------------------------------------------------------------
-    def snapshot(self) -> None:
-        if self.last_image is None:
-            self.show_message("Nothing to save yet: no frame has been shown.")
-            return
-        path = paths.subdir("snapshots") / f"camera-{datetime.now():%Y%m%d-%H%M%S-%f}.png"
-        image = self.last_image
-        job = JobWorker(lambda progress, should_stop: save_png(path, image), parent=self)
-        job.succeeded.connect(lambda saved: self.show_message(f"Snapshot saved: {saved}"))
-        job.failed.connect(lambda text: self.show_message(f"Snapshot failed: {text}"))
-        self._run_job("snapshot", job)
-
     def set_recording(self, on: bool) -> None:
-        if on and self.recorder is None:
-            suffix = self.controls.record_format.currentData()
-            path = paths.subdir("recordings") / f"camera-{datetime.now():%Y%m%d-%H%M%S}{suffix}"
-            fps = self.stream.stats.display.rate() or 15.0
-            self.recorder = VideoRecorder(path, fps)
-            self.show_message(f"Recording to {path} at {self.recorder.fps:.0f} fps…")
-        elif not on and self.recorder is not None:
-            recorder, self.recorder = self.recorder, None
-            job = JobWorker(lambda progress, should_stop: (recorder.stop(), recorder), parent=self)
-            job.succeeded.connect(lambda out: self._recording_finished(*out))
-            self._run_job("recording", job)
-
-    def _recording_finished(self, path, recorder: VideoRecorder) -> None:
-        if path is None:
-            self.show_message(recorder.error or "Recording stopped before any frame was shown: no file written.")
+        if on:
+            self.recording.start(self.controls.record_format.currentData(), self.stream.stats.display.rate() or 15.0)
         else:
-            self.show_message(f"Recorded {recorder.written} frames to {path} ({recorder.dropped} dropped).")
+            self.recording.stop()
 
     # -- panel life cycle ---------------------------------------------------------------------------
     def panel_shown(self) -> None:
@@ -410,9 +385,7 @@ class CameraPanel(Panel):
             self._cancel_job(kind, wait=True)
         for job in self.findChildren(JobWorker):  # replaced loads still finishing: never leave one running
             job.wait()
-        if self.recorder is not None:
-            self.recorder.stop()
-            self.recorder = None
+        self.recording.shutdown()
 
     def save_settings(self, settings: QSettings) -> None:
         self.controls.save_state(settings)
