@@ -85,6 +85,8 @@ def test_resize_and_batch() -> None:
     image[:, 140:160] = 255  # a white bar in the centre survives the centre crop
     square = resize_for_model(image, 64)
     assert square.shape == (64, 64, 3) and square[32, 32, 0] == 255
+    wide = resize_for_model(image, (20, 90))  # a checkpoint trained on non-square inputs
+    assert wide.shape == (20, 90, 3) and wide[10, 45, 0] == 255 and wide[10, 2, 0] == 0
     batch = to_batch(square)
     assert batch.shape == (1, 3, 64, 64)
     assert batch[0, 0, 0, 0].item() == pytest.approx((0 - 0.485) / 0.229)

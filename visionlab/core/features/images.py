@@ -77,14 +77,16 @@ def load_image(source: str | os.PathLike | bytes) -> np.ndarray:
         raise ImageError(f"{name}: the file is damaged or truncated ({exc})") from None
 
 
-def resize_for_model(image: np.ndarray, size: int) -> np.ndarray:
-    """Resize the shorter side to `size` and crop the centre square, as torchvision's eval transforms do."""
+def resize_for_model(image: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
+    """Scale to cover `size` (an int: a square; or (height, width)) and crop the centre, as torchvision's
+    eval transforms do for a square."""
+    out_h, out_w = (size, size) if isinstance(size, int) else size
     height, width = image.shape[:2]
-    scale = size / min(height, width)
-    new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
+    scale = max(out_h / height, out_w / width)
+    new_w, new_h = max(out_w, round(width * scale)), max(out_h, round(height * scale))
     resized = np.asarray(Image.fromarray(image).resize((new_w, new_h), Image.Resampling.BILINEAR))
-    top, left = (new_h - size) // 2, (new_w - size) // 2
-    return np.ascontiguousarray(resized[top:top + size, left:left + size])
+    top, left = (new_h - out_h) // 2, (new_w - out_w) // 2
+    return np.ascontiguousarray(resized[top:top + out_h, left:left + out_w])
 
 
 def to_batch(image: np.ndarray, channels: int = 3, mean=IMAGENET_MEAN, std=IMAGENET_STD):

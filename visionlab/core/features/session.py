@@ -1,7 +1,8 @@
 """The viewer's finite jobs, as plain functions (run by JobWorker in the panel, directly in tests/bench).
 
-Each takes the `progress` / `should_stop` callbacks JobWorker passes, and returns everything the panel
-draws, already arranged (mosaics, kernel pictures), so the GUI thread only uploads images.
+Each takes the `progress` / `should_stop` callbacks JobWorker passes, and returns what the panel draws
+(activations, kernel pictures, predictions, Grad-CAM); the GUI thread only arranges the maps mosaic (about a
+millisecond, and it depends on display options the student changes without a new forward pass).
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def read_image(path: str, *, progress: Callable = _noop_progress, should_stop=No
 def model_input(loaded: LoadedModel, image: np.ndarray) -> tuple[np.ndarray, torch.Tensor]:
     """The image as the network sees it (resized, centre-cropped) and the matching batch tensor."""
     channels, height, width = loaded.input_shape
-    shown = resize_for_model(image, height) if height == width else np.asarray(image)
+    shown = resize_for_model(image, (height, width))
     return shown, to_batch(shown, channels, loaded.mean, loaded.std)
 
 
