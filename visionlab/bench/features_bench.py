@@ -46,6 +46,10 @@ def main(argv: list[str]) -> dict[str, Any]:
     app = create_application([])
     opened = open_model(args.model)
     loaded = opened.loaded
+    layer_info = opened.summary.by_name.get(args.layer)
+    if layer_info is None or not layer_info.has_maps:
+        maps = [layer.name for layer in opened.summary.layers if layer.has_maps and layer.is_leaf][:8]
+        raise ValueError(f"--layer must be a layer of {args.model} with maps, e.g. {', '.join(maps)}")
     panel = FeaturesPanel()
     panel.resize(1400, 900)
     panel.show()
