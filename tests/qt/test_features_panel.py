@@ -42,7 +42,7 @@ def test_sample_through_resnet18_shows_conv1_maps_formulas_and_hover(qtbot, pane
     assert len(panel.maps.grid.mosaic.order) == 64 and panel.view.activation.shape == (64, 112, 112)
     formula = panel.formula.text()
     assert "⌊223/2 = 111.50⌋ + 1 = 112" in formula and "(7·7·3)·64" in formula and "✗" not in formula
-    assert "11.7 M parameters" in panel.totals.text()
+    assert "11.7 M parameters" in panel.totals.text() and "3.63 GFLOPs" in panel.totals.text()
     # Hover: the label shows the very value torch computed at that channel and pixel.
     channel = int(panel.maps.grid.mosaic.order[5])
     top, left = panel.maps.grid.mosaic.cell_origin(channel)
@@ -180,3 +180,12 @@ def test_settings_round_trip(qtbot, panel, tmp_path) -> None:
     assert again.maps.colormap.currentText() == "inferno" and again.maps.normalization.currentIndex() == 1
     assert again.maps.sort_box.isChecked()
     again.shutdown()
+
+
+def test_alexnet_totals_show_both_conv_fc_splits_labelled(qtbot, panel) -> None:
+    panel.model_bar.combo.setCurrentText("alexnet")
+    panel.panel_shown()
+    _wait_view(qtbot, panel, "features.0")
+    totals = panel.totals.text()
+    assert "conv 2.47 M · fully connected 58.6 M" in totals and "this torchvision model" in totals
+    assert "conv ≈2 M · fully connected ≈65 M" in totals and "original two-GPU AlexNet" in totals

@@ -17,10 +17,10 @@ NO_CAM = -1  # the class "index" of the combo's "overlay off" entry
 
 
 def human(count: float) -> str:
-    """12_345_678 → "12.3 M"; small numbers stay exact."""
+    """12_345_678 → "12.3 M", 2_469_696 → "2.47 M" (three significant digits); small numbers stay exact."""
     for size, suffix in ((1e9, " G"), (1e6, " M"), (1e3, " k")):
         if abs(count) >= size:
-            return f"{count / size:.1f}{suffix}"
+            return f"{count / size:.3g}{suffix}"
     return f"{int(count)}"
 
 
