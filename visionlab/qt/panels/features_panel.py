@@ -7,7 +7,6 @@ field), the layer's formulas with real numbers, top-5 and Grad-CAM. Every comput
 
 from __future__ import annotations
 
-
 import numpy as np
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QImage
@@ -17,6 +16,7 @@ from visionlab.core.features.session import (LayerView, OpenedModel, download_we
                                              read_image, view_layer)
 from visionlab.qt.panels import Panel
 from visionlab.qt.widgets.features_bars import InputBar, ModelBar, qimage_to_rgb
+from visionlab.qt.widgets.features_explainer import ConvExplainer
 from visionlab.qt.widgets.features_info import NO_CAM, LayerTree, PredictionsBox, formula_html, totals_html
 from visionlab.qt.widgets.features_live_controls import LiveControls
 from visionlab.qt.widgets.features_maps import InputView
@@ -85,7 +85,8 @@ class FeaturesPanel(Panel):
         self.centre_tabs = QTabWidget()
         self.centre_tabs.addTab(self.maps, "Feature maps")
         self.centre_tabs.addTab(self.kernels, "Kernels")
-        self._add_explainer_tab()
+        self.explainer = ConvExplainer()
+        self.centre_tabs.addTab(self.explainer, "Convolution explained")
 
         self.input_view = InputView()
         self.input_view.setMinimumSize(200, 200)
@@ -114,14 +115,6 @@ class FeaturesPanel(Panel):
         layout.addWidget(self.model_bar)
         layout.addWidget(self.message)
         layout.addWidget(splitter, 1)
-
-    def _add_explainer_tab(self) -> None:
-        try:
-            from visionlab.qt.widgets.features_explainer import ConvExplainer
-        except ImportError:
-            return
-        self.explainer = ConvExplainer()
-        self.centre_tabs.addTab(self.explainer, "Convolution explained")
 
     # -- actions ---------------------------------------------------------------------------------
     def show_message(self, text: str) -> None:
@@ -279,8 +272,7 @@ class FeaturesPanel(Panel):
     def shutdown(self) -> None:
         self.live.stop()
         self.jobs.shutdown(2000)
-        if hasattr(self, "explainer"):
-            self.explainer.shutdown()
+        self.explainer.shutdown()
 
     def save_settings(self, settings: QSettings) -> None:
         settings.setValue("model", self.model_bar.combo.currentText())
