@@ -105,7 +105,8 @@ def main(argv: list[str]) -> dict:
 
     torch.set_num_threads(args.threads)
     app = create_application()
-    config = TrainConfig(dataset=args.dataset, shapes_count=1000, shapes_size=28, epochs=args.epochs, batch_size=args.batch_size, seed=0, device="cpu",
+    config = TrainConfig(dataset=args.dataset, shapes_count=1000, shapes_size=28, epochs=args.epochs,
+                         batch_size=args.batch_size, seed=0, device="cpu", cpu_threads=args.threads,
                          model=ModelSpec(args.model))
     data = load_splits(config)
     panel = TrainingPanel()

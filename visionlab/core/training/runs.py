@@ -29,6 +29,7 @@ from visionlab.core.training.config import TrainConfig
 from visionlab.core.training.trainer import EpochReport, Finished, StepReport, Trainer
 from visionlab.core.training.writer import BackgroundWriter
 
+RESUME_EVERY = 10  # epochs between resume snapshots while training (one is always written at the end)
 EPOCH_FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr")
 
 
@@ -79,15 +80,15 @@ class Run:
             extra = {"epoch": event.epoch, "metrics": {key: getattr(event, key) for key in EPOCH_FIELDS}}
             if event.improved:
                 self._write("best.pt", checkpoint_bytes(trainer.model, trainer.model_config(), extra))
-            buffer = io.BytesIO()
-            torch.save({"epoch": event.epoch, "model": trainer.model.state_dict(),
-                        "optimizer": trainer.optimizer.state_dict()}, buffer)
-            self._write("resume.pt", buffer.getvalue())
+            if event.epoch % RESUME_EVERY == 0:  # also at the end of every run; this covers a crash
+                self._save_resume(trainer)
             self.info.update(status="running", epochs_done=event.epoch, best_epoch=event.best_epoch,
                              best_val_acc=max(e["val_acc"] for e in self.metrics["epochs"]))
             self._save_metrics()
             self._save_info()
         elif isinstance(event, Finished):
+            if event.status != "diverged":  # a diverged state is not worth resuming
+                self._save_resume(trainer)
             self.info.update(status=event.status, message=event.message, best_epoch=event.best_epoch)
             self._save_metrics()
             self._save_info()
@@ -102,6 +103,13 @@ class Run:
         if writer.errors:
             self.info["write_errors"] = writer.errors
             write_text(self.folder / "run.json", json.dumps(self.info, indent=1))
+
+    def _save_resume(self, trainer: Trainer) -> None:
+        if trainer.resume_snapshot is None:  # stopped before the first epoch ended: nothing to resume from
+            return
+        buffer = io.BytesIO()
+        torch.save(trainer.resume_snapshot, buffer)
+        self._write("resume.pt", buffer.getvalue())
 
     def resume_state(self) -> tuple[int, dict] | None:
         """(epochs done, {"model", "optimizer"}) of the last saved epoch, or None if none was saved."""

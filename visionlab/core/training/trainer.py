@@ -100,6 +100,7 @@ class Trainer:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
         self.best_state = copy.deepcopy(self.model.state_dict())
+        self.resume_snapshot: dict | None = None  # weights + optimizer state at the end of the last epoch
         self.epoch = start_epoch
         self._weighted = [(name, p) for name, p in self.model.named_parameters() if p.dim() > 1]
         self._transform = build_transform(config.augment, data.input_shape[-1])
@@ -212,6 +213,9 @@ class Trainer:
                 status, message = "diverged", f"the validation loss became {val_loss} in epoch {epoch + 1}"
                 break
             self.epoch = epoch + 1
+            # What "resume" continues from: not the mid-epoch weights of a stop, not the restored best ones.
+            self.resume_snapshot = {"epoch": self.epoch, "model": copy.deepcopy(self.model.state_dict()),
+                                    "optimizer": copy.deepcopy(self.optimizer.state_dict())}
             improved = val_loss < best_loss
             if improved:
                 best_loss, best_epoch, waited = val_loss, epoch + 1, 0
