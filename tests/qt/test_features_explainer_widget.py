@@ -61,3 +61,18 @@ def test_every_mode_draws_and_pooling_uses_stride_two(qtbot) -> None:
     explainer.play_button.setChecked(False)
     explainer.shutdown()
     assert not explainer.timer.isActive()
+
+
+def test_explainer_tab_gets_the_whole_panel_width(qtbot) -> None:
+    from visionlab.qt.panels.features_panel import FeaturesPanel
+
+    panel = FeaturesPanel()
+    qtbot.addWidget(panel)
+    panel.resize(1024, 700)
+    panel.show()
+    panel.centre_tabs.setCurrentWidget(panel.explainer)
+    assert not panel.tree.isVisible() and not panel.input_view.isVisible()
+    assert panel.explainer.width() > 900
+    panel.centre_tabs.setCurrentWidget(panel.maps)
+    assert panel.tree.isVisible() and panel.input_view.isVisible()
+    panel.shutdown()

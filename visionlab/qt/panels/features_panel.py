@@ -106,6 +106,10 @@ class FeaturesPanel(Panel):
         right_layout.addWidget(self.predictions)
         right_layout.addStretch(1)
 
+        # The explainer works on its own small input: it gets the whole width while its tab is open.
+        self.centre_tabs.currentChanged.connect(
+            lambda index: [side.setVisible(self.centre_tabs.widget(index) is not self.explainer)
+                           for side in (left, right)])
         splitter = QSplitter(Qt.Orientation.Horizontal)
         for widget, stretch in ((left, 3), (self.centre_tabs, 5), (right, 3)):
             splitter.addWidget(widget)

@@ -175,6 +175,10 @@ class ConvExplainer(QWidget):
         if matrix:  # 1×1: the kernels are a 4×8 matrix, one row per output channel
             kernels = [Grid("W: 4 kernels × 8 ch", weight[:, :, 0, 0],
                             window=(k, 0, 1, weight.shape[1]) if current else None)]
+        elif weight.shape[1] == 1 and weight.shape[0] > 1:  # several kernels: all of them, the active one framed
+            size = weight.shape[-1]
+            kernels = [Grid(f"w{j}", weight[j, 0], window=(0, 0, size, size) if current and j == k else None)
+                       for j in range(weight.shape[0])]
         else:
             kernels = [Grid(f"w{k}[{c}]", weight[k, c]) for c in range(weight.shape[1])]
         outputs = self._outputs(trace)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 MAX_CELL = 34
 MIN_CELL = 10
+READABLE_CELL = 22   # a row that would need smaller cells is wrapped onto the next line
 GAP = 14         # between items, in pixels
 TITLE_H = 16
 
@@ -52,28 +53,54 @@ class GridCanvas(QWidget):
         self.rows = rows
         self.update()
 
-    def _cell_size(self) -> int:
-        """The largest cell size that fits every row in the widget."""
-        widths, heights = [], []
+    def _text_width(self, text: str) -> int:
+        return self.fontMetrics().horizontalAdvance(text) + 8
+
+    def _item_width(self, item: Grid | str, cell: float) -> float:
+        return self._text_width(item) if isinstance(item, str) else item.values.shape[1] * cell
+
+    def _lines(self) -> list[list[Grid | str]]:
+        """The rows, each wrapped onto more lines where it would not fit with readable cells."""
+        available = self.width() - 12
+        lines = []
         for row in self.rows:
-            cells = sum(item.values.shape[1] for item in row if isinstance(item, Grid))
-            texts = sum(self.fontMetrics().horizontalAdvance(item) + 8 for item in row if isinstance(item, str))
-            widths.append((cells, texts + GAP * len(row)))
-            heights.append(max((item.values.shape[0] for item in row if isinstance(item, Grid)), default=1))
-        by_width = min(((self.width() - fixed - 10) / max(cells, 1) for cells, fixed in widths), default=MAX_CELL)
-        by_height = (self.height() - len(self.rows) * (TITLE_H + GAP) - 10) / max(sum(heights), 1)
+            line: list[Grid | str] = []
+            width = 0.0
+            for item in row:
+                item_width = self._item_width(item, READABLE_CELL) + GAP
+                if line and width + item_width > available:
+                    lines.append(line)
+                    line, width = [], 0.0
+                line.append(item)
+                width += item_width
+            if line:
+                lines.append(line)
+        return lines
+
+    def _cell_size(self, lines: list[list[Grid | str]]) -> int:
+        """The largest cell size that fits every line in the widget."""
+        by_width = MAX_CELL
+        heights = []
+        for line in lines:
+            cells = sum(item.values.shape[1] for item in line if isinstance(item, Grid))
+            fixed = sum(self._text_width(item) for item in line if isinstance(item, str)) + GAP * len(line)
+            if cells:
+                by_width = min(by_width, (self.width() - fixed - 10) / cells)
+            heights.append(max((item.values.shape[0] for item in line if isinstance(item, Grid)), default=1))
+        by_height = (self.height() - len(lines) * (TITLE_H + GAP) - 10) / max(sum(heights), 1)
         return int(max(MIN_CELL, min(MAX_CELL, by_width, by_height)))
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.fillRect(self.rect(), self.palette().base())
-        cell = self._cell = self._cell_size()
+        lines = self._lines()
+        cell = self._cell = self._cell_size(lines)
         font = QFont(self.font())
         font.setPointSizeF(max(6.0, min(10.0, cell * 0.33)))
         painter.setFont(font)
         y = 6.0
-        for row in self.rows:
+        for row in lines:
             row_h = max((item.values.shape[0] for item in row if isinstance(item, Grid)), default=1) * cell
             x = 6.0
             for item in row:
