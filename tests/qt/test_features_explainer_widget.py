@@ -72,7 +72,7 @@ def test_explainer_tab_gets_the_whole_panel_width(qtbot) -> None:
     panel.show()
     panel.centre_tabs.setCurrentWidget(panel.explainer)
     assert not panel.tree.isVisible() and not panel.input_view.isVisible()
-    assert panel.explainer.width() > 900
+    qtbot.waitUntil(lambda: panel.explainer.width() > 900, timeout=3000)  # after the layout pass
     panel.centre_tabs.setCurrentWidget(panel.maps)
     assert panel.tree.isVisible() and panel.input_view.isVisible()
     panel.shutdown()
