@@ -95,3 +95,30 @@ def test_kernel_pictures_keep_zero_at_mid_grey() -> None:
     assert tuple(picture[1 + 2, 1 + 2]) == (255, 128, 128)
     grey = kernels_grey(np.random.default_rng(0).normal(size=(8, 6, 3, 3)), scale=2)
     assert grey.shape[2] == 3 and np.all(grey[..., 0] == grey[..., 1])
+
+
+def test_capture_hooks_ignore_other_threads_forward_passes() -> None:
+    """Live mode runs the same model in another thread; one thread's hook must not stop the other's pass."""
+    import threading
+
+    model = _small_net()
+    batch = torch.randn(1, 3, 12, 12)
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_hook(mod, args, output):  # keeps the other thread's capture hook registered meanwhile
+        if threading.current_thread().name == "other":
+            entered.set()
+            release.wait(5)
+
+    model[0].register_forward_hook(slow_hook)
+    results = {}
+    other = threading.Thread(target=lambda: results.update(other=capture_activation(model, "4", batch)),
+                             name="other")
+    other.start()
+    assert entered.wait(5)
+    # While "other" has its stop-hook on layer "4", this thread's full pass must run to the end untouched.
+    logits, early = forward_with_capture(model, "0", batch)
+    release.set()
+    other.join(5)
+    assert torch.allclose(logits, model(batch)) and early.shape == (1, 6, 12, 12)
+    assert results["other"].shape == (1, 4, 1, 1)

@@ -6,6 +6,8 @@ output and raises a private exception that unwinds the rest of the forward pass.
 
 from __future__ import annotations
 
+import threading
+
 import torch
 import torch.nn as nn
 
@@ -41,8 +43,11 @@ def capture_activation(model: nn.Module, layer_name: str, batch: torch.Tensor, s
     """
     module = find_module(model, layer_name)
     captured: list[torch.Tensor] = []
+    owner = threading.get_ident()
 
     def hook(mod, args, output):
+        if threading.get_ident() != owner:
+            return  # another thread's forward pass (live mode) through the same model: not ours
         if not captured:
             captured.append(_first_tensor(output).detach())
             if stop:
@@ -65,9 +70,10 @@ def forward_with_capture(model: nn.Module, layer_name: str, batch: torch.Tensor)
     """The full output (logits) and the selected layer's output from one forward pass."""
     module = find_module(model, layer_name)
     captured: list[torch.Tensor] = []
+    owner = threading.get_ident()
 
     def hook(mod, args, output):
-        if not captured:
+        if threading.get_ident() == owner and not captured:
             captured.append(_first_tensor(output).detach())
 
     handle = module.register_forward_hook(hook)

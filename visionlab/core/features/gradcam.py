@@ -7,6 +7,7 @@ shows where in the image the evidence for class c lies, as seen by that layer.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,10 +40,11 @@ def grad_cam(model: nn.Module, layer_name: str, batch: torch.Tensor, class_index
     """Grad-CAM of `class_index` at `layer_name` for one image (1, C, H, W): an (H, W) map in [0, 1]."""
     module = find_module(model, layer_name)
     stored: dict[str, torch.Tensor] = {}
+    owner = threading.get_ident()
 
     def hook(mod, args, output):
         activation = _first_tensor(output)
-        if "activation" not in stored:
+        if threading.get_ident() == owner and "activation" not in stored:
             activation.retain_grad()
             stored["activation"] = activation
 

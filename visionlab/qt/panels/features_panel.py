@@ -247,6 +247,7 @@ class FeaturesPanel(Panel):
         self.model_bar.set_downloading(active, bool(self.opened and self.opened.loaded.pretrained))
 
     def import_weights_file(self, name: str, path: str) -> None:
+        self.live.stop()
         self.show_message("")
         self.jobs.submit("model", import_weights, name, path, on_success=self._on_model_opened)
 
