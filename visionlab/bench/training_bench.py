@@ -85,7 +85,7 @@ def monitored_run(panel, app, config, lateness: list[float] | None = None) -> fl
 def main(argv: list[str]) -> dict:
     parser = argparse.ArgumentParser(prog="visionlab bench training")
     parser.add_argument("--pairs", type=int, default=7, help="interleaved bare/monitored pairs (at least 7)")
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--model", default="LeNet-5")
     parser.add_argument("--dataset", default="digits", choices=("digits", "shapes"))

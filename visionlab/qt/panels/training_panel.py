@@ -39,7 +39,7 @@ from visionlab.qt.workers.job_worker import JobWorker
 from visionlab.qt.workers.training_worker import TrainingWorker
 
 log = logging.getLogger(__name__)
-REDRAW_MS = 40  # 25 Hz ticks at most; each redraws one of the three plot groups
+REDRAW_MS = 40  # 25 Hz at most; each redraw updates one of the three plot groups
 # Share of one CPU the curves may use. Redrawing holds Python's GIL, which a small model's training loop
 # needs all the time, so redraws are spaced to fit this budget: on a fast machine every tick redraws, on a
 # busy 2-core laptop each plot updates a few times a second and training keeps ~95 % of its speed.
@@ -65,7 +65,8 @@ class TrainingPanel(Panel):
         self._redraw_cost = 0.0
         self._error_shown = False
         self._build()
-        self.timer = QTimer(self)
+        # Single-shot, re-armed by each drain for when the next redraw is due: no idle wake-ups.
+        self.timer = QTimer(self, singleShot=True)
         self.timer.setInterval(REDRAW_MS)
         self.timer.timeout.connect(self._drain)
         self._count_timer = QTimer(self, singleShot=True, interval=200)
@@ -252,17 +253,20 @@ class TrainingPanel(Panel):
                 self._on_started(payload)
             elif kind == "error":
                 self._message(payload, error=True)
+        if batch:
+            self._take_events(batch)
         self._redraw_within_budget()
-        if not batch:
-            return
+        if self.worker.isRunning():
+            wait_s = max(REDRAW_MS / 1000, self._next_redraw - time.perf_counter())
+            self.timer.start(int(wait_s * 1000))
+
+    def _take_events(self, batch: list) -> None:
         self.events_seen += len(batch)
         self.curves.add_events(batch)
         for event in batch:
             if isinstance(event, EpochReport):
                 self.epoch_history.append({k: v for k, v in vars(event).items() if not k.startswith("histogram")})
                 self.histograms.add(event.histograms, event.histogram_ranges)
-            elif isinstance(event, Finished):
-                self._on_finished(event)
         last_step = next((e for e in reversed(batch) if isinstance(e, StepReport)), None)
         now = time.monotonic()
         if last_step is not None and now - self._labels_updated > 0.25:  # text at 4 Hz is plenty to read
@@ -276,6 +280,8 @@ class TrainingPanel(Panel):
             self._message(f"Epoch {last['epoch']}/{self.worker.config.epochs}: train loss {last['train_loss']:.3f},"
                           f" val loss {last['val_loss']:.3f}, val acc {last['val_acc']:.1%}; "
                           f"{self.curves.early_stopping_text}")
+        if isinstance(batch[-1], Finished):  # last, so its message is the one that stays
+            self._on_finished(batch[-1])
 
     def _redraw_within_budget(self) -> None:
         now = time.perf_counter()
