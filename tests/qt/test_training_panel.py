@@ -131,7 +131,8 @@ def test_export_csv_and_settings_round_trip(qtbot, panel, tmp_path):
     panel.start_training(TrainConfig(epochs=2, **QUICK))
     _wait_done(qtbot, panel)
     run = list_runs()[0]
-    panel._export_run(run, "csv", str(tmp_path / "metrics.csv"))
+    with qtbot.waitSignal(panel.run_list.message, timeout=10000):
+        panel.run_list.export(run, "csv", str(tmp_path / "metrics.csv"))
     rows = list(csv.DictReader((tmp_path / "metrics.csv").open()))
     assert [r["epoch"] for r in rows] == ["1", "2"] and "Exported" in panel.status_label.text()
     panel.controls.set_config(TrainConfig(epochs=7, optimizer="Nesterov", schedule="cosine",

@@ -12,14 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-from pathlib import Path
 
 from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
                                QSizePolicy,
                                QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
-from visionlab.core import paths
 from visionlab.core.training.augment import augmentation_preview
 from visionlab.core.training.config import TrainConfig, ab_variant, expected_input
 from visionlab.core.training.diagnosis import diagnose
@@ -161,7 +159,7 @@ class TrainingPanel(Panel):
         self.run_list.ab_requested.connect(self.start_ab)
         self.run_list.resume_requested.connect(self.resume_run)
         self.run_list.delete_requested.connect(self._delete_run)
-        self.run_list.export_requested.connect(self._export_run)
+        self.run_list.message.connect(self._message)
         self.run_list.load_requested.connect(lambda run: self.controls.set_config(run.config))
         self.tabs.addTab(self.run_list, "Runs")
         self.experiments = ExperimentsTab(self.controls.config)
@@ -367,24 +365,6 @@ class TrainingPanel(Panel):
         delete_run(run)
         self.run_list.refresh()
         self._update_overlays()
-
-    def _export_run(self, run: Run, kind: str, target: str | None = None) -> None:
-        default = paths.subdir("exports") / (f"{run.run_id}.csv" if kind == "csv" else f"{run.run_id}-tensorboard")
-        if target is None:
-            if kind == "csv":
-                target, _ = QFileDialog.getSaveFileName(self, "Export metrics as CSV", str(default), "CSV (*.csv)")
-            else:
-                target = QFileDialog.getExistingDirectory(self, "Folder for TensorBoard event files",
-                                                          str(default.parent))
-                target = str(Path(target) / default.name) if target else ""
-        if not target:
-            return
-        try:
-            written = run.export_csv(target) if kind == "csv" else run.export_tensorboard(target)
-        except OSError as exc:
-            self._message(f"Export failed: {exc}", error=True)
-            return
-        self._message(f"Exported to {written}")
 
     def _update_overlays(self) -> None:
         self.curves.set_overlays([(run.run_id[-18:], run.metrics) for run in self.run_list.checked_runs()])

@@ -7,11 +7,13 @@ folders is file I/O, so it happens in a JobWorker; `refreshed` fires when the li
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
                                QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
+from visionlab.core import paths
 from visionlab.core.training.config import AB_SETTINGS
 from visionlab.core.training.runs import Run, list_runs
 from visionlab.qt.workers.job_worker import JobWorker
@@ -21,13 +23,17 @@ def _read_runs(progress=None, should_stop=None) -> list[Run]:
     return list_runs()
 
 
+def _export(run: Run, kind: str, target: str, progress=None, should_stop=None) -> Path:
+    return run.export_csv(target) if kind == "csv" else run.export_tensorboard(target)
+
+
 class RunList(QWidget):
     refreshed = Signal()
     overlay_changed = Signal()
     ab_requested = Signal(object, str, str)  # run, setting, new value text
     resume_requested = Signal(object)
     delete_requested = Signal(object)
-    export_requested = Signal(object, str)  # run, "csv" or "tensorboard"
+    message = Signal(str, bool)  # text for the panel's status line, is-error
     load_requested = Signal(object)
 
     def __init__(self, parent=None) -> None:
@@ -72,6 +78,7 @@ class RunList(QWidget):
         self._again = False
         self._stale = True
         self._wanted_selection: str | None = None
+        self._exports: list[JobWorker] = []
 
     def refresh(self) -> None:
         """Re-read the runs folder in the background (a second request while reading is queued once).
@@ -97,8 +104,9 @@ class RunList(QWidget):
             self.refresh()
 
     def shutdown(self) -> None:
-        if self._job is not None:
-            self._job.cancel_and_wait(2000)
+        for job in [self._job, *self._exports]:
+            if job is not None:
+                job.cancel_and_wait(2000)
 
     def _show_runs(self, runs: list[Run]) -> None:
         if self._again:
@@ -153,8 +161,26 @@ class RunList(QWidget):
 
     def _emit_export(self, kind: str) -> None:
         run = self.selected_run()
-        if run is not None:
-            self.export_requested.emit(run, kind)
+        if run is None:
+            return
+        default = paths.subdir("exports") / (f"{run.run_id}.csv" if kind == "csv" else f"{run.run_id}-tensorboard")
+        if kind == "csv":
+            target, _ = QFileDialog.getSaveFileName(self, "Export metrics as CSV", str(default), "CSV (*.csv)")
+        else:
+            folder = QFileDialog.getExistingDirectory(self, "Folder for TensorBoard event files", str(default.parent))
+            target = str(Path(folder) / default.name) if folder else ""
+        if target:
+            self.export(run, kind, target)
+
+    def export(self, run: Run, kind: str, target: str) -> JobWorker:
+        """Write the run's metrics as CSV or TensorBoard events in the background; `message` reports it."""
+        job = JobWorker(_export, run, kind, target, parent=self)
+        job.succeeded.connect(lambda written: self.message.emit(f"Exported to {written}", False))
+        job.failed.connect(lambda text: self.message.emit(f"Export failed: {text}", True))
+        job.finished.connect(lambda: self._exports.remove(job) if job in self._exports else None)
+        self._exports.append(job)
+        job.start()
+        return job
 
     def _emit_ab(self) -> None:
         run = self.selected_run()
