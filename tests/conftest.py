@@ -7,12 +7,18 @@ Offscreen Qt, a private data folder per test (settings, runs, logs never touch t
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
+# Offscreen Qt's default screen is 800×800, smaller than the app's minimum width: give it a desktop-sized
+# screen so that window geometry behaves as on a real monitor.
+OFFSCREEN = f"offscreen:configfile={Path(__file__).with_name('offscreen.json')}"
+
 
 def pytest_configure(config) -> None:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+        os.environ["QT_QPA_PLATFORM"] = OFFSCREEN
 
 
 def _has_real_display() -> bool:
