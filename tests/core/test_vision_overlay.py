@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from visionlab.core.vision.overlay import (Detections, OverlayOptions, class_color, classes_in_view,
                                            filter_detections, render_overlay)
@@ -35,8 +36,9 @@ def test_boxes_are_drawn_in_the_class_color_above_the_threshold_only():
     assert len({class_color(label) for label in range(21)}) == 21
 
 
-def test_semantic_masks_blend_with_the_chosen_opacity():
-    semantic = np.zeros((4, 4), np.int64)
+@pytest.mark.parametrize("dtype", [np.uint8, np.int64])
+def test_semantic_masks_blend_with_the_chosen_opacity(dtype):
+    semantic = np.zeros((4, 4), dtype)
     semantic[:2] = 1
     confidence = np.full((4, 4), 0.9, np.float32)
     confidence[0, 0] = 0.1

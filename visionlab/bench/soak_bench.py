@@ -1,11 +1,12 @@
 """`visionlab bench soak`: a long stream must not leak memory or threads.
 
-    visionlab bench soak [--frames 10000] [--max-seconds 300] [--no-gui] --json
+    visionlab bench soak [--frames 10000] [--min-seconds 60] [--max-seconds 300] [--no-gui] --json
 
 The synthetic source runs unpaced into the CPU default detector (frames are counted at capture; most are
 dropped by design, which is exactly what exercises the mailboxes). The real panel draws offscreen when
 Qt is available. Prints rss_growth_mb (from the end of warm-up to the end; target <= 50), thread_growth
-(OS threads at the end minus after warm-up, while streaming; target <= 0) and frames.
+(OS threads at the end minus after warm-up, while streaming; target <= 0) and frames. It runs until
+--frames are captured and at least --min-seconds have passed (60 s by default), at most --max-seconds.
 """
 
 from __future__ import annotations
@@ -17,12 +18,16 @@ import time
 from visionlab.bench.camera_bench import qt_available, rss_mb, thread_count
 
 WARM_UP_FRAMES = 500
+WARM_UP_INFERENCES = 5  # the model's first passes allocate its working memory: not a leak
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="visionlab bench soak", exit_on_error=False)
     parser.add_argument("--frames", type=int, default=10_000, help="frames to capture")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="stop earlier than this in any case")
+    parser.add_argument("--min-seconds", type=float, default=60.0,
+                        help="run at least this long: unpaced synthetic frames are so cheap (~4000/s here) that "
+                             "10 000 of them would exercise only a handful of inferences and draws")
     parser.add_argument("--size", default="640x480")
     parser.add_argument("--no-gui", action="store_true")
     args = parser.parse_args(argv)
@@ -85,9 +90,11 @@ def main(argv: list[str]) -> dict:
 
     baseline = None
     try:
-        while stats.capture.count < args.frames and time.perf_counter() - started < args.max_seconds:
+        while time.perf_counter() - started < args.max_seconds and (
+                stats.capture.count < args.frames or time.perf_counter() - started < args.min_seconds):
             pump()
-            if baseline is None and stats.capture.count >= WARM_UP_FRAMES:
+            if baseline is None and stats.capture.count >= WARM_UP_FRAMES and \
+                    stats.inference.count >= WARM_UP_INFERENCES:
                 baseline = (rss_mb(), thread_count())
         end = (rss_mb(), thread_count())
     finally:

@@ -86,8 +86,9 @@ class TorchDetector:
             probabilities = raw.float().softmax(0)
             confidence, argmax = probabilities.max(0)
             # Resized at the end (nearest for labels) so the maps line up with the frame that is shown.
-            semantic = cv2.resize(argmax.to(torch.int32).cpu().numpy(), (width, height),
-                                  interpolation=cv2.INTER_NEAREST).astype(np.int64)
+            label_type = np.uint8 if len(self.categories) <= 256 else np.int32
+            semantic = cv2.resize(argmax.cpu().numpy().astype(label_type), (width, height),
+                                  interpolation=cv2.INTER_NEAREST)
             confidence = cv2.resize(confidence.cpu().numpy(), (width, height), interpolation=cv2.INTER_LINEAR)
             return Detections(self.categories, semantic=semantic, confidence=confidence)
         masks = raw.get("masks")
