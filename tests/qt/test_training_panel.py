@@ -203,3 +203,20 @@ def test_experiments_tab_runs_bias_variance_and_kfold(qtbot, panel):
     tab.run_or_stop()
     qtbot.waitUntil(lambda: tab.result is not None and hasattr(tab.result, "out_of_fold_acc"), timeout=30000)
     assert "2-fold stratified CV" in tab.summary.text() and tab.result.out_of_fold_acc > 0.6
+
+
+def test_closing_the_window_mid_run_stops_training_within_two_seconds(qtbot, tmp_path):
+    from visionlab.qt.main_window import MainWindow
+
+    window = MainWindow(QSettings(str(tmp_path / "w.ini"), QSettings.Format.IniFormat), initial_panel="training")
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.panel("training") is not None, timeout=60000)
+    panel = window.panel("training")
+    panel.start_training(TrainConfig(epochs=500, **QUICK))
+    qtbot.waitUntil(lambda: len(panel.epoch_history) >= 1, timeout=20000)
+    started = time.monotonic()
+    window.close()
+    assert time.monotonic() - started < 2.0 and panel.worker.isFinished()
+    run = list_runs()[0]
+    assert run.info["status"] == "stopped" and (run.folder / "best.pt").exists()
