@@ -55,6 +55,7 @@ def main(argv: list[str]) -> dict:
         basin_map(himmelblau, Racer("adam", {"lr": 0.05}), himmelblau.bounds, args.basin_resolution, 500)
         basin_times.append(time.perf_counter() - t0)
     engine_s, torch_s = statistics.median(engine_times), statistics.median(torch_times)
+    slider_ms = _slider_frame_ms()
     return {
         "optimizers": {r.title(): r.settings()["lr"] for r in racers},
         "steps": args.steps,
@@ -67,4 +68,35 @@ def main(argv: list[str]) -> dict:
         "basin_seconds": round(statistics.median(basin_times), 3),
         "basin_target_seconds": 2.0,
         "basin_grid": f"{args.basin_resolution}x{args.basin_resolution}x500",
+        "slider_frame_ms": slider_ms,
     }
+
+
+def _slider_frame_ms() -> float | None:
+    """Median time from one learning-rate slider movement to the repainted panel (offscreen, 1400×900):
+    six racers × 1000 steps recomputed, every plot updated and painted. None without Qt."""
+    try:
+        import os
+
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        from PySide6.QtWidgets import QApplication
+
+        from visionlab.qt.panels.optimizer_panel import OptimizerPanel
+    except ImportError:
+        return None
+    app = QApplication.instance() or QApplication([])
+    panel = OptimizerPanel()
+    panel.resize(1400, 900)
+    panel.show()
+    app.processEvents()
+    panel.controls.racer_list.setCurrentRow(5)
+    slider = panel.controls.params.rows["lr"].slider
+    times = []
+    for position in range(300, 700, 10):
+        start = time.perf_counter()
+        slider.setValue(position)
+        panel.repaint()
+        app.processEvents()
+        times.append(time.perf_counter() - start)
+    panel.close()
+    return round(statistics.median(times) * 1000, 1)

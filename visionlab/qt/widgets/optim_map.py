@@ -74,19 +74,22 @@ class SurfaceMap(pg.PlotWidget):
                                         yMin=y_min - 5 * (y_max - y_min), yMax=y_max + 5 * (y_max - y_min))
 
     def set_paths(self, trajectories: list[Trajectory], colors: list[str], start: tuple[float, float]) -> None:
-        for item in self.paths:
-            self.removeItem(item)
-        self.legend.clear()
-        self.paths = []
-        for traj, color in zip(trajectories, colors):
-            dashed = "λ=0" in traj.racer.title()
-            pen = pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
-            item = pg.PlotDataItem(pen=pen, shadowPen=pg.mkPen("#000000", width=4), symbolSize=4,
-                                   symbolBrush=color, symbolPen=None,
-                                   name=traj.racer.title() + ("" if traj.diverged_at is None else " ✗"))
-            item.setZValue(5)
-            self.addItem(item)
-            self.paths.append(item)
+        titles = [t.racer.title() + ("" if t.diverged_at is None else " ✗") for t in trajectories]
+        if titles != getattr(self, "_titles", None):
+            # New racers: new curves and legend. Otherwise the curves are reused (slider drags stay cheap).
+            for item in self.paths:
+                self.removeItem(item)
+            self.legend.clear()
+            self.paths = []
+            for title, color in zip(titles, colors):
+                dashed = "λ=0" in title
+                pen = pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
+                item = pg.PlotDataItem(pen=pen, shadowPen=pg.mkPen("#000000", width=4), symbolSize=4,
+                                       symbolBrush=color, symbolPen=None, name=title)
+                item.setZValue(5)
+                self.addItem(item)
+                self.paths.append(item)
+            self._titles = titles
         self._trajectories, self._colors = trajectories, colors
         self.start_marker.setData([start[0]], [start[1]])
 

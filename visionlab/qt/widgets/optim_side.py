@@ -28,9 +28,12 @@ class LossPlot(pg.PlotWidget):
         self.offset = 0.0
 
     def set_curves(self, trajectories: list[Trajectory], colors: list[str]) -> None:
-        for curve in self.curves:
-            self.removeItem(curve)
-        self.curves = []
+        if len(self.curves) != len(trajectories):
+            for curve in self.curves:
+                self.removeItem(curve)
+            self.curves = [pg.PlotDataItem(connect="finite") for _ in trajectories]
+            for curve in self.curves:
+                self.addItem(curve)
         finite = [t.losses[np.isfinite(t.losses)] for t in trajectories]
         lows = [f.min() for f in finite if len(f)]
         # A log axis needs positive values: shift by the lowest loss seen when some are ≤ 0.
@@ -38,14 +41,12 @@ class LossPlot(pg.PlotWidget):
         self.offset = -low + 1e-12 if low <= 0 else 0.0
         self.setLabel("left", "loss" if self.offset == 0 else f"loss + {self.offset:.3g} (shifted to be > 0)")
         self.setLogMode(False, True)
-        for traj, color in zip(trajectories, colors):
+        for curve, traj, color in zip(self.curves, trajectories, colors):
             values = traj.losses + self.offset
             values = np.where(np.isfinite(values) & (values > 0), values, np.nan)
             stride = max(1, len(values) // 3000)
             steps = np.arange(len(values))[::stride]
-            curve = pg.PlotDataItem(steps, values[::stride], pen=pg.mkPen(color, width=2), connect="finite")
-            self.addItem(curve)
-            self.curves.append(curve)
+            curve.setData(steps, values[::stride], pen=pg.mkPen(color, width=2), connect="finite")
 
     def show_step(self, step: int) -> None:
         self.cursor.setValue(step)
@@ -74,12 +75,16 @@ class ValuesTable(QTableWidget):
             cells = (traj.racer.title(), f"{traj.xs[k]:.3g}", f"{traj.ys[k]:.3g}", f"{traj.losses[k]:.3g}",
                      f"{grad:.3g}", status)
             for col, text in enumerate(cells):
-                item = QTableWidgetItem(text)
+                item = self.item(row, col)
+                if item is None:  # items are reused: creating them on every step is the slow part
+                    item = QTableWidgetItem()
+                    self.setItem(row, col, item)
+                item.setText(text)
                 if col == 0:
                     item.setForeground(QBrush(QColor(color)))
-                if col == 5 and traj.diverged_at is not None and step >= traj.diverged_at:
-                    item.setForeground(QBrush(QColor("#d9534f")))
-                self.setItem(row, col, item)
+                elif col == 5:
+                    bad = traj.diverged_at is not None and step >= traj.diverged_at
+                    item.setForeground(QBrush(QColor("#d9534f" if bad else "#dddddd")))
 
 
 class InternalsView(QWidget):
