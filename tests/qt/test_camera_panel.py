@@ -223,8 +223,13 @@ def test_inside_faster_rcnn_on_the_paused_frame(panel, qtbot):
     assert "Top 12 before NMS" in grid.titles[2].text and "Top 12 after NMS" in grid.titles[3].text
     assert "RoIAlign" in panel.inside_view.note.text() and "RoI pooling" in panel.inside_view.note.text()
     before = grid.items[0].image.copy()
-    panel.inside_view._on_rcnn_click(0, 30.0, 40.0)  # what a click on the anchors picture does
-    assert "(30, 40)" in grid.titles[0].text and not np.array_equal(before, grid.items[0].image)
+    # A real mouse click on pixel (30, 40) of the anchors picture moves the anchors there.
+    from PySide6.QtCore import QPointF, Qt
+
+    scene_point = grid.items[0].mapToScene(QPointF(30.5, 40.5))
+    qtbot.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=grid.mapFromScene(scene_point))
+    qtbot.waitUntil(lambda: "(30, 40)" in grid.titles[0].text, timeout=3000)
+    assert not np.array_equal(before, grid.items[0].image)
 
 
 def test_inside_is_explained_for_models_without_proposals(panel, qtbot):
