@@ -11,7 +11,7 @@ are the history lesson before R-CNN.
 
 from __future__ import annotations
 
-import logging
+import contextlib
 from typing import Any, Callable
 
 import cv2
@@ -21,8 +21,6 @@ import torchvision
 
 from visionlab.core.vision.overlay import Detections
 from visionlab.core.vision.weights_catalog import weights_enum
-
-log = logging.getLogger(__name__)
 
 CLASSICAL_MODELS = {
     "haar_face": "Haar face cascade (Viola-Jones 2001, OpenCV)",
@@ -74,8 +72,10 @@ class TorchDetector:
         return self.transforms(tensor).to(self.device, non_blocking=True)
 
     def forward(self, inputs: torch.Tensor) -> Any:
-        # fp16 autocast on CUDA (not .half(): the box arithmetic and NMS stay in fp32).
-        with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=self.device.type == "cuda"):
+        # fp16 autocast on CUDA (not .half(): the box arithmetic and NMS stay in fp32). Not even a disabled
+        # CUDA autocast elsewhere: CPU-only torch builds warn about it.
+        on_cuda = self.device.type == "cuda"
+        with torch.autocast(device_type="cuda", dtype=torch.float16) if on_cuda else contextlib.nullcontext():
             if self.task == "segmentation":
                 return self.model(inputs.unsqueeze(0))["out"][0]
             return self.model([inputs])[0]
