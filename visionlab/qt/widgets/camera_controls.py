@@ -92,6 +92,7 @@ class CameraControls(QWidget):
         self.pause_button.setCheckable(True)
         self.step_button = QPushButton("Step")
         self.step_button.setToolTip("while paused: capture and analyse exactly one more frame")
+        self.step_button.setEnabled(False)  # enabled by Pause
         self.snapshot_button = QPushButton("Snapshot")
         self.record_button = QPushButton("Record")
         self.record_button.setCheckable(True)
