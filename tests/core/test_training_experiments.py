@@ -81,7 +81,7 @@ def test_histograms_use_fixed_bins_and_count_every_value(digits):
     assert set(first) == {"features.0", "features.4", "classifier.0", "classifier.2", "classifier.4"}
     conv = trainer.model.features[0]
     assert sum(second["features.0"]["weights"]) == conv.weight.numel()
-    assert sum(second["features.0"]["activations"]) == 256 * conv.out_channels * 8 * 8
+    assert sum(second["features.0"]["activations"]) == 64 * conv.out_channels * 8 * 8
     assert reports[0].histogram_ranges == reports[1].histogram_ranges  # bins fixed at the first epoch
     limit = reports[1].histogram_ranges["features.0/weights"]
     expected = torch.histc(conv.weight.detach().clamp(-limit, limit), bins=40, min=-limit, max=limit)

@@ -4,8 +4,9 @@ throughput_ratio: samples/s of a run in the Training Monitor (panel offscreen, e
 written) over a bare PyTorch loop on the same model, data, batch size, steps and seed (both evaluate the
 validation set once per epoch, as any training loop does); median of interleaved pairs.
 gui_stall_p99_ms: the 99th percentile lateness of a 10 ms precise QTimer on the GUI thread during
---stall-runs further monitored runs (separate, because the probe itself is a Python callback 100 times a
-second that would take the GIL from the training thread and lower the measured throughput). Both sides use the same number of torch threads (--threads).
+--stall-runs further monitored runs of --stall-epochs epochs (separate, because the probe itself is a
+Python callback 100 times a second that would take the GIL from the training thread and lower the
+measured throughput; longer, because a training session is mostly steady state, not start and finish). Both sides use the same number of torch threads (--threads).
 """
 
 from __future__ import annotations
@@ -75,8 +76,8 @@ def monitored_run(panel, app, config, lateness: list[float] | None = None) -> fl
         loop.exec()
     timer.stop()
     app.processEvents()
-    steps = sum(1 for e in panel.curves.epochs["x"])
-    if panel.last_finished is None or panel.last_finished.status != "finished" or steps != config.epochs:
+    epochs = len(panel.curves.epochs["x"])
+    if panel.last_finished is None or panel.last_finished.status != "finished" or epochs != config.epochs:
         raise RuntimeError(f"the monitored run did not finish: {panel.status_label.text()}")
     samples = config.epochs * len(panel.worker.trainer.train_y)
     return samples / panel.worker.train_seconds
@@ -89,7 +90,8 @@ def main(argv: list[str]) -> dict:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--model", default="LeNet-5")
     parser.add_argument("--dataset", default="digits", choices=("digits", "shapes"))
-    parser.add_argument("--stall-runs", type=int, default=3, help="monitored runs with the 10 ms probe timer")
+    parser.add_argument("--stall-runs", type=int, default=2, help="monitored runs with the 10 ms probe timer")
+    parser.add_argument("--stall-epochs", type=int, default=40, help="epochs of each of those runs")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for both sides")
     args = parser.parse_args(argv)
     if args.pairs < 7:
@@ -124,8 +126,9 @@ def main(argv: list[str]) -> dict:
             bare.append(bare_loop(config, data))
             monitored.append(monitored_run(panel, app, config))
         ratios.append(monitored[-1] / bare[-1])
+    stall_config = config.with_change("epochs", args.stall_epochs)  # minutes-long sessions are mostly steady state
     for _ in range(args.stall_runs):
-        monitored_run(panel, app, config, lateness)
+        monitored_run(panel, app, stall_config, lateness)
     panel.shutdown()
     panel.close()
     lateness.sort()
@@ -140,4 +143,5 @@ def main(argv: list[str]) -> dict:
         "pairs": args.pairs, "model": args.model, "dataset": args.dataset, "train_images": len(data.train_y), "input_shape": list(data.input_shape), "batch_size": args.batch_size,
         "epochs_per_run": args.epochs, "steps_per_run": args.epochs * math.ceil(len(data.train_y) / args.batch_size),
         "torch_threads": args.threads, "timer_ticks": len(lateness),
+        "stall_runs": args.stall_runs, "stall_epochs_per_run": args.stall_epochs,
     }

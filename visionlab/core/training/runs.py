@@ -29,7 +29,7 @@ from visionlab.core.training.config import TrainConfig
 from visionlab.core.training.trainer import EpochReport, Finished, StepReport, Trainer
 from visionlab.core.training.writer import BackgroundWriter
 
-RESUME_EVERY = 10  # epochs between resume snapshots while training (one is always written at the end)
+RESUME_EVERY = 10  # epochs between resume snapshots while training (one is always written on a stop)
 EPOCH_FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr")
 
 
@@ -80,15 +80,15 @@ class Run:
             extra = {"epoch": event.epoch, "metrics": {key: getattr(event, key) for key in EPOCH_FIELDS}}
             if event.improved:
                 self._write("best.pt", checkpoint_bytes(trainer.model, trainer.model_config(), extra))
-            if event.epoch % RESUME_EVERY == 0:  # also at the end of every run; this covers a crash
+            if event.epoch % RESUME_EVERY == 0:  # and when the run is stopped; this covers a crash
                 self._save_resume(trainer)
             self.info.update(status="running", epochs_done=event.epoch, best_epoch=event.best_epoch,
                              best_val_acc=max(e["val_acc"] for e in self.metrics["epochs"]))
             self._save_metrics()
             self._save_info()
         elif isinstance(event, Finished):
-            if event.status != "diverged":  # a diverged state is not worth resuming
-                self._save_resume(trainer)
+            if event.status == "stopped" and trainer.epoch > trainer.start_epoch:
+                self._save_resume(trainer)  # the weights now, so nothing trained is lost
             self.info.update(status=event.status, message=event.message, best_epoch=event.best_epoch)
             self._save_metrics()
             self._save_info()
@@ -105,10 +105,8 @@ class Run:
             write_text(self.folder / "run.json", json.dumps(self.info, indent=1))
 
     def _save_resume(self, trainer: Trainer) -> None:
-        if trainer.resume_snapshot is None:  # stopped before the first epoch ended: nothing to resume from
-            return
         buffer = io.BytesIO()
-        torch.save(trainer.resume_snapshot, buffer)
+        torch.save(trainer.resume_state(), buffer)  # serializing copies: no snapshot kept in memory
         self._write("resume.pt", buffer.getvalue())
 
     def resume_state(self) -> tuple[int, dict] | None:

@@ -9,7 +9,6 @@ is not advanced does not run. Values are pulled from the device only once per re
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from visionlab.core.training.models import build_model, parameter_count
 from visionlab.core.training.optimizers import build_optimizer, lr_at
 
 EVAL_BATCH = 512
+HISTOGRAM_PROBE = 64  # validation images whose layer outputs are histogrammed each epoch (cost: ~2 %)
 
 
 @dataclass
@@ -99,8 +99,7 @@ class Trainer:
         if state is not None:  # resuming: weights and optimizer moments of the last saved epoch
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
-        self.best_state = copy.deepcopy(self.model.state_dict())
-        self.resume_snapshot: dict | None = None  # weights + optimizer state at the end of the last epoch
+        self.best_state = self._copy_weights()
         self.epoch = start_epoch
         self._weighted = [(name, p) for name, p in self.model.named_parameters() if p.dim() > 1]
         self._transform = build_transform(config.augment, data.input_shape[-1])
@@ -108,7 +107,7 @@ class Trainer:
         self.train_y = data.train_y.to(self.device)
         self.val_x = data.normalize(data.val_x.to(self.device))
         self.val_y = data.val_y.to(self.device)
-        self.histograms = HistogramTracker(self.model, self.val_x[:256])
+        self.histograms = HistogramTracker(self.model, self.val_x[:HISTOGRAM_PROBE])
 
     @property
     def steps_per_epoch(self) -> int:
@@ -213,13 +212,10 @@ class Trainer:
                 status, message = "diverged", f"the validation loss became {val_loss} in epoch {epoch + 1}"
                 break
             self.epoch = epoch + 1
-            # What "resume" continues from: not the mid-epoch weights of a stop, not the restored best ones.
-            self.resume_snapshot = {"epoch": self.epoch, "model": copy.deepcopy(self.model.state_dict()),
-                                    "optimizer": copy.deepcopy(self.optimizer.state_dict())}
             improved = val_loss < best_loss
             if improved:
                 best_loss, best_epoch, waited = val_loss, epoch + 1, 0
-                self.best_state = copy.deepcopy(self.model.state_dict())
+                self.best_state = self._copy_weights()
             else:
                 waited += 1
             yield EpochReport(epoch + 1, loss_sum.item() / max(epoch_seen, 1), correct.item() / max(epoch_seen, 1),
@@ -233,6 +229,18 @@ class Trainer:
             self.model.load_state_dict(self.best_state)
             message += f"; weights of epoch {best_epoch} restored"
         yield self.finish(status, message, best_epoch)
+
+    def _copy_weights(self) -> dict[str, torch.Tensor]:
+        # Tensor clones, not copy.deepcopy: deepcopy's per-object bookkeeping cost ~4 % of a digits run.
+        return {name: value.detach().clone() for name, value in self.model.state_dict().items()}
+
+    def resume_state(self) -> dict:
+        """What a resumed run continues from: completed epochs, weights and optimizer moments.
+
+        Taken at an epoch's end it is exact; after a stop in mid-epoch, the weights include that partial
+        epoch's steps and the resumed run starts the next epoch's data from its beginning.
+        """
+        return {"epoch": self.epoch, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
 
     def grad_norms(self) -> dict[str, float]:
         grads = [p.grad for _, p in self._weighted if p.grad is not None]
