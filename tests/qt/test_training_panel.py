@@ -220,3 +220,24 @@ def test_closing_the_window_mid_run_stops_training_within_two_seconds(qtbot, tmp
     assert time.monotonic() - started < 2.0 and panel.worker.isFinished()
     run = list_runs()[0]
     assert run.info["status"] == "stopped" and (run.folder / "best.pt").exists()
+
+
+def test_gap_shading_covers_every_epoch_after_the_axis_grows(qtbot):
+    import pyqtgraph as pg
+
+    from visionlab.core.training.trainer import EpochReport
+    from visionlab.qt.widgets.training_curves import TrainingCurves
+
+    curves = TrainingCurves()
+    qtbot.addWidget(curves)
+    curves.show()
+    curves.begin_run(24, 1e-3)
+    for epoch in range(1, 11):
+        curves.add_events([EpochReport(epoch, 2 / epoch, 0.08 * epoch, 1.5 / epoch, 0.09 * epoch, 1e-3, epoch,
+                                       1.5 / epoch, 0, True)])
+        curves.refresh()
+    assert curves.loss_plot.getViewBox().viewRange()[0][1] >= 10  # the x axis grew past the first 4 epochs
+    for plot in (curves.loss_plot, curves.acc_plot):
+        fill = [item for item in plot.items if isinstance(item, pg.FillBetweenItem)][0]
+        span = fill.path().boundingRect()
+        assert (span.left(), span.right()) == (1.0, 10.0)

@@ -61,6 +61,10 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             # No point symbols: a scatter item doubles the cost of every repaint of the plot.
             self._curves[f"train_{key}"] = plot.plot(pen=_pen(TRAIN_COLOR, 2.5), name="train (per epoch)")
             self._curves[f"val_{key}"] = plot.plot(pen=_pen(VAL_COLOR, 2.5), name="validation (per epoch)")
+            for epoch_curve in (self._curves[f"train_{key}"], self._curves[f"val_{key}"]):
+                # One point per epoch needs no clipping, and the shaded gap follows these curves' paths,
+                # which clip-to-view would cut at the view's edge when the x range later grows.
+                epoch_curve.setClipToView(False)
             gap = pg.FillBetweenItem(self._curves[f"train_{key}"], self._curves[f"val_{key}"],
                                      brush=pg.mkBrush(230, 110, 30, 45))
             plot.addItem(gap)
