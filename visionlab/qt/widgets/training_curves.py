@@ -121,7 +121,8 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
     def _update_ranges(self, force: bool = False) -> None:
         """Change a range only when the data leave it, so axes are redrawn rarely."""
         # x grows by doubling (few axis redraws) up to the run's length, so early epochs are not squashed.
-        reached = max([self.steps["x"][-1] if self.steps["x"] else 0.0] + self._overlay_epochs)
+        reached = max([self.steps["x"][-1] if self.steps["x"] else 0.0, self.epochs["x"][-1] if self.epochs["x"]
+                       else 0.0] + self._overlay_epochs)
         shown = self._ranges.get("xx", (0.0, 0.0))[1]
         if force or reached > shown:
             target = 4.0
