@@ -101,3 +101,23 @@ def test_offline_download_names_the_offline_sets(tmp_path):
     # Nothing listens on port 9 of 127.0.0.1: the same error a user without a network sees.
     with pytest.raises(DatasetError, match="offline data sets 'digits' and 'shapes'"):
         download_file("http://127.0.0.1:9/mnist.gz", tmp_path / "mnist.gz", timeout=2)
+
+
+def test_augmentation_preview_pairs_each_image_with_its_own_random_flip():
+    from visionlab.core.training.augment import augmentation_preview
+    from visionlab.core.training.config import AugmentSpec, TrainConfig
+
+    config = TrainConfig(dataset="shapes", shapes_count=64, shapes_size=12, shapes_noise=0.0,
+                         augment=AugmentSpec(vflip=True))
+    picture = augmentation_preview(config, count=16, columns=8)
+    assert picture.shape == (4 * 12 + 3, 8 * 12 + 7, 3)
+    flipped = kept = 0
+    for row in (0, 2):
+        for col in range(8):
+            top = picture[row * 13:row * 13 + 12, col * 13:col * 13 + 12, 0]
+            below = picture[(row + 1) * 13:(row + 1) * 13 + 12, col * 13:col * 13 + 12, 0]
+            if np.array_equal(below, top[::-1]) and not np.array_equal(top, top[::-1]):
+                flipped += 1
+            elif np.array_equal(below, top):
+                kept += 1
+    assert flipped + kept == 16 and flipped > 0 and kept > 0  # drawn per image, not once per batch

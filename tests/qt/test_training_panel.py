@@ -174,7 +174,8 @@ def test_augmentation_preview_shows_flipped_shapes(qtbot, panel):
     panel.tabs.setCurrentWidget(panel.preview_page)
     panel.show_preview()
     qtbot.waitUntil(lambda: panel.preview._pixmap is not None, timeout=20000)
-    assert panel.preview._pixmap.width() == 16 * 16 + 15 and panel.preview._pixmap.height() == 2 * 16 + 1
+    # 16 images in rows of 8, each row of originals followed by its augmented row: 8 × 4 tiles of 16 px.
+    assert panel.preview._pixmap.width() == 8 * 16 + 7 and panel.preview._pixmap.height() == 4 * 16 + 3
 
 
 def test_histograms_tab_shows_one_column_per_epoch(qtbot, panel):

@@ -55,8 +55,9 @@ def mosaic(images: torch.Tensor, columns: int = 8, gap: int = 1) -> "np.ndarray"
     return canvas
 
 
-def augmentation_preview(config, count: int = 16, progress=None, should_stop=lambda: False) -> "np.ndarray":
-    """Two rows of `count` training images: the originals on top, the same images augmented below."""
+def augmentation_preview(config, count: int = 16, columns: int = 8, progress=None,
+                         should_stop=lambda: False) -> "np.ndarray":
+    """`count` training images in rows of `columns`, each row of originals followed by the same images augmented."""
     from visionlab.core.training.config import load_splits
 
     if config.dataset in ("MNIST", "Fashion-MNIST", "CIFAR-10") and progress is not None:
@@ -66,4 +67,6 @@ def augmentation_preview(config, count: int = 16, progress=None, should_stop=lam
     transform = build_transform(config.augment, data.input_shape[-1])
     torch.manual_seed(config.seed)
     augmented = augment_batch(originals, transform)
-    return mosaic(torch.cat([originals, augmented]), columns=min(count, len(originals)), gap=1)
+    rows = [part for start in range(0, len(originals), columns)
+            for part in (originals[start:start + columns], augmented[start:start + columns])]
+    return mosaic(torch.cat(rows), columns=min(columns, len(originals)), gap=1)

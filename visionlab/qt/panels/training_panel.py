@@ -148,7 +148,8 @@ class TrainingPanel(Panel):
         self.tabs.addTab(self.histograms, "Histograms")
         self.preview_page = preview_page = QWidget()
         preview_layout = QVBoxLayout(preview_page)
-        preview_button = QPushButton("Show an augmented batch (top: originals, bottom: augmented)")
+        preview_button = QPushButton("Show an augmented batch (each row of originals is followed by the same "
+                                     "images augmented)")
         preview_button.clicked.connect(self.show_preview)
         self.preview = ImageGrid()
         preview_layout.addWidget(preview_button)
@@ -367,7 +368,10 @@ class TrainingPanel(Panel):
         self._update_overlays()
 
     def _update_overlays(self) -> None:
-        self.curves.set_overlays([(run.run_id[-18:], run.metrics) for run in self.run_list.checked_runs()])
+        # Short legend names: the run's time, and what an A/B run changed (else its model).
+        self.curves.set_overlays([(f"{run.run_id[9:11]}:{run.run_id[11:13]}:{run.run_id[13:15]} "
+                                   f"{run.info.get('change') or run.config.model.name}"[:30], run.metrics)
+                                  for run in self.run_list.checked_runs()])
 
     # -- augmentation preview -----------------------------------------------------------------------
     def show_preview(self) -> None:

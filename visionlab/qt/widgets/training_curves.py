@@ -55,7 +55,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self._curves: dict[str, pg.PlotDataItem] = {}
         for plot, key in ((self.loss_plot, "loss"), (self.acc_plot, "acc")):
             # Loss falls and accuracy rises: the legends sit where the curves end up not being.
-            plot.addLegend(offset=(-4, 4) if key == "loss" else (-4, -4), labelTextSize="8pt")
+            plot.addLegend(offset=(-4, 4) if key == "loss" else (-4, -4), labelTextSize="7pt")
             self._curves[f"step_{key}_raw"] = plot.plot(pen=_pen(TRAIN_COLOR, 1, alpha=60))
             self._curves[f"step_{key}_ema"] = plot.plot(pen=_pen(TRAIN_COLOR, 1.5, alpha=170), name="train (steps, EMA)")
             # No point symbols: a scatter item doubles the cost of every repaint of the plot.
@@ -272,6 +272,6 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             x = [row["epoch"] for row in epochs]
             for plot, key in ((self.loss_plot, "val_loss"), (self.acc_plot, "val_acc")):
                 curve = plot.plot(x, [row[key] for row in epochs], pen=_pen(color, 1.5, Qt.PenStyle.DashLine),
-                                  name=f"val: {label}"[:40])
+                                  name=f"val {label}"[:44])
                 self._overlays.append((plot, curve))
         self._update_ranges()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QTransform
+from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 
@@ -20,7 +20,7 @@ class HistogramsView(QWidget):
         row = QHBoxLayout()
         self.layer = QComboBox()
         self.kind = QComboBox()
-        self.kind.addItems(["weights", "activations"])
+        self.kind.addItems(["activations", "weights"])  # activations first: many values, smooth shapes
         row.addWidget(QLabel("layer"))
         row.addWidget(self.layer, 1)
         row.addWidget(self.kind)
@@ -28,6 +28,7 @@ class HistogramsView(QWidget):
         self.plot = pg.PlotWidget(background="w")
         self.plot.setLabel("bottom", "epoch")
         self.plot.setLabel("left", "value")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setLookupTable(pg.colormap.get("CET-L1").getLookupTable(nPts=256)[::-1])
         self.plot.addItem(self.image)
@@ -68,8 +69,8 @@ class HistogramsView(QWidget):
         limit = self.ranges[f"{layer}/{kind}"]
         bins = counts.shape[0]
         self.image.setImage(np.log1p(counts), autoLevels=True)
-        # Pixel (epoch index, bin) → (epoch number, value): epochs start at 1, bins span ±limit.
-        self.image.setTransform(QTransform.fromTranslate(0.5, -limit).scale(1.0, 2 * limit / bins))
+        # Column i is epoch i + 1 (centered on it); the bins span ±limit.
+        self.image.setRect(QRectF(0.5, -limit, counts.shape[1], 2 * limit))
         self.plot.autoRange()
         first, last = counts[:, 0], counts[:, -1]
         centers = np.linspace(-limit, limit, bins + 1)[:-1] + limit / bins
