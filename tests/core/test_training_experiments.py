@@ -72,9 +72,11 @@ def test_loss_probes_are_exact_at_the_solutions(digits):
     assert between[0] == pytest.approx(loss_a, rel=1e-6) and between[2] == pytest.approx(loss_b, rel=1e-6)
 
 
-def test_histograms_use_fixed_bins_and_count_every_value(digits):
+def test_histograms_use_fixed_bins_and_count_every_value(digits, monkeypatch):
+    import visionlab.core.training.trainer as trainer_module
     from visionlab.core.training.trainer import EpochReport, Trainer
 
+    monkeypatch.setattr(trainer_module, "HISTOGRAM_SHARE", 1e9)  # never skip an epoch here
     trainer = Trainer(TrainConfig(epochs=2, weight_decay=0.0, model=ModelSpec("LeNet-5", width=4)), digits)
     reports = [e for e in trainer.events() if isinstance(e, EpochReport)]
     first, second = reports[0].histograms, reports[1].histograms
@@ -86,3 +88,13 @@ def test_histograms_use_fixed_bins_and_count_every_value(digits):
     limit = reports[1].histogram_ranges["features.0/weights"]
     expected = torch.histc(conv.weight.detach().clamp(-limit, limit), bins=40, min=-limit, max=limit)
     assert second["features.0"]["weights"] == expected.long().tolist()
+
+
+def test_histograms_are_thinned_when_they_would_cost_too_much(digits, monkeypatch):
+    import visionlab.core.training.trainer as trainer_module
+    from visionlab.core.training.trainer import EpochReport, Trainer
+
+    monkeypatch.setattr(trainer_module, "HISTOGRAM_SHARE", 1e-6)  # any snapshot is "too expensive"
+    reports = [e for e in Trainer(TrainConfig(epochs=4, model=ModelSpec("MLP", width=4, depth=1)), digits).events()
+               if isinstance(e, EpochReport)]
+    assert reports[0].histograms and not any(r.histograms for r in reports[1:])

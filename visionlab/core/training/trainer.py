@@ -26,7 +26,8 @@ from visionlab.core.training.models import build_model, parameter_count
 from visionlab.core.training.optimizers import build_optimizer, lr_at
 
 EVAL_BATCH = 512
-HISTOGRAM_PROBE = 64  # validation images whose layer outputs are histogrammed each epoch (cost: ~2 %)
+HISTOGRAM_PROBE = 64  # validation images whose layer outputs are histogrammed
+HISTOGRAM_SHARE = 0.01  # histograms may cost about this share of training time
 
 
 @dataclass
@@ -54,7 +55,7 @@ class EpochReport:
     best_val_loss: float
     patience_used: int  # epochs since the best one (the early-stopping counter)
     improved: bool
-    histograms: dict = field(default_factory=dict)  # layer → {"weights": counts, "activations": counts}
+    histograms: dict = field(default_factory=dict)  # layer → {"weights": counts, "activations": counts}; {} if skipped
     histogram_ranges: dict = field(default_factory=dict)  # "layer/kind" → half-width of the fixed bins
 
 
@@ -108,6 +109,7 @@ class Trainer:
         self.val_x = data.normalize(data.val_x.to(self.device))
         self.val_y = data.val_y.to(self.device)
         self.histograms = HistogramTracker(self.model, self.val_x[:HISTOGRAM_PROBE])
+        self._histogram_every = 1
 
     @property
     def steps_per_epoch(self) -> int:
@@ -172,6 +174,7 @@ class Trainer:
         started, started_step = time.perf_counter(), step
         status, message = "finished", f"trained {cfg.epochs} epochs"
         for epoch in range(self.start_epoch, cfg.epochs):
+            epoch_started = time.perf_counter()
             perm = torch.randperm(len(self.train_y), generator=order).to(self.device)
             loss_sum = torch.zeros((), device=self.device)
             correct = torch.zeros((), device=self.device, dtype=torch.long)
@@ -220,7 +223,8 @@ class Trainer:
                 waited += 1
             yield EpochReport(epoch + 1, loss_sum.item() / max(epoch_seen, 1), correct.item() / max(epoch_seen, 1),
                               val_loss, val_acc, lr, best_epoch, best_loss, waited, improved,
-                              self.histograms.snapshot(self.model), dict(self.histograms.ranges))
+                              self._histograms_for(epoch + 1, time.perf_counter() - epoch_started),
+                              dict(self.histograms.ranges))
             if cfg.early_stopping and waited >= cfg.patience:
                 status = "early stopped"
                 message = f"validation loss did not improve for {waited} epochs (best epoch {best_epoch})"
@@ -229,6 +233,20 @@ class Trainer:
             self.model.load_state_dict(self.best_state)
             message += f"; weights of epoch {best_epoch} restored"
         yield self.finish(status, message, best_epoch)
+
+    def _histograms_for(self, epoch: int, epoch_seconds: float) -> dict:
+        """A histogram snapshot at this epoch, or {} when skipped to keep their cost near 1 % of training.
+
+        A snapshot costs ~2 ms; a digits epoch can take 60 ms, so on such tiny epochs only every k-th epoch
+        is histogrammed (the view holds each snapshot until the next). The first epoch always is.
+        """
+        if epoch > 1 + self.start_epoch and (epoch - 1) % self._histogram_every:
+            return {}
+        started = time.perf_counter()
+        snapshot = self.histograms.snapshot(self.model)
+        cost = time.perf_counter() - started
+        self._histogram_every = max(1, math.ceil(cost / (HISTOGRAM_SHARE * max(epoch_seconds, 1e-6))))
+        return snapshot
 
     def _copy_weights(self) -> dict[str, torch.Tensor]:
         # Tensor clones, not copy.deepcopy: deepcopy's per-object bookkeeping cost ~4 % of a digits run.

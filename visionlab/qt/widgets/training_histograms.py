@@ -1,7 +1,8 @@
 """Per-layer weight / activation histograms over time, drawn as one picture: epochs across, values up.
 
 Each column is one epoch's histogram on fixed bins (see core/training/histograms.py); darker means more
-values there (log scale, so thin tails stay visible). Drawn only while the tab is on screen.
+values there (log scale, so thin tails stay visible). On very short epochs the trainer histograms only
+every k-th epoch; the columns in between repeat the last snapshot. Drawn only while the tab is on screen.
 """
 
 from __future__ import annotations
@@ -48,7 +49,10 @@ class HistogramsView(QWidget):
         self.image.clear()
 
     def add(self, histograms: dict, ranges: dict) -> None:
+        """One epoch; an epoch without a snapshot (skipped to save time) repeats the previous one."""
         if not histograms:
+            if self.history:
+                self.history.append(self.history[-1])
             return
         self.history.append(histograms)
         self.ranges = ranges
