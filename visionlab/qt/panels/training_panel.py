@@ -40,8 +40,10 @@ log = logging.getLogger(__name__)
 REDRAW_MS = 40  # 25 Hz at most; each redraw updates one of the three plot groups
 # Share of one CPU the curves may use. Redrawing holds Python's GIL, which a small model's training loop
 # needs all the time, so redraws are spaced to fit this budget: on a fast machine every tick redraws, on a
-# busy 2-core laptop each plot updates about once a second.
-GUI_BUDGET = 0.02  # measured on digits: 0.04 → 79 % of bare-loop speed, 0.02 → 84-87 %, 0.15 → 66 %
+# busy 2-core laptop each plot updates every second or two.
+# Measured on digits (training at 90-94 % of a bare loop's speed needs ≤ 1-2 %): 0.15 → 66 %, 0.04 → 79 %,
+# 0.02 → 90 %, 0.01 → 94 %. With ~5 ms per plot update here, 1 % means each plot redraws every ~1.5 s.
+GUI_BUDGET = 0.01
 MAX_REDRAW_GAP_S = 0.5  # however slow painting is, each plot still updates at least every 1.5 s
 
 
