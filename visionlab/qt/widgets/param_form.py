@@ -78,6 +78,7 @@ class ParamForm(QWidget):
         while self.grid.count():
             item = self.grid.takeAt(0)
             if item.widget():
+                item.widget().hide()  # deleteLater alone leaves it painted until the event loop runs
                 item.widget().deleteLater()
         self.rows = {}
         line = 0
