@@ -33,8 +33,9 @@ class CheckpointError(Exception):
     """A file that is not a usable VisionLab checkpoint; the message says why, for the user."""
 
 
-def checkpoint_bytes(model: nn.Module, config: dict, extra: dict | None = None) -> bytes:
-    """The checkpoint file's content (for writers that do the file I/O elsewhere, e.g. off the training loop)."""
+def checkpoint_bytes(model: nn.Module | dict, config: dict, extra: dict | None = None) -> bytes:
+    """The checkpoint file's content, from a model or its state dict (for writers that do the file I/O
+    elsewhere, e.g. off the training loop)."""
     missing = [key for key in REQUIRED_CONFIG_KEYS if key not in config]
     if missing:
         raise ValueError(f"checkpoint config lacks {', '.join(missing)}")
@@ -43,7 +44,8 @@ def checkpoint_bytes(model: nn.Module, config: dict, extra: dict | None = None) 
         "version": VERSION,
         "config": config,
         # Cloned to CPU so a checkpoint written from a GPU run opens on any machine.
-        "state_dict": {name: tensor.detach().to("cpu").clone() for name, tensor in model.state_dict().items()},
+        "state_dict": {name: tensor.detach().to("cpu").clone() for name, tensor in
+                       (model if isinstance(model, dict) else model.state_dict()).items()},
         "extra": dict(extra or {}),
     }
     buffer = io.BytesIO()

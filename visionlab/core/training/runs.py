@@ -2,7 +2,8 @@
 
     runs/<run id>/run.json      config, status, label, parameter count, parent run and changed setting (A/B)
                  metrics.json   step and epoch histories
-                 best.pt        checkpoint of the best validation epoch (checkpoint.py format)
+                 best.pt        checkpoint of the best validation epoch (checkpoint.py format; while
+                                training rewritten at most every 5 s, and always when the run ends)
                  resume.pt      last epoch's weights + optimizer state, to resume a stopped run
 
 Runs can be listed, deleted, resumed and exported as CSV or TensorBoard event files. While a run trains,
@@ -30,6 +31,7 @@ from visionlab.core.training.optimizers import default_params
 from visionlab.core.training.trainer import EpochReport, Finished, StepReport, Trainer
 from visionlab.core.training.writer import BackgroundWriter
 
+BEST_EVERY_S = 5.0  # while training, best.pt is rewritten at most this often (and always at the end)
 RESUME_EVERY = 10  # epochs between resume snapshots while training (one is always written on a stop)
 EPOCH_FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr")
 
@@ -48,6 +50,8 @@ class Run:
         self.metrics = json.loads(metrics.read_text(encoding="utf-8")) if metrics.exists() else \
             {"steps": [], "epochs": []}
         self._writer: BackgroundWriter | None = None
+        self._best: tuple[dict, dict, dict] | None = None  # best weights not yet on disk
+        self._best_written = time.monotonic()
 
     @property
     def run_id(self) -> str:
@@ -80,7 +84,9 @@ class Run:
             self.metrics["epochs"].append({key: getattr(event, key) for key in EPOCH_FIELDS})
             extra = {"epoch": event.epoch, "metrics": {key: getattr(event, key) for key in EPOCH_FIELDS}}
             if event.improved:
-                self._write("best.pt", checkpoint_bytes(trainer.model, trainer.model_config(), extra))
+                self._best = (trainer.best_state, trainer.model_config(), extra)
+            if self._best is not None and time.monotonic() - self._best_written >= BEST_EVERY_S:
+                self._write_best()
             if event.epoch % RESUME_EVERY == 0:  # and when the run is stopped; this covers a crash
                 self._save_resume(trainer)
             self.info.update(status="running", epochs_done=event.epoch, best_epoch=event.best_epoch,
@@ -88,6 +94,8 @@ class Run:
             self._save_metrics()
             self._save_info()
         elif isinstance(event, Finished):
+            if self._best is not None:
+                self._write_best()
             if event.status == "stopped" and trainer.epoch > trainer.start_epoch:
                 self._save_resume(trainer)  # the weights now, so nothing trained is lost
             self.info.update(status=event.status, message=event.message, best_epoch=event.best_epoch)
@@ -104,6 +112,11 @@ class Run:
         if writer.errors:
             self.info["write_errors"] = writer.errors
             write_text(self.folder / "run.json", json.dumps(self.info, indent=1))
+
+    def _write_best(self) -> None:
+        state, config, extra = self._best
+        self._write("best.pt", checkpoint_bytes(state, config, extra))
+        self._best, self._best_written = None, time.monotonic()
 
     def _save_resume(self, trainer: Trainer) -> None:
         buffer = io.BytesIO()
