@@ -104,3 +104,14 @@ def test_every_optimizer_name_builds_its_torch_class():
     assert build_optimizer("Nesterov", [torch.nn.Parameter(torch.zeros(1))]).param_groups[0]["nesterov"]
     with pytest.raises(ValueError, match="learning rate"):
         build_optimizer("Adam", [torch.nn.Parameter(torch.zeros(1))], {"lr": 100.0})
+
+
+def test_weight_decay_keeps_weights_smaller(digits):
+    # The lecture: an L2 penalty pulls the solution toward the origin. Same seed, same data order.
+    def weight_norm(decay):
+        config = TrainConfig(epochs=3, optimizer="SGD", optimizer_params={"lr": 0.1}, weight_decay=decay,
+                             restore_best=False, model=ModelSpec("MLP", width=16, depth=1, batch_norm=False))
+        trainer, _ = _run(config, digits)
+        return torch.cat([p.detach().flatten() for n, p in trainer.model.named_parameters() if p.dim() > 1]).norm()
+
+    assert weight_norm(0.2) < 0.7 * weight_norm(0.0)
