@@ -3,8 +3,8 @@
 Left: every setting (data, model, optimizer, regularization). Right: start / pause / stop, progress, the
 diagnosis line, and tabs for the live curves, the confusion matrix and mistakes, an augmentation preview,
 the saved runs (overlay, A/B, resume, export) and the experiments beyond one run. Training runs in a
-TrainingWorker thread; a 25 Hz timer drains its events and redraws one plot group per tick, only when
-something arrived (short GUI slices keep the window responsive while training).
+TrainingWorker thread; a single-shot timer drains its events and redraws one plot group at a time, spaced
+to a CPU budget (short, rare GUI slices keep both the window and the training loop fast).
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ import logging
 import time
 
 from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
-                               QSizePolicy,
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSizePolicy,
                                QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from visionlab.core.training.augment import augmentation_preview
@@ -41,8 +40,8 @@ REDRAW_MS = 40  # 25 Hz at most; each redraw updates one of the three plot group
 # Share of one CPU the curves may use. Redrawing holds Python's GIL, which a small model's training loop
 # needs all the time, so redraws are spaced to fit this budget: on a fast machine every tick redraws, on a
 # busy 2-core laptop each plot updates every second or two.
-# Measured on digits (training at 90-94 % of a bare loop's speed needs ≤ 1-2 %): 0.15 → 66 %, 0.04 → 79 %,
-# 0.02 → 90 %, 0.01 → 94 %. With ~5 ms per plot update here, 1 % means each plot redraws every ~1.5 s.
+# Measured with `visionlab bench training` on digits (throughput_ratio): 0.15 → 0.66, 0.04 → 0.77-0.79,
+# 0.02 → 0.84-0.90, 0.01 → 0.90-0.94. At ~5 ms per plot update here, 1 % means a redraw every ~1.5 s.
 GUI_BUDGET = 0.01
 MAX_REDRAW_GAP_S = 0.5  # however slow painting is, each plot still updates at least every 1.5 s
 
@@ -58,7 +57,6 @@ class TrainingPanel(Panel):
         self.class_names: list[str] = []
         self.epoch_history: list[dict] = []
         self.last_finished: Finished | None = None
-        self.events_seen = 0
         self._tick = 0
         self._labels_updated = 0.0
         self._next_redraw = 0.0
@@ -262,7 +260,6 @@ class TrainingPanel(Panel):
             self.timer.start(int(wait_s * 1000))
 
     def _take_events(self, batch: list) -> None:
-        self.events_seen += len(batch)
         self.curves.add_events(batch)
         for event in batch:
             if isinstance(event, EpochReport):
