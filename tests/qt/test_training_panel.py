@@ -59,8 +59,10 @@ def test_pause_holds_training_and_resume_continues(qtbot, panel):
     panel.toggle_pause()
     assert panel.pause_button.text() == "Resume"
     qtbot.wait(300)
+    panel._drain()  # what was trained before the pause took effect
     held = len(panel.curves.steps["x"])
     qtbot.wait(400)
+    panel._drain()
     assert len(panel.curves.steps["x"]) == held
     panel.toggle_pause()
     qtbot.waitUntil(lambda: len(panel.curves.steps["x"]) > held, timeout=5000)
