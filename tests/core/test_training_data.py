@@ -121,3 +121,43 @@ def test_augmentation_preview_pairs_each_image_with_its_own_random_flip():
             elif np.array_equal(below, top):
                 kept += 1
     assert flipped + kept == 16 and flipped > 0 and kept > 0  # drawn per image, not once per batch
+
+
+def _idx_gz(path, array, magic):
+    import gzip
+    import struct
+
+    header = struct.pack(">I", magic) + b"".join(struct.pack(">I", n) for n in array.shape)
+    with gzip.open(path, "wb") as handle:
+        handle.write(header + array.astype(np.uint8).tobytes())
+
+
+def test_mnist_download_and_parse_from_a_local_mirror(tmp_path):
+    # A tiny MNIST in the real idx.gz format, served over HTTP on 127.0.0.1: download, unpack, parse.
+    import functools
+    import http.server
+    import threading
+
+    from visionlab.core.training.config import TrainConfig, load_splits
+
+    served = tmp_path / "mirror"
+    served.mkdir()
+    rng = np.random.default_rng(0)
+    for prefix, count in (("train", 60), ("t10k", 10)):
+        _idx_gz(served / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (count, 28, 28)), 0x803)
+        _idx_gz(served / f"{prefix}-labels-idx1-ubyte.gz", np.arange(count) % 10, 0x801)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        seen = []
+        data = load_splits(TrainConfig(dataset="MNIST", val_fraction=0.2, test_fraction=0.2),
+                           progress=lambda f, m: seen.append(m),
+                           mirror=f"http://127.0.0.1:{server.server_address[1]}/")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert data.input_shape == (1, 28, 28) and len(data.class_names) == 10
+    assert len(data.train_y) + len(data.val_y) + len(data.test_y) == 60  # the training part, split by us
+    assert any("train-images" in m for m in seen)
