@@ -110,12 +110,18 @@ class ExperimentsTab(QWidget):
         self.job = JobWorker(job, *args, parent=self)
         self.job.progressed.connect(lambda f, text: (self.progress.setValue(int(f * 1000)), self.summary.setText(text)))
         self.job.succeeded.connect(lambda result, k=kind: self._show(k, result))
-        self.job.failed.connect(lambda text: self.summary.setText(f"<span style='color:#b00020'>{text}</span>"))
+        self.job.failed.connect(self._on_failed)
         self.job.cancelled.connect(lambda: self.summary.setText("Stopped."))
         self.job.finished.connect(lambda: self.run_button.setText("Run"))
         self.run_button.setText("Stop")
         self.summary.setText("Running…")
         self.job.start()
+
+    def _on_failed(self, text: str) -> None:
+        if self.job is not None and self.job.isInterruptionRequested():
+            self.summary.setText("Stopped.")  # the core function gave up because Stop was pressed
+        else:
+            self.summary.setText(f"<span style='color:#b00020'>{text}</span>")
 
     def shutdown(self) -> None:
         if self.job is not None:

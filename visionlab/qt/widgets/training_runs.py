@@ -127,6 +127,8 @@ class RunList(QWidget):
             score = f", best val acc {best:.1%}" if isinstance(best, float) else ""
             item = QListWidgetItem(f"{when}  {run.label}  [{run.info.get('status', '?')}{score}]")
             item.setData(Qt.ItemDataRole.UserRole, run.run_id)
+            # Where the files are: best.pt opens in the Feature Maps panel.
+            item.setToolTip(f"{run.folder}\n{run.info.get('message', '')}")
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if run.run_id in checked else Qt.CheckState.Unchecked)
             self.list.addItem(item)
