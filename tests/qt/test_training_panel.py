@@ -174,10 +174,11 @@ def test_augmentation_preview_shows_flipped_shapes(qtbot, panel):
     panel.controls.set_config(TrainConfig(dataset="shapes", shapes_count=64, shapes_size=16, shapes_noise=0.0,
                                           augment=AugmentSpec(vflip=True, hflip=True)))
     panel.tabs.setCurrentWidget(panel.preview_page)
-    panel.show_preview()
-    qtbot.waitUntil(lambda: panel.preview._pixmap is not None, timeout=20000)
+    panel.preview_page.show_preview()
+    grid = panel.preview_page.grid
+    qtbot.waitUntil(lambda: grid._pixmap is not None, timeout=20000)
     # 16 images in rows of 8, each row of originals followed by its augmented row: 8 × 4 tiles of 16 px.
-    assert panel.preview._pixmap.width() == 8 * 16 + 7 and panel.preview._pixmap.height() == 4 * 16 + 3
+    assert grid._pixmap.width() == 8 * 16 + 7 and grid._pixmap.height() == 4 * 16 + 3
 
 
 def test_histograms_tab_shows_one_column_per_epoch(qtbot, panel):

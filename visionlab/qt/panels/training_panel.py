@@ -17,7 +17,6 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSizePolicy,
                                QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
-from visionlab.core.training.augment import augmentation_preview
 from visionlab.core.training.config import TrainConfig, ab_variant, expected_input
 from visionlab.core.training.diagnosis import diagnose
 from visionlab.core.training.metrics import ema_alpha
@@ -30,9 +29,9 @@ from visionlab.qt.widgets.training_controls import TrainingControls
 from visionlab.qt.widgets.training_curves import PARTS, TrainingCurves
 from visionlab.qt.widgets.training_experiments import ExperimentsTab
 from visionlab.qt.widgets.training_histograms import HistogramsView
-from visionlab.qt.widgets.training_results import ConfusionView, ImageGrid, MistakesGallery
+from visionlab.qt.widgets.training_preview import AugmentationPreview
+from visionlab.qt.widgets.training_results import ConfusionView, MistakesGallery
 from visionlab.qt.widgets.training_runs import RunList
-from visionlab.qt.workers.job_worker import JobWorker
 from visionlab.qt.workers.training_worker import TrainingWorker
 
 log = logging.getLogger(__name__)
@@ -53,7 +52,6 @@ class TrainingPanel(Panel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.worker: TrainingWorker | None = None
-        self.preview_job: JobWorker | None = None
         self.class_names: list[str] = []
         self.epoch_history: list[dict] = []
         self.last_finished: Finished | None = None
@@ -146,15 +144,9 @@ class TrainingPanel(Panel):
         self.tabs.currentChanged.connect(self._show_results)
         self.histograms = HistogramsView()
         self.tabs.addTab(self.histograms, "Histograms")
-        self.preview_page = preview_page = QWidget()
-        preview_layout = QVBoxLayout(preview_page)
-        preview_button = QPushButton("Show an augmented batch (each row of originals is followed by the same "
-                                     "images augmented)")
-        preview_button.clicked.connect(self.show_preview)
-        self.preview = ImageGrid()
-        preview_layout.addWidget(preview_button)
-        preview_layout.addWidget(self.preview, 1)
-        self.tabs.addTab(preview_page, "Augmentation preview")
+        self.preview_page = AugmentationPreview(self.controls.config)
+        self.preview_page.failed.connect(lambda text: self._message(text, error=True))
+        self.tabs.addTab(self.preview_page, "Augmentation preview")
         self.run_list = RunList()
         self.run_list.overlay_changed.connect(self._update_overlays)
         self.run_list.ab_requested.connect(self.start_ab)
@@ -372,15 +364,6 @@ class TrainingPanel(Panel):
                                    f"{run.info.get('change') or run.config.model.name}"[:30], run.metrics)
                                   for run in self.run_list.checked_runs()])
 
-    # -- augmentation preview -----------------------------------------------------------------------
-    def show_preview(self) -> None:
-        if self.preview_job is not None and self.preview_job.isRunning():
-            return
-        self.preview_job = JobWorker(augmentation_preview, self.controls.config(), parent=self)
-        self.preview_job.succeeded.connect(self.preview.show_images)
-        self.preview_job.failed.connect(lambda text: self._message(text, error=True))
-        self.preview_job.start()
-
     # -- Panel contract -----------------------------------------------------------------------------
     def panel_shown(self) -> None:
         self.run_list.refresh()
@@ -393,8 +376,7 @@ class TrainingPanel(Panel):
         self.stop_training()
         self.run_list.shutdown()
         self.experiments.shutdown()
-        if self.preview_job is not None:
-            self.preview_job.cancel_and_wait(2000)
+        self.preview_page.shutdown()
 
     def save_settings(self, settings: QSettings) -> None:
         settings.setValue("config", json.dumps(self.controls.config().to_dict()))
