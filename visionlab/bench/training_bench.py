@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -97,7 +98,9 @@ def main(argv: list[str]) -> dict:
     if args.pairs < 7:
         raise ValueError("--pairs must be at least 7")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    os.environ.setdefault("VISIONLAB_HOME", tempfile.mkdtemp(prefix="visionlab-bench-"))  # runs go to a temp dir
+    # The ~20 benchmark runs go to a throwaway data folder, never into the user's run list.
+    bench_home = tempfile.mkdtemp(prefix="visionlab-bench-")
+    os.environ["VISIONLAB_HOME"] = bench_home
     import torch
 
     from visionlab.core.training.config import TrainConfig, load_splits
@@ -131,6 +134,7 @@ def main(argv: list[str]) -> dict:
         monitored_run(panel, app, stall_config, lateness)
     panel.shutdown()
     panel.close()
+    shutil.rmtree(bench_home, ignore_errors=True)
     lateness.sort()
     p99 = lateness[min(len(lateness) - 1, math.ceil(0.99 * len(lateness)) - 1)] if lateness else float("nan")
     return {
