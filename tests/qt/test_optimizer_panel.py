@@ -16,7 +16,7 @@ def panel(qtbot):
     qtbot.addWidget(widget)
     widget.resize(1300, 850)
     widget.show()
-    qtbot.waitExposed(widget)
+    qtbot.waitUntil(lambda: len(widget.trajectories) > 0, timeout=5000)  # drawn right after the first paint
     yield widget
     widget.shutdown()
 

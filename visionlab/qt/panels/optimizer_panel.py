@@ -23,6 +23,7 @@ from visionlab.core.optim.internals import describe
 from visionlab.core.optim.lab import LabConfig
 from visionlab.core.optim.mathns import ARRAY, SCALAR
 from visionlab.core.optim.presets import PALETTE, PRESETS_BY_KEY
+from visionlab.qt.first_paint import FirstPaintWatcher
 from visionlab.qt.panels import Panel
 from visionlab.qt.widgets.optim_3d import Surface3DView
 from visionlab.qt.widgets.optim_controls import OptimControls
@@ -96,7 +97,18 @@ class OptimizerPanel(Panel):
         self.controls.preset_loaded.connect(lambda: self.recompute(True))
         self.map.start_clicked.connect(self.controls.set_start)
         self.side.internals.racer_box.currentIndexChanged.connect(lambda _: self._show_internals())
-        self.recompute(True)
+        self._first_draw_pending = True
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._first_draw_pending:
+            # The first race is drawn right after the window's first paint, so the window appears at once.
+            self._first_draw_pending = False
+            FirstPaintWatcher(self.window(), lambda: QTimer.singleShot(0, self._first_draw))
+
+    def _first_draw(self) -> None:
+        if not self.trajectories:
+            self.recompute(True)
 
     # -- layout pieces -------------------------------------------------------------------------------
     def _export_bar(self) -> QHBoxLayout:
