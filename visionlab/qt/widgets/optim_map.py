@@ -116,13 +116,15 @@ class SurfaceMap(pg.PlotWidget):
         for item in self.arrow_items:
             self.removeItem(item)
         self.arrow_items = []
-        for (x0, y0), (dx, dy), color, label in arrows:
+        for number, ((x0, y0), (dx, dy), color, label) in enumerate(arrows):
             if not np.isfinite([x0, y0, dx, dy]).all() or (dx == 0 and dy == 0):
                 continue
             line = pg.PlotDataItem([x0, x0 + dx], [y0, y0 + dy], pen=pg.mkPen(color, width=3))
             angle = np.degrees(np.arctan2(-dy, dx)) + 180  # ArrowItem points left at angle 0; y axis is up
             head = pg.ArrowItem(pos=(x0 + dx, y0 + dy), angle=angle, headLen=14, brush=color, pen=pg.mkPen(color))
-            text = pg.TextItem(label, color=color, anchor=(0, 1), fill=pg.mkBrush(0, 0, 0, 170))
+            # alternate label sides so two arrows from one point do not print over each other
+            anchor = (0, 1) if number % 2 else (1, 0)
+            text = pg.TextItem(label, color=color, anchor=anchor, fill=pg.mkBrush(0, 0, 0, 170))
             text.setPos(x0 + dx, y0 + dy)
             self.arrow_items += [line, head, text]
         for (x, y), color, label in points:
