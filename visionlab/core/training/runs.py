@@ -87,7 +87,9 @@ class Run:
                 self._best = (trainer.best_state, trainer.model_config(), extra)
             if self._best is not None and time.monotonic() - self._best_written >= BEST_EVERY_S:
                 self._write_best()
-            if event.epoch % RESUME_EVERY == 0:  # and when the run is stopped; this covers a crash
+            # Also written when the run is stopped; this covers a crash. Not after the last epoch: a finished
+            # run cannot be resumed, so that snapshot would never be read.
+            if event.epoch % RESUME_EVERY == 0 and event.epoch < trainer.config.epochs:
                 self._save_resume(trainer)
             self.info.update(status="running", epochs_done=event.epoch, best_epoch=event.best_epoch,
                              best_val_acc=max(e["val_acc"] for e in self.metrics["epochs"]))

@@ -132,6 +132,7 @@ class Trainer:
         return loss, acc, logits
 
     def _train_step(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One optimizer step; returns the batch's mean loss and its logits (both detached)."""
         cfg = self.config
         images = self.data.normalize(augment_batch(images, self._transform))
         if cfg.input_noise > 0:
@@ -152,7 +153,8 @@ class Trainer:
                 for (_, p), noise in zip(self._weighted, noises):
                     p.sub_(noise)
         self.optimizer.step()
-        return loss.detach(), (logits.argmax(1) == labels).sum()
+        # Accuracy is not computed here: the report takes the window's logits at once (fewer small ops a step).
+        return loss.detach(), logits.detach()
 
     def events(self, should_stop: Callable[[], bool] = lambda: False) -> Iterator[StepReport | EpochReport | Finished]:
         threads = torch.get_num_threads()
@@ -173,28 +175,35 @@ class Trainer:
         best_loss, best_epoch, waited = math.inf, self.start_epoch, 0
         started, started_step = time.perf_counter(), step
         status, message = "finished", f"trained {cfg.epochs} epochs"
+        best_logits = last_logits = None  # validation logits of the best / latest epoch (reused by finish)
+        lr = None
         for epoch in range(self.start_epoch, cfg.epochs):
             epoch_started = time.perf_counter()
             perm = torch.randperm(len(self.train_y), generator=order).to(self.device)
-            loss_sum = torch.zeros((), device=self.device)
-            correct = torch.zeros((), device=self.device, dtype=torch.long)
-            window_loss, window_correct, window_seen, epoch_seen = loss_sum.clone(), correct.clone(), 0, 0
+            # Epoch sums are Python numbers built from the values each report pulls anyway. A window keeps
+            # (loss, logits, labels) per step; its accuracy and weighted loss are a few ops per report
+            # instead of five small tensor ops every step (a tiny model's step is ~3 ms of Python dispatch).
+            loss_sum, correct, epoch_seen = 0.0, 0, 0
+            window: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
             for start in range(0, len(perm), cfg.batch_size):
                 if should_stop():
                     status, message = "stopped", f"stopped by the user in epoch {epoch + 1}"
                     break
-                lr = lr_at(step, total_steps, self.base_lr, cfg.schedule,
-                           cfg.step_every_epochs * self.steps_per_epoch, cfg.step_gamma)
-                for group in self.optimizer.param_groups:
-                    group["lr"] = lr
+                step_lr = lr_at(step, total_steps, self.base_lr, cfg.schedule,
+                                cfg.step_every_epochs * self.steps_per_epoch, cfg.step_gamma)
+                if step_lr != lr:
+                    lr = step_lr
+                    for group in self.optimizer.param_groups:
+                        group["lr"] = lr
                 index = perm[start:start + cfg.batch_size]
-                loss, hits = self._train_step(self.train_x[index], self.train_y[index])
+                labels = self.train_y[index]
+                loss, logits = self._train_step(self.train_x[index], labels)
                 step += 1
-                window_loss += loss * len(index)
-                window_correct += hits
-                window_seen += len(index)
+                window.append((loss, logits, labels))
                 if step % self.report_every == 0 or start + cfg.batch_size >= len(perm):
-                    mean_loss = window_loss.item() / window_seen  # the one device sync per report
+                    window_loss, window_correct, window_seen = self._window_sums(window)  # one device sync
+                    window = []
+                    mean_loss = window_loss / window_seen
                     if not math.isfinite(mean_loss):
                         status = "diverged"
                         message = f"the loss became {mean_loss} at step {step}: lower the learning rate"
@@ -204,24 +213,25 @@ class Trainer:
                     epoch_seen += window_seen
                     elapsed = time.perf_counter() - started
                     speed = (step - started_step) * cfg.batch_size / max(elapsed, 1e-9)
-                    yield StepReport(step, epoch + start / len(perm), mean_loss, window_correct.item() / window_seen,
+                    yield StepReport(step, epoch + start / len(perm), mean_loss, window_correct / window_seen,
                                      lr, self.grad_norms(), speed,
                                      (total_steps - step) * cfg.batch_size / max(speed, 1e-9), step / total_steps)
-                    window_loss, window_correct, window_seen = torch.zeros_like(window_loss), torch.zeros_like(window_correct), 0
             if status != "finished":
                 break
-            val_loss, val_acc, _ = self.evaluate(self.val_x, self.val_y)
+            val_loss, val_acc, last_logits = self.evaluate(self.val_x, self.val_y)
             if not math.isfinite(val_loss):
                 status, message = "diverged", f"the validation loss became {val_loss} in epoch {epoch + 1}"
+                last_logits = None
                 break
             self.epoch = epoch + 1
             improved = val_loss < best_loss
             if improved:
                 best_loss, best_epoch, waited = val_loss, epoch + 1, 0
                 self.best_state = self._copy_weights()
+                best_logits = last_logits
             else:
                 waited += 1
-            yield EpochReport(epoch + 1, loss_sum.item() / max(epoch_seen, 1), correct.item() / max(epoch_seen, 1),
+            yield EpochReport(epoch + 1, loss_sum / max(epoch_seen, 1), correct / max(epoch_seen, 1),
                               val_loss, val_acc, lr, best_epoch, best_loss, waited, improved,
                               self._histograms_for(epoch + 1, time.perf_counter() - epoch_started),
                               dict(self.histograms.ranges))
@@ -229,10 +239,27 @@ class Trainer:
                 status = "early stopped"
                 message = f"validation loss did not improve for {waited} epochs (best epoch {best_epoch})"
                 break
+        # The final confusion matrix needs validation logits of the final weights. When those are the weights
+        # of an epoch that was just evaluated (the last one, or the restored best), its logits are reused:
+        # same weights in eval mode give the same logits, so a second pass would only cost time.
+        final_logits = last_logits if status in ("finished", "early stopped") else None
         if cfg.restore_best and best_epoch > 0 and status in ("finished", "early stopped", "diverged"):
             self.model.load_state_dict(self.best_state)
             message += f"; weights of epoch {best_epoch} restored"
-        yield self.finish(status, message, best_epoch)
+            final_logits = best_logits if best_epoch > self.start_epoch else None
+        yield self.finish(status, message, best_epoch, final_logits)
+
+    @staticmethod
+    def _window_sums(window: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> tuple[float, int, int]:
+        """(Σ batch loss × batch size, correct predictions, samples) over the steps since the last report."""
+        losses = torch.stack([loss for loss, _, _ in window])
+        sizes = [len(labels) for _, _, labels in window]
+        hits = (torch.cat([logits for _, logits, _ in window]).argmax(1) ==
+                torch.cat([labels for _, _, labels in window])).sum()
+        loss_total, correct = torch.stack((losses.double() @ torch.tensor(sizes, dtype=torch.float64,
+                                                                            device=losses.device),
+                                           hits.double())).tolist()
+        return loss_total, int(correct), sum(sizes)
 
     def _histograms_for(self, epoch: int, epoch_seconds: float) -> dict:
         """A histogram snapshot at this epoch, or {} when skipped to keep their cost near 1 % of training.
@@ -267,8 +294,10 @@ class Trainer:
         norms = torch.stack(torch._foreach_norm(grads)).tolist()
         return dict(zip((n for n, p in self._weighted if p.grad is not None), norms))
 
-    def finish(self, status: str, message: str, best_epoch: int) -> Finished:
-        _, _, logits = self.evaluate(self.val_x, self.val_y)
+    def finish(self, status: str, message: str, best_epoch: int, logits: torch.Tensor | None = None) -> Finished:
+        """The final report; `logits` are the validation logits of the current weights if already known."""
+        if logits is None:
+            _, _, logits = self.evaluate(self.val_x, self.val_y)
         predictions = logits.argmax(1).cpu()
         matrix = confusion_matrix(self.data.val_y, predictions, len(self.data.class_names))
         mistakes = misclassified(self.data.val_x, self.data.val_y, logits.cpu(), limit=24)

@@ -187,7 +187,7 @@ class TrainingPanel(Panel):
         self.worker = TrainingWorker(config, resume_run=resume, parent=self, parent_run=parent_run, change=change)
         self.worker.finished.connect(self._on_worker_finished)
         self.worker.start()
-        self.timer.start()
+        self.timer.start(REDRAW_MS)  # the first drain soon (a run's last wait may have set up to 0.5 s)
         self._set_running(True)
         self._message("Loading data…" if resume is None else f"Resuming {resume.run_id}…")
         return True
