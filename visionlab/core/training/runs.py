@@ -1,7 +1,8 @@
 """The run manager: every run is a folder in the user data folder, written atomically as it trains.
 
     runs/<run id>/run.json      config, status, label, parameter count, parent run and changed setting (A/B)
-                 metrics.json   step and epoch histories
+                 metrics.json   step and epoch histories (while training rewritten after an epoch at most
+                                once a second, and always when the run ends)
                  best.pt        checkpoint of the best validation epoch (checkpoint.py format; while
                                 training rewritten at most every 5 s, and always when the run ends)
                  resume.pt      last epoch's weights + optimizer state, to resume a stopped run
@@ -32,6 +33,11 @@ from visionlab.core.training.trainer import EpochReport, Finished, StepReport, T
 from visionlab.core.training.writer import BackgroundWriter
 
 BEST_EVERY_S = 5.0  # while training, best.pt is rewritten at most this often (and always at the end)
+# metrics.json and run.json are rewritten after an epoch at most this often while training (and always when
+# the run ends or its thread exits): each atomic write (temp file, fsync, rename) wakes the writer thread,
+# which then competes with the training loop for the interpreter lock. A 60 ms digits epoch wrote two files
+# 16 times a second (~2 % of the run); a 20 s CIFAR epoch still writes after every epoch.
+FILES_EVERY_S = 1.0
 RESUME_EVERY = 10  # epochs between resume snapshots while training (one is always written on a stop)
 EPOCH_FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr")
 
@@ -51,7 +57,8 @@ class Run:
             {"steps": [], "epochs": []}
         self._writer: BackgroundWriter | None = None
         self._best: tuple[dict, dict, dict] | None = None  # best weights not yet on disk
-        self._best_written = time.monotonic()
+        self._best_written = self._files_written = time.monotonic()
+        self._unsaved = False  # metrics / info changed since they were last handed to the writer
 
     @property
     def run_id(self) -> str:
@@ -73,6 +80,11 @@ class Run:
     def _save_info(self) -> None:
         self._write("run.json", json.dumps(self.info, indent=1).encode("utf-8"))
 
+    def _save_files(self) -> None:
+        self._save_metrics()
+        self._save_info()
+        self._unsaved, self._files_written = False, time.monotonic()
+
     def _save_metrics(self) -> None:
         self._write("metrics.json", json.dumps(self.metrics).encode("utf-8"))
 
@@ -89,24 +101,28 @@ class Run:
                 self._write_best()
             # Also written when the run is stopped; this covers a crash. Not after the last epoch: a finished
             # run cannot be resumed, so that snapshot would never be read.
-            if event.epoch % RESUME_EVERY == 0 and event.epoch < trainer.config.epochs:
+            snapshot = event.epoch % RESUME_EVERY == 0 and event.epoch < trainer.config.epochs
+            if snapshot:
                 self._save_resume(trainer)
             self.info.update(status="running", epochs_done=event.epoch, best_epoch=event.best_epoch,
                              best_val_acc=max(e["val_acc"] for e in self.metrics["epochs"]))
-            self._save_metrics()
-            self._save_info()
+            self._unsaved = True
+            # With a resume snapshot the metrics are written too, so a resumed run's history reaches it.
+            if snapshot or time.monotonic() - self._files_written >= FILES_EVERY_S:
+                self._save_files()
         elif isinstance(event, Finished):
             if self._best is not None:
                 self._write_best()
             if event.status == "stopped" and trainer.epoch > trainer.start_epoch:
                 self._save_resume(trainer)  # the weights now, so nothing trained is lost
             self.info.update(status=event.status, message=event.message, best_epoch=event.best_epoch)
-            self._save_metrics()
-            self._save_info()
+            self._save_files()
             self.close()
 
     def close(self) -> None:
         """Wait until every file of this run is on disk; a write that failed is noted in run.json."""
+        if self._unsaved:  # e.g. the training thread failed: keep every epoch recorded so far
+            self._save_files()
         if self._writer is None:
             return
         writer, self._writer = self._writer, None

@@ -252,14 +252,12 @@ class Trainer:
     @staticmethod
     def _window_sums(window: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> tuple[float, int, int]:
         """(Σ batch loss × batch size, correct predictions, samples) over the steps since the last report."""
-        losses = torch.stack([loss for loss, _, _ in window])
-        sizes = [len(labels) for _, _, labels in window]
         hits = (torch.cat([logits for _, logits, _ in window]).argmax(1) ==
                 torch.cat([labels for _, _, labels in window])).sum()
-        loss_total, correct = torch.stack((losses.double() @ torch.tensor(sizes, dtype=torch.float64,
-                                                                            device=losses.device),
-                                           hits.double())).tolist()
-        return loss_total, int(correct), sum(sizes)
+        # Losses and hit count leave the device together: one sync per report.
+        values = torch.cat([torch.stack([loss for loss, _, _ in window]).float(), hits.view(1).float()]).tolist()
+        sizes = [len(labels) for _, _, labels in window]
+        return sum(loss * size for loss, size in zip(values, sizes)), int(values[-1]), sum(sizes)
 
     def _histograms_for(self, epoch: int, epoch_seconds: float) -> dict:
         """A histogram snapshot at this epoch, or {} when skipped to keep their cost near 1 % of training.
@@ -288,11 +286,12 @@ class Trainer:
         return {"epoch": self.epoch, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
 
     def grad_norms(self) -> dict[str, float]:
-        grads = [p.grad for _, p in self._weighted if p.grad is not None]
-        if not grads:
+        """‖∇W‖ of every weight tensor: one fused norm over all of them and one transfer (report steps only)."""
+        named = [(name, p.grad) for name, p in self._weighted if p.grad is not None]
+        if not named:
             return {}
-        norms = torch.stack(torch._foreach_norm(grads)).tolist()
-        return dict(zip((n for n, p in self._weighted if p.grad is not None), norms))
+        norms = torch.stack(torch._foreach_norm([grad for _, grad in named])).tolist()
+        return {name: norm for (name, _), norm in zip(named, norms)}
 
     def finish(self, status: str, message: str, best_epoch: int, logits: torch.Tensor | None = None) -> Finished:
         """The final report; `logits` are the validation logits of the current weights if already known."""
