@@ -40,7 +40,8 @@ REDRAW_MS = 40  # 25 Hz at most; each redraw updates one of the three plot group
 # needs all the time, so redraws are spaced to fit this budget: on a fast machine every tick redraws, on a
 # busy 2-core laptop each plot updates every second or two.
 # Measured with `visionlab bench training` on digits (throughput_ratio): 0.15 → 0.66, 0.04 → 0.77-0.79,
-# 0.02 → 0.84-0.90, 0.01 → 0.90-0.94. At ~5 ms per plot update here, 1 % means a redraw every ~1.5 s.
+# 0.02 → 0.84-0.90, 0.01 → 0.90-0.94 (then ~0.94 once ranges stopped changing between runs). At ~3-4 ms
+# per plot-group update + paint here, 1 % means a redraw every ~0.3-0.4 s.
 GUI_BUDGET = 0.01
 MAX_REDRAW_GAP_S = 0.5  # however slow painting is, each plot still updates at least every 1.5 s
 
