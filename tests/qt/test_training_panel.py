@@ -1,6 +1,7 @@
 """The Training Monitor as a student uses it: train, watch, pause, stop, resume, compare, export."""
 
 import csv
+import math
 import time
 
 import pytest
@@ -245,3 +246,25 @@ def test_gap_shading_covers_every_epoch_after_the_axis_grows(qtbot):
         fill = [item for item in plot.items if isinstance(item, pg.FillBetweenItem)][0]
         span = fill.path().boundingRect()
         assert (span.left(), span.right()) == (1.0, 10.0)
+
+
+def test_a_second_run_redraws_only_its_own_gradient_curves_and_best_epoch(qtbot, panel):
+    """Curves are reused between runs to save GUI time; what is shown must still be the new run's."""
+    panel.start_training(TrainConfig(epochs=3, **QUICK))  # MLP depth 1: two weight tensors
+    _wait_done(qtbot, panel)
+    qtbot.waitUntil(panel.curves.up_to_date, timeout=5000)
+    first = panel.curves._grad_curves
+    assert len(first) == 2 and all(len(c.getData()[0]) for c in first.values())
+    assert all(line.isVisible() and line.value() == panel.curves.best_epoch for line in panel.curves.best_lines)
+    deeper = dict(QUICK, model=ModelSpec("MLP", width=8, depth=2, batch_norm=False))
+    panel.start_training(TrainConfig(epochs=2, **deeper))  # another model: three weight tensors
+    assert not any(line.isVisible() for line in panel.curves.best_lines)  # cleared with the old run
+    _wait_done(qtbot, panel)
+    qtbot.waitUntil(panel.curves.up_to_date, timeout=5000)
+    curves = panel.curves._grad_curves
+    assert list(curves) == list(panel.curves.grads) and len(curves) == 3
+    legend = [label.text for _, label in panel.curves.grad_plot.legend.items]
+    assert len(legend) == 3  # the old model's entries are gone
+    for name, curve in curves.items():  # each curve holds exactly this run's points (log axis: log10)
+        assert list(curve.getData()[1]) == pytest.approx([math.log10(v) for v in panel.curves.grads[name][1]])
+    assert all(line.value() == panel.curves.best_epoch for line in panel.curves.best_lines)

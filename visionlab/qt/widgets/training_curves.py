@@ -166,9 +166,10 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self._drawn: dict[str, tuple[int, int]] = {}
         for curve in self._curves.values():
             curve.setData([], [])
+        # Gradient curves are kept (emptied): a next run of the same model reuses them and their legend
+        # entries; creating five curves with legend entries took ~15 ms of one GUI slice (the stall tail).
         for curve in self._grad_curves.values():
-            self.grad_plot.removeItem(curve)
-        self._grad_curves = {}
+            curve.setData([], [])
         for line in self.best_lines:
             line.hide()
         self.early_stopping_text = ""
@@ -210,10 +211,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
                     self.grads[name][1].append(max(value, 1e-12))
             elif isinstance(event, EpochReport):
                 self._append_epoch(event.epoch, event)
-                self.best_epoch = event.best_epoch
-                for line in self.best_lines:
-                    line.setValue(event.best_epoch)
-                    line.show()
+                self.best_epoch = event.best_epoch  # its dashed lines move with their plots' redraw
                 limit = f" of {self.patience} allowed" if self.patience else ""
                 self.early_stopping_text = (f"best epoch {event.best_epoch} (green dashed line); "
                                             f"{event.patience_used}{limit} epoch(s) without improvement")
@@ -256,8 +254,16 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             if counts[1] != drawn[1]:
                 self._curves[f"train_{part}"].setData(e["x"], e[f"train_{part}"])
                 self._curves[f"val_{part}"].setData(e["x"], e[f"val_{part}"])
+                line = self.best_lines[PARTS.index(part)]
+                if self.best_epoch > 0 and (not line.isVisible() or line.value() != self.best_epoch):
+                    line.setValue(self.best_epoch)
+                    line.show()
         elif counts[0] != drawn[0]:
             self._curves["lr"].setData(x, np.asarray(s["lr"], float), skipFiniteCheck=True)
+            if self.grads and list(self._grad_curves) != list(self.grads):  # another model: new curves
+                for curve in self._grad_curves.values():
+                    self.grad_plot.removeItem(curve)  # also takes it out of the legend
+                self._grad_curves = {}
             for index, (name, (gx, gy)) in enumerate(self.grads.items()):
                 if name not in self._grad_curves:
                     color = pg.intColor(index, hues=max(len(self.grads), 6), values=1, maxValue=200)
