@@ -121,7 +121,18 @@ class SyntheticSource(FrameSource):
         return frame
 
 
-class VideoFileSource(FrameSource):
+class _CaptureSource(FrameSource):
+    """A source read through cv2.VideoCapture (video files and cameras): one way to release it."""
+
+    _capture = None
+
+    def _close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+
+class VideoFileSource(_CaptureSource):
     """A video file read with OpenCV; `loop=True` starts again at the end (a short clip plays forever)."""
 
     def __init__(self, path: str | os.PathLike, loop: bool = True) -> None:
@@ -151,10 +162,6 @@ class VideoFileSource(FrameSource):
             ok, frame = self._capture.read()
         return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if ok and frame is not None else None
 
-    def _close(self) -> None:
-        if self._capture is not None:
-            self._capture.release()
-            self._capture = None
 
 
 def _load_image(path: Path) -> np.ndarray:
@@ -211,7 +218,7 @@ class ImageFolderSource(FrameSource):
         return None
 
 
-class CameraSource(FrameSource):
+class CameraSource(_CaptureSource):
     """A webcam by OpenCV index, optionally asking for a resolution (the camera may pick another one)."""
 
     live = True
@@ -237,10 +244,6 @@ class CameraSource(FrameSource):
         ok, frame = self._capture.read()
         return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if ok and frame is not None else None
 
-    def _close(self) -> None:
-        if self._capture is not None:
-            self._capture.release()
-            self._capture = None
 
 
 @dataclass(frozen=True)
