@@ -14,8 +14,7 @@ import argparse
 import sys
 
 from visionlab import __version__
-
-PANEL_IDS = ("optimizer", "camera", "training", "features")
+from visionlab.qt.registry import PANEL_IDS  # plain data: no Qt is imported here
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -55,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_bench(args.name, rest)
     if args.command == "weights":
-        from visionlab.core.vision.weights_cli import main as weights_main
+        from visionlab.core.weights.cli import main as weights_main
 
         return weights_main(rest)
     if rest:

@@ -54,7 +54,7 @@ def qt_available() -> bool:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    from visionlab.core.vision.detectors import CPU_DEFAULTS
+    from visionlab.core.camera.detectors import CPU_DEFAULTS
 
     parser = argparse.ArgumentParser(prog="visionlab bench camera", exit_on_error=False)
     parser.add_argument("--model", default=CPU_DEFAULTS["detection"])
@@ -82,7 +82,7 @@ def bare_fps(detector, frames: list[np.ndarray], count: int) -> float:
     """
     import torch
 
-    from visionlab.core.vision.pipeline import Frame, infer_once
+    from visionlab.core.camera.pipeline import Frame, infer_once
 
     elapsed: list[float] = []
 
@@ -103,8 +103,8 @@ class NoGuiRunner:
     """ThreadedPipeline + a 30 Hz thread that pulls results and draws them, as the panel's timer does."""
 
     def run(self, detector, source, source_fps: float, count: int) -> dict[str, Any]:
-        from visionlab.core.vision.overlay import OverlayOptions, render_overlay
-        from visionlab.core.vision.pipeline import ThreadedPipeline
+        from visionlab.core.camera.overlay import OverlayOptions, render_overlay
+        from visionlab.core.camera.pipeline import ThreadedPipeline
 
         pipeline = ThreadedPipeline(source, detector, fps=source_fps, history=100_000)
         pipeline.start()
@@ -137,7 +137,7 @@ class GuiRunner:
     def __init__(self) -> None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         from visionlab.qt.app import create_application
-        from visionlab.qt.panels.camera_panel import CameraPanel
+        from visionlab.qt.camera.panel import CameraPanel
 
         self.app = create_application()
         self.panel = CameraPanel()
@@ -190,11 +190,11 @@ def main(argv: list[str]) -> dict:
     no_gui = args.no_gui or not qt_available()
     import torch
 
-    from visionlab.core.vision.detectors import build_detector, warm_up
-    from visionlab.core.vision.sources import SyntheticSource
-    from visionlab.core.vision.stats import percentile_ms
+    from visionlab.core.camera.detectors import build_detector, warm_up
+    from visionlab.core.camera.sources import SyntheticSource
+    from visionlab.core.camera.stats import percentile_ms
 
-    from visionlab.core.vision.weights import WeightsError
+    from visionlab.core.weights.store import WeightsError
 
     try:
         detector = build_detector(args.model, args.device)

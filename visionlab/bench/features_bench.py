@@ -39,9 +39,9 @@ def main(argv: list[str]) -> dict[str, Any]:
     import torch
 
     from visionlab.core.features.capture import capture_activation, forward_with_capture
-    from visionlab.core.features.session import model_input, open_model, view_layer
+    from visionlab.core.features.viewer import model_input, open_model, view_layer
     from visionlab.qt.app import create_application
-    from visionlab.qt.panels.features_panel import FeaturesPanel
+    from visionlab.qt.features.panel import FeaturesPanel
 
     app = create_application([])
     opened = open_model(args.model)

@@ -13,11 +13,11 @@ import time
 
 import numpy as np
 
-from visionlab.core.optim.catalog import get_surface
-from visionlab.core.optim.engine import Racer, run_racer
-from visionlab.core.optim.presets import PRESETS_BY_KEY
-from visionlab.core.optim.sweeps import basin_map
-from visionlab.core.optim.torch_reference import torch_path
+from visionlab.core.optimizer.catalog import get_surface
+from visionlab.core.optimizer.engine import Racer, run_racer
+from visionlab.core.optimizer.presets import PRESETS_BY_KEY
+from visionlab.core.optimizer.sweeps import basin_map
+from visionlab.core.optimizer.torch_reference import torch_path
 
 
 def main(argv: list[str]) -> dict:
@@ -81,7 +81,7 @@ def _slider_frame_ms() -> float | None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         from PySide6.QtWidgets import QApplication
 
-        from visionlab.qt.panels.optimizer_panel import OptimizerPanel
+        from visionlab.qt.optimizer.panel import OptimizerPanel
     except ImportError:
         return None
     app = QApplication.instance() or QApplication([])

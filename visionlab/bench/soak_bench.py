@@ -43,16 +43,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> dict:
     args = parse_args(argv)
     no_gui = args.no_gui or not qt_available()
-    from visionlab.core.vision.detectors import CPU_DEFAULTS, build_detector, warm_up
-    from visionlab.core.vision.sources import SyntheticSource
+    from visionlab.core.camera.detectors import CPU_DEFAULTS, build_detector, warm_up
+    from visionlab.core.camera.sources import SyntheticSource
 
     detector = build_detector(CPU_DEFAULTS["detection"], "cpu")
     warm_up(detector, args.width, args.height)
     source = SyntheticSource(args.width, args.height)
     started = time.perf_counter()
     if no_gui:
-        from visionlab.core.vision.overlay import OverlayOptions, render_overlay
-        from visionlab.core.vision.pipeline import ThreadedPipeline
+        from visionlab.core.camera.overlay import OverlayOptions, render_overlay
+        from visionlab.core.camera.pipeline import ThreadedPipeline
 
         pipeline = ThreadedPipeline(source, detector, fps=None)
         stats, slots = pipeline.stats, (pipeline.frames, pipeline.results)
@@ -68,7 +68,7 @@ def main(argv: list[str]) -> dict:
     else:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         from visionlab.qt.app import create_application
-        from visionlab.qt.panels.camera_panel import CameraPanel
+        from visionlab.qt.camera.panel import CameraPanel
 
         app = create_application()
         panel = CameraPanel()

@@ -39,7 +39,7 @@ def main(mode: str) -> None:
         import pyqtgraph as pg
         from PySide6.QtWidgets import QApplication, QMainWindow
 
-        from visionlab.qt.first_paint import FirstPaintWatcher
+        from visionlab.qt.common.first_paint import FirstPaintWatcher
 
         app = QApplication([sys.argv[0]])
         window = QMainWindow()

@@ -106,7 +106,7 @@ def main(argv: list[str]) -> dict:
     from visionlab.core.training.config import TrainConfig, load_splits
     from visionlab.core.training.models import ModelSpec
     from visionlab.qt.app import create_application
-    from visionlab.qt.panels.training_panel import TrainingPanel
+    from visionlab.qt.training.panel import TrainingPanel
 
     torch.set_num_threads(args.threads)
     app = create_application()

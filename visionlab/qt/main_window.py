@@ -15,9 +15,9 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QT
 
 from visionlab import __version__
 from visionlab.core import paths
-from visionlab.qt.first_paint import FirstPaintWatcher
-from visionlab.qt.panels import Panel, PanelInfo, available_panels
-from visionlab.qt.workers.torch_loader import TorchLoader
+from visionlab.qt.common.first_paint import FirstPaintWatcher
+from visionlab.qt.panel import Panel, PanelInfo, available_panels
+from visionlab.qt.common.torch_loader import TorchLoader
 
 log = logging.getLogger(__name__)
 

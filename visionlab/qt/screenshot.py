@@ -58,7 +58,7 @@ def render_panel(panel_id: str, size: tuple[int, int]):
 
 
 def screenshot_panel(panel_id: str, out: str, size: tuple[int, int] | None = None) -> int:
-    from visionlab.qt.panels import available_panels
+    from visionlab.qt.panel import available_panels
 
     if panel_id not in {info.panel_id for info in available_panels()}:
         print(f"error: the '{panel_id}' panel is not part of this build", file=sys.stderr)
@@ -73,7 +73,7 @@ def screenshot_panel(panel_id: str, out: str, size: tuple[int, int] | None = Non
 
 
 def screenshot_all(folder: str) -> int:
-    from visionlab.qt.panels import available_panels
+    from visionlab.qt.panel import available_panels
 
     status = 0
     for info in available_panels():

@@ -85,7 +85,7 @@ def load_torchvision(name: str, weights_store=None) -> LoadedModel:
 
 def _default_store():
     try:
-        from visionlab.core.vision.weights import WeightsStore
+        from visionlab.core.weights.store import WeightsStore
     except ImportError:
         return None
     try:

@@ -1,0 +1,225 @@
+"""The live pipeline: capture loop -> LatestSlot -> inference loop -> LatestSlot -> whoever draws.
+
+The two loops are plain functions taking `should_stop`, so the same code runs in the panel's QThreads
+(`should_stop=thread.isInterruptionRequested`) and in `ThreadedPipeline`, the Qt-free version used by
+`visionlab bench camera --no-gui` and the tests. Stale frames are dropped (LatestSlot), never queued, and
+every result carries the frame it was computed on, so boxes always match the picture they are drawn on.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from visionlab.core.latest import LatestSlot, SlotClosed
+from visionlab.core.camera.overlay import Detections
+from visionlab.core.camera.sources import FrameSource, SourceError
+from visionlab.core.camera.stats import PipelineStats
+
+RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0)  # backoff for a camera that went away; the last one repeats
+Messenger = Callable[[str], None]
+
+
+@dataclass
+class Frame:
+    image: np.ndarray  # H×W×3 uint8 RGB
+    timestamp: float  # time.perf_counter() when captured
+    index: int
+
+
+@dataclass
+class InferenceResult:
+    frame: Frame
+    detections: Detections | None  # None: no model loaded (the raw frame is shown)
+    model_name: str = ""
+    started: float = 0.0  # perf_counter when inference began on the frame
+    timings_s: dict[str, float] = field(default_factory=dict)  # preprocess / model / postprocess
+
+
+class CaptureControl:
+    """Pause and single-step, shared between the GUI and the capture loop."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._paused = False
+        self._steps = 0
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def set_paused(self, paused: bool) -> None:
+        with self._cond:
+            self._paused, self._steps = paused, 0
+            self._cond.notify_all()
+
+    def step(self) -> None:
+        """Let exactly one more frame through while paused."""
+        with self._cond:
+            self._steps += 1
+            self._cond.notify_all()
+
+    def may_capture(self, timeout: float = 0.05) -> bool:
+        with self._cond:
+            if self._paused and self._steps == 0:
+                self._cond.wait(timeout)
+            if not self._paused:
+                return True
+            if self._steps:
+                self._steps -= 1
+                return True
+            return False
+
+
+class DetectorHolder:
+    """The model the inference loop uses; the GUI swaps it while streaming (picked up at the next frame)."""
+
+    def __init__(self, detector: Any = None) -> None:
+        self.detector = detector
+
+
+def _interruptible_sleep(seconds: float, should_stop: Callable[[], bool]) -> None:
+    deadline = time.perf_counter() + seconds
+    while not should_stop() and (remaining := deadline - time.perf_counter()) > 0:
+        time.sleep(min(remaining, 0.05))
+
+
+def capture_loop(source: FrameSource, frames: LatestSlot[Frame], should_stop: Callable[[], bool], *,
+                 stats: PipelineStats | None = None, fps: float | None = None,
+                 control: CaptureControl | None = None, on_message: Messenger = lambda text: None) -> None:
+    """Read frames into `frames` until stopped; a camera that fails is reopened with growing delays."""
+    index, failures, next_due = 0, 0, time.perf_counter()
+    try:
+        while not should_stop():
+            if control is not None and not control.may_capture():
+                continue
+            if not source.is_open:
+                try:
+                    source.open()
+                except SourceError as exc:
+                    if not source.live:
+                        on_message(str(exc))
+                        return
+                    failures = _wait_before_retry(str(exc), failures, should_stop, on_message)
+                    continue
+            ok, image, timestamp = source.read()
+            if not ok:
+                if not source.live:
+                    on_message(f"{source.description}: end of the stream.")
+                    return
+                source.close()
+                failures = _wait_before_retry(f"{source.description} stopped delivering frames.", failures,
+                                              should_stop, on_message)
+                continue
+            if failures:
+                on_message(f"{source.description} is back.")
+                failures = 0
+            frames.put(Frame(image, timestamp, index))
+            index += 1
+            if stats is not None:
+                stats.capture.tick(timestamp)
+            if fps:  # pace like a real camera; when late, do not try to catch up
+                next_due = max(next_due + 1.0 / fps, time.perf_counter())
+                _interruptible_sleep(next_due - time.perf_counter(), should_stop)
+    finally:
+        source.close()
+
+
+def _wait_before_retry(reason: str, failures: int, should_stop: Callable[[], bool], on_message: Messenger) -> int:
+    delay = RETRY_DELAYS_S[min(failures, len(RETRY_DELAYS_S) - 1)]
+    on_message(f"{reason} Retrying in {delay:g} s (attempt {failures + 1}).")
+    _interruptible_sleep(delay, should_stop)
+    return failures + 1
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
+
+
+def infer_once(detector: Any, frame: Frame) -> InferenceResult:
+    """Preprocess, forward and postprocess one frame, timing each stage."""
+    started = time.perf_counter()
+    inputs = detector.preprocess(frame.image)
+    after_pre = time.perf_counter()
+    raw = detector.forward(inputs)
+    after_model = time.perf_counter()
+    detections = detector.postprocess(raw, frame.image.shape)  # copies to the CPU, so the GPU is done here
+    done = time.perf_counter()
+    return InferenceResult(frame, detections, detector.name, started, {
+        "preprocess": after_pre - started, "model": after_model - after_pre, "postprocess": done - after_model})
+
+
+def inference_loop(frames: LatestSlot[Frame], results: LatestSlot[InferenceResult], holder: DetectorHolder,
+                   should_stop: Callable[[], bool], *, stats: PipelineStats | None = None,
+                   on_message: Messenger = lambda text: None) -> None:
+    """Run the current detector on the newest frame, forever; results carry their frame."""
+    failed_detector = None
+    with torch.inference_mode():  # thread-local: it must be entered inside the worker thread
+        while not should_stop():
+            try:
+                frame = frames.get(timeout=0.1)
+            except SlotClosed:
+                return
+            if frame is None:
+                continue
+            detector = holder.detector
+            if detector is None or detector is failed_detector:
+                results.put(InferenceResult(frame, None, started=time.perf_counter()))
+                continue
+            try:
+                result = infer_once(detector, frame)
+            except Exception as exc:  # shown to the user; the stream goes on with raw frames
+                if getattr(detector, "device", None) is not None and detector.device.type == "cuda" \
+                        and is_out_of_memory(exc):
+                    detector.to("cpu")
+                    torch.cuda.empty_cache()
+                    on_message("The GPU ran out of memory: the model now runs on the CPU.")
+                    continue
+                failed_detector = detector
+                on_message(f"{detector.name} failed on a frame: {type(exc).__name__}: {exc}")
+                continue
+            if stats is not None:
+                stats.record_inference(result)
+            results.put(result)
+
+
+class ThreadedPipeline:
+    """Capture and inference on plain Python threads (no Qt): benchmarks without a GUI, and tests."""
+
+    def __init__(self, source: FrameSource, detector: Any = None, *, fps: float | None = None,
+                 history: int = 300) -> None:
+        self.source = source
+        self.frames: LatestSlot[Frame] = LatestSlot()
+        self.results: LatestSlot[InferenceResult] = LatestSlot()
+        self.holder = DetectorHolder(detector)
+        self.control = CaptureControl()
+        self.stats = PipelineStats(history)
+        self.messages: list[str] = []
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=capture_loop, name="capture", daemon=True, args=(
+                source, self.frames, self._stop.is_set),
+                kwargs=dict(stats=self.stats, fps=fps, control=self.control, on_message=self.messages.append)),
+            threading.Thread(target=inference_loop, name="inference", daemon=True, args=(
+                self.frames, self.results, self.holder, self._stop.is_set),
+                kwargs=dict(stats=self.stats, on_message=self.messages.append)),
+        ]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout: float = 2.0) -> bool:
+        """Stop both threads; True when they ended within `timeout` seconds."""
+        self._stop.set()
+        self.frames.close()
+        self.results.close()
+        deadline = time.perf_counter() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.perf_counter()))
+        return not any(thread.is_alive() for thread in self._threads)

@@ -1,0 +1,137 @@
+"""Sweeps that run many optimizer paths at once (numpy): the basin map, the learning-rate strip and the
+sharp-vs-flat statistics. Each is a finite job: `progress(fraction, message)` and `should_stop()`
+callbacks, run off the GUI thread by a JobWorker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from visionlab.core.jobs import check_cancel
+from visionlab.core.optimizer.engine import Racer, run_many
+from visionlab.core.optimizer.mathns import ARRAY
+from visionlab.core.optimizer.surfaces import Bounds, Surface
+
+DIVERGED, NOT_CONVERGED = -1, -2
+
+
+@dataclass
+class BasinMap:
+    labels: np.ndarray  # (ny, nx): attractor index, DIVERGED or NOT_CONVERGED
+    steps_to_converge: np.ndarray  # (ny, nx) float, NaN where it did not converge
+    attractors: list[tuple[float, float]]
+    bounds: Bounds
+    steps: int
+
+    def fractions(self) -> dict[str, float]:
+        total = self.labels.size
+        out = {f"minimum {i + 1}": float((self.labels == i).sum()) / total for i in range(len(self.attractors))}
+        out["not converged"] = float((self.labels == NOT_CONVERGED).sum()) / total
+        out["diverged"] = float((self.labels == DIVERGED).sum()) / total
+        return out
+
+
+def _cluster(points: np.ndarray, radius: float, known: tuple[tuple[float, float], ...], limit: int = 12):
+    """Attractors: the known minima that were reached, then the densest other end points."""
+    centers: list[tuple[float, float]] = []
+    remaining = points
+    for kx, ky in known:
+        near = np.hypot(remaining[:, 0] - kx, remaining[:, 1] - ky) < radius
+        if near.any():
+            centers.append((float(kx), float(ky)))
+            remaining = remaining[~near]
+    while len(remaining) and len(centers) < limit:
+        cells = np.round(remaining / radius).astype(np.int64)
+        uniq, inverse, counts = np.unique(cells, axis=0, return_inverse=True, return_counts=True)
+        members = remaining[inverse.ravel() == counts.argmax()]
+        cx, cy = members.mean(axis=0)
+        centers.append((float(cx), float(cy)))
+        remaining = remaining[np.hypot(remaining[:, 0] - cx, remaining[:, 1] - cy) >= radius]
+    return centers
+
+
+def basin_map(surface: Surface, racer: Racer, bounds: Bounds, resolution: int = 128, steps: int = 500,
+              tol: float = 1e-4, progress=None, should_stop=None) -> BasinMap:
+    """Runs `racer` from every point of a resolution² grid; colours each start by where it ended."""
+    x_min, x_max, y_min, y_max = bounds
+    grid_x, grid_y = np.meshgrid(np.linspace(x_min, x_max, resolution), np.linspace(y_min, y_max, resolution))
+    sx, sy = grid_x.ravel(), grid_y.ravel()
+    last_moving = np.zeros(sx.size)
+    diverged_at = np.zeros(sx.size, dtype=np.int64)
+    px, py = sx, sy
+    tol2 = tol * tol
+    for t, x, y in run_many(surface, racer, sx, sy, steps):
+        moved = (x - px) ** 2 + (y - py) ** 2
+        last_moving[moved >= tol2] = t
+        bad = ~((np.abs(x) < surface.divergence_limit) & (np.abs(y) < surface.divergence_limit))
+        newly = bad & (diverged_at == 0)
+        if newly.any():
+            diverged_at[newly] = t
+        px, py = x, y
+        if t % 10 == 0 or t == steps:
+            check_cancel(should_stop)
+            if progress:
+                progress(t / steps, f"step {t} of {steps}")
+    final = np.stack([px, py], axis=1)
+    diverged = diverged_at > 0
+    converged = ~diverged & (last_moving < steps)
+    diag = float(np.hypot(x_max - x_min, y_max - y_min))
+    radius = 0.02 * diag
+    attractors = _cluster(final[converged], radius, surface.minima) if converged.any() else []
+    labels = np.full(sx.size, NOT_CONVERGED, dtype=np.int64)
+    labels[diverged] = DIVERGED
+    if attractors:
+        centers = np.array(attractors)
+        idx = np.flatnonzero(converged)
+        dist = np.hypot(final[idx, 0, None] - centers[None, :, 0], final[idx, 1, None] - centers[None, :, 1])
+        nearest = dist.argmin(axis=1)
+        ok = dist[np.arange(len(idx)), nearest] < radius
+        labels[idx[ok]] = nearest[ok]
+    steps_needed = np.where(labels >= 0, last_moving + 1, np.nan)
+    shape = (resolution, resolution)
+    return BasinMap(labels.reshape(shape), steps_needed.reshape(shape), attractors, bounds, steps)
+
+
+def learning_rate_strip(surface: Surface, racers: list[Racer], start: tuple[float, float], steps: int,
+                        lrs: np.ndarray | None = None, progress=None, should_stop=None):
+    """Final loss against learning rate (log-spaced) for each racer; diverged runs give +inf."""
+    lrs = np.logspace(-5, 1, 60) if lrs is None else np.asarray(lrs, float)
+    results = {}
+    for index, racer in enumerate(racers):
+        n = len(lrs)
+        ok = np.ones(n, dtype=bool)
+        x = y = None
+        for t, x, y in run_many(surface, racer, np.full(n, start[0]), np.full(n, start[1]), steps, lr=lrs):
+            ok &= (np.abs(x) < surface.divergence_limit) & (np.abs(y) < surface.divergence_limit)
+            if t % 50 == 0:
+                check_cancel(should_stop)
+        with np.errstate(all="ignore"):
+            final = np.asarray(surface.value(x, y, ARRAY), float) * np.ones(n)
+        final[~ok | ~np.isfinite(final)] = np.inf
+        results[racer.title()] = final
+        if progress:
+            progress((index + 1) / len(racers), racer.title())
+    return lrs, results
+
+
+def sharp_flat_statistics(surface: Surface, racer: Racer, start: tuple[float, float], steps: int,
+                          batch_sizes=(1, 4, 16, 64, 256, 1024), seeds: int = 200, noise_scale: float = 1.0,
+                          progress=None, should_stop=None) -> dict[int, dict[str, float]]:
+    """For each batch size: the fraction of seeds ending in the sharp minimum, the flat one, or neither."""
+    sharp, flat = surface.minima[:2]
+    out = {}
+    for index, batch in enumerate(batch_sizes):
+        noisy = Racer(racer.key, racer.hp, batch_size=int(batch))
+        x = y = None
+        for t, x, y in run_many(surface, noisy, np.full(seeds, start[0]), np.full(seeds, start[1]), steps,
+                                seed=1000 + index, noise=True, noise_scale=noise_scale):
+            if t % 100 == 0:
+                check_cancel(should_stop)
+        near_sharp = np.hypot(x - sharp[0], y - sharp[1]) < 0.5
+        near_flat = np.hypot(x - flat[0], y - flat[1]) < 1.0
+        out[int(batch)] = {"sharp": float(near_sharp.mean()), "flat": float((near_flat & ~near_sharp).mean()),
+                           "other": float((~near_sharp & ~near_flat).mean())}
+        if progress:
+            progress((index + 1) / len(batch_sizes), f"batch {batch}")
+    return out

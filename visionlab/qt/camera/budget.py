@@ -1,0 +1,63 @@
+"""The model budget table: what each model costs (published numbers) next to what it runs at here."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+
+from visionlab.core.camera.detectors import CLASSICAL_MODELS
+
+# Measured FPS sits next to the name: it is the number this machine adds to the published ones.
+COLUMNS = ("Model", "Measured FPS", "Task", "Published score", "Params (M)", "GFLOPS", "File (MB)", "Weights")
+MEASURED = 1
+METRIC_NAMES = {"box_map": "box AP", "mask_map": "mask AP", "miou": "mIoU"}
+
+
+def published_score(metrics: dict[str, float]) -> str:
+    """The headline numbers (COCO box / mask AP, VOC-label mIoU), as the torchvision docs list them."""
+    parts = [f"{METRIC_NAMES[key]} {value:g}" for key, value in metrics.items() if key in METRIC_NAMES]
+    return ", ".join(parts) or "–"
+
+
+class ModelBudgetTable(QTableWidget):
+    def __init__(self, parent=None) -> None:
+        super().__init__(0, len(COLUMNS), parent)
+        self.setHorizontalHeaderLabels(COLUMNS)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.verticalHeader().setVisible(False)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.horizontalHeader().setStretchLastSection(True)
+        self._rows: dict[str, int] = {}
+
+    def set_models(self, cards: list, available: dict[str, bool], measured: dict[str, float]) -> None:
+        rows = [(name, "", "classical", "–", "–", "–", "–", "in OpenCV") for name in CLASSICAL_MODELS]
+        for card in cards:
+            rows.append((card.name, "", card.task, published_score(card.metrics), f"{card.num_params / 1e6:.1f}",
+                         "–" if card.gflops is None else f"{card.gflops:.2f}",
+                         "–" if card.file_size_mb is None else f"{card.file_size_mb:.0f}",
+                         "downloaded" if available.get(card.name) else "missing"))
+        self.setRowCount(len(rows))
+        self._rows = {}
+        for row, values in enumerate(rows):
+            self._rows[values[0]] = row
+            for column, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                if column in (MEASURED, 4, 5, 6):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.setItem(row, column, item)
+            self.set_measured(values[0], measured.get(values[0]))
+
+    def set_measured(self, name: str, fps: float | None) -> None:
+        row = self._rows.get(name)
+        if row is not None:
+            item = QTableWidgetItem("–" if not fps else f"{fps:.1f}")
+            item.setToolTip("frames per second the model sustains on this machine "
+                            "(1 / (preprocess + model + postprocess)), "
+                            "measured the last time it streamed")
+            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.setItem(row, MEASURED, item)
+
+    def measured_text(self, name: str) -> str:
+        row = self._rows.get(name)
+        return "" if row is None else self.item(row, MEASURED).text()

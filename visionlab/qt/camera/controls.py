@@ -1,0 +1,168 @@
+"""The Live Camera panel's side column: source, model, overlay, transport and the live numbers."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
+
+from visionlab.core.camera.overlay import OverlayOptions
+from visionlab.qt.camera.stats_view import CameraStatsView
+
+SIZES = ((640, 480), (320, 240), (1280, 720))
+
+
+def _slider(maximum: int, value: int) -> QSlider:
+    slider = QSlider(Qt.Orientation.Horizontal)
+    slider.setRange(0, maximum)
+    slider.setValue(value)
+    return slider
+
+
+class CameraControls(QWidget):
+    overlay_changed = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+
+        source_box = QGroupBox("Source")
+        source_form = QFormLayout(source_box)
+        self.source_combo = QComboBox()
+        self.source_combo.setToolTip("Webcams are listed from /sys/class/video4linux on Linux")
+        self.size_combo = QComboBox()
+        for width, height in SIZES:
+            self.size_combo.addItem(f"{width}×{height}", f"{width}x{height}")
+        self.loop_check = QCheckBox("loop videos")
+        self.loop_check.setChecked(True)
+        source_form.addRow("from", self.source_combo)
+        size_row = QHBoxLayout()
+        size_row.addWidget(self.size_combo)
+        size_row.addWidget(self.loop_check)
+        source_form.addRow("size", size_row)
+        layout.addWidget(source_box)
+
+        model_box = QGroupBox("Model")
+        model_form = QFormLayout(model_box)
+        self.model_combo = QComboBox()
+        self.device_combo = QComboBox()
+        self.device_combo.setToolTip("auto: CUDA (fp16 autocast), then Apple MPS, then the CPU")
+        self.model_status = QLabel("no model loaded")
+        self.model_status.setWordWrap(True)
+        model_form.addRow("model", self.model_combo)
+        model_form.addRow("device", self.device_combo)
+        model_form.addRow(self.model_status)
+        layout.addWidget(model_box)
+
+        overlay_box = QGroupBox("Overlay")
+        overlay_form = QFormLayout(overlay_box)
+        self.threshold_slider = _slider(100, 50)
+        self.threshold_label = QLabel()
+        self.max_spin = QSpinBox()
+        self.max_spin.setRange(1, 100)
+        self.max_spin.setValue(20)
+        self.opacity_slider = _slider(100, 50)
+        self.opacity_label = QLabel()
+        self.class_edit = QLineEdit()
+        self.class_edit.setPlaceholderText("all classes (or e.g. person, car)")
+        self.class_error = QLabel()
+        self.class_error.setStyleSheet("color: #c62828")
+        self.class_error.setWordWrap(True)
+        self.class_error.hide()
+        self.legend = QLabel("classes in view: –")
+        self.legend.setWordWrap(True)
+        threshold_row = QHBoxLayout()
+        threshold_row.addWidget(self.threshold_slider)
+        threshold_row.addWidget(self.threshold_label)
+        opacity_row = QHBoxLayout()
+        opacity_row.addWidget(self.opacity_slider)
+        opacity_row.addWidget(self.opacity_label)
+        overlay_form.addRow("score ≥", threshold_row)
+        overlay_form.addRow("max boxes", self.max_spin)
+        overlay_form.addRow("mask opacity", opacity_row)
+        overlay_form.addRow("classes", self.class_edit)
+        overlay_form.addRow(self.class_error)
+        overlay_form.addRow(self.legend)
+        layout.addWidget(overlay_box)
+
+        transport = QGridLayout()
+        self.stream_button = QPushButton("Stop")
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setCheckable(True)
+        self.step_button = QPushButton("Step")
+        self.step_button.setToolTip("while paused: capture and analyse exactly one more frame")
+        self.step_button.setEnabled(False)  # enabled by Pause
+        self.snapshot_button = QPushButton("Snapshot")
+        self.record_button = QPushButton("Record")
+        self.record_button.setCheckable(True)
+        self.record_format = QComboBox()
+        self.record_format.addItem("MJPG .avi", ".avi")
+        self.record_format.addItem("mp4v .mp4", ".mp4")
+        for index, widget in enumerate((self.stream_button, self.pause_button, self.step_button,
+                                        self.snapshot_button, self.record_button, self.record_format)):
+            transport.addWidget(widget, index // 3, index % 3)
+        layout.addLayout(transport)
+
+        self.stats_view = CameraStatsView()
+        stats_box = QGroupBox("Live numbers")
+        QVBoxLayout(stats_box).addWidget(self.stats_view)
+        layout.addWidget(stats_box)
+        layout.addStretch(1)
+
+        for slider in (self.threshold_slider, self.opacity_slider):
+            slider.valueChanged.connect(self._update_labels)
+        self.max_spin.valueChanged.connect(self.overlay_changed)
+        self.class_edit.editingFinished.connect(self.overlay_changed)
+        self._update_labels()
+
+    def _update_labels(self) -> None:
+        self.threshold_label.setText(f"{self.threshold_slider.value() / 100:.2f}")
+        self.opacity_label.setText(f"{self.opacity_slider.value()}%")
+        self.overlay_changed.emit()
+
+    def frame_size(self) -> tuple[int, int]:
+        width, height = self.size_combo.currentData().split("x")
+        return int(width), int(height)
+
+    def class_names(self) -> list[str]:
+        return [name.strip() for name in self.class_edit.text().split(",") if name.strip()]
+
+    def overlay_options(self, known_classes: tuple[str, ...] = ()) -> OverlayOptions:
+        """The overlay settings; class names this model does not know are ignored (and reported)."""
+        names = self.class_names()
+        unknown = [name for name in names if known_classes and name not in known_classes]
+        if unknown:
+            self.class_error.setText(f"unknown class {', '.join(repr(n) for n in unknown)} for this model")
+        self.class_error.setVisible(bool(unknown))
+        return OverlayOptions(score_threshold=self.threshold_slider.value() / 100,
+                              max_detections=self.max_spin.value(),
+                              mask_opacity=self.opacity_slider.value() / 100,
+                              class_filter=frozenset(n for n in names if n not in unknown))
+
+    def save_state(self, settings: QSettings) -> None:
+        for key, combo in self._combos().items():
+            settings.setValue(key, combo.currentData())
+        settings.setValue("threshold", self.threshold_slider.value())
+        settings.setValue("max_detections", self.max_spin.value())
+        settings.setValue("opacity", self.opacity_slider.value())
+        settings.setValue("classes", self.class_edit.text())
+
+    def restore_state(self, settings: QSettings, default_model: str) -> None:
+        """Saved choices that still exist are restored; anything unreadable keeps its default."""
+        for key, combo in self._combos().items():
+            saved = settings.value(key, default_model if key == "model" else None)
+            index = combo.findData(saved)
+            if index >= 0:
+                combo.setCurrentIndex(index)
+        for key, widget, default in (("threshold", self.threshold_slider, 50), ("max_detections", self.max_spin, 20),
+                                     ("opacity", self.opacity_slider, 50)):
+            try:
+                widget.setValue(int(settings.value(key, default)))
+            except (TypeError, ValueError):
+                widget.setValue(default)
+        self.class_edit.setText(str(settings.value("classes", "")))
+
+    def _combos(self) -> dict[str, QComboBox]:
+        return {"size": self.size_combo, "model": self.model_combo, "device": self.device_combo,
+                "record_format": self.record_format}

@@ -1,0 +1,77 @@
+"""Snapshots and recordings of the annotated stream; every write happens off the GUI thread.
+
+A snapshot is one JobWorker writing a PNG atomically; a recording is a core VideoRecorder (its own
+thread behind a LatestSlot) whose file is finished by a JobWorker, so the GUI never waits on the disk.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from visionlab.core import paths
+from visionlab.core.camera.recorder import VideoRecorder, save_png
+from visionlab.qt.common.jobs import JobWorker
+
+
+class CameraRecording(QObject):
+    message = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.recorder: VideoRecorder | None = None
+        self._jobs: set[JobWorker] = set()
+
+    @property
+    def recording(self) -> bool:
+        return self.recorder is not None
+
+    def snapshot(self, image: np.ndarray | None) -> None:
+        if image is None:
+            self.message.emit("Nothing to save yet: no frame has been shown.")
+            return
+        path = paths.subdir("snapshots") / f"camera-{datetime.now():%Y%m%d-%H%M%S-%f}.png"
+        job = JobWorker(lambda progress, should_stop: save_png(path, image), parent=self)
+        job.succeeded.connect(lambda saved: self.message.emit(f"Snapshot saved: {saved}"))
+        job.failed.connect(lambda text: self.message.emit(f"Snapshot failed: {text}"))
+        self._start(job)
+
+    def start(self, suffix: str, fps: float) -> None:
+        """Record what the panel draws from now on, at `fps` (the display rate), to .avi or .mp4."""
+        if self.recorder is None:
+            path = paths.subdir("recordings") / f"camera-{datetime.now():%Y%m%d-%H%M%S}{suffix}"
+            self.recorder = VideoRecorder(path, fps)
+            self.message.emit(f"Recording to {path} at {self.recorder.fps:.0f} fps…")
+
+    def put(self, image: np.ndarray) -> None:
+        if self.recorder is not None:
+            self.recorder.put(image)
+
+    def stop(self) -> None:
+        if self.recorder is None:
+            return
+        recorder, self.recorder = self.recorder, None
+        job = JobWorker(lambda progress, should_stop: (recorder.stop(), recorder), parent=self)
+        job.succeeded.connect(lambda out: self._finished(*out))
+        self._start(job)
+
+    def _finished(self, path, recorder: VideoRecorder) -> None:
+        if path is None:
+            self.message.emit(recorder.error or "Recording stopped before any frame was shown: no file written.")
+        else:
+            self.message.emit(f"Recorded {recorder.written} frames to {path} ({recorder.dropped} dropped).")
+
+    def _start(self, job: JobWorker) -> None:
+        self._jobs.add(job)
+        job.finished.connect(lambda: self._jobs.discard(job))
+        job.finished.connect(job.deleteLater)
+        job.start()
+
+    def shutdown(self) -> None:
+        if self.recorder is not None:
+            self.recorder.stop()
+            self.recorder = None
+        for job in list(self._jobs):
+            job.wait()

@@ -1,0 +1,303 @@
+"""Feature-Map Viewer: open a classic CNN, feed it an image, and look at every layer.
+
+Left: the layer tree (shapes, parameters, FLOPs, receptive fields). Centre: all channels of the selected
+layer, or its kernels. Right: the input as the network sees it (click a map pixel to outline its receptive
+field), the layer's formulas with real numbers, top-5 and Grad-CAM. Every computation runs in SerialJobs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from visionlab.core.features.viewer import (LayerView, OpenedModel, download_weights, import_weights, open_model,
+                                             read_image, view_layer)
+from visionlab.qt.panel import Panel
+from visionlab.qt.features.toolbars import InputBar, ModelBar, qimage_to_rgb
+from visionlab.qt.features.explainer import ConvExplainer
+from visionlab.qt.features.info import NO_CAM, LayerTree, PredictionsBox, formula_html, totals_html
+from visionlab.qt.features.live_controls import LiveControls
+from visionlab.qt.features.maps import InputView
+from visionlab.qt.features.maps_page import KernelsPage, MapsPage
+from visionlab.qt.features.serial_jobs import SerialJobs
+
+SCREENSHOT_SAMPLE = "china.jpg"
+
+
+class FeaturesPanel(Panel):
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.opened: OpenedModel | None = None
+        self.image: np.ndarray | None = None
+        self.view: LayerView | None = None
+        self.layer = ""
+        self._screenshot_pending = False
+        self.cam_class: int | None = None   # None: the top-1 class; NO_CAM: overlay off
+        self.jobs = SerialJobs(self)
+        self.jobs.failed.connect(self._on_job_failed)
+        self.jobs.cancelled.connect(self._on_job_cancelled)
+        self.jobs.progressed.connect(lambda kind, fraction, text: self.model_bar.status.setText(
+            f"{text} ({fraction:.0%})" if kind == "model" else text))
+        self.jobs.busy_changed.connect(lambda busy: self.model_bar.status.setText("working…" if busy else ""))
+        self.setAcceptDrops(True)
+        self._build()
+
+    # -- layout ----------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.model_bar = ModelBar()
+        self.model_bar.model_chosen.connect(self.open_model)
+        self.model_bar.weights_file_chosen.connect(self.import_weights_file)
+        self.model_bar.download_requested.connect(self.download_weights)
+        self.model_bar.cancel_requested.connect(lambda: self.jobs.cancel("model"))
+        self.input_bar = InputBar()
+        self.input_bar.file_chosen.connect(self.open_image_file)
+        self.input_bar.image_pasted.connect(self.set_image)
+        self.input_bar.failed.connect(self.show_message)
+        self.live = LiveControls(lambda: (self.opened.loaded, self.layer) if self.opened and self.layer else None)
+        self.live.view_ready.connect(self._on_view)
+        self.live.snapshot_taken.connect(self.set_image)
+        self.live.failed.connect(self.show_message)
+        self.live.running_changed.connect(self._on_live_running)
+        self.live.status.connect(self.model_bar.status.setText)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #d33")
+        self.message.hide()
+
+        self.tree = LayerTree()
+        self.tree.layer_selected.connect(self.select_layer)
+        self.totals = QLabel()
+        self.totals.setWordWrap(True)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.tree, 1)
+        left_layout.addWidget(self.totals)
+
+        self.maps = MapsPage()
+        self.maps.pixel_clicked.connect(self._outline)
+        self.kernels = KernelsPage()
+        self.centre_tabs = QTabWidget()
+        self.centre_tabs.addTab(self.maps, "Feature maps")
+        self.centre_tabs.addTab(self.kernels, "Kernels")
+        self.explainer = ConvExplainer()
+        self.centre_tabs.addTab(self.explainer, "Convolution explained")
+
+        self.input_view = InputView()
+        self.input_view.setMinimumSize(200, 200)
+        self.formula = QLabel()
+        self.formula.setWordWrap(True)
+        self.formula.setTextFormat(Qt.TextFormat.RichText)
+        self.formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.predictions = PredictionsBox()
+        self.predictions.cam_class_chosen.connect(self._on_cam_class)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.input_bar)  # input controls above the image, where the student looks
+        right_layout.addWidget(self.live)
+        right_layout.addWidget(self.input_view, 3)
+        right_layout.addWidget(self.formula)
+        right_layout.addWidget(self.predictions)
+        right_layout.addStretch(1)
+
+        # The explainer works on its own small input: it gets the whole width while its tab is open.
+        self.centre_tabs.currentChanged.connect(
+            lambda index: [side.setVisible(self.centre_tabs.widget(index) is not self.explainer)
+                           for side in (left, right)])
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        for widget, stretch in ((left, 3), (self.centre_tabs, 5), (right, 3)):
+            splitter.addWidget(widget)
+            splitter.setStretchFactor(splitter.count() - 1, stretch)
+        splitter.setSizes([460, 560, 380])
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.model_bar)
+        layout.addWidget(self.message)
+        layout.addWidget(splitter, 1)
+
+    # -- actions ---------------------------------------------------------------------------------
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+    def open_model(self, name_or_path: str) -> None:
+        self.live.stop()
+        self.show_message("")
+        self.jobs.drop_waiting("view")
+        self.jobs.submit("model", open_model, name_or_path, on_success=self._on_model_opened)
+
+    def open_image_file(self, path: str) -> None:
+        self.live.stop()
+        self.show_message("")
+        self.jobs.submit("image", read_image, path, on_success=self.set_image)
+
+    def set_image(self, image: np.ndarray) -> None:
+        self.image = image
+        if self.cam_class != NO_CAM:
+            self.cam_class = None  # a new image has its own top-5: follow its best class
+        self._compute()
+
+    def select_layer(self, name: str) -> None:
+        if self.opened is None or name not in self.opened.summary.by_name:
+            return
+        self.layer = name
+        info = self.opened.summary.by_name[name]
+        module = self.opened.loaded.model.get_submodule(name)
+        self.formula.setText(formula_html(module, info))
+        if info.has_maps:
+            self.show_message("")
+            self._compute()
+        else:
+            self.show_message(f"'{name}' outputs {info.output_shape}: a vector, not maps. "
+                              "Pick a conv or pooling layer.")
+
+    def _compute(self) -> None:
+        if self.opened is None or self.image is None or not self.layer:
+            return
+        if not self.opened.summary.by_name[self.layer].has_maps:
+            return
+        if self.live.running:  # the live thread owns the model's forward passes; it reads the layer
+            self.live.set_layer(self.layer)
+            return
+        predict = self.opened.loaded.pretrained
+        cam_class = None if self.cam_class == NO_CAM else self.cam_class
+        self.jobs.submit("view", view_layer, self.opened.loaded, self.image, self.layer, predict, cam_class,
+                         on_success=self._on_view)
+
+    # -- results ---------------------------------------------------------------------------------
+    def _on_model_opened(self, opened: OpenedModel) -> None:
+        self.opened = opened
+        loaded = opened.loaded
+        self.model_bar.show_model(loaded)
+        self.tree.show_summary(opened.summary)
+        self.totals.setText(totals_html(opened.summary, loaded.name))
+        if not loaded.pretrained:
+            self.predictions.show_unavailable("Top-5 and Grad-CAM need trained weights: this model is untrained.")
+        wanted = self.layer if self.layer and self.layer in opened.summary.by_name else loaded.default_layer
+        self.layer = ""
+        self.tree.select(wanted)  # emits layer_selected → select_layer → _compute
+
+    def _on_view(self, view: LayerView) -> None:
+        self.view = view
+        self.input_view.show_image(view.input_image)
+        if not self.live.running:
+            self.input_view.clear_outline()
+        self.input_view.show_cam(None if self.cam_class == NO_CAM else view.cam)
+        self.maps.show_activation(view.activation, view.layer)
+        self.kernels.show_view(view)
+        if view.predictions:
+            chosen = NO_CAM if self.cam_class == NO_CAM else view.cam_class
+            self.predictions.show_predictions(view.predictions, chosen)
+        if self._screenshot_pending and view.layer == self.layer:
+            self._screenshot_pending = False
+            channel, y, x = 0, view.activation.shape[1] // 3, view.activation.shape[2] // 2
+            self.maps.grid.mark(channel, y, x)
+            self._outline(channel, y, x)
+
+    def _outline(self, channel: int, y: int, x: int) -> None:
+        """Outline, on the input, the receptive field of pixel (y, x) of the selected layer's maps."""
+        if self.opened is None:
+            return
+        field = self.opened.summary.by_name[self.layer].field
+        if field is not None and not field.is_global:
+            self.input_view.outline(*field.box(y, x))
+
+    def _on_job_cancelled(self, kind: str) -> None:
+        if kind == "model":
+            self._downloading(False)
+            self.show_message("Download cancelled: the model keeps the weights it had.")
+
+    def _on_job_failed(self, kind: str, message: str) -> None:
+        if kind == "model":
+            self._downloading(False)
+        # The job's exception type is noise for a student; the sentence after it is the message.
+        self.show_message(message.split(": ", 1)[1] if ": " in message else message)
+        self._screenshot_pending = False
+
+    def _on_cam_class(self, class_index: int) -> None:
+        self.cam_class = class_index  # kept while the student moves through layers
+        if class_index == NO_CAM:
+            self.input_view.show_cam(None)
+        else:
+            self._compute()
+
+    def _on_live_running(self, running: bool) -> None:
+        if running:
+            self.jobs.drop_waiting("view")
+            self.show_message("")
+            self.predictions.show_unavailable("Live: top-5 and Grad-CAM pause while streaming (take a snapshot).")
+        else:
+            self.model_bar.status.setText("")
+
+    # -- weights, drag and drop ----------------------------------------------------------------
+    def download_weights(self, name: str, url: str | None = None) -> None:
+        """Fetch `name`'s ImageNet weights (from `url`, a mirror, if given), then reopen the model with them."""
+        self.live.stop()
+        self.show_message("")
+        self._downloading(True)
+        self.jobs.drop_waiting("view")
+        self.jobs.submit("model", download_weights, name, url, on_success=self._on_model_opened)
+
+    def _downloading(self, active: bool) -> None:
+        self.model_bar.set_downloading(active, bool(self.opened and self.opened.loaded.pretrained))
+
+    def import_weights_file(self, name: str, path: str) -> None:
+        self.live.stop()
+        self.show_message("")
+        self.jobs.submit("model", import_weights, name, path, on_success=self._on_model_opened)
+
+    def dragEnterEvent(self, event) -> None:
+        mime = event.mimeData()
+        if mime.hasImage() or (mime.hasUrls() and mime.urls()[0].isLocalFile()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        mime = event.mimeData()
+        if mime.hasUrls() and mime.urls()[0].isLocalFile():
+            self.open_image_file(mime.urls()[0].toLocalFile())
+        elif mime.hasImage():
+            self.set_image(qimage_to_rgb(QImage(mime.imageData())))
+        event.acceptProposedAction()
+
+    # -- panel contract --------------------------------------------------------------------------
+    def panel_shown(self) -> None:
+        if self.opened is None and not self.jobs.busy:
+            self.open_model(self.model_bar.combo.currentText())
+            if self.image is None:
+                self.input_bar.open_sample()
+
+    def panel_hidden(self) -> None:
+        self.live.stop()  # a hidden panel must not hold the camera
+
+    def shutdown(self) -> None:
+        self.live.stop()
+        self.jobs.shutdown(2000)
+        self.explainer.shutdown()
+
+    def save_settings(self, settings: QSettings) -> None:
+        settings.setValue("model", self.model_bar.combo.currentText())
+        settings.setValue("sample", self.input_bar.samples.currentText())
+        settings.setValue("layer", self.layer)
+        self.maps.save_settings(settings)
+
+    def restore_settings(self, settings: QSettings) -> None:
+        for combo, key in ((self.model_bar.combo, "model"), (self.input_bar.samples, "sample")):
+            index = combo.findText(str(settings.value(key, "")))
+            if index >= 0:
+                combo.setCurrentIndex(index)
+        self.maps.restore_settings(settings)
+        self.layer = str(settings.value("layer", "") or "")
+
+    def prepare_screenshot(self) -> None:
+        self.model_bar.combo.setCurrentText("resnet18")
+        self.input_bar.select_sample(SCREENSHOT_SAMPLE)
+        self.layer = "conv1"
+        self._screenshot_pending = True
+        self.open_model("resnet18")
+        self.input_bar.open_sample()
+
+    def screenshot_ready(self) -> bool:
+        return not self._screenshot_pending and not self.jobs.busy

@@ -1,0 +1,407 @@
+"""Live Training Monitor: train small CNNs and watch the lecture's generalization story happen.
+
+Left: every setting (data, model, optimizer, regularization). Right: start / pause / stop, progress, the
+diagnosis line, and tabs for the live curves, the confusion matrix and mistakes, an augmentation preview,
+the saved runs (overlay, A/B, resume, export) and the experiments beyond one run. Training runs in a
+TrainingWorker thread; a single-shot timer drains its events and redraws one plot group at a time, spaced
+to a CPU budget (short, rare GUI slices keep both the window and the training loop fast).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSizePolicy,
+                               QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+
+from visionlab.core.training.config import TrainConfig, ab_variant, expected_input
+from visionlab.core.training.diagnosis import diagnose
+from visionlab.core.training.metrics import ema_alpha
+from visionlab.core.training.models import ModelSpec, build_model, parameter_count
+from visionlab.core.training.optimizers import default_params
+from visionlab.core.training.runs import Run, delete_run
+from visionlab.core.training.trainer import EpochReport, Finished, StepReport
+from visionlab.qt.panel import Panel
+from visionlab.qt.training.controls import TrainingControls
+from visionlab.qt.training.curves import PARTS, TrainingCurves
+from visionlab.qt.training.experiments import ExperimentsTab
+from visionlab.qt.training.histograms import HistogramsView
+from visionlab.qt.training.preview import AugmentationPreview
+from visionlab.qt.training.results import ConfusionView, MistakesGallery
+from visionlab.qt.training.runs import RunList
+from visionlab.qt.training.worker import TrainingWorker
+
+log = logging.getLogger(__name__)
+REDRAW_MS = 40  # 25 Hz at most; each redraw updates one of the three plot groups
+# Share of one CPU the curves may use. Redrawing holds Python's GIL, which a small model's training loop
+# needs all the time, so redraws are spaced to fit this budget: on a fast machine every tick redraws, on a
+# busy 2-core laptop each plot updates every second or two.
+# Measured with `visionlab bench training` on digits (throughput_ratio): 0.15 → 0.66, 0.04 → 0.77-0.79,
+# 0.02 → 0.84-0.90, 0.01 → 0.90-0.94 (then ~0.94 once ranges stopped changing between runs). At ~3-4 ms
+# per plot-group update + paint here, 1 % means a redraw every ~0.3-0.4 s.
+GUI_BUDGET = 0.01
+MAX_REDRAW_GAP_S = 0.5  # however slow painting is, each plot still updates at least every 1.5 s
+
+
+class TrainingPanel(Panel):
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.worker: TrainingWorker | None = None
+        self.class_names: list[str] = []
+        self.epoch_history: list[dict] = []
+        self.last_finished: Finished | None = None
+        self._tick = 0
+        self._labels_updated = 0.0
+        self._next_redraw = 0.0
+        self._redraw_cost = 0.0
+        self._error_shown = False
+        self._build()
+        # Single-shot, re-armed by each drain for when the next redraw is due: no idle wake-ups.
+        self.timer = QTimer(self, singleShot=True)
+        self.timer.setInterval(REDRAW_MS)
+        self.timer.timeout.connect(self._drain)
+        self._count_timer = QTimer(self, singleShot=True, interval=200)
+        self._count_timer.timeout.connect(self._update_parameter_count)
+        self.controls.changed.connect(self._count_timer.start)
+        self._update_parameter_count()
+        self._set_running(False)
+
+    # -- layout -------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        splitter = QSplitter()
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        self.controls = TrainingControls()
+        scroll.setWidget(self.controls)
+        scroll.setMinimumWidth(280)
+        splitter.addWidget(scroll)
+        right = QWidget()
+        column = QVBoxLayout(right)
+        column.setContentsMargins(4, 0, 0, 0)
+        bar = QHBoxLayout()
+        self.start_button = QPushButton("Start")
+        self.pause_button = QPushButton("Pause")
+        self.stop_button = QPushButton("Stop")
+        self.start_button.clicked.connect(lambda: self.start_training())
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.stop_button.clicked.connect(self.stop_training)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.speed_label = QLabel("")
+        self.speed_label.setMinimumWidth(200)
+        for widget in (self.start_button, self.pause_button, self.stop_button):
+            bar.addWidget(widget)
+        bar.addWidget(self.progress, 1)
+        bar.addWidget(self.speed_label)
+        column.addLayout(bar)
+        self.model_label = QLabel("")
+        # Fixed heights: a label that grows would re-layout (and fully repaint) the plots below it.
+        self.status_label = QLabel("Choose settings and press Start.")
+        self.status_label.setWordWrap(True)
+        self.diagnosis_label = QLabel("")
+        self.diagnosis_label.setWordWrap(True)
+        line = self.fontMetrics().lineSpacing()
+        for label in (self.model_label, self.status_label, self.diagnosis_label):
+            # Ignored width: long text wraps or is cut, it never widens the window.
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.model_label.setFixedHeight(line + 2)
+        self.status_label.setFixedHeight(2 * line + 2)
+        self.diagnosis_label.setFixedHeight(2 * line + 2)
+        column.addWidget(self.model_label)
+        column.addWidget(self.status_label)
+        column.addWidget(self.diagnosis_label)
+        self.tabs = QTabWidget()
+        column.addWidget(self.tabs, 1)
+        curves_page = QWidget()
+        curves_layout = QVBoxLayout(curves_page)
+        curves_layout.setContentsMargins(0, 0, 0, 0)
+        smoothing = QHBoxLayout()
+        self.window_spin = QSpinBox()
+        self.window_spin.setRange(1, 500)
+        self.window_spin.setValue(10)
+        self.window_spin.valueChanged.connect(self._on_window_changed)
+        self.smoothing_label = QLabel("")
+        smoothing.addWidget(QLabel("Smoothing: EMA over"))
+        smoothing.addWidget(self.window_spin)
+        smoothing.addWidget(self.smoothing_label, 1)
+        curves_layout.addLayout(smoothing)
+        self.curves = TrainingCurves()
+        curves_layout.addWidget(self.curves, 1)
+        self.tabs.addTab(curves_page, "Live curves")
+        self.results_page = QSplitter()
+        self.confusion = ConfusionView()
+        self.mistakes = MistakesGallery()
+        self.results_page.addWidget(self.confusion)
+        self.results_page.addWidget(self.mistakes)
+        self.results_page.setSizes([500, 400])
+        self.tabs.addTab(self.results_page, "Confusion && mistakes")
+        self._results_drawn = False
+        self.tabs.currentChanged.connect(self._show_results)
+        self.histograms = HistogramsView()
+        self.tabs.addTab(self.histograms, "Histograms")
+        self.preview_page = AugmentationPreview(self.controls.config)
+        self.preview_page.failed.connect(lambda text: self._message(text, error=True))
+        self.tabs.addTab(self.preview_page, "Augmentation preview")
+        self.run_list = RunList()
+        self.run_list.overlay_changed.connect(self._update_overlays)
+        self.run_list.ab_requested.connect(self.start_ab)
+        self.run_list.resume_requested.connect(self.resume_run)
+        self.run_list.delete_requested.connect(self._delete_run)
+        self.run_list.message.connect(self._message)
+        self.run_list.load_requested.connect(lambda run: self.controls.set_config(run.config))
+        self.tabs.addTab(self.run_list, "Runs")
+        self.experiments = ExperimentsTab(self.controls.config)
+        self.tabs.addTab(self.experiments, "Experiments")
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([300, 900])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(splitter)
+        self._on_window_changed(self.window_spin.value())
+
+    # -- training -----------------------------------------------------------------------------------
+    def start_training(self, config: TrainConfig | None = None, resume: Run | None = None,
+                       parent_run: str | None = None, change: str | None = None) -> bool:
+        if self.worker is not None and self.worker.isRunning():
+            self._message("A run is already in progress: stop it first.", error=True)
+            return False
+        config = config or self.controls.config()
+        try:
+            config.validate()
+        except ValueError as exc:
+            self._message(str(exc), error=True)
+            return False
+        self.curves.begin_run(config.epochs, config.optimizer_params.get("lr", default_params(config.optimizer)["lr"]),
+                              config.patience if config.early_stopping else None)
+        self.epoch_history = []
+        self.histograms.clear()
+        self.last_finished = None
+        self.diagnosis_label.setText("")
+        self.progress.setValue(0)
+        self.worker = TrainingWorker(config, resume_run=resume, parent=self, parent_run=parent_run, change=change)
+        self.worker.finished.connect(self._on_worker_finished)
+        self.worker.start()
+        self.timer.start(REDRAW_MS)  # the first drain soon (a run's last wait may have set up to 0.5 s)
+        self._set_running(True)
+        self._message("Loading data…" if resume is None else f"Resuming {resume.run_id}…")
+        return True
+
+    def toggle_pause(self) -> None:
+        if self.worker is None or not self.worker.isRunning():
+            return
+        if self.worker.paused:
+            self.worker.resume()
+            self.pause_button.setText("Pause")
+            self._message("Training resumed.")
+        else:
+            self.worker.pause()
+            self.pause_button.setText("Resume")
+            self._message("Paused: the trainer waits between two steps. Press Resume to continue.")
+
+    def stop_training(self) -> bool:
+        """Ask the run to stop and wait up to 2 s; the run and its last good checkpoint stay saved."""
+        if self.worker is None:
+            return True
+        stopped = self.worker.stop_and_wait(2000)
+        if not stopped:
+            log.warning("training worker did not stop within 2 s")
+        self._drain()
+        return stopped
+
+    def _on_worker_finished(self) -> None:
+        self._drain()
+        self.curves.refresh()
+        self.timer.stop()
+        self._set_running(False)
+        self.run_list.refresh()
+
+    def _set_running(self, running: bool) -> None:
+        self.start_button.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        self.stop_button.setEnabled(running)
+        self.pause_button.setText("Pause")
+
+    def _drain(self) -> None:
+        """Take everything the worker produced since the last tick; redraw once."""
+        if self.worker is None:
+            return
+        batch = []
+        outbox = self.worker.outbox
+        while outbox:
+            kind, payload = outbox.popleft()
+            if kind == "event":
+                batch.append(payload)
+            elif kind == "progress":
+                self.progress.setValue(int(payload[0] * 1000))
+                self._message(payload[1])
+            elif kind == "started":
+                self._on_started(payload)
+            elif kind == "error":
+                self._message(payload, error=True)
+        if batch:
+            self._take_events(batch)
+        self._redraw_within_budget()
+        if self.worker.isRunning():
+            wait_s = max(REDRAW_MS / 1000, self._next_redraw - time.perf_counter())
+            self.timer.start(int(wait_s * 1000))
+
+    def _take_events(self, batch: list) -> None:
+        self.curves.add_events(batch)
+        for event in batch:
+            if isinstance(event, EpochReport):
+                self.epoch_history.append({k: v for k, v in vars(event).items() if not k.startswith("histogram")})
+                self.histograms.add(event.histograms, event.histogram_ranges)
+        last_step = next((e for e in reversed(batch) if isinstance(e, StepReport)), None)
+        now = time.monotonic()
+        if last_step is not None and now - self._labels_updated > 0.25:  # text at 4 Hz is plenty to read
+            self._labels_updated = now
+            self.progress.setValue(int(last_step.fraction * 1000))
+            self.speed_label.setText(f"{last_step.samples_per_s:,.0f} samples/s · ETA {last_step.eta_s:.0f} s")
+        if any(isinstance(event, EpochReport) for event in batch):
+            verdict = diagnose(self.epoch_history)
+            self.diagnosis_label.setText(f"<b>Diagnosis</b> (epoch {len(self.epoch_history)}): {verdict.line()}")
+            last = self.epoch_history[-1]
+            self._message(f"Epoch {last['epoch']}/{self.worker.config.epochs}: train loss {last['train_loss']:.3f},"
+                          f" val loss {last['val_loss']:.3f}, val acc {last['val_acc']:.1%}; "
+                          f"{self.curves.early_stopping_text}")
+        if isinstance(batch[-1], Finished):  # last, so its message is the one that stays
+            self._on_finished(batch[-1])
+
+    def _redraw_within_budget(self) -> None:
+        now = time.perf_counter()
+        if now < self._next_redraw:
+            return
+        self._tick += 1
+        self.curves.refresh(PARTS[self._tick % len(PARTS)])
+        cost = time.perf_counter() - now + self.curves.last_paint_s  # this update + the latest paint
+        self._redraw_cost = 0.7 * self._redraw_cost + 0.3 * cost  # smoothed: one slow full paint is no trend
+        self._next_redraw = now + min(self._redraw_cost / GUI_BUDGET, MAX_REDRAW_GAP_S)
+
+    def _on_started(self, info: dict) -> None:
+        self.class_names = info["class_names"]
+        run: Run = info["run"]
+        self.model_label.setText(f"Run {run.run_id} · {info['parameter_count']:,} trainable parameters · "
+                                 f"{info['steps_per_epoch']} steps per epoch")
+        if info["start_epoch"]:
+            self.curves.load_history(info["history"])
+            self.epoch_history = list(info["history"]["epochs"])
+        self.run_list.refresh()
+        self.run_list.select(run.run_id)
+
+    def _on_finished(self, event: Finished) -> None:
+        self.last_finished = event
+        self._message(f"Run {event.status}: {event.message}.", error=event.status == "diverged")
+        self._results_drawn = False
+        self._show_results()
+
+    def _show_results(self, *_args) -> None:
+        """Draw the confusion matrix and gallery only when their tab is visible (nothing paints unseen)."""
+        if self.last_finished is None or self._results_drawn or self.tabs.currentWidget() is not self.results_page:
+            return
+        self._results_drawn = True
+        self.confusion.show_matrix(self.last_finished.confusion, self.class_names)
+        self.mistakes.show_mistakes(self.last_finished.mistakes, self.class_names)
+
+    def _message(self, text: str, error: bool = False) -> None:
+        if error != self._error_shown:  # restyling is costly: only when the kind of message changes
+            self._error_shown = error
+            self.status_label.setStyleSheet("color: #b00020;" if error else "")
+        self.status_label.setText(text)
+        self.status_label.setToolTip(text)
+
+    def _on_window_changed(self, window: int) -> None:
+        self.curves.set_window(window)
+        self.smoothing_label.setText("steps (raw, no smoothing)" if window == 1 else
+                                     f"steps, α = 2/(window+1) = {ema_alpha(window):.3f}; faint line: raw")
+
+    def _update_parameter_count(self) -> None:
+        config = self.controls.config()
+        shape, classes = expected_input(config)
+        try:
+            count = parameter_count(build_model(config.model, shape, classes or 2))
+        except (ValueError, RuntimeError) as exc:
+            self.model_label.setText(f"This model does not fit the data: {exc}")
+            return
+        note = "" if classes else " (with 2 classes; choose the folder to count its classes)"
+        self.model_label.setText(f"{config.model.name}: {count:,} trainable parameters for "
+                                 f"{'×'.join(map(str, shape))} inputs{note}")
+
+    # -- runs ---------------------------------------------------------------------------------------
+    def start_ab(self, run: Run, setting: str, text: str) -> None:
+        try:
+            variant = ab_variant(run.config, setting, text)
+        except (ValueError, KeyError) as exc:
+            self._message(str(exc), error=True)
+            return
+        self.tabs.setCurrentIndex(0)
+        self.start_training(variant, parent_run=run.run_id, change=f"{setting} = {text.strip()}")
+
+    def resume_run(self, run: Run) -> None:
+        if run.info.get("status") in ("finished", "early stopped"):
+            self._message(f"{run.run_id} is already {run.info['status']}; nothing to resume.", error=True)
+            return
+        self.tabs.setCurrentIndex(0)
+        self.start_training(run.config, resume=run)
+
+    def _delete_run(self, run: Run) -> None:
+        if self.worker is not None and self.worker.isRunning() and self.worker.run_record is not None \
+                and self.worker.run_record.run_id == run.run_id:
+            self._message("This run is training: stop it before deleting it.", error=True)
+            return
+        delete_run(run)
+        self.run_list.refresh()
+        self._update_overlays()
+
+    def _update_overlays(self) -> None:
+        # Short legend names: the run's time, and what an A/B run changed (else its model).
+        self.curves.set_overlays([(f"{run.run_id[9:11]}:{run.run_id[11:13]}:{run.run_id[13:15]} "
+                                   f"{run.info.get('change') or run.config.model.name}"[:30], run.metrics)
+                                  for run in self.run_list.checked_runs()])
+
+    # -- Panel contract -----------------------------------------------------------------------------
+    def panel_shown(self) -> None:
+        self.run_list.refresh()
+
+    def panel_hidden(self) -> None:
+        self.stop_training()  # a run never trains unseen; it stays saved and can be resumed
+
+    def shutdown(self) -> None:
+        self.timer.stop()
+        self.stop_training()
+        self.run_list.shutdown()
+        self.experiments.shutdown()
+        self.preview_page.shutdown()
+
+    def save_settings(self, settings: QSettings) -> None:
+        settings.setValue("config", json.dumps(self.controls.config().to_dict()))
+        settings.setValue("ema_window", self.window_spin.value())
+        settings.setValue("tab", self.tabs.currentIndex())
+
+    def restore_settings(self, settings: QSettings) -> None:
+        try:
+            self.controls.set_config(TrainConfig.from_dict(json.loads(str(settings.value("config", "{}")))))
+            self.window_spin.setValue(int(settings.value("ema_window", 10)))
+            self.tabs.setCurrentIndex(int(settings.value("tab", 0)))
+        except (ValueError, TypeError) as exc:  # an old or hand-edited settings file: keep the defaults
+            log.warning("ignoring saved training settings: %s", exc)
+
+    def prepare_screenshot(self) -> None:
+        self.tabs.setCurrentIndex(0)
+        # A small MLP with dropout on digits: curves move visibly for several epochs, with a gap to shade.
+        self.controls.set_config(TrainConfig(dataset="digits", epochs=24, optimizer="SGD", batch_size=32,
+                                             schedule="one-cycle",
+                                             optimizer_params={"lr": 0.05}, early_stopping=True, patience=6,
+                                             model=ModelSpec("MLP", width=16, depth=2, batch_norm=False,
+                                                             dropout=0.3)))
+        self.start_training()
+
+    def screenshot_ready(self) -> bool:
+        finished = self.worker is not None and self.worker.isFinished()
+        if len(self.epoch_history) >= 8 and self.worker is not None and not self.worker.paused:
+            self.toggle_pause()  # hold the run mid-way while the picture is taken
+        return (len(self.epoch_history) >= 8 or finished) and self.curves.up_to_date()

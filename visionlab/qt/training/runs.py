@@ -1,0 +1,190 @@
+"""The run list: saved runs with overlay check boxes, A/B, resume, delete and export buttons.
+
+The widget only shows runs and emits what the user asked for; the panel does the work. Reading the run
+folders is file I/O, so it happens in a JobWorker; `refreshed` fires when the list is up to date.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+                               QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
+
+from visionlab.core import paths
+from visionlab.core.training.config import AB_SETTINGS
+from visionlab.core.training.runs import Run, list_runs
+from visionlab.qt.common.jobs import JobWorker
+
+
+def _read_runs(progress=None, should_stop=None) -> list[Run]:
+    return list_runs()
+
+
+def _export(run: Run, kind: str, target: str, progress=None, should_stop=None) -> Path:
+    return run.export_csv(target) if kind == "csv" else run.export_tensorboard(target)
+
+
+class RunList(QWidget):
+    refreshed = Signal()
+    overlay_changed = Signal()
+    ab_requested = Signal(object, str, str)  # run, setting, new value text
+    resume_requested = Signal(object)
+    delete_requested = Signal(object)
+    message = Signal(str, bool)  # text for the panel's status line, is-error
+    load_requested = Signal(object)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        hint = QLabel("Tick runs to overlay their validation curves. A/B repeats the selected run with the same "
+                      "seed and data order, changing exactly one setting.")
+        hint.setWordWrap(True)
+        layout.addWidget(hint)
+        self.list = QListWidget()
+        self.list.itemChanged.connect(lambda _item: self.overlay_changed.emit())
+        layout.addWidget(self.list, 1)
+        buttons = QGridLayout()
+        actions = [("Refresh", self.refresh), ("Use settings", lambda: self._emit(self.load_requested)),
+                   ("Resume", lambda: self._emit(self.resume_requested)),
+                   ("Delete", lambda: self._emit(self.delete_requested)),
+                   ("Export CSV", lambda: self._emit_export("csv")),
+                   ("Export TensorBoard", lambda: self._emit_export("tensorboard"))]
+        self.buttons: dict[str, QPushButton] = {}
+        for index, (text, slot) in enumerate(actions):
+            button = QPushButton(text)
+            button.clicked.connect(slot)
+            buttons.addWidget(button, index // 3, index % 3)
+            self.buttons[text] = button
+        layout.addLayout(buttons)
+        ab = QHBoxLayout()
+        self.ab_setting = QComboBox()
+        self.ab_setting.addItems(AB_SETTINGS)
+        self.ab_value = QLineEdit()
+        self.ab_value.setPlaceholderText("new value")
+        self.ab_button = QPushButton("Start A/B")
+        self.ab_button.clicked.connect(self._emit_ab)
+        ab.addWidget(QLabel("A/B: change"))
+        ab.addWidget(self.ab_setting, 1)
+        ab.addWidget(QLabel("to"))
+        ab.addWidget(self.ab_value, 1)
+        ab.addWidget(self.ab_button)
+        layout.addLayout(ab)
+        self.runs: dict[str, Run] = {}
+        self._job: JobWorker | None = None
+        self._again = False
+        self._stale = True
+        self._wanted_selection: str | None = None
+        self._exports: list[JobWorker] = []
+
+    def refresh(self) -> None:
+        """Re-read the runs folder in the background (a second request while reading is queued once).
+
+        While the list is not on screen, the refresh waits until it is shown: reading every run's files
+        would otherwise compete with a training run for the CPU for nothing.
+        """
+        if not self.isVisible():
+            self._stale = True
+            return
+        self._stale = False
+        if self._job is not None and self._job.isRunning():
+            self._again = True
+            return
+        self._job = JobWorker(_read_runs, parent=self)
+        self._job.succeeded.connect(self._show_runs)
+        self._job.failed.connect(lambda text: self.list.addItem(f"could not read the runs folder: {text}"))
+        self._job.start()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
+    def shutdown(self) -> None:
+        for job in [self._job, *self._exports]:
+            if job is not None:
+                job.cancel_and_wait(2000)
+
+    def _show_runs(self, runs: list[Run]) -> None:
+        if self._again:
+            self._again = False
+            self._job.wait(100)
+            self._job = None
+            self.refresh()
+            return
+        checked = set(self.checked_ids())
+        selected = self.selected_run()
+        self.list.blockSignals(True)
+        self.list.clear()
+        self.runs = {}
+        for run in runs:
+            self.runs[run.run_id] = run
+            when = time.strftime("%m-%d %H:%M", time.localtime(run.info.get("created", 0)))
+            best = run.info.get("best_val_acc")
+            score = f", best val acc {best:.1%}" if isinstance(best, float) else ""
+            item = QListWidgetItem(f"{when}  {run.label}  [{run.info.get('status', '?')}{score}]")
+            item.setData(Qt.ItemDataRole.UserRole, run.run_id)
+            # Where the files are: best.pt opens in the Feature Maps panel.
+            item.setToolTip(f"{run.folder}\n{run.info.get('message', '')}")
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if run.run_id in checked else Qt.CheckState.Unchecked)
+            self.list.addItem(item)
+            if run.run_id == (self._wanted_selection or (selected.run_id if selected else None)):
+                self.list.setCurrentItem(item)
+        self._wanted_selection = None
+        self.list.blockSignals(False)
+        self.overlay_changed.emit()  # checked runs may have new epochs
+        self.refreshed.emit()
+
+    def checked_ids(self) -> list[str]:
+        return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())
+                if self.list.item(i).checkState() == Qt.CheckState.Checked]
+
+    def checked_runs(self) -> list[Run]:
+        return [self.runs[run_id] for run_id in self.checked_ids() if run_id in self.runs]
+
+    def selected_run(self) -> Run | None:
+        item = self.list.currentItem()
+        return self.runs.get(item.data(Qt.ItemDataRole.UserRole)) if item is not None else None
+
+    def select(self, run_id: str) -> None:
+        self._wanted_selection = run_id  # applied again after a refresh in flight
+        for i in range(self.list.count()):
+            if self.list.item(i).data(Qt.ItemDataRole.UserRole) == run_id:
+                self.list.setCurrentRow(i)
+
+    def _emit(self, signal) -> None:
+        run = self.selected_run()
+        if run is not None:
+            signal.emit(run)
+
+    def _emit_export(self, kind: str) -> None:
+        run = self.selected_run()
+        if run is None:
+            return
+        default = paths.subdir("exports") / (f"{run.run_id}.csv" if kind == "csv" else f"{run.run_id}-tensorboard")
+        if kind == "csv":
+            target, _ = QFileDialog.getSaveFileName(self, "Export metrics as CSV", str(default), "CSV (*.csv)")
+        else:
+            folder = QFileDialog.getExistingDirectory(self, "Folder for TensorBoard event files", str(default.parent))
+            target = str(Path(folder) / default.name) if folder else ""
+        if target:
+            self.export(run, kind, target)
+
+    def export(self, run: Run, kind: str, target: str) -> JobWorker:
+        """Write the run's metrics as CSV or TensorBoard events in the background; `message` reports it."""
+        job = JobWorker(_export, run, kind, target, parent=self)
+        job.succeeded.connect(lambda written: self.message.emit(f"Exported to {written}", False))
+        job.failed.connect(lambda text: self.message.emit(f"Export failed: {text}", True))
+        job.finished.connect(lambda: self._exports.remove(job) if job in self._exports else None)
+        self._exports.append(job)
+        job.start()
+        return job
+
+    def _emit_ab(self) -> None:
+        run = self.selected_run()
+        if run is not None:
+            self.ab_requested.emit(run, self.ab_setting.currentText(), self.ab_value.text())
