@@ -1,13 +1,23 @@
-"""Fetch one weights file: streamed, cancellable, checked, and only then visible under its final name.
+"""The one HTTP downloader of VisionLab (weights files, data sets): streamed, cancellable, checked, and only
+then visible under its final name.
 
-The bytes go to a hidden temporary file in the cache folder while their sha256 is computed; the file is
-renamed over its final name only when the size matches the server's Content-Length and the hash starts
-with the prefix torchvision embeds in the file name. Any failure removes the temporary file, so the cache
-never holds half a model (which would otherwise fail later, far from its cause, inside torch.load).
+    fetch(url, target, hash_name="sha256", expected="f37072fd", progress=..., should_stop=..., offline_hint=...)
+
+The bytes go to a hidden temporary file next to `target` while their hash is computed; the file is renamed
+over its final name only when the size matches the server's Content-Length and the hash matches. `expected`
+may be a prefix of the hex digest (torchvision embeds the first sha256 digits in weight file names) or the
+whole digest (torchvision's md5 of the MNIST / CIFAR archives): a full digest is its own prefix. Any failure
+removes the temporary file, so a cache never holds half a file (which would otherwise fail later, far from
+its cause, inside torch.load or an archive reader).
 
 Cancel must work within a second even when the network goes silent (a panel's thread has 2 s to stop),
 so sockets wait at most POLL_S; a silent connection is then dropped and, unless the user cancelled, resumed
-with an HTTP Range request, until nothing has arrived for `stall_timeout` seconds.
+with an HTTP Range request, until nothing has arrived for `stall_timeout` seconds. A connection the server
+closes before the end is resumed the same way, as long as each attempt brings new bytes.
+
+Errors are DownloadError with a message meant for a status bar; callers re-raise them as their own error
+type (WeightsError, DatasetError), and pass `offline_hint` to say what the user can do without a network.
+This module knows nothing of weights or training: they import it, never the reverse.
 """
 
 from __future__ import annotations
@@ -23,25 +33,37 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Callable
+from typing import IO
 
-from visionlab.core.weights.card import DownloadCancelled, WeightsError
+from visionlab.core.jobs import JobCancelled
 
 Progress = Callable[[float, str], None]
 CHUNK_BYTES = 1 << 16
-REPORT_EVERY_BYTES = 1 << 20  # progress at most once per MiB: a 180 MB file gives ~180 updates
+REPORT_EVERY_BYTES = 1 << 20  # a report per MiB or per percent, whichever comes first: never a flood of signals
 POLL_S = 1.0  # longest wait on a silent socket before looking at should_stop() again
 MIB = float(1 << 20)
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-\d+/(\d+)")
 
 
+class DownloadError(Exception):
+    """Anything about a download the user can cause or fix (network, disk, damaged bytes); says what to do."""
+
+
+class DownloadCancelled(DownloadError, JobCancelled):
+    """`should_stop()` turned true during a download; nothing was kept.
+
+    A JobCancelled too, so a JobWorker reports it as `cancelled`, not as a failure.
+    """
+
+
 class _Transfer:
     """The bytes received so far: into `out`, through the hash, counted."""
 
-    def __init__(self, out: IO[bytes], label: str) -> None:
-        self.out, self.label = out, label
-        self.digest = hashlib.sha256()
+    def __init__(self, out: IO[bytes], label: str, hash_name: str) -> None:
+        self.out, self.label, self.hash_name = out, label, hash_name
+        self.digest = _new_hash(hash_name)
         self.received = 0
         self.total: int | None = None
         self.answered = False  # the server sent a response at least once
@@ -50,7 +72,7 @@ class _Transfer:
     def restart(self) -> None:
         self.out.seek(0)
         self.out.truncate()
-        self.digest = hashlib.sha256()
+        self.digest = _new_hash(self.hash_name)
         self.received = 0
 
     def add(self, chunk: bytes) -> None:
@@ -60,10 +82,17 @@ class _Transfer:
         self.last_data = time.monotonic()
 
 
-def fetch(url: str, target: Path, sha256_prefix: str | None, *, progress: Progress | None = None,
-          should_stop: Callable[[], bool] | None = None, size_hint: int | None = None,
-          stall_timeout: float = 30.0) -> Path:
-    """Download `url` to `target` atomically; `size_hint` gives a fraction when the server sends no length."""
+def fetch(url: str, target: Path, *, hash_name: str = "sha256", expected: str | None = None,
+          progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
+          size_hint: int | None = None, stall_timeout: float = 30.0, offline_hint: str = "") -> Path:
+    """Download `url` to `target` atomically, refusing bytes whose `hash_name` digest does not start with `expected`.
+
+    `size_hint` gives a fraction when the server sends no length; `offline_hint` is appended to the messages
+    that mean "no network" (what to do instead, e.g. import a file fetched elsewhere).
+    """
+    target = Path(target)
+    _new_hash(hash_name)  # an unknown algorithm is the caller's bug: say so before touching the network
+    expected = expected.lower() if expected else None
     progress = progress or (lambda fraction, message: None)
     should_stop = should_stop or (lambda: False)
     if should_stop():
@@ -72,56 +101,62 @@ def fetch(url: str, target: Path, sha256_prefix: str | None, *, progress: Progre
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     except OSError as exc:
-        raise WeightsError(f"cannot write into {target.parent}: {exc.strerror or exc}") from None
+        raise DownloadError(f"cannot write into {target.parent}: {exc.strerror or exc}") from None
     progress(0.0, f"connecting to {_host(url)}")
     try:
         with os.fdopen(fd, "wb") as out:
-            transfer = _Transfer(out, target.name)
-            _receive(url, transfer, progress, should_stop, size_hint, stall_timeout)
+            transfer = _Transfer(out, target.name, hash_name)
+            _receive(url, transfer, progress, should_stop, size_hint, stall_timeout, offline_hint)
             try:
                 out.flush()
                 os.fsync(out.fileno())
             except OSError as exc:  # a full disk may only show here
-                raise WeightsError(f"cannot write {target.name}: {exc.strerror or exc}") from None
+                raise DownloadError(f"cannot write {target.name}: {exc.strerror or exc}") from None
         received, total, digest = transfer.received, transfer.total, transfer.digest.hexdigest()
         if total is not None and received != total:
-            raise WeightsError(f"the download of {target.name} stopped after {received / MIB:.1f} of "
-                               f"{total / MIB:.1f} MB; try again")
-        if sha256_prefix and not digest.startswith(sha256_prefix):
-            raise WeightsError(f"{target.name} arrived damaged or is a different file: its sha256 starts with "
-                               f"{digest[:len(sha256_prefix)]}, expected {sha256_prefix}; try again")
+            raise DownloadError(f"the download of {target.name} stopped after {received / MIB:.1f} of "
+                                f"{total / MIB:.1f} MB; try again")
+        if expected and not digest.startswith(expected):
+            found = f"is {digest}" if len(expected) >= len(digest) else f"starts with {digest[:len(expected)]}"
+            raise DownloadError(f"{target.name} arrived damaged or is a different file: its {hash_name} {found}, "
+                                f"expected {expected}; try again")
         try:
             os.replace(temp_name, target)
         except OSError as exc:
-            raise WeightsError(f"cannot store {target.name} in {target.parent}: {exc.strerror or exc}") from None
+            raise DownloadError(f"cannot store {target.name} in {target.parent}: {exc.strerror or exc}") from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)
         raise
-    progress(1.0, f"{target.name}: {received / MIB:.1f} MB, sha256 checked")
+    checked = f", {hash_name} checked" if expected else ""
+    progress(1.0, f"{target.name}: {received / MIB:.1f} MB{checked}")
     return target
 
 
 def _receive(url: str, transfer: _Transfer, progress: Progress, should_stop: Callable[[], bool],
-             size_hint: int | None, stall_timeout: float) -> None:
-    """Connect (again, after a silence) until the body is complete; translate errors into WeightsError."""
+             size_hint: int | None, stall_timeout: float, offline_hint: str) -> None:
+    """Connect (again, after a silence or an early close) until the body is complete; errors -> DownloadError."""
     label = transfer.label
     while True:
+        before = transfer.received
         try:
             _copy_body(url, transfer, progress, should_stop, size_hint)
-            return
+            if transfer.total is None or transfer.received >= transfer.total or transfer.received <= before:
+                return  # complete, or closed early twice at the same byte: fetch() says "stopped after"
+            progress(_fraction(transfer, size_hint), f"{label}: the connection closed early, resuming")
+            continue
         except (urllib.error.URLError, TimeoutError) as exc:
             if not _is_timeout(exc):
-                raise _network_error(exc, url, label) from None
+                raise _network_error(exc, url, label, offline_hint) from None
         except http.client.IncompleteRead as exc:
-            raise WeightsError(f"the connection closed early: {label} stopped after "
-                               f"{(transfer.received + len(exc.partial)) / MIB:.1f} MB; try again") from None
+            raise DownloadError(f"the connection closed early: {label} stopped after "
+                                f"{(transfer.received + len(exc.partial)) / MIB:.1f} MB; try again") from None
         except ValueError as exc:  # urllib: "unknown url type"
-            raise WeightsError(f"'{url}' is not a download address: {exc}") from None
+            raise DownloadError(f"'{url}' is not a download address: {exc}") from None
         except (ConnectionError, http.client.HTTPException) as exc:
-            raise WeightsError(f"the download of {label} failed: {exc}; try again") from None
+            raise DownloadError(f"the download of {label} failed: {exc}; try again") from None
         except OSError as exc:  # writing: disk full, permission denied
-            raise WeightsError(f"cannot write {label} into the cache: {exc.strerror or exc}") from None
+            raise DownloadError(f"cannot write {label}: {exc.strerror or exc}") from None
         # A silence: the user may have pressed cancel meanwhile; otherwise resume where the data stopped.
         if transfer.total is not None and transfer.received >= transfer.total:
             return  # all bytes were here, only the end of the stream was late
@@ -129,9 +164,9 @@ def _receive(url: str, transfer: _Transfer, progress: Progress, should_stop: Cal
             raise DownloadCancelled(f"download of {label} cancelled; nothing was kept")
         if time.monotonic() - transfer.last_data > stall_timeout:
             if not transfer.answered:
-                raise WeightsError(f"no answer from {_host(url)} for {stall_timeout:g} s. A firewall? Download "
-                                   f"{label} on another machine and import it ('Import file...')")
-            raise WeightsError(f"{_host(url)} stopped sending {label} for {stall_timeout:g} s; try again")
+                raise DownloadError(_with_hint(f"no answer from {_host(url)} for {stall_timeout:g} s. A firewall?",
+                                               offline_hint))
+            raise DownloadError(f"{_host(url)} stopped sending {label} for {stall_timeout:g} s; try again")
         progress(_fraction(transfer, size_hint), f"{label}: the connection went silent, reconnecting")
 
 
@@ -152,6 +187,8 @@ def _copy_body(url: str, transfer: _Transfer, progress: Progress, should_stop: C
         elif transfer.total is None:
             length = response.headers.get("Content-Length", "")
             transfer.total = int(length) if length.isdigit() else None
+        expected = transfer.total or size_hint
+        step = max(min(REPORT_EVERY_BYTES, expected // 100), 1) if expected else REPORT_EVERY_BYTES
         last_report = transfer.received
         while True:
             if should_stop():
@@ -160,12 +197,20 @@ def _copy_body(url: str, transfer: _Transfer, progress: Progress, should_stop: C
             if not chunk:
                 return
             transfer.add(chunk)
-            if transfer.received - last_report >= REPORT_EVERY_BYTES:
+            if transfer.received - last_report >= step:
                 last_report = transfer.received
-                expected = transfer.total or size_hint
                 of_total = f" of {expected / MIB:.1f}" if expected else ""
                 progress(_fraction(transfer, size_hint), f"{transfer.label}: {transfer.received / MIB:.1f}"
                                                          f"{of_total} MB")
+
+
+def _new_hash(hash_name: str) -> hashlib._Hash:
+    # usedforsecurity=False: md5 only detects damage here, and FIPS builds of OpenSSL refuse it otherwise.
+    try:
+        return hashlib.new(hash_name, usedforsecurity=False)
+    except ValueError:
+        known = ", ".join(sorted(hashlib.algorithms_available))
+        raise ValueError(f"unknown hash '{hash_name}': use one of {known}") from None
 
 
 def _fraction(transfer: _Transfer, size_hint: int | None) -> float:
@@ -178,12 +223,15 @@ def _is_timeout(exc: BaseException) -> bool:
     return isinstance(reason, (TimeoutError, socket.timeout)) or "timed out" in str(reason)
 
 
-def _network_error(exc: BaseException, url: str, label: str) -> WeightsError:
+def _network_error(exc: BaseException, url: str, label: str, offline_hint: str) -> DownloadError:
     if isinstance(exc, urllib.error.HTTPError):
-        return WeightsError(f"the server refused {label}: HTTP {exc.code} {exc.reason} ({url})")
+        return DownloadError(f"the server refused {label}: HTTP {exc.code} {exc.reason} ({url})")
     reason = getattr(exc, "reason", exc)
-    return WeightsError(f"cannot reach {_host(url)} ({reason}). Offline? Download {label} on another machine "
-                        "and import it ('Import file...')")
+    return DownloadError(_with_hint(f"cannot reach {_host(url)} ({reason}). Offline?", offline_hint))
+
+
+def _with_hint(message: str, hint: str) -> str:
+    return f"{message} {hint}" if hint else message
 
 
 def _host(url: str) -> str:

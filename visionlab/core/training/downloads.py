@@ -1,69 +1,46 @@
 """MNIST, Fashion-MNIST and CIFAR-10 downloaded on demand into the user data folder, with progress and cancel.
 
-torchvision's own `download=True` blocks without progress or cancel, so the files are fetched here in
-chunks (the same mirrors and checksums torchvision uses), then torchvision parses them with download=False.
-Offline, the error names the offline sets instead of showing a network traceback.
+torchvision's own `download=True` blocks without progress or cancel, so the files are fetched here through
+VisionLab's one downloader (visionlab.core.download: resume, stall timeout, md5 check, atomic rename) from
+the same mirrors and with the same checksums torchvision uses; torchvision then parses them with
+download=False. Offline, the error names the offline sets instead of showing a network traceback.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import urllib.error
-import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 
+from visionlab.core import download as shared
 from visionlab.core import paths
+from visionlab.core.download import Progress
+from visionlab.core.jobs import JobCancelled
 from visionlab.core.training.datasets import DatasetError, ImageSet
 
-Progress = Callable[[float, str], None]
-CHUNK = 1 << 16
 OFFLINE_HINT = "The offline data sets 'digits' and 'shapes' work without a network."
 
 
-class DownloadCancelled(DatasetError):
-    """The user pressed cancel; the partial file was removed."""
+class DownloadCancelled(DatasetError, JobCancelled):
+    """The user pressed cancel; the partial file was removed. A DatasetError, so the training worker shows it."""
 
 
 def download_file(url: str, dest: Path, md5: str | None = None, progress: Progress | None = None,
                   should_stop: Callable[[], bool] = lambda: False, timeout: float = 20.0) -> Path:
-    """Fetch `url` into `dest` through a `.part` file renamed only when complete and (if given) md5-checked."""
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    partial = dest.with_name(dest.name + ".part")
-    digest = hashlib.md5()
+    """Fetch `url` into `dest`, md5-checked when `md5` is given; gives up after `timeout` s without a byte.
+
+    A thin call of the shared downloader that turns its errors into the data sets' own DatasetError and
+    DownloadCancelled, which the training worker and the callers below catch.
+    """
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, open(partial, "wb") as out:
-            total = int(response.headers.get("Content-Length") or 0)
-            done = 0
-            while True:
-                if should_stop():
-                    raise DownloadCancelled(f"download of {dest.name} cancelled")
-                chunk = response.read(CHUNK)
-                if not chunk:
-                    break
-                out.write(chunk)
-                digest.update(chunk)
-                done += len(chunk)
-                if progress is not None:
-                    fraction = done / total if total else 0.0
-                    progress(fraction, f"{dest.name}: {done / 1e6:.1f} of {total / 1e6:.1f} MB")
-    except DownloadCancelled:
-        partial.unlink(missing_ok=True)
-        raise
-    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
-        partial.unlink(missing_ok=True)
-        reason = getattr(exc, "reason", exc)
-        raise DatasetError(f"could not download {url} ({reason}). You may be offline. {OFFLINE_HINT}") from None
-    if md5 is not None and digest.hexdigest() != md5:
-        partial.unlink(missing_ok=True)
-        raise DatasetError(f"{dest.name} arrived damaged (checksum mismatch); try again")
-    os.replace(partial, dest)
-    return dest
+        return shared.fetch(url, Path(dest), hash_name="md5", expected=md5, progress=progress,
+                            should_stop=should_stop, stall_timeout=timeout, offline_hint=OFFLINE_HINT)
+    except shared.DownloadCancelled as exc:
+        raise DownloadCancelled(str(exc)) from None
+    except shared.DownloadError as exc:
+        raise DatasetError(str(exc)) from None
 
 
 def _dataset_root() -> Path:
@@ -109,7 +86,8 @@ def load_download_set(name: str, progress: Progress | None = None,
         try:
             data = cls(root, train=True, download=False)
         except RuntimeError as exc:
-            raise DatasetError(f"{name} files in {root} are incomplete ({exc}); delete them and download again")
+            raise DatasetError(f"{name} files in {root} are incomplete ({exc}); "
+                               "delete them and download again") from None
         images = data.data.float().div(255.0).unsqueeze(1)
         return ImageSet(name, images, data.targets.long(), list(data.classes))
     if name == "CIFAR-10":
@@ -124,7 +102,8 @@ def load_download_set(name: str, progress: Progress | None = None,
         try:
             data = tvd.CIFAR10(root, train=True, download=False)
         except RuntimeError as exc:
-            raise DatasetError(f"CIFAR-10 files in {root} are damaged ({exc}); delete them and download again")
+            raise DatasetError(f"CIFAR-10 files in {root} are damaged ({exc}); "
+                               "delete them and download again") from None
         images = torch.from_numpy(np.ascontiguousarray(data.data.transpose(0, 3, 1, 2))).float().div(255.0)
         return ImageSet(name, images, torch.tensor(data.targets, dtype=torch.int64), list(data.classes))
     raise DatasetError(f"unknown download set '{name}'")

@@ -24,7 +24,8 @@ class WeightsError(Exception):
 class DownloadCancelled(WeightsError, JobCancelled):
     """`should_stop()` turned true during a download; nothing was left in the cache.
 
-    A JobCancelled too, so a JobWorker reports it as `cancelled`, not as a failure.
+    A JobCancelled too, so a JobWorker reports it as `cancelled`, not as a failure. The store raises it in
+    place of visionlab.core.download.DownloadCancelled, so callers need to know only the weights' errors.
     """
 
 

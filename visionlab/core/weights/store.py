@@ -20,15 +20,22 @@ import difflib
 import pickle
 import re
 import shutil
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
+from visionlab.core import download as shared
 from visionlab.core.atomic import atomic_open
-from visionlab.core.weights.card import (TASKS, DownloadCancelled, ModelCard, WeightsError, check_task,
-                                                hash_prefix)
-from visionlab.core.weights.catalog import (SUPPORTED_MODELS, Recipe, build_model, torchvision_cards,
-                                                   torchvision_recipe, weights_enum)
-from visionlab.core.download import Progress, fetch
+from visionlab.core.download import Progress
+from visionlab.core.weights.card import TASKS, DownloadCancelled, ModelCard, WeightsError, check_task, hash_prefix
+from visionlab.core.weights.catalog import (
+    SUPPORTED_MODELS,
+    Recipe,
+    build_model,
+    torchvision_cards,
+    torchvision_recipe,
+    weights_enum,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -106,14 +113,22 @@ class WeightsStore:
         """Fetch the card's file (or `url`, e.g. a mirror); checks size and the sha256 prefix in its name.
 
         The hash expected is the one embedded in the downloaded URL's file name, falling back to the card's:
-        a mirror serving "resnet18-f37072fd.pth" is checked like the original.
+        a mirror serving "resnet18-f37072fd.pth" is checked like the original. The shared downloader's
+        errors become WeightsError / DownloadCancelled here, the types the panels and the CLI catch.
         """
         card = self.card(name)
         source = url or card.url
         expected = hash_prefix(source.rsplit("/", 1)[-1].split("?")[0]) or card.sha256_prefix
         size_hint = int(card.file_size_mb * (1 << 20)) if card.file_size_mb and url is None else None
-        return fetch(source, self.cache_dir / card.file_name, expected, progress=progress,
-                     should_stop=should_stop, size_hint=size_hint, stall_timeout=self.stall_timeout_s)
+        hint = f"Download {card.file_name} on another machine and import it ('Import file...')"
+        try:
+            return shared.fetch(source, self.cache_dir / card.file_name, hash_name="sha256", expected=expected,
+                                progress=progress, should_stop=should_stop, size_hint=size_hint,
+                                stall_timeout=self.stall_timeout_s, offline_hint=hint)
+        except shared.DownloadCancelled as exc:
+            raise DownloadCancelled(str(exc)) from None
+        except shared.DownloadError as exc:
+            raise WeightsError(str(exc)) from None
 
     def import_file(self, name: str, path: str | Path) -> Path:
         """Copy a .pth the user already has into the cache, after checking it is safe and fits `name`."""
@@ -150,7 +165,7 @@ class WeightsStore:
         except WeightsError as exc:
             raise WeightsError(f"{exc}. Remove it and download or import the weights of {name} again") from None
 
-    def build(self, name: str, pretrained: bool = True, **kwargs: Any) -> tuple["torch.nn.Module", Any]:
+    def build(self, name: str, pretrained: bool = True, **kwargs: Any) -> tuple[torch.nn.Module, Any]:
         """(model in eval mode, weights enum or None). Pretrained only if the file is here; never downloads.
 
         The torchvision enum comes back whenever pretrained=True, even without the file, because its
@@ -231,7 +246,7 @@ def _all_tensors(mapping: Mapping) -> bool:
     return all(isinstance(key, str) and isinstance(value, torch.Tensor) for key, value in mapping.items())
 
 
-def load_into(model: "torch.nn.Module", state_dict: Mapping[str, Any], recipe: Recipe, label: str,
+def load_into(model: torch.nn.Module, state_dict: Mapping[str, Any], recipe: Recipe, label: str,
               target: str | None = None, assign: bool = False, hint: str = "") -> None:
     """load_state_dict that explains a mismatch: keys missing, unexpected, or of another shape.
 
