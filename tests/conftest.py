@@ -7,6 +7,7 @@ Offscreen Qt, a private data folder per test (settings, runs, logs never touch t
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,14 @@ OFFSCREEN = f"offscreen:configfile={Path(__file__).with_name('offscreen.json')}"
 def pytest_configure(config) -> None:
     if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
         os.environ["QT_QPA_PLATFORM"] = OFFSCREEN
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    # Threads retired by a test (a slow model's forward pass) finish on their own; wait for them, as the
+    # app does after its window closes, so none is destroyed while running when the interpreter exits.
+    threads = sys.modules.get("visionlab.qt.common.threads")
+    if threads is not None:
+        threads.wait_all(30.0)
 
 
 def _has_real_display() -> bool:

@@ -60,11 +60,17 @@ def main(argv: list[str] | None = None) -> int:
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "screenshot":
+        from visionlab.qt.app import finish_threads
         from visionlab.qt.screenshot import screenshot_all, screenshot_panel
 
-        if args.all:
-            return screenshot_all(args.out)
-        return screenshot_panel(args.shot_panel, args.out, args.size)
+        code = screenshot_all(args.out) if args.all else screenshot_panel(args.shot_panel, args.out, args.size)
+        return finish_threads(code)  # e.g. the torch import a closed window left running
+    from visionlab.qt.display_check import display_problem
+
+    problem = display_problem()  # before Qt's widgets load: where no window can open, Qt would abort
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     from visionlab.qt.app import run_gui
 
     return run_gui(args.panel)

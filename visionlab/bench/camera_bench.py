@@ -104,7 +104,7 @@ class NoGuiRunner:
 
     def run(self, detector, source, source_fps: float, count: int) -> dict[str, Any]:
         from visionlab.core.camera.overlay import OverlayOptions, render_overlay
-        from visionlab.core.camera.pipeline import ThreadedPipeline
+        from visionlab.core.camera.stream import ThreadedPipeline
 
         pipeline = ThreadedPipeline(source, detector, fps=source_fps, history=100_000)
         pipeline.start()

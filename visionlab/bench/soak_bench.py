@@ -52,7 +52,7 @@ def main(argv: list[str]) -> dict:
     started = time.perf_counter()
     if no_gui:
         from visionlab.core.camera.overlay import OverlayOptions, render_overlay
-        from visionlab.core.camera.pipeline import ThreadedPipeline
+        from visionlab.core.camera.stream import ThreadedPipeline
 
         pipeline = ThreadedPipeline(source, detector, fps=None)
         stats, slots = pipeline.stats, (pipeline.frames, pipeline.results)

@@ -103,7 +103,8 @@ def main(argv: list[str]) -> dict:
     os.environ["VISIONLAB_HOME"] = bench_home
     import torch
 
-    from visionlab.core.training.config import TrainConfig, load_splits
+    from visionlab.core.training.config import TrainConfig
+    from visionlab.core.training.datasets import load_splits
     from visionlab.core.training.models import ModelSpec
     from visionlab.qt.app import create_application
     from visionlab.qt.training.panel import TrainingPanel

@@ -77,6 +77,7 @@ def create_application(argv: list[str] | None = None) -> QApplication:
 
 
 def run_gui(panel_id: str | None = None) -> int:
+    """The app's window until it closes (`visionlab` has checked `display_check` before importing this)."""
     setup_logging()
     app = create_application()
     bridge = install_exception_hooks()  # noqa: F841 (kept alive for the app's lifetime)
@@ -85,4 +86,21 @@ def run_gui(panel_id: str | None = None) -> int:
     window = MainWindow(settings=make_settings(), initial_panel=panel_id)
     window.show()
     log.info("VisionLab %s started (platform %s, pid %d)", __version__, app.platformName(), os.getpid())
-    return app.exec()
+    code = app.exec()
+    return finish_threads(code)
+
+
+def finish_threads(code: int, timeout_s: float = 30.0) -> int:
+    """After the window has closed: let retired threads end (a model build, a long forward pass).
+
+    The window is gone, so nothing freezes; but a QThread destroyed while running would abort the
+    process at exit, so the stragglers get `timeout_s`, and after that the process ends without them.
+    """
+    from visionlab.qt.common import threads
+
+    if threads.wait_all(timeout_s):
+        return code
+    log.warning("%d thread(s) still busy %.0f s after the window closed; exiting without them",
+                len(threads.running()), timeout_s)
+    logging.shutdown()
+    os._exit(code)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QT
 
 from visionlab import __version__
 from visionlab.core import paths
+from visionlab.qt.common import threads
 from visionlab.qt.common.first_paint import FirstPaintWatcher
 from visionlab.qt.panel import Panel, PanelInfo, available_panels
 from visionlab.qt.common.torch_loader import TorchLoader
@@ -86,7 +87,7 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(self.slots[wanted])
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self._on_tab_changed(self.tabs.currentIndex())
-        self.torch_loader = TorchLoader(self)
+        self.torch_loader = threads.track(TorchLoader(self))
         self.torch_loader.loaded.connect(self._on_torch_loaded)
         self.torch_loader.failed.connect(self._on_torch_failed)
         self._paint_watcher = FirstPaintWatcher(self, self._on_first_paint)
@@ -196,5 +197,5 @@ class MainWindow(QMainWindow):
             if slot.panel is not None:
                 slot.panel.shutdown()
         if self.torch_loader.isRunning():
-            self.torch_loader.wait(10000)  # an import cannot be interrupted; it ends on its own
+            threads.stop(self.torch_loader, 2000)  # an import cannot be interrupted: retired, it ends on its own
         super().closeEvent(event)

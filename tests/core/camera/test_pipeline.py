@@ -13,8 +13,8 @@ from visionlab.core.latest import LatestSlot
 from visionlab.core.camera import pipeline as pipeline_module
 from visionlab.core.camera.detectors import TorchDetector
 from visionlab.core.camera.overlay import Detections
-from visionlab.core.camera.pipeline import (CaptureControl, DetectorHolder, Frame, ThreadedPipeline,
-                                            capture_loop, inference_loop)
+from visionlab.core.camera.pipeline import CaptureControl, DetectorHolder, Frame, capture_loop, inference_loop
+from visionlab.core.camera.stream import ThreadedPipeline
 from visionlab.core.camera.sources import FrameSource, SourceError, SyntheticSource
 
 

@@ -138,7 +138,8 @@ def test_mnist_download_and_parse_from_a_local_mirror(tmp_path):
     import http.server
     import threading
 
-    from visionlab.core.training.config import TrainConfig, load_splits
+    from visionlab.core.training.config import TrainConfig
+    from visionlab.core.training.datasets import load_splits
 
     served = tmp_path / "mirror"
     served.mkdir()

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from visionlab.core.training.config import TrainConfig, load_splits
+from visionlab.core.training.config import TrainConfig
+from visionlab.core.training.datasets import load_splits
 from visionlab.core.training.crossval import cross_validate
 from visionlab.core.training.ensembles import bagging_curve, bias_variance, boosting_curve, true_function
 from visionlab.core.training.landscape import filter_normalized_direction, interpolate, loss_along_direction

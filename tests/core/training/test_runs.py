@@ -6,7 +6,8 @@ import json
 import pytest
 
 from visionlab.core.training.checkpoint import build_model_from_checkpoint
-from visionlab.core.training.config import TrainConfig, load_splits
+from visionlab.core.training.config import TrainConfig
+from visionlab.core.training.datasets import load_splits
 from visionlab.core.training.diagnosis import diagnose
 from visionlab.core.training.models import ModelSpec
 from visionlab.core.training.runs import config_difference, create_run, delete_run, list_runs

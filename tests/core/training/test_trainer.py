@@ -5,7 +5,8 @@ import math
 import pytest
 import torch
 
-from visionlab.core.training.config import AugmentSpec, TrainConfig, load_splits
+from visionlab.core.training.config import AugmentSpec, TrainConfig
+from visionlab.core.training.datasets import load_splits
 from visionlab.core.training.models import ModelSpec
 from visionlab.core.training.optimizers import OPTIMIZERS, build_optimizer, lr_at
 from visionlab.core.training.trainer import EpochReport, Finished, StepReport, Trainer

@@ -172,8 +172,10 @@ class SlowModel:
         return Detections(self.categories)
 
 
-@pytest.mark.parametrize("seconds, limit", [(0.3, 2.0), (2.5, 3.5)])
+@pytest.mark.parametrize("seconds, limit", [(0.3, 2.0), (2.5, 3.0)])
 def test_closing_during_inference_stops_every_thread(panel, qtbot, seconds, limit):
+    from visionlab.qt.common import threads as thread_registry
+
     start(panel, qtbot, "haar_face")
     model = SlowModel(seconds)
     panel.stream.set_detector(model)
@@ -181,9 +183,12 @@ def test_closing_during_inference_stops_every_thread(panel, qtbot, seconds, limi
     threads = panel.stream.threads()
     started = time.perf_counter()
     panel.shutdown()
-    # Within 2 s, or at the end of the forward pass in progress for a model slower than that.
+    # Never longer than 2 s, however slow the model: closing the window must not freeze it.
     assert time.perf_counter() - started < limit
-    assert threads and not any(thread.isRunning() for thread in threads)
+    # A forward pass still running then cannot be interrupted: its thread is retired (kept referenced,
+    # so it is never destroyed while running) and ends on its own right after the pass.
+    assert threads and all(not thread.isRunning() or thread in thread_registry.running() for thread in threads)
+    qtbot.waitUntil(lambda: not any(thread.isRunning() for thread in threads), timeout=5000)
 
 
 def test_settings_round_trip(panel, qtbot, tmp_path):
@@ -202,11 +207,11 @@ def test_settings_round_trip(panel, qtbot, tmp_path):
     assert other.controls.class_edit.text() == "person"
     assert other.controls.model_combo.currentData() == "hog_people"
     assert other.budget.measured_text("hog_people") == "12.5"
-    assert other._source_choice == ("synthetic", None)
+    assert other.sources.choice == ("synthetic", None)
     fresh = CameraPanel(store=panel.store)
     qtbot.addWidget(fresh)
     fresh.restore_settings(QSettings(str(tmp_path / "empty.ini"), QSettings.Format.IniFormat))
-    assert fresh._source_choice == ("synthetic", None)  # no camera on this machine
+    assert fresh.sources.choice == ("synthetic", None)  # no camera on this machine
     assert "No camera found" in fresh.message_label.text()
 
 
@@ -312,4 +317,4 @@ def test_switching_panels_never_waits_for_a_slow_forward_pass(panel, qtbot):
     started = time.perf_counter()
     panel.shutdown()
     assert time.perf_counter() - started < 3.5
-    assert not panel.stream._retired
+    assert not panel.stream.pipeline.retired

@@ -12,12 +12,14 @@ are the history lesson before R-CNN.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, cast
 
 import cv2
+import cv2.data  # stubs: `cv2.data` (the bundled cascades' folder) is typed only when imported
 import numpy as np
 import torch
-import torchvision
+import torchvision  # noqa: F401  unused by name; kept so this module still loads torchvision (and its ops) on import
 
 from visionlab.core.camera.overlay import Detections
 from visionlab.core.weights.catalog import weights_enum
@@ -143,14 +145,18 @@ class HogPeopleDetector(HaarFaceDetector):
 
     def __init__(self) -> None:
         self.hog = cv2.HOGDescriptor()
-        self.hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+        # The stubs say Sequence[float]; OpenCV returns a float32 ndarray, which setSVMDetector takes.
+        people = cast(np.ndarray, cv2.HOGDescriptor.getDefaultPeopleDetector())
+        self.hog.setSVMDetector(people)
 
-    def preprocess(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
+    # The stages hand (image, scale) along instead of an image: the pipeline only ever chains a detector's
+    # own stages, so the narrower types of the face cascade it inherits from do not apply.
+    def preprocess(self, frame: np.ndarray) -> tuple[np.ndarray, float]:  # type: ignore[override]
         scale = min(1.0, self.max_width / frame.shape[1])
         small = cv2.resize(frame, None, fx=scale, fy=scale) if scale < 1 else frame
         return small, scale
 
-    def forward(self, inputs: tuple[np.ndarray, float]) -> tuple[np.ndarray, np.ndarray]:
+    def forward(self, inputs: tuple[np.ndarray, float]) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[override]
         small, scale = inputs
         rects, weights = self.hog.detectMultiScale(small, winStride=(8, 8), padding=(8, 8), scale=1.05)
         return np.asarray(rects, np.float32).reshape(-1, 4) / scale, np.asarray(weights, np.float32).reshape(-1)
@@ -186,7 +192,8 @@ def warm_up(detector: HaarFaceDetector | TorchDetector, width: int = 640, height
     """One pass on a blank frame: the first CUDA / oneDNN call is slow, and the user should not see it."""
     frame = np.zeros((height, width, 3), np.uint8)
     with torch.inference_mode():
-        detector.postprocess(detector.forward(detector.preprocess(frame)), frame.shape)
+        inputs: Any = detector.preprocess(frame)  # what this detector's own forward takes
+        detector.postprocess(detector.forward(inputs), frame.shape)
 
 
 def load_detector(name: str, device: str = "auto", *, progress: Callable[[float, str], None],

@@ -7,9 +7,8 @@ filter, opacity) must apply at once, also to a paused frame, without running the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-
 import functools
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -84,6 +83,7 @@ def classes_in_view(detections: Detections, options: OverlayOptions) -> list[tup
 
 def semantic_visible(detections: Detections, options: OverlayOptions) -> np.ndarray:
     """The argmax map with background, low-confidence and filtered-out pixels set to 0 (not drawn)."""
+    assert detections.semantic is not None, "semantic_visible needs a semantic model's detections"
     semantic = detections.semantic.copy()
     if detections.confidence is not None:
         semantic[detections.confidence < options.score_threshold] = 0
@@ -111,12 +111,14 @@ def render_overlay(frame: np.ndarray, detections: Detections | None, options: Ov
         return image
     shown = filter_detections(detections, options)
     if shown.masks is not None and len(shown):
-        for mask, label in zip(shown.masks, shown.labels):
+        # One mask per detection: filter_detections indexes masks and labels with the same index.
+        for mask, label in zip(shown.masks, shown.labels, strict=True):
             region = mask > 0.5
-            color = np.array(class_color(int(label)), np.float32)
-            image[region] = (image[region] * (1 - options.mask_opacity) + color * options.mask_opacity).astype(np.uint8)
+            mask_color = np.array(class_color(int(label)), np.float32)
+            image[region] = (image[region] * (1 - options.mask_opacity)
+                             + mask_color * options.mask_opacity).astype(np.uint8)
     thickness = max(1, round(min(image.shape[:2]) / 240))
-    for box, score, label in zip(shown.boxes, shown.scores, shown.labels):
+    for box, score, label in zip(shown.boxes, shown.scores, shown.labels, strict=True):  # one row per detection
         color = class_color(int(label))
         x1, y1, x2, y2 = (int(round(v)) for v in box)
         cv2.rectangle(image, (x1, y1), (x2, y2), color, thickness)

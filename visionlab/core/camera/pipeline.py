@@ -1,9 +1,9 @@
 """The live pipeline: capture loop -> LatestSlot -> inference loop -> LatestSlot -> whoever draws.
 
-The two loops are plain functions taking `should_stop`, so the same code runs in the panel's QThreads
-(`should_stop=thread.isInterruptionRequested`) and in `ThreadedPipeline`, the Qt-free version used by
-`visionlab bench camera --no-gui` and the tests. Stale frames are dropped (LatestSlot), never queued, and
-every result carries the frame it was computed on, so boxes always match the picture they are drawn on.
+The two loops are plain functions taking `should_stop`; `stream.Pipeline` runs them, on QThreads in the
+app and on Python threads in `visionlab bench camera --no-gui` and the tests. Stale frames are dropped
+(LatestSlot), never queued, and every result carries the frame it was computed on, so boxes always match
+the picture they are drawn on.
 """
 
 from __future__ import annotations
@@ -186,40 +186,3 @@ def inference_loop(frames: LatestSlot[Frame], results: LatestSlot[InferenceResul
             if stats is not None:
                 stats.record_inference(result)
             results.put(result)
-
-
-class ThreadedPipeline:
-    """Capture and inference on plain Python threads (no Qt): benchmarks without a GUI, and tests."""
-
-    def __init__(self, source: FrameSource, detector: Any = None, *, fps: float | None = None,
-                 history: int = 300) -> None:
-        self.source = source
-        self.frames: LatestSlot[Frame] = LatestSlot()
-        self.results: LatestSlot[InferenceResult] = LatestSlot()
-        self.holder = DetectorHolder(detector)
-        self.control = CaptureControl()
-        self.stats = PipelineStats(history)
-        self.messages: list[str] = []
-        self._stop = threading.Event()
-        self._threads = [
-            threading.Thread(target=capture_loop, name="capture", daemon=True, args=(
-                source, self.frames, self._stop.is_set),
-                kwargs=dict(stats=self.stats, fps=fps, control=self.control, on_message=self.messages.append)),
-            threading.Thread(target=inference_loop, name="inference", daemon=True, args=(
-                self.frames, self.results, self.holder, self._stop.is_set),
-                kwargs=dict(stats=self.stats, on_message=self.messages.append)),
-        ]
-
-    def start(self) -> None:
-        for thread in self._threads:
-            thread.start()
-
-    def stop(self, timeout: float = 2.0) -> bool:
-        """Stop both threads; True when they ended within `timeout` seconds."""
-        self._stop.set()
-        self.frames.close()
-        self.results.close()
-        deadline = time.perf_counter() + timeout
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.perf_counter()))
-        return not any(thread.is_alive() for thread in self._threads)

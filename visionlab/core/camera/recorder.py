@@ -63,7 +63,7 @@ class VideoRecorder:
             if self._writer is None:
                 height, width = image.shape[:2]
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._writer = cv2.VideoWriter(str(self._temp), cv2.VideoWriter_fourcc(*CODECS[self._temp.suffix]),
+                self._writer = cv2.VideoWriter(str(self._temp), cv2.VideoWriter.fourcc(*CODECS[self._temp.suffix]),
                                                self.fps, (width, height))
                 if not self._writer.isOpened():
                     self.error = f"OpenCV cannot write {self.path.name} here (codec or folder not writable)."

@@ -21,6 +21,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import SupportsInt, cast
 
 import cv2
 import numpy as np
@@ -124,7 +125,7 @@ class SyntheticSource(FrameSource):
 class _CaptureSource(FrameSource):
     """A source read through cv2.VideoCapture (video files and cameras): one way to release it."""
 
-    _capture = None
+    _capture: cv2.VideoCapture | None = None
 
     def _close(self) -> None:
         if self._capture is not None:
@@ -140,7 +141,7 @@ class VideoFileSource(_CaptureSource):
         self.path = Path(path)
         self.loop = loop
         self.description = f"Video {self.path.name}"
-        self._capture: cv2.VideoCapture | None = None
+        self._capture = None
 
     def _open(self) -> None:
         if not self.path.is_file():
@@ -156,10 +157,12 @@ class VideoFileSource(_CaptureSource):
         self._capture = capture
 
     def _read(self) -> np.ndarray | None:
-        ok, frame = self._capture.read()
+        capture = self._capture
+        assert capture is not None, "_read runs only between open() and close()"
+        ok, frame = capture.read()
         if not ok and self.loop:
-            self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
-            ok, frame = self._capture.read()
+            capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, frame = capture.read()
         return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if ok and frame is not None else None
 
 
@@ -228,7 +231,7 @@ class CameraSource(_CaptureSource):
         super().__init__()
         self.index, self.width, self.height = index, width, height
         self.description = name or f"Camera {index}"
-        self._capture: cv2.VideoCapture | None = None
+        self._capture = None
 
     def _open(self) -> None:
         capture = cv2.VideoCapture(self.index)
@@ -241,7 +244,9 @@ class CameraSource(_CaptureSource):
         self._capture = capture
 
     def _read(self) -> np.ndarray | None:
-        ok, frame = self._capture.read()
+        capture = self._capture
+        assert capture is not None, "_read runs only between open() and close()"
+        ok, frame = capture.read()
         return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if ok and frame is not None else None
 
 
@@ -286,7 +291,7 @@ def source_from_choice(kind: str, value: object, width: int = 640, height: int =
                        loop: bool = True) -> FrameSource:
     """The source a picker choice names: ("camera", index), ("video" | "image" | "folder", path), or synthetic."""
     if kind == "camera":
-        return CameraSource(int(value), width, height)
+        return CameraSource(int(cast("SupportsInt | str", value)), width, height)
     if kind == "video":
         return VideoFileSource(str(value), loop=loop)
     if kind == "image":

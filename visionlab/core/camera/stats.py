@@ -52,7 +52,7 @@ class PipelineStats:
         self._lock = threading.Lock()
         self.latency_s: deque[float] = deque(maxlen=history)  # capture -> on screen
         self.frame_age_s: deque[float] = deque(maxlen=history)  # capture -> inference starts
-        self.stage_s = {stage: deque(maxlen=30) for stage in STAGES}
+        self.stage_s: dict[str, deque[float]] = {stage: deque(maxlen=30) for stage in STAGES}
         self._recent_latency: deque[tuple[float, float]] = deque(maxlen=300)  # (shown at, latency)
 
     def record_inference(self, result: Any) -> None:

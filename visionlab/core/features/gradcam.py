@@ -30,7 +30,7 @@ def top_k(logits: torch.Tensor, categories: list[str] | None, k: int = 5) -> lis
     probabilities = torch.softmax(logits.reshape(-1).float(), dim=0)
     values, indices = probabilities.topk(min(k, probabilities.numel()))
     result = []
-    for value, index in zip(values.tolist(), indices.tolist()):
+    for value, index in zip(values.tolist(), indices.tolist(), strict=True):  # topk: one index per value
         label = categories[index] if categories and index < len(categories) else f"class {index}"
         result.append(Prediction(index, label, value))
     return result
@@ -59,6 +59,7 @@ def grad_cam(model: nn.Module, layer_name: str, batch: torch.Tensor, class_index
         handle.remove()
     activation = stored["activation"]
     gradients = activation.grad
+    assert gradients is not None, "retain_grad() above keeps the layer's gradient"
     weights = gradients.mean(dim=(2, 3), keepdim=True)
     cam = F.relu((weights * activation).sum(dim=1, keepdim=True)).detach()
     cam = F.interpolate(cam, size=batch.shape[-2:], mode="bilinear", align_corners=False)[0, 0]

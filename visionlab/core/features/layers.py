@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import cast
 
 import torch
 import torch.nn as nn
@@ -120,4 +121,5 @@ def analyze_model(model: nn.Module, input_shape: tuple[int, int, int]) -> ModelS
             field=fields.get(name)))
     layers[0].flops = int(counter.get_total_flops())
     conv, fc, other = param_split(model)
-    return ModelSummary(layers, tuple(input_shape), layers[0].params, layers[0].flops, conv, fc, other, exact)
+    shape = cast("tuple[int, int, int]", tuple(input_shape))  # tuple(): callers may pass a list
+    return ModelSummary(layers, shape, layers[0].params, layers[0].flops, conv, fc, other, exact)

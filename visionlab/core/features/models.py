@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import torch.nn as nn
 
@@ -144,7 +145,8 @@ def load_checkpoint(path: str | Path) -> LoadedModel:
     normalize = config.get("normalize") or {}
     mean, std = normalize.get("mean"), normalize.get("std")
     return LoadedModel(f"{name} ({Path(path).name})", model.eval(), True,
-                       [str(c) for c in config.get("class_names", [])], input_shape=shape,
+                       [str(c) for c in config.get("class_names", [])],
+                       input_shape=cast("tuple[int, int, int]", shape),  # a checkpoint stores [C, H, W]
                        mean=tuple(mean) if mean else None, std=tuple(std) if std else None,
                        note=f"trained checkpoint {Path(path).name}",
                        default_layer=convs[0] if convs else "", cam_layer=convs[-1] if convs else "")

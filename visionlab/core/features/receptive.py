@@ -52,7 +52,7 @@ def _windowed(field: ReceptiveField, kernel, stride, padding, dilation=1) -> Rec
         size.append(field.size[axis] + (f_eff - 1) * field.jump[axis])
         start.append(field.start[axis] + ((f_eff - 1) / 2 - p[axis]) * field.jump[axis])
         jump.append(field.jump[axis] * s[axis])
-    return ReceptiveField(tuple(size), tuple(jump), tuple(start), field.is_global)
+    return ReceptiveField((size[0], size[1]), (jump[0], jump[1]), (start[0], start[1]), field.is_global)
 
 
 def _global(image_hw: tuple[int, int]) -> ReceptiveField:
@@ -73,7 +73,7 @@ def layer_step(module: nn.Module, field: ReceptiveField, in_hw: tuple[int, int] 
         return field
     if isinstance(module, nn.Conv2d):
         padding = module.padding if not isinstance(module.padding, str) else tuple(
-            (k - 1) * d // 2 for k, d in zip(_pair(module.kernel_size), _pair(module.dilation)))
+            (k - 1) * d // 2 for k, d in zip(_pair(module.kernel_size), _pair(module.dilation), strict=True))
         return _windowed(field, module.kernel_size, module.stride, padding, module.dilation)
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
         return _windowed(field, module.kernel_size, module.stride or module.kernel_size, module.padding,
@@ -84,8 +84,8 @@ def layer_step(module: nn.Module, field: ReceptiveField, in_hw: tuple[int, int] 
         if in_hw == out_hw:
             return field
         # An adaptive pool from n to o cells uses windows of at most ⌈n/o⌉ with stride about ⌊n/o⌋.
-        kernel = tuple(math.ceil(i / o) for i, o in zip(in_hw, out_hw))
-        stride = tuple(max(1, i // o) for i, o in zip(in_hw, out_hw))
+        kernel = tuple(math.ceil(i / o) for i, o in zip(in_hw, out_hw, strict=True))  # both (H, W)
+        stride = tuple(max(1, i // o) for i, o in zip(in_hw, out_hw, strict=True))
         return _windowed(field, kernel, stride, 0)
     if isinstance(module, (nn.Linear, nn.Flatten)):
         return _global(image_hw)

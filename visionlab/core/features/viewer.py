@@ -1,6 +1,6 @@
-"""The viewer's finite jobs, as plain functions (run by JobWorker in the panel, directly in tests/bench).
+"""The viewer's finite jobs, as plain functions (run by the panel's JobRunner, directly in tests/bench).
 
-Each takes the `progress` / `should_stop` callbacks JobWorker passes, and returns what the panel draws
+Each takes the `progress` / `should_stop` callbacks the runner passes, and returns what the panel draws
 (activations, kernel pictures, predictions, Grad-CAM); the GUI thread only arranges the maps mosaic (about a
 millisecond, and it depends on display options the student changes without a new forward pass).
 """

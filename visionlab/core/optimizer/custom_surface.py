@@ -6,7 +6,8 @@ arrays and torch tensors through the math namespace `xp`, like the built-in surf
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from visionlab.core.optimizer.expression import Binary, Call, Node, Num, Unary, Var, parse, to_python
 from visionlab.core.optimizer.surfaces import Bounds, Surface
@@ -107,7 +108,8 @@ def compile_dual(node: Node) -> Dual:
     return power
 
 
-def make_custom_surface(text: str, bounds: Bounds = (-3, 3, -3, 3), start: tuple[float, float] | None = None) -> Surface:
+def make_custom_surface(text: str, bounds: Bounds = (-3, 3, -3, 3),
+                        start: tuple[float, float] | None = None) -> Surface:
     """Raises ExpressionError (with the position) for text that is not a valid expression."""
     node = parse(text)
     dual = compile_dual(node)

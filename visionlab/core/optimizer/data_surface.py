@@ -23,7 +23,7 @@ class RegressionData:
     y: np.ndarray
 
     @classmethod
-    def generate(cls, count: int = 200, noise: float = 0.5, seed: int = 0) -> "RegressionData":
+    def generate(cls, count: int = 200, noise: float = 0.5, seed: int = 0) -> RegressionData:
         rng = np.random.default_rng(seed)
         # x in [0, 2] (not centred) makes w1 and w2 correlated: an elongated, tilted bowl.
         x = rng.uniform(0.0, 2.0, count)
@@ -45,7 +45,7 @@ def batch_indices(count: int, batch_size: int, steps: int, seed: int) -> np.ndar
     batch_size = max(1, min(int(batch_size), count))
     per_epoch = count // batch_size
     rng = np.random.default_rng(seed)
-    rows = []
+    rows: list[np.ndarray] = []
     while len(rows) < steps:
         order = rng.permutation(count)
         rows.extend(order[i * batch_size:(i + 1) * batch_size] for i in range(per_epoch))

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from visionlab.core.optimizer.data_surface import BatchGradient
 from visionlab.core.optimizer.hyperparams import OPTIMIZERS
-from visionlab.core.optimizer.update_rules import Grad, make_update_rule
 from visionlab.core.optimizer.mathns import ARRAY, SCALAR
 from visionlab.core.optimizer.surfaces import Surface
+from visionlab.core.optimizer.update_rules import Grad, make_update_rule
 
 MAX_STEPS = 100_000
 
@@ -120,7 +121,8 @@ def trace_step(surface: Surface, racer: Racer, start: tuple[float, float], step:
     info = None
     prev = (float(start[0]), float(start[1]))
     try:
-        for x, y, info in make_update_rule(racer.key, grad, prev[0], prev[1], step, racer.settings(), SCALAR, trace=True):
+        rule = make_update_rule(racer.key, grad, prev[0], prev[1], step, racer.settings(), SCALAR, trace=True)
+        for x, y, info in rule:
             info["before"], info["after"] = prev, (x, y)
             prev = (x, y)
     except (OverflowError, ZeroDivisionError, ValueError):
@@ -131,7 +133,7 @@ def trace_step(surface: Surface, racer: Racer, start: tuple[float, float], step:
 def run_many(surface: Surface, racer: Racer, starts_x: np.ndarray, starts_y: np.ndarray, steps: int, *,
              lr: np.ndarray | None = None, seed: int = 0, noise: bool = False, noise_scale: float = 1.0):
     """Many paths at once (numpy): yields (t, x, y) arrays after each step. `lr` may be an array."""
-    hp = racer.settings()
+    hp: dict[str, Any] = racer.settings()  # "lr" may become an array, one rate per path
     if lr is not None:
         hp["lr"] = lr
     grad = make_gradient(surface, racer.batch_size, steps, seed, noise, noise_scale, ARRAY, paths=len(starts_x))

@@ -16,7 +16,8 @@ def trajectories_csv(trajectories: list[Trajectory]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["racer", "optimizer", "step", "x", "y", "loss", "status"])
     for traj in trajectories:
-        for step, (x, y, loss) in enumerate(zip(traj.xs, traj.ys, traj.losses)):
+        # One loss per position: run_racer appends x and y together, loss_along maps them one to one.
+        for step, (x, y, loss) in enumerate(zip(traj.xs, traj.ys, traj.losses, strict=True)):
             writer.writerow([traj.racer.title(), OPTIMIZERS[traj.racer.key].name, step, repr(float(x)),
                              repr(float(y)), repr(float(loss)), traj.status()])
     return out.getvalue()
@@ -107,7 +108,7 @@ def python_snippet(surface: Surface, racers: list[Racer], start: tuple[float, fl
     lines += ["", "results = {}"]
     for racer in racers:
         lines += [
-            f"theta = torch.tensor(START, requires_grad=True)",
+            "theta = torch.tensor(START, requires_grad=True)",
             f"optimizer = {OPTIMIZERS[racer.key].torch_call(racer.settings())}",
             "path = [theta.detach().clone()]",
             "for t in range(STEPS):",

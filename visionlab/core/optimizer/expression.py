@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Callable, Union
 
 MAX_LENGTH = 500
 MAX_DEPTH = 60
@@ -50,23 +49,23 @@ class Var:
 @dataclass(frozen=True)
 class Unary:
     op: str
-    operand: "Node"
+    operand: Node
 
 
 @dataclass(frozen=True)
 class Binary:
     op: str
-    left: "Node"
-    right: "Node"
+    left: Node
+    right: Node
 
 
 @dataclass(frozen=True)
 class Call:
     func: str
-    arg: "Node"
+    arg: Node
 
 
-Node = Union[Num, Var, Unary, Binary, Call]
+Node = Num | Var | Unary | Binary | Call
 
 
 def tokenize(text: str) -> list[tuple[str, str, int]]:

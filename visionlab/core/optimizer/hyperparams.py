@@ -79,7 +79,8 @@ class OptimizerSpec:
         cls = {"adam": "Adam", "adamw": "AdamW", "nadam": "NAdam", "radam": "RAdam"}[k]
         extra = f", momentum_decay={h['momentum_decay']!r}" if k == "nadam" else ""
         wd = f", weight_decay={h['weight_decay']!r}" if k == "adamw" or h.get("weight_decay") else ""
-        return f"torch.optim.{cls}([theta], lr={h['lr']!r}, betas=({h['beta1']!r}, {h['beta2']!r}), eps={h['eps']!r}{wd}{extra})"
+        return (f"torch.optim.{cls}([theta], lr={h['lr']!r}, betas=({h['beta1']!r}, {h['beta2']!r}), "
+                f"eps={h['eps']!r}{wd}{extra})")
 
 
 OPTIMIZERS: dict[str, OptimizerSpec] = {spec.key: spec for spec in (
@@ -94,7 +95,8 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {spec.key: spec for spec in (
                   "G ← G + g⊙g;  θ ← θ − η/(√G + ε)⊙g"),
     OptimizerSpec("rmsprop", "RMSprop", (LR(0.01), Param("alpha", "γ (alpha)", 0.99, 0.0, 0.9999,
                   help="decay of the moving average of g²"), EPS(1e-8),
-                  Param("momentum", "momentum", 0.0, 0.0, 0.999), Param("centered", "centered", 0, 0, 1, is_bool=True), WD),
+                  Param("momentum", "momentum", 0.0, 0.0, 0.999),
+                  Param("centered", "centered", 0, 0, 1, is_bool=True), WD),
                   "G ← γ·G + (1 − γ)·g⊙g;  θ ← θ − η/(√G + ε)⊙g"),
     OptimizerSpec("adam", "Adam", (LR(0.01), BETA1, BETA2, EPS(1e-8), WD,
                   Param("bias_correction", "bias correction", 1, 0, 1, is_bool=True,

@@ -50,8 +50,8 @@ def describe(racer: Racer, step: int, info: dict | None) -> str:
             lines.append(f"bias correction: m^ = m/(1 − β1^t) = m/{bc1:.4g} = {_v(info['m_hat'])};  "
                          f"v^ = v/(1 − β2^t) = v/{bc2:.4g} = {_v(info['v_hat'])}  (β1 = {b1:g}, β2 = {b2:g})")
         else:
-            lines.append(f"bias correction OFF: m^ = m, v^ = v — early steps are too small because m and v "
-                         f"start at 0 (torch's Adam always corrects)")
+            lines.append("bias correction OFF: m^ = m, v^ = v — early steps are too small because m and v "
+                         "start at 0 (torch's Adam always corrects)")
         if key == "adamw":
             lines.append(f"decoupled decay first: θ ← θ·(1 − η·λ), λ = {h['weight_decay']:g}")
         lines.append(f"effective learning rate per axis η/(√v^ + ε) = {_v(info['eff_lr'])}")

@@ -32,7 +32,7 @@ class LabConfig:
     preset: str = ""
 
     @classmethod
-    def from_preset(cls, preset: Preset) -> "LabConfig":
+    def from_preset(cls, preset: Preset) -> LabConfig:
         params = preset.surface_params
         return cls(surface=preset.surface, condition=params.get("condition", 10.0),
                    angle_deg=params.get("angle_deg", 30.0), start=preset.start, steps=preset.steps,
@@ -40,7 +40,7 @@ class LabConfig:
                    noise_scale=preset.noise_scale, preset=preset.key)
 
     @classmethod
-    def default(cls) -> "LabConfig":
+    def default(cls) -> LabConfig:
         return cls.from_preset(PRESETS_BY_KEY["six_on_rosenbrock"])
 
     def make_surface(self) -> Surface:
@@ -68,7 +68,7 @@ class LabConfig:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "LabConfig":
+    def from_dict(cls, data: dict) -> LabConfig:
         """Tolerant of old or damaged settings: unknown keys are ignored, bad racers dropped."""
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "racers"}
         config = cls(**known)

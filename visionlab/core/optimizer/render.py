@@ -92,7 +92,7 @@ def save_animation(frames: list[np.ndarray], path: str | os.PathLike, fps: int =
             images[0].save(tmp, save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
         else:
             height, width = frames[0].shape[:2]
-            writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+            writer = cv2.VideoWriter(tmp, cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
             if not writer.isOpened():
                 raise OSError("this OpenCV build cannot write MP4 files; choose .gif")
             for frame in frames:

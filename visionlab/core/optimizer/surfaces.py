@@ -8,8 +8,9 @@ with autograd. `python_expr` is the same function as text for the "copy as Pytho
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

@@ -124,10 +124,12 @@ def sharp_flat_statistics(surface: Surface, racer: Racer, start: tuple[float, fl
     for index, batch in enumerate(batch_sizes):
         noisy = Racer(racer.key, racer.hp, batch_size=int(batch))
         x = y = None
-        for t, x, y in run_many(surface, noisy, np.full(seeds, start[0]), np.full(seeds, start[1]), steps,
+        # x, y are read after the loop: the positions after the last step.
+        for t, x, y in run_many(surface, noisy, np.full(seeds, start[0]), np.full(seeds, start[1]), steps,  # noqa: B007
                                 seed=1000 + index, noise=True, noise_scale=noise_scale):
             if t % 100 == 0:
                 check_cancel(should_stop)
+        assert x is not None and y is not None, "run_many yields once per step"
         near_sharp = np.hypot(x - sharp[0], y - sharp[1]) < 0.5
         near_flat = np.hypot(x - flat[0], y - flat[1]) < 1.0
         out[int(batch)] = {"sharp": float(near_sharp.mean()), "flat": float((near_flat & ~near_sharp).mean()),

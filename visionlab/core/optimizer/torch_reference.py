@@ -74,7 +74,7 @@ def _torch_path(surface, racer, start, steps, seed, noise, noise_scale) -> np.nd
     optimizer = build_torch_optimizer(racer, [theta])
     data = getattr(surface, "data", None)
     minibatch = data is not None and 0 < racer.batch_size < len(data.x)
-    if minibatch:
+    if data is not None and minibatch:  # `data is not None`: already in minibatch, repeated for mypy
         rows = torch.from_numpy(batch_indices(len(data.x), racer.batch_size, steps, seed))
         data_x, data_y = torch.from_numpy(data.x), torch.from_numpy(data.y)
     extra = None
@@ -91,6 +91,7 @@ def _torch_path(surface, racer, start, steps, seed, noise, noise_scale) -> np.nd
             loss = surface.value(theta[0], theta[1], xp)
         loss.backward()
         if extra is not None:
+            assert theta.grad is not None  # loss.backward() above filled it
             theta.grad += extra[t]
         optimizer.step()
         path.append(theta.detach().clone())

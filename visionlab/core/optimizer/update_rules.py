@@ -9,7 +9,8 @@ strips, seeds). The operation order follows torch so float64 paths agree to roun
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 Grad = Callable[[Any, Any, int], tuple[Any, Any]]
 

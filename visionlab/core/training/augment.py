@@ -6,9 +6,14 @@ flipped, or none), so images are transformed one by one here: each gets its own 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
 from visionlab.core.training.config import AugmentSpec
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def build_transform(spec: AugmentSpec, image_size: int):
@@ -38,7 +43,7 @@ def augment_batch(images: torch.Tensor, transform) -> torch.Tensor:
     return torch.stack([transform(image) for image in images]).clamp_(0.0, 1.0)
 
 
-def mosaic(images: torch.Tensor, columns: int = 8, gap: int = 1) -> "np.ndarray":
+def mosaic(images: torch.Tensor, columns: int = 8, gap: int = 1) -> np.ndarray:
     """A (rows·H, columns·W, 3) uint8 picture of a [0, 1] (N, C, H, W) batch, for previews and galleries."""
     import numpy as np
 
@@ -48,17 +53,18 @@ def mosaic(images: torch.Tensor, columns: int = 8, gap: int = 1) -> "np.ndarray"
     pixels = (images.clamp(0, 1) * 255).round().to(torch.uint8)
     if channels == 1:
         pixels = pixels.expand(-1, 3, -1, -1)
-    pixels = pixels[:, :3].permute(0, 2, 3, 1).cpu().numpy()
+    rgb = pixels[:, :3].permute(0, 2, 3, 1).cpu().numpy()
     for index in range(count):
         r, c = divmod(index, columns)
-        canvas[r * (height + gap):r * (height + gap) + height, c * (width + gap):c * (width + gap) + width] = pixels[index]
+        top, left = r * (height + gap), c * (width + gap)
+        canvas[top:top + height, left:left + width] = rgb[index]
     return canvas
 
 
 def augmentation_preview(config, count: int = 16, columns: int = 8, progress=None,
-                         should_stop=lambda: False) -> "np.ndarray":
+                         should_stop=lambda: False) -> np.ndarray:
     """`count` training images in rows of `columns`, each row of originals followed by the same images augmented."""
-    from visionlab.core.training.config import load_splits
+    from visionlab.core.training.datasets import load_splits
 
     if config.dataset in ("MNIST", "Fashion-MNIST", "CIFAR-10") and progress is not None:
         progress(0.0, f"loading {config.dataset} for the preview")

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from visionlab.core.training.datasets import (DOWNLOAD_SETS, DataSplits, DatasetError, load_digits,
-                                              load_image_folder, make_shapes, split)
 from visionlab.core.training.models import ModelSpec
+from visionlab.core.training.optimizers import learning_rate
 
 
 @dataclass
@@ -62,6 +61,11 @@ class TrainConfig:
     # make each step many times slower (measured: 35 s vs 0.26 s for the same two digits epochs).
     cpu_threads: int = 1
 
+    @property
+    def learning_rate(self) -> float:
+        """The base η of the run: the one definition the trainer, the run's label and the plots use."""
+        return learning_rate(self.optimizer, self.optimizer_params)
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -98,26 +102,6 @@ class TrainConfig:
             raise ValueError("CPU threads must be between 1 and 256")
         if self.input_noise < 0 or self.weight_noise < 0:
             raise ValueError("noise levels cannot be negative")
-
-
-def load_splits(config: TrainConfig, progress: Callable[[float, str], None] | None = None,
-                should_stop: Callable[[], bool] = lambda: False, mirror: str | None = None) -> DataSplits:
-    """The data set named by `config`, split with its seed (downloads first for the torchvision sets)."""
-    if config.dataset == "digits":
-        data = load_digits()
-    elif config.dataset == "shapes":
-        data = make_shapes(config.shapes_count, config.shapes_size, config.shapes_noise, config.seed)
-    elif config.dataset in DOWNLOAD_SETS:
-        from visionlab.core.training.downloads import load_download_set
-
-        data = load_download_set(config.dataset, progress, should_stop, mirror)
-    elif config.dataset == "image folder":
-        if not config.folder:
-            raise DatasetError("choose an image folder first (one sub-folder per class)")
-        data = load_image_folder(config.folder, config.folder_size, should_stop=should_stop)
-    else:
-        raise DatasetError(f"unknown data set '{config.dataset}'")
-    return split(data, config.val_fraction, config.test_fraction, config.seed, config.data_limit)
 
 
 AB_SETTINGS = ("batch_size", "optimizer_params.lr", "weight_decay", "model.dropout", "model.batch_norm",

@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from visionlab.core.training.config import TrainConfig
 
 OFFLINE_SETS = ("digits", "shapes")
 DOWNLOAD_SETS = ("MNIST", "Fashion-MNIST", "CIFAR-10")
@@ -164,3 +167,23 @@ def split(data: ImageSet, val_fraction: float = 0.2, test_fraction: float = 0.1,
     return DataSplits(data.name, list(data.class_names), train_x, data.labels[train_idx], data.images[val_idx],
                       data.labels[val_idx], data.images[test_idx], data.labels[test_idx],
                       channels.mean(dim=1).tolist(), std.tolist())
+
+
+def load_splits(config: TrainConfig, progress: Callable[[float, str], None] | None = None,
+                should_stop: Callable[[], bool] = lambda: False, mirror: str | None = None) -> DataSplits:
+    """The data set named by `config`, split with its seed (downloads first for the torchvision sets)."""
+    if config.dataset == "digits":
+        data = load_digits()
+    elif config.dataset == "shapes":
+        data = make_shapes(config.shapes_count, config.shapes_size, config.shapes_noise, config.seed)
+    elif config.dataset in DOWNLOAD_SETS:
+        from visionlab.core.training.downloads import load_download_set  # torchvision: only when needed
+
+        data = load_download_set(config.dataset, progress, should_stop, mirror)
+    elif config.dataset == "image folder":
+        if not config.folder:
+            raise DatasetError("choose an image folder first (one sub-folder per class)")
+        data = load_image_folder(config.folder, config.folder_size, should_stop=should_stop)
+    else:
+        raise DatasetError(f"unknown data set '{config.dataset}'")
+    return split(data, config.val_fraction, config.test_fraction, config.seed, config.data_limit)

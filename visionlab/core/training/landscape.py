@@ -9,8 +9,9 @@ parameters get d = 0. The curve L(θ + α·d) is wide around a flat minimum and 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Callable
+from typing import cast
 
 import torch
 from torch import nn
@@ -91,14 +92,16 @@ def sharp_vs_flat(config, data, small_batch: int = 16, large_batch: int = 1024, 
     until its training loss is as low as the small batch's (at most `max_large_epochs`): comparing a
     converged run with a barely started one would show the starting point's shape, not a minimum's.
     """
-    from visionlab.core.training.trainer import EpochReport, Trainer
+    from visionlab.core.training.trainer import EpochReport, Finished, StepReport, Trainer
 
     models, accuracies, target = [], [], None
     for number, batch in enumerate((small_batch, large_batch)):
         epochs = config.epochs if target is None else max_large_epochs
         run = config.with_change("batch_size", batch).with_change("early_stopping", False)
         trainer = Trainer(run.with_change("epochs", epochs).with_change("restore_best", False), data)
-        events, last = trainer.events(should_stop), None
+        # A generator (closed below), though Trainer.events is annotated as a plain Iterator.
+        events = cast("Generator[StepReport | EpochReport | Finished, None, None]", trainer.events(should_stop))
+        last = None
         for event in events:
             if isinstance(event, EpochReport):
                 last = event

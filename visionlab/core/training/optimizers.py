@@ -55,6 +55,11 @@ def default_params(name: str) -> dict[str, float]:
     return {p.name: p.default for p in hyperparameters(name)}
 
 
+def learning_rate(name: str, params: dict[str, float] | None = None) -> float:
+    """The base learning rate η a run of optimizer `name` starts with (its default unless given)."""
+    return float((default_params(name) | dict(params or {}))["lr"])
+
+
 def build_optimizer(name: str, parameters, params: dict[str, float] | None = None,
                     weight_decay: float = 0.0) -> torch.optim.Optimizer:
     """The torch optimizer for `name`; missing hyperparameters take their defaults, out-of-range ones raise."""
@@ -65,7 +70,7 @@ def build_optimizer(name: str, parameters, params: dict[str, float] | None = Non
     if not 0.0 <= weight_decay <= 1.0:
         raise ValueError("weight decay must be between 0 and 1")
     cls = OPTIMIZERS[name][0]
-    kwargs: dict = {"lr": float(values["lr"]), "weight_decay": float(weight_decay)}
+    kwargs: dict = {"lr": learning_rate(name, params), "weight_decay": float(weight_decay)}
     if name in ("Momentum", "Nesterov"):
         kwargs.update(momentum=float(values["momentum"]), nesterov=name == "Nesterov")
     elif name == "RMSprop":

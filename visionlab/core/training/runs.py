@@ -28,7 +28,6 @@ from visionlab.core import paths
 from visionlab.core.atomic import write_text
 from visionlab.core.training.checkpoint import checkpoint_bytes
 from visionlab.core.training.config import TrainConfig
-from visionlab.core.training.optimizers import default_params
 from visionlab.core.training.trainer import EpochReport, Finished, StepReport, Trainer
 from visionlab.core.training.writer import BackgroundWriter
 
@@ -189,8 +188,7 @@ def create_run(config: TrainConfig, parameter_count: int = 0, parent: str | None
         number += 1
         folder = runs_dir() / f"{base}-{number}"
     folder.mkdir(parents=True)
-    lr = config.optimizer_params.get("lr", default_params(config.optimizer)["lr"])
-    label = f"{config.model.name} on {config.dataset}, {config.optimizer} lr {lr:g}"
+    label = f"{config.model.name} on {config.dataset}, {config.optimizer} lr {config.learning_rate:g}"
     if change:
         label = f"A/B: {change} (of {parent})"
     info = {"config": config.to_dict(), "created": time.time(), "status": "new", "label": label,

@@ -95,7 +95,7 @@ class Trainer:
         self.parameter_count = parameter_count(self.model)
         self.optimizer = build_optimizer(config.optimizer, self.model.parameters(), config.optimizer_params,
                                          config.weight_decay)
-        self.base_lr = self.optimizer.param_groups[0]["lr"]
+        self.base_lr = config.learning_rate
         self.start_epoch = start_epoch
         if state is not None:  # resuming: weights and optimizer moments of the last saved epoch
             self.model.load_state_dict(state["model"])

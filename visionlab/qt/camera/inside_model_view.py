@@ -1,7 +1,7 @@
 """The "Inside the model" tab: Faster R-CNN's anchors, objectness, proposals and RoIAlign, or a
 segmenter's per-class score maps, argmax and confidence, for the paused frame.
 
-The analysis itself (core/camera/inside_model.py) runs in a JobWorker; this widget only draws its arrays.
+The analysis itself (core/camera/inside_model.py) runs as a job of the panel's JobRunner; this widget only draws its arrays.
 Clicking a picture moves the anchors (any view) or picks the detection whose RoIAlign crop is shown.
 """
 

@@ -1,7 +1,7 @@
 """Snapshots and recordings of the annotated stream; every write happens off the GUI thread.
 
-A snapshot is one JobWorker writing a PNG atomically; a recording is a core VideoRecorder (its own
-thread behind a LatestSlot) whose file is finished by a JobWorker, so the GUI never waits on the disk.
+A snapshot is a job of the panel's JobRunner writing a PNG atomically; a recording is a core VideoRecorder
+(its own thread behind a LatestSlot) whose file is finished by a job, so the GUI never waits on the disk.
 """
 
 from __future__ import annotations
@@ -13,16 +13,16 @@ from PySide6.QtCore import QObject, Signal
 
 from visionlab.core import paths
 from visionlab.core.camera.recorder import VideoRecorder, save_png
-from visionlab.qt.common.jobs import JobWorker
+from visionlab.qt.common.jobs import JobRunner
 
 
 class CameraRecording(QObject):
     message = Signal(str)
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, jobs: JobRunner, parent=None) -> None:
         super().__init__(parent)
         self.recorder: VideoRecorder | None = None
-        self._jobs: set[JobWorker] = set()
+        self.jobs = jobs
 
     @property
     def recording(self) -> bool:
@@ -33,10 +33,10 @@ class CameraRecording(QObject):
             self.message.emit("Nothing to save yet: no frame has been shown.")
             return
         path = paths.subdir("snapshots") / f"camera-{datetime.now():%Y%m%d-%H%M%S-%f}.png"
-        job = JobWorker(lambda progress, should_stop: save_png(path, image), parent=self)
-        job.succeeded.connect(lambda saved: self.message.emit(f"Snapshot saved: {saved}"))
-        job.failed.connect(lambda text: self.message.emit(f"Snapshot failed: {text}"))
-        self._start(job)
+        # One kind per file: quick snapshots are all written, none replaces another.
+        self.jobs.start(f"snapshot {path.name}", save_png, path, image,
+                        on_done=lambda saved: self.message.emit(f"Snapshot saved: {saved}"),
+                        on_error=lambda text: self.message.emit(f"Snapshot failed: {text}"))
 
     def start(self, suffix: str, fps: float) -> None:
         """Record what the panel draws from now on, at `fps` (the display rate), to .avi or .mp4."""
@@ -53,9 +53,8 @@ class CameraRecording(QObject):
         if self.recorder is None:
             return
         recorder, self.recorder = self.recorder, None
-        job = JobWorker(lambda progress, should_stop: (recorder.stop(), recorder), parent=self)
-        job.succeeded.connect(lambda out: self._finished(*out))
-        self._start(job)
+        self.jobs.start(f"finish {recorder.path.name}", recorder.stop,
+                        on_done=lambda path: self._finished(path, recorder))
 
     def _finished(self, path, recorder: VideoRecorder) -> None:
         if path is None:
@@ -63,15 +62,6 @@ class CameraRecording(QObject):
         else:
             self.message.emit(f"Recorded {recorder.written} frames to {path} ({recorder.dropped} dropped).")
 
-    def _start(self, job: JobWorker) -> None:
-        self._jobs.add(job)
-        job.finished.connect(lambda: self._jobs.discard(job))
-        job.finished.connect(job.deleteLater)
-        job.start()
-
     def shutdown(self) -> None:
-        if self.recorder is not None:
-            self.recorder.stop()
-            self.recorder = None
-        for job in list(self._jobs):
-            job.wait()
+        """Finish a recording in progress (as a job: the panel's runner bounds the wait for it)."""
+        self.stop()

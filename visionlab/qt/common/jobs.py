@@ -1,24 +1,52 @@
-"""The thin QThread that runs one finite job from `core` (a sweep, a basin map, a download...).
+"""Finite jobs (a sweep, a model build, a download, an export) on worker threads, one owner per panel.
 
-The job is a plain function taking `progress(fraction, message)` and `should_stop()` keyword callbacks,
-so it is tested without Qt; this worker only turns those callbacks into signals. The worker never touches
-widgets.
+A job is a plain `core` function. If it takes `progress(fraction, message)` and / or `should_stop()`
+keyword arguments, the runner passes them (so it reports progress and can be cancelled); a plain callable
+is simply called. Core stays testable without Qt; this module only turns the callbacks into signals.
+
+`JobRunner` is the one tracker of a panel's jobs, by kind ("load", "download", "export"...):
+- `start(kind, fn, ...)` with `replace=True` cancels the running job of that kind and starts the new one
+  at once (the old one is retired: it finishes on its own and its result is dropped, since a model build
+  cannot be interrupted); with `replace=False` the new job waits for the running one, and a newer waiting
+  request of the same kind replaces the older (scrolling through twenty layers computes two).
+- An `exclusive` runner runs one job at a time whatever the kind (the Feature-Map Viewer's jobs share
+  one model and hook its modules, so two forward passes must never overlap); it always queues, since a
+  retired job would still be using the model.
+- `shutdown(timeout_s)` never waits longer than that: a job still busy then is retired.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import traceback
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal
 
-from visionlab.core.jobs import JobCancelled  # noqa: F401 (re-exported: jobs raise it to stop early)
+from visionlab.core.jobs import JobCancelled
+from visionlab.qt.common import threads
 
 log = logging.getLogger(__name__)
+Callback = Callable[..., Any] | None
+
+
+def _call(job: Callable[..., Any], args: tuple, kwargs: dict, progress: Callable, should_stop: Callable) -> Any:
+    """Call `job`, passing `progress` / `should_stop` only if it accepts them."""
+    try:
+        parameters = inspect.signature(job).parameters
+    except (TypeError, ValueError):  # a builtin without a signature: a plain callable
+        parameters = {}
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    extra = {name: value for name, value in (("progress", progress), ("should_stop", should_stop))
+             if takes_any or name in parameters}
+    return job(*args, **kwargs, **extra)
 
 
 class JobWorker(QThread):
+    """One job on one thread. It never touches widgets: results leave through the signals."""
+
     progressed = Signal(float, str)
     succeeded = Signal(object)
     failed = Signal(str)
@@ -26,15 +54,12 @@ class JobWorker(QThread):
 
     def __init__(self, job: Callable[..., Any], *args: Any, parent=None, **kwargs: Any) -> None:
         super().__init__(parent)
-        self._job = job
-        self._args = args
-        self._kwargs = kwargs
+        self._job, self._args, self._kwargs = job, args, kwargs
+        self.setObjectName(f"job:{getattr(job, '__name__', 'job')}")
 
     def run(self) -> None:
         try:
-            result = self._job(
-                *self._args, progress=self._report, should_stop=self.isInterruptionRequested, **self._kwargs
-            )
+            result = _call(self._job, self._args, self._kwargs, self._report, self.isInterruptionRequested)
         except JobCancelled:
             self.cancelled.emit()
             return
@@ -50,6 +75,115 @@ class JobWorker(QThread):
     def _report(self, fraction: float, message: str = "") -> None:
         self.progressed.emit(float(fraction), message)
 
-    def cancel_and_wait(self, msecs: int = 2000) -> bool:
-        self.requestInterruption()
-        return self.wait(msecs)
+
+@dataclass
+class _Request:
+    kind: str
+    job: Callable[..., Any]
+    args: tuple
+    kwargs: dict
+    on_done: Callback = None
+    on_error: Callback = None
+    on_progress: Callback = None
+    on_cancel: Callback = None
+    worker: JobWorker | None = field(default=None, repr=False)
+
+
+class JobRunner(QObject):
+    """The panel's one owner of finite jobs; see the module docstring for the rules."""
+
+    busy_changed = Signal(bool)
+
+    def __init__(self, parent=None, *, exclusive: bool = False, first: tuple[str, ...] = ()) -> None:
+        super().__init__(parent)
+        self.exclusive = exclusive
+        self.first = first  # kinds that jump the queue (the viewer's "model": every other job needs it)
+        self._running: dict[str, _Request] = {}
+        self._waiting: dict[str, _Request] = {}
+        self._closed = False
+
+    # -- asking ---------------------------------------------------------------------------------------
+    def start(self, kind: str, job: Callable[..., Any], *args: Any, on_done: Callback = None,
+              on_error: Callback = None, on_progress: Callback = None, on_cancel: Callback = None,
+              replace: bool = True, **kwargs: Any) -> None:
+        """Run `job(*args, **kwargs)` as a job of `kind`; callbacks run on the GUI thread."""
+        if self._closed:
+            return
+        request = _Request(kind, job, args, kwargs, on_done, on_error, on_progress, on_cancel)
+        if kind in self._running and replace and not self.exclusive:  # exclusive runners always queue
+            self._retire(self._running.pop(kind))
+        self._waiting[kind] = request  # a newer request of the same kind replaces a waiting one
+        self._start_next()
+
+    def cancel(self, kind: str) -> None:
+        """Forget a waiting job of `kind` and ask the running one to stop (its on_cancel will say so)."""
+        self._waiting.pop(kind, None)
+        request = self._running.get(kind)
+        if request is not None and request.worker is not None:
+            request.worker.requestInterruption()
+
+    def drop_waiting(self, kind: str) -> None:
+        self._waiting.pop(kind, None)
+
+    def is_running(self, kind: str) -> bool:
+        return kind in self._running
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._running)
+
+    def shutdown(self, timeout_s: float = 2.0) -> bool:
+        """Forget waiting jobs, stop running ones within `timeout_s` in all; True when all of them ended."""
+        self._closed = True
+        self._waiting.clear()
+        workers = [request.worker for request in self._running.values() if request.worker is not None]
+        self._running.clear()
+        return threads.stop_all(workers, timeout_s)
+
+    # -- running --------------------------------------------------------------------------------------
+    def _start_next(self) -> None:
+        was_busy = self.busy
+        for kind in self._ready_kinds():
+            self._launch(self._waiting.pop(kind))
+            if self.exclusive:
+                break
+        if self.busy != was_busy:
+            self.busy_changed.emit(self.busy)
+
+    def _ready_kinds(self) -> list[str]:
+        if self.exclusive and self._running:
+            return []
+        ordered = [kind for kind in self.first if kind in self._waiting]
+        ordered += [kind for kind in self._waiting if kind not in ordered]
+        return [kind for kind in ordered if kind not in self._running]
+
+    def _launch(self, request: _Request) -> None:
+        worker = JobWorker(request.job, *request.args, **request.kwargs)  # no parent: see threads.retire
+        request.worker = worker
+        current = lambda: self._running.get(request.kind) is request  # noqa: E731 (a retired job is silent)
+        if request.on_progress is not None:
+            worker.progressed.connect(lambda fraction, text: current() and request.on_progress(fraction, text))
+        worker.succeeded.connect(lambda result: current() and request.on_done is not None and request.on_done(result))
+        worker.failed.connect(lambda text: current() and self._report_error(request, text))
+        worker.cancelled.connect(lambda: current() and request.on_cancel is not None and request.on_cancel())
+        worker.finished.connect(lambda: self._finished(request))
+        self._running[request.kind] = request
+        threads.track(worker)
+        worker.start()
+
+    def _report_error(self, request: _Request, text: str) -> None:
+        if request.on_error is not None:
+            request.on_error(text)
+        else:
+            log.warning("%s job failed: %s", request.kind, text)
+
+    def _finished(self, request: _Request) -> None:
+        if self._running.get(request.kind) is request:
+            del self._running[request.kind]
+            self._start_next()
+            if not self.busy:
+                self.busy_changed.emit(False)
+
+    def _retire(self, request: _Request) -> None:
+        if request.worker is not None:
+            threads.retire(request.worker)

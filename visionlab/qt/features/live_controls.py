@@ -12,6 +12,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QPushButton, QWidget
 
 from visionlab.core.features.models import LoadedModel
+from visionlab.qt.common import threads
 from visionlab.qt.features.live_worker import LiveFeatures
 
 LIVE_SOURCES = ("Live: off", "Live: synthetic shapes", "Live: camera 0", "Live: video file…")
@@ -81,8 +82,9 @@ class LiveControls(QWidget):
             self.failed.emit("Open a model and pick a layer with maps first.")
             return
         loaded, layer = context
-        self.worker = LiveFeatures(source, loaded, layer, parent=self)
+        self.worker = LiveFeatures(source, loaded, layer)
         self.worker.failed.connect(self._on_failed)
+        threads.track(self.worker)
         self.worker.start()
         self.timer.start()
         self.snapshot_button.setEnabled(True)

@@ -16,6 +16,7 @@ from PySide6.QtCore import QThread, Signal
 from visionlab.core.features.models import LoadedModel, ModelError
 from visionlab.core.features.viewer import view_layer
 from visionlab.core.latest import LatestSlot
+from visionlab.qt.common import threads
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +24,9 @@ log = logging.getLogger(__name__)
 class LiveFeatures(QThread):
     failed = Signal(str)
 
-    def __init__(self, source, loaded: LoadedModel, layer: str, parent=None) -> None:
-        super().__init__(parent)
+    def __init__(self, source, loaded: LoadedModel, layer: str) -> None:
+        super().__init__()  # no parent: a thread busy when stopped is retired and must outlive its panel
+        self.setObjectName("features-live")
         self.source = source
         self.loaded = loaded
         self.layer = layer
@@ -65,6 +67,6 @@ class LiveFeatures(QThread):
                 self.msleep(int(wait * 1000))
 
     def stop(self, msecs: int = 2000) -> bool:
-        self.requestInterruption()
+        """Stop within `msecs`; a forward pass still running then is retired (it ends on its own)."""
         self.slot.close()
-        return self.wait(msecs)
+        return threads.stop(self, msecs)

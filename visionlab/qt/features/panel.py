@@ -2,7 +2,8 @@
 
 Left: the layer tree (shapes, parameters, FLOPs, receptive fields). Centre: all channels of the selected
 layer, or its kernels. Right: the input as the network sees it (click a map pixel to outline its receptive
-field), the layer's formulas with real numbers, top-5 and Grad-CAM. Every computation runs in SerialJobs.
+field), the layer's formulas with real numbers, top-5 and Grad-CAM. Every computation is a job of the panel's
+exclusive JobRunner (one at a time: the jobs share one model and hook its modules).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidge
 
 from visionlab.core.features.viewer import (LayerView, OpenedModel, download_weights, import_weights, open_model,
                                              read_image, view_layer)
+from visionlab.qt.common.jobs import JobRunner
 from visionlab.qt.panel import Panel
 from visionlab.qt.features.toolbars import InputBar, ModelBar, qimage_to_rgb
 from visionlab.qt.features.explainer import ConvExplainer
@@ -21,7 +23,6 @@ from visionlab.qt.features.info import NO_CAM, LayerTree, PredictionsBox, formul
 from visionlab.qt.features.live_controls import LiveControls
 from visionlab.qt.features.maps import InputView
 from visionlab.qt.features.maps_page import KernelsPage, MapsPage
-from visionlab.qt.features.serial_jobs import SerialJobs
 
 SCREENSHOT_SAMPLE = "china.jpg"
 
@@ -36,11 +37,8 @@ class FeaturesPanel(Panel):
         self.layer = ""
         self._screenshot_pending = False
         self.cam_class: int | None = None   # None: the top-1 class; NO_CAM: overlay off
-        self.jobs = SerialJobs(self)
-        self.jobs.failed.connect(self._on_job_failed)
-        self.jobs.cancelled.connect(self._on_job_cancelled)
-        self.jobs.progressed.connect(lambda kind, fraction, text: self.model_bar.status.setText(
-            f"{text} ({fraction:.0%})" if kind == "model" else text))
+        # Models first: every other job needs the newest model.
+        self.jobs = JobRunner(self, exclusive=True, first=("model",))
         self.jobs.busy_changed.connect(lambda busy: self.model_bar.status.setText("working…" if busy else ""))
         self.setAcceptDrops(True)
         self._build()
@@ -119,6 +117,14 @@ class FeaturesPanel(Panel):
         layout.addWidget(splitter, 1)
 
     # -- actions ---------------------------------------------------------------------------------
+    def _submit(self, kind: str, job, *args, on_done) -> None:
+        """Queue a job; a newer request of the same kind replaces a waiting one (never a running one)."""
+        self.jobs.start(kind, job, *args, on_done=on_done, replace=False,
+                        on_error=lambda text: self._on_job_failed(kind, text),
+                        on_cancel=lambda: self._on_job_cancelled(kind),
+                        on_progress=lambda fraction, text: self.model_bar.status.setText(
+                            f"{text} ({fraction:.0%})" if kind == "model" else text))
+
     def show_message(self, text: str) -> None:
         self.message.setText(text)
         self.message.setVisible(bool(text))
@@ -127,12 +133,12 @@ class FeaturesPanel(Panel):
         self.live.stop()
         self.show_message("")
         self.jobs.drop_waiting("view")
-        self.jobs.submit("model", open_model, name_or_path, on_success=self._on_model_opened)
+        self._submit("model", open_model, name_or_path, on_done=self._on_model_opened)
 
     def open_image_file(self, path: str) -> None:
         self.live.stop()
         self.show_message("")
-        self.jobs.submit("image", read_image, path, on_success=self.set_image)
+        self._submit("image", read_image, path, on_done=self.set_image)
 
     def set_image(self, image: np.ndarray) -> None:
         self.image = image
@@ -164,8 +170,8 @@ class FeaturesPanel(Panel):
             return
         predict = self.opened.loaded.pretrained
         cam_class = None if self.cam_class == NO_CAM else self.cam_class
-        self.jobs.submit("view", view_layer, self.opened.loaded, self.image, self.layer, predict, cam_class,
-                         on_success=self._on_view)
+        self._submit("view", view_layer, self.opened.loaded, self.image, self.layer, predict, cam_class,
+                     on_done=self._on_view)
 
     # -- results ---------------------------------------------------------------------------------
     def _on_model_opened(self, opened: OpenedModel) -> None:
@@ -239,7 +245,7 @@ class FeaturesPanel(Panel):
         self.show_message("")
         self._downloading(True)
         self.jobs.drop_waiting("view")
-        self.jobs.submit("model", download_weights, name, url, on_success=self._on_model_opened)
+        self._submit("model", download_weights, name, url, on_done=self._on_model_opened)
 
     def _downloading(self, active: bool) -> None:
         self.model_bar.set_downloading(active, bool(self.opened and self.opened.loaded.pretrained))
@@ -247,7 +253,7 @@ class FeaturesPanel(Panel):
     def import_weights_file(self, name: str, path: str) -> None:
         self.live.stop()
         self.show_message("")
-        self.jobs.submit("model", import_weights, name, path, on_success=self._on_model_opened)
+        self._submit("model", import_weights, name, path, on_done=self._on_model_opened)
 
     def dragEnterEvent(self, event) -> None:
         mime = event.mimeData()
@@ -274,7 +280,7 @@ class FeaturesPanel(Panel):
 
     def shutdown(self) -> None:
         self.live.stop()
-        self.jobs.shutdown(2000)
+        self.jobs.shutdown(2.0)
         self.explainer.shutdown()
 
     def save_settings(self, settings: QSettings) -> None:

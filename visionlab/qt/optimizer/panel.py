@@ -30,7 +30,7 @@ from visionlab.qt.optimizer.controls import OptimControls
 from visionlab.qt.optimizer.surface_map import GRID, SurfaceMap
 from visionlab.qt.optimizer.readouts import SideColumn
 from visionlab.qt.optimizer.sweeps import BasinView, LearningRateView, SharpFlatView
-from visionlab.qt.common.jobs import JobWorker
+from visionlab.qt.common.jobs import JobRunner
 
 log = logging.getLogger(__name__)
 SPEEDS = (1, 2, 5, 10, 25, 50)
@@ -45,7 +45,7 @@ class OptimizerPanel(Panel):
         self.trajectories: list[Trajectory] = []
         self.colors: list[str] = []
         self.step = 0
-        self.export_worker: JobWorker | None = None
+        self.jobs = JobRunner(self)  # sweeps (one kind per view) and exports
 
         self.controls = OptimControls(config)
         self.controls.setMinimumWidth(260)
@@ -279,14 +279,12 @@ class OptimizerPanel(Panel):
 
     # -- exports -------------------------------------------------------------------------------------
     def _run_export(self, function, *args, done: str) -> None:
-        if self.export_worker is not None and self.export_worker.isRunning():
-            self.export_worker.cancel_and_wait(2000)
-        self.export_worker = JobWorker(function, *args, parent=self)
-        self.export_worker.progressed.connect(lambda f, m: self.message.setText(f"Exporting… {f:.0%}"))
-        self.export_worker.succeeded.connect(lambda _: self.message.setText(done))
-        self.export_worker.failed.connect(lambda msg: self.message.setText(
-            f"<span style='color:#d9534f'>Export failed: {msg}</span>"))
-        self.export_worker.start()
+        """One export at a time: a new one replaces (cancels) an export still running."""
+        self.jobs.start("export", function, *args,
+                        on_progress=lambda f, m: self.message.setText(f"Exporting… {f:.0%}"),
+                        on_done=lambda _: self.message.setText(done),
+                        on_error=lambda msg: self.message.setText(
+                            f"<span style='color:#d9534f'>Export failed: {msg}</span>"))
 
     def _save_name(self, title: str, default: str, filters: str) -> str:
         path, _ = QFileDialog.getSaveFileName(self, title, str(paths.subdir("exports") / default), filters)
@@ -310,15 +308,14 @@ class OptimizerPanel(Panel):
     def export_png(self, path: str) -> None:
         image = self.tabs.currentWidget().grab().toImage()
 
-        def save(target, progress=None, should_stop=None):
+        def save(target):
             if not image.save(target):
                 raise OSError(f"could not write {target}")
         self._run_export(save, path, done=f"Saved {path}")
 
     def export_csv(self, path: str) -> None:
         text = trajectories_csv(self.trajectories)
-        self._run_export(lambda target, progress=None, should_stop=None: atomic.write_text(target, text), path,
-                         done=f"Saved {path}")
+        self._run_export(atomic.write_text, path, text, done=f"Saved {path}")
 
     def export_animation(self, path: str) -> None:
         from visionlab.core.optimizer.render import export_animation  # OpenCV and Pillow load only when needed
@@ -346,10 +343,7 @@ class OptimizerPanel(Panel):
 
     def shutdown(self) -> None:
         self.set_playing(False)
-        for view in (self.basin, self.lr_strip, self.sharp_flat):
-            view.cancel()
-        if self.export_worker is not None and self.export_worker.isRunning():
-            self.export_worker.cancel_and_wait(2000)
+        self.jobs.shutdown(2.0)
 
     def save_settings(self, settings: QSettings) -> None:
         settings.setValue("config", json.dumps(self.config.to_dict()))

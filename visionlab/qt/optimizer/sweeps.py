@@ -1,6 +1,7 @@
 """The Optimizer Lab's sweep views: basin map, learning-rate strip and sharp-vs-flat statistics.
 
-Each runs as a finite job on a JobWorker (progress bar, cancel); starting a new one cancels the old one.
+Each runs as a finite job of the panel's JobRunner, one kind per view (progress bar, cancel); starting a
+new one cancels the old one.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPu
 
 from visionlab.core.optimizer.presets import PALETTE
 from visionlab.core.optimizer.sweeps import DIVERGED, NOT_CONVERGED, basin_map, learning_rate_strip, sharp_flat_statistics
-from visionlab.qt.common.jobs import JobWorker
 
 BASIN_COLORS = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#A6761D",
                 "#66A61E", "#E7298A", "#7570B3", "#1B9E77")
@@ -22,10 +22,11 @@ BASIN_COLORS = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00"
 class SweepView(QWidget):
     """Shared frame: a row of controls, Run / Cancel, a progress bar, a plot, a caption."""
 
+    kind = ""  # the job kind in the panel's JobRunner
+
     def __init__(self, run_label: str, parent=None) -> None:
         super().__init__(parent)
-        self.panel = None  # the OptimizerPanel, set by it
-        self.worker: JobWorker | None = None
+        self.panel = None  # the OptimizerPanel, set by it (its `jobs` runs the sweeps)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         self.controls = QHBoxLayout()
@@ -70,21 +71,20 @@ class SweepView(QWidget):
         raise NotImplementedError
 
     def start(self) -> None:
-        self.cancel()
         try:
             function, args, kwargs = self.job()
         except Exception as exc:  # e.g. a bad custom surface: say so, do not start
             self.caption.setText(f"Cannot run: {exc}")
             return
-        self.worker = JobWorker(function, *args, parent=self, **kwargs)
-        self.worker.progressed.connect(lambda f, m: (self.progress.setValue(int(f * 1000)), self.progress.setFormat(m)))
-        self.worker.succeeded.connect(self._done)
-        self.worker.failed.connect(lambda msg: self._finished(f"Failed: {msg}"))
-        self.worker.cancelled.connect(lambda: self._finished("Cancelled."))
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress.setValue(0)
-        self.worker.start()
+        # Replaces (cancels) a sweep of this view still running; its late result is dropped.
+        self.panel.jobs.start(self.kind, function, *args, **kwargs, on_done=self._done,
+                              on_progress=lambda f, m: (self.progress.setValue(int(f * 1000)),
+                                                        self.progress.setFormat(m)),
+                              on_error=lambda msg: self._finished(f"Failed: {msg}"),
+                              on_cancel=lambda: self._finished("Cancelled."))
 
     def _done(self, result) -> None:
         self._finished("")
@@ -98,16 +98,16 @@ class SweepView(QWidget):
             self.caption.setText(message)
 
     def cancel(self) -> None:
-        if self.worker is not None and self.worker.isRunning():
-            self.worker.cancel_and_wait(2000)
-        self.worker = None
-        self._finished("")
+        """Ask the sweep to stop (within a second: every sweep checks should_stop per chunk)."""
+        self.panel.jobs.cancel(self.kind)
 
     def busy(self) -> bool:
-        return self.worker is not None and self.worker.isRunning()
+        return self.panel is not None and self.panel.jobs.is_running(self.kind)
 
 
 class BasinView(SweepView):
+    kind = "basin map"
+
     def __init__(self, parent=None) -> None:
         super().__init__("Run basin map", parent)
         self.resolution = QComboBox()
@@ -169,6 +169,8 @@ class BasinView(SweepView):
 
 
 class LearningRateView(SweepView):
+    kind = "learning-rate sweep"
+
     def __init__(self, parent=None) -> None:
         super().__init__("Run learning-rate sweep", parent)
         self.count = QSpinBox()
@@ -212,6 +214,8 @@ class LearningRateView(SweepView):
 
 
 class SharpFlatView(SweepView):
+    kind = "sharp-flat statistics"
+
     BATCHES = (1, 2, 4, 8, 16, 64, 256)
 
     def __init__(self, parent=None) -> None:

@@ -1,19 +1,44 @@
 """The Training Monitor's settings form: every field of a TrainConfig, grouped like the lecture.
 
-`config()` reads the widgets into a TrainConfig; `set_config()` writes one back (restore settings, A/B).
+`config()` reads the widgets into a TrainConfig and `set_config()` writes one back (restore settings, A/B),
+both driven by one field → widget table.
 The optimizer's own hyperparameters are rebuilt whenever another optimizer is chosen.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from visionlab.core.training.config import AugmentSpec, TrainConfig
+from visionlab.core.training.config import TrainConfig, current_value
 from visionlab.core.training.datasets import DATASET_NAMES
-from visionlab.core.training.models import MODEL_NAMES, ModelSpec
+from visionlab.core.training.models import MODEL_NAMES
 from visionlab.core.training.optimizers import OPTIMIZERS, SCHEDULES, hyperparameters
+
+
+def read_widget(widget: QWidget) -> Any:
+    """The value a form widget holds, typed as the config field it edits."""
+    if isinstance(widget, QComboBox):
+        return widget.currentText()
+    if isinstance(widget, QCheckBox):
+        return widget.isChecked()
+    if isinstance(widget, QLineEdit):
+        return widget.text().strip()
+    return widget.value()  # QSpinBox (int) or QDoubleSpinBox (float)
+
+
+def write_widget(widget: QWidget, value: Any) -> None:
+    if isinstance(widget, QComboBox):
+        widget.setCurrentText(str(value))
+    elif isinstance(widget, QCheckBox):
+        widget.setChecked(bool(value))
+    elif isinstance(widget, QLineEdit):
+        widget.setText(str(value))
+    else:
+        widget.setValue(value)
 
 
 def _spin(low: int, high: int, value: int, suffix: str = "") -> QSpinBox:
@@ -190,57 +215,32 @@ class TrainingControls(QWidget):
             self.folder.setText(folder)
 
     # -- reading and writing the whole form ---------------------------------------------------------
+    def _fields(self) -> list[tuple[str, QWidget]]:
+        """Config field → widget, in the order they are written back (the optimizer before its parameters)."""
+        return [("dataset", self.dataset), ("shapes_count", self.shapes_count), ("shapes_size", self.shapes_size),
+                ("shapes_noise", self.shapes_noise), ("folder", self.folder), ("val_fraction", self.val_fraction),
+                ("test_fraction", self.test_fraction), ("model.name", self.model_name), ("model.width", self.width),
+                ("model.depth", self.depth), ("model.batch_norm", self.batch_norm), ("model.dropout", self.dropout),
+                ("optimizer", self.optimizer), ("weight_decay", self.weight_decay), ("schedule", self.schedule),
+                ("batch_size", self.batch_size), ("epochs", self.epochs), ("early_stopping", self.early_stopping),
+                ("patience", self.patience), ("restore_best", self.restore_best), ("augment.hflip", self.hflip),
+                ("augment.vflip", self.vflip), ("augment.rotation", self.rotation),
+                ("augment.crop_padding", self.crop_padding), ("augment.jitter", self.jitter),
+                ("input_noise", self.input_noise), ("weight_noise", self.weight_noise), ("seed", self.seed),
+                ("device", self.device), ("cpu_threads", self.cpu_threads)]
+
     def config(self) -> TrainConfig:
-        return TrainConfig(
-            dataset=self.dataset.currentText(), shapes_count=self.shapes_count.value(),
-            shapes_size=self.shapes_size.value(), shapes_noise=self.shapes_noise.value(),
-            folder=self.folder.text().strip(), val_fraction=self.val_fraction.value(),
-            test_fraction=self.test_fraction.value(),
-            model=ModelSpec(self.model_name.currentText(), self.width.value(), self.depth.value(),
-                            self.batch_norm.isChecked(), self.dropout.value()),
-            optimizer=self.optimizer.currentText(),
-            optimizer_params={name: box.value() for name, box in self._param_boxes.items()},
-            weight_decay=self.weight_decay.value(), schedule=self.schedule.currentText(),
-            batch_size=self.batch_size.value(), epochs=self.epochs.value(),
-            early_stopping=self.early_stopping.isChecked(), patience=self.patience.value(),
-            restore_best=self.restore_best.isChecked(),
-            augment=AugmentSpec(self.hflip.isChecked(), self.vflip.isChecked(), self.rotation.value(),
-                                self.crop_padding.value(), self.jitter.value()),
-            input_noise=self.input_noise.value(), weight_noise=self.weight_noise.value(),
-            seed=self.seed.value(), device=self.device.currentText(), cpu_threads=self.cpu_threads.value())
+        data = TrainConfig().to_dict()  # fields without a widget keep their defaults
+        for name, widget in self._fields():
+            group, _, key = name.rpartition(".")
+            (data[group] if group else data)[key] = read_widget(widget)
+        data["optimizer_params"] = {name: box.value() for name, box in self._param_boxes.items()}
+        return TrainConfig.from_dict(data)
 
     def set_config(self, config: TrainConfig) -> None:
-        self.dataset.setCurrentText(config.dataset)
-        self.shapes_count.setValue(config.shapes_count)
-        self.shapes_size.setValue(config.shapes_size)
-        self.shapes_noise.setValue(config.shapes_noise)
-        self.folder.setText(config.folder)
-        self.val_fraction.setValue(config.val_fraction)
-        self.test_fraction.setValue(config.test_fraction)
-        self.model_name.setCurrentText(config.model.name)
-        self.width.setValue(config.model.width)
-        self.depth.setValue(config.model.depth)
-        self.batch_norm.setChecked(config.model.batch_norm)
-        self.dropout.setValue(config.model.dropout)
-        self.optimizer.setCurrentText(config.optimizer)
+        for name, widget in self._fields():
+            write_widget(widget, current_value(config, name))
         self._rebuild_optimizer_params()
         for name, value in config.optimizer_params.items():
             if name in self._param_boxes:
                 self._param_boxes[name].setValue(float(value))
-        self.weight_decay.setValue(config.weight_decay)
-        self.schedule.setCurrentText(config.schedule)
-        self.batch_size.setValue(config.batch_size)
-        self.epochs.setValue(config.epochs)
-        self.early_stopping.setChecked(config.early_stopping)
-        self.patience.setValue(config.patience)
-        self.restore_best.setChecked(config.restore_best)
-        self.hflip.setChecked(config.augment.hflip)
-        self.vflip.setChecked(config.augment.vflip)
-        self.rotation.setValue(config.augment.rotation)
-        self.crop_padding.setValue(config.augment.crop_padding)
-        self.jitter.setValue(config.augment.jitter)
-        self.input_noise.setValue(config.input_noise)
-        self.weight_noise.setValue(config.weight_noise)
-        self.seed.setValue(config.seed)
-        self.device.setCurrentText(config.device)
-        self.cpu_threads.setValue(config.cpu_threads)

@@ -1,7 +1,7 @@
 """The Experiments tab: k-fold cross-validation, bagging vs boosting, bias–variance, sharp vs flat.
 
-Each experiment is a core function run by a JobWorker with the panel's current settings; the result is
-drawn in one plot with a one-line summary that names what to look at.
+Each experiment is a core function run as an "experiment" job of the panel's JobRunner with the panel's
+current settings; the result is drawn in one plot with a one-line summary that names what to look at.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
-from visionlab.core.training.config import TrainConfig, load_splits
+from visionlab.core.training.config import TrainConfig
 from visionlab.core.training.crossval import cross_validate
+from visionlab.core.training.datasets import load_splits
 from visionlab.core.training.ensembles import bagging_curve, bias_variance, boosting_curve
 from visionlab.core.training.landscape import sharp_vs_flat
-from visionlab.qt.common.jobs import JobWorker
+from visionlab.qt.common.jobs import JobRunner
 
 EXPERIMENTS = ("k-fold cross-validation", "bagging vs boosting", "bias–variance (polynomial degree)",
                "sharp vs flat (small vs large batch)")
@@ -34,7 +35,7 @@ def _run_ensembles(config: TrainConfig, members: int, progress, should_stop):
             boosting_curve(data, members * 2, config.seed, progress, should_stop))
 
 
-def _run_bias_variance(config: TrainConfig, max_degree: int, progress, should_stop):
+def _run_bias_variance(config: TrainConfig, max_degree: int):
     return bias_variance(range(1, max_degree + 1), seed=config.seed)
 
 
@@ -44,10 +45,11 @@ def _run_sharp_flat(config: TrainConfig, small: int, large: int, progress, shoul
 
 
 class ExperimentsTab(QWidget):
-    def __init__(self, current_config: Callable[[], TrainConfig], parent=None) -> None:
+    def __init__(self, current_config: Callable[[], TrainConfig], jobs: JobRunner, parent=None) -> None:
         super().__init__(parent)
         self._config = current_config
-        self.job: JobWorker | None = None
+        self.jobs = jobs
+        self._stopping = False
         self.result = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -99,33 +101,33 @@ class ExperimentsTab(QWidget):
         self.number.setValue(value)
 
     def run_or_stop(self) -> None:
-        if self.job is not None and self.job.isRunning():
-            self.job.requestInterruption()
+        if self.jobs.is_running("experiment"):
+            self._stopping = True
+            self.jobs.cancel("experiment")
             return
         config = self._config()
         kind = self.kind.currentIndex()
         n = self.number.value()
         job, args = [(_run_kfold, (config, n, self.stratified.isChecked())), (_run_ensembles, (config, n)),
                      (_run_bias_variance, (config, n)), (_run_sharp_flat, (config, n, self.large.value()))][kind]
-        self.job = JobWorker(job, *args, parent=self)
-        self.job.progressed.connect(lambda f, text: (self.progress.setValue(int(f * 1000)), self.summary.setText(text)))
-        self.job.succeeded.connect(lambda result, k=kind: self._show(k, result))
-        self.job.failed.connect(self._on_failed)
-        self.job.cancelled.connect(lambda: self.summary.setText("Stopped."))
-        self.job.finished.connect(lambda: self.run_button.setText("Run"))
+        self._stopping = False
         self.run_button.setText("Stop")
         self.summary.setText("Running…")
-        self.job.start()
+        self.jobs.start("experiment", job, *args,
+                        on_progress=lambda f, text: (self.progress.setValue(int(f * 1000)), self.summary.setText(text)),
+                        on_done=lambda result, k=kind: self._ended(lambda: self._show(k, result)),
+                        on_error=lambda text: self._ended(lambda: self._on_failed(text)),
+                        on_cancel=lambda: self._ended(lambda: self.summary.setText("Stopped.")))
+
+    def _ended(self, show: Callable[[], None]) -> None:
+        self.run_button.setText("Run")
+        show()
 
     def _on_failed(self, text: str) -> None:
-        if self.job is not None and self.job.isInterruptionRequested():
+        if self._stopping:
             self.summary.setText("Stopped.")  # the core function gave up because Stop was pressed
         else:
             self.summary.setText(f"<span style='color:#b00020'>{text}</span>")
-
-    def shutdown(self) -> None:
-        if self.job is not None:
-            self.job.cancel_and_wait(2000)
 
     # -- drawing ------------------------------------------------------------------------------------
     def _line(self, x, y, color, name, width=2.0, style=None) -> None:

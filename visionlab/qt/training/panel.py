@@ -17,13 +17,11 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSizePolicy,
                                QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
-from visionlab.core.training.config import TrainConfig, ab_variant, expected_input
-from visionlab.core.training.diagnosis import diagnose
-from visionlab.core.training.metrics import ema_alpha
-from visionlab.core.training.models import ModelSpec, build_model, parameter_count
-from visionlab.core.training.optimizers import default_params
-from visionlab.core.training.runs import Run, delete_run
-from visionlab.core.training.trainer import EpochReport, Finished, StepReport
+from visionlab.core.training.monitor import (DataProgress, EpochReport, Finished, ModelSpec, Run, RunFailed,
+                                             RunStarted, StepReport, TrainConfig, ab_variant, count_parameters,
+                                             delete_run, diagnose, ema_alpha)
+from visionlab.qt.common import threads
+from visionlab.qt.common.jobs import JobRunner
 from visionlab.qt.panel import Panel
 from visionlab.qt.training.controls import TrainingControls
 from visionlab.qt.training.curves import PARTS, TrainingCurves
@@ -59,6 +57,7 @@ class TrainingPanel(Panel):
         self._next_redraw = 0.0
         self._redraw_cost = 0.0
         self._error_shown = False
+        self.jobs = JobRunner(self)  # run list reads and exports, the preview, experiments
         self._build()
         # Single-shot, re-armed by each drain for when the next redraw is due: no idle wake-ups.
         self.timer = QTimer(self, singleShot=True)
@@ -143,10 +142,10 @@ class TrainingPanel(Panel):
         self.tabs.currentChanged.connect(self._show_results)
         self.histograms = HistogramsView()
         self.tabs.addTab(self.histograms, "Histograms")
-        self.preview_page = AugmentationPreview(self.controls.config)
+        self.preview_page = AugmentationPreview(self.controls.config, self.jobs)
         self.preview_page.failed.connect(lambda text: self._message(text, error=True))
         self.tabs.addTab(self.preview_page, "Augmentation preview")
-        self.run_list = RunList()
+        self.run_list = RunList(self.jobs)
         self.run_list.overlay_changed.connect(self._update_overlays)
         self.run_list.ab_requested.connect(self.start_ab)
         self.run_list.resume_requested.connect(self.resume_run)
@@ -154,7 +153,7 @@ class TrainingPanel(Panel):
         self.run_list.message.connect(self._message)
         self.run_list.load_requested.connect(lambda run: self.controls.set_config(run.config))
         self.tabs.addTab(self.run_list, "Runs")
-        self.experiments = ExperimentsTab(self.controls.config)
+        self.experiments = ExperimentsTab(self.controls.config, self.jobs)
         self.tabs.addTab(self.experiments, "Experiments")
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
@@ -176,15 +175,15 @@ class TrainingPanel(Panel):
         except ValueError as exc:
             self._message(str(exc), error=True)
             return False
-        self.curves.begin_run(config.epochs, config.optimizer_params.get("lr", default_params(config.optimizer)["lr"]),
-                              config.patience if config.early_stopping else None)
+        self.curves.begin_run(config.epochs, config.learning_rate, config.patience if config.early_stopping else None)
         self.epoch_history = []
         self.histograms.clear()
         self.last_finished = None
         self.diagnosis_label.setText("")
         self.progress.setValue(0)
-        self.worker = TrainingWorker(config, resume_run=resume, parent=self, parent_run=parent_run, change=change)
+        self.worker = TrainingWorker(config, resume_run=resume, parent_run=parent_run, change=change)
         self.worker.finished.connect(self._on_worker_finished)
+        threads.track(self.worker)
         self.worker.start()
         self.timer.start(REDRAW_MS)  # the first drain soon (a run's last wait may have set up to 0.5 s)
         self._set_running(True)
@@ -233,16 +232,16 @@ class TrainingPanel(Panel):
         batch = []
         outbox = self.worker.outbox
         while outbox:
-            kind, payload = outbox.popleft()
-            if kind == "event":
-                batch.append(payload)
-            elif kind == "progress":
-                self.progress.setValue(int(payload[0] * 1000))
-                self._message(payload[1])
-            elif kind == "started":
-                self._on_started(payload)
-            elif kind == "error":
-                self._message(payload, error=True)
+            event = outbox.popleft()
+            if isinstance(event, (StepReport, EpochReport, Finished)):
+                batch.append(event)
+            elif isinstance(event, DataProgress):
+                self.progress.setValue(int(event.fraction * 1000))
+                self._message(event.text)
+            elif isinstance(event, RunStarted):
+                self._on_started(event)
+            elif isinstance(event, RunFailed):
+                self._message(event.text, error=True)
         if batch:
             self._take_events(batch)
         self._redraw_within_budget()
@@ -282,14 +281,14 @@ class TrainingPanel(Panel):
         self._redraw_cost = 0.7 * self._redraw_cost + 0.3 * cost  # smoothed: one slow full paint is no trend
         self._next_redraw = now + min(self._redraw_cost / GUI_BUDGET, MAX_REDRAW_GAP_S)
 
-    def _on_started(self, info: dict) -> None:
-        self.class_names = info["class_names"]
-        run: Run = info["run"]
-        self.model_label.setText(f"Run {run.run_id} · {info['parameter_count']:,} trainable parameters · "
-                                 f"{info['steps_per_epoch']} steps per epoch")
-        if info["start_epoch"]:
-            self.curves.load_history(info["history"])
-            self.epoch_history = list(info["history"]["epochs"])
+    def _on_started(self, started: RunStarted) -> None:
+        self.class_names = started.class_names
+        run = started.run
+        self.model_label.setText(f"Run {run.run_id} · {started.parameter_count:,} trainable parameters · "
+                                 f"{started.steps_per_epoch} steps per epoch")
+        if started.start_epoch:
+            self.curves.load_history(started.history)
+            self.epoch_history = list(started.history["epochs"])
         self.run_list.refresh()
         self.run_list.select(run.run_id)
 
@@ -321,9 +320,8 @@ class TrainingPanel(Panel):
 
     def _update_parameter_count(self) -> None:
         config = self.controls.config()
-        shape, classes = expected_input(config)
         try:
-            count = parameter_count(build_model(config.model, shape, classes or 2))
+            count, shape, classes = count_parameters(config)
         except (ValueError, RuntimeError) as exc:
             self.model_label.setText(f"This model does not fit the data: {exc}")
             return
@@ -373,9 +371,7 @@ class TrainingPanel(Panel):
     def shutdown(self) -> None:
         self.timer.stop()
         self.stop_training()
-        self.run_list.shutdown()
-        self.experiments.shutdown()
-        self.preview_page.shutdown()
+        self.jobs.shutdown(2.0)
 
     def save_settings(self, settings: QSettings) -> None:
         settings.setValue("config", json.dumps(self.controls.config().to_dict()))

@@ -1,7 +1,8 @@
 """The run list: saved runs with overlay check boxes, A/B, resume, delete and export buttons.
 
 The widget only shows runs and emits what the user asked for; the panel does the work. Reading the run
-folders is file I/O, so it happens in a JobWorker; `refreshed` fires when the list is up to date.
+folders is file I/O, so it happens in a job of the panel's JobRunner; `refreshed` fires when the list is
+up to date.
 """
 
 from __future__ import annotations
@@ -14,16 +15,11 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout,
                                QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
 from visionlab.core import paths
-from visionlab.core.training.config import AB_SETTINGS
-from visionlab.core.training.runs import Run, list_runs
-from visionlab.qt.common.jobs import JobWorker
+from visionlab.core.training.monitor import AB_SETTINGS, Run, list_runs
+from visionlab.qt.common.jobs import JobRunner
 
 
-def _read_runs(progress=None, should_stop=None) -> list[Run]:
-    return list_runs()
-
-
-def _export(run: Run, kind: str, target: str, progress=None, should_stop=None) -> Path:
+def _export(run: Run, kind: str, target: str) -> Path:
     return run.export_csv(target) if kind == "csv" else run.export_tensorboard(target)
 
 
@@ -36,8 +32,9 @@ class RunList(QWidget):
     message = Signal(str, bool)  # text for the panel's status line, is-error
     load_requested = Signal(object)
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, jobs: JobRunner, parent=None) -> None:
         super().__init__(parent)
+        self.jobs = jobs
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         hint = QLabel("Tick runs to overlay their validation curves. A/B repeats the selected run with the same "
@@ -74,11 +71,8 @@ class RunList(QWidget):
         ab.addWidget(self.ab_button)
         layout.addLayout(ab)
         self.runs: dict[str, Run] = {}
-        self._job: JobWorker | None = None
-        self._again = False
         self._stale = True
         self._wanted_selection: str | None = None
-        self._exports: list[JobWorker] = []
 
     def refresh(self) -> None:
         """Re-read the runs folder in the background (a second request while reading is queued once).
@@ -90,31 +84,15 @@ class RunList(QWidget):
             self._stale = True
             return
         self._stale = False
-        if self._job is not None and self._job.isRunning():
-            self._again = True
-            return
-        self._job = JobWorker(_read_runs, parent=self)
-        self._job.succeeded.connect(self._show_runs)
-        self._job.failed.connect(lambda text: self.list.addItem(f"could not read the runs folder: {text}"))
-        self._job.start()
+        self.jobs.start("read runs", list_runs, replace=False, on_done=self._show_runs,
+                        on_error=lambda text: self.list.addItem(f"could not read the runs folder: {text}"))
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if self._stale:
             self.refresh()
 
-    def shutdown(self) -> None:
-        for job in [self._job, *self._exports]:
-            if job is not None:
-                job.cancel_and_wait(2000)
-
     def _show_runs(self, runs: list[Run]) -> None:
-        if self._again:
-            self._again = False
-            self._job.wait(100)
-            self._job = None
-            self.refresh()
-            return
         checked = set(self.checked_ids())
         selected = self.selected_run()
         self.list.blockSignals(True)
@@ -174,15 +152,11 @@ class RunList(QWidget):
         if target:
             self.export(run, kind, target)
 
-    def export(self, run: Run, kind: str, target: str) -> JobWorker:
+    def export(self, run: Run, kind: str, target: str) -> None:
         """Write the run's metrics as CSV or TensorBoard events in the background; `message` reports it."""
-        job = JobWorker(_export, run, kind, target, parent=self)
-        job.succeeded.connect(lambda written: self.message.emit(f"Exported to {written}", False))
-        job.failed.connect(lambda text: self.message.emit(f"Export failed: {text}", True))
-        job.finished.connect(lambda: self._exports.remove(job) if job in self._exports else None)
-        self._exports.append(job)
-        job.start()
-        return job
+        self.jobs.start(f"export {target}", _export, run, kind, target,
+                        on_done=lambda written: self.message.emit(f"Exported to {written}", False),
+                        on_error=lambda text: self.message.emit(f"Export failed: {text}", True))
 
     def _emit_ab(self) -> None:
         run = self.selected_run()
