@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml Makefile
 run: $(STAMP)
 	$(VENV)/bin/visionlab
 
-test: $(STAMP)
+# The lint contracts run first: a broken import boundary or type error fails `make test` (and CI).
+test: $(STAMP) lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
 	@if command -v xvfb-run >/dev/null 2>&1; then \
 		QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1280x1024x24" $(PY) -m pytest -q -p no:cacheprovider -m xvfb tests; \

@@ -193,7 +193,6 @@ def main(argv: list[str]) -> dict:
     from visionlab.core.camera.detectors import build_detector, warm_up
     from visionlab.core.camera.sources import SyntheticSource
     from visionlab.core.camera.stats import percentile_ms
-
     from visionlab.core.weights.store import WeightsError
 
     try:

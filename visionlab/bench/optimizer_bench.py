@@ -47,7 +47,7 @@ def main(argv: list[str]) -> dict:
         t0 = time.perf_counter()
         theirs = torch_run()
         torch_times.append(time.perf_counter() - t0)
-    diff = max(float(np.abs(np.stack([o.xs, o.ys], 1) - t).max()) for o, t in zip(ours, theirs))
+    diff = max(float(np.abs(np.stack([o.xs, o.ys], 1) - t).max()) for o, t in zip(ours, theirs, strict=True))
     himmelblau = get_surface("himmelblau")
     basin_times = []
     for _ in range(3):

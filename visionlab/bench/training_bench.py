@@ -6,7 +6,8 @@ validation set once per epoch, as any training loop does); median of interleaved
 gui_stall_p99_ms: the 99th percentile lateness of a 10 ms precise QTimer on the GUI thread during
 --stall-runs further monitored runs of --stall-epochs epochs (separate, because the probe itself is a
 Python callback 100 times a second that would take the GIL from the training thread and lower the
-measured throughput; longer, because a training session is mostly steady state, not start and finish). Both sides use the same number of torch threads (--threads).
+measured throughput; longer, because a training session is mostly steady state, not start and finish).
+Both sides use the same number of torch threads (--threads).
 """
 
 from __future__ import annotations
@@ -145,7 +146,8 @@ def main(argv: list[str]) -> dict:
         "bare_samples_per_s": round(statistics.median(bare)),
         "monitored_samples_per_s": round(statistics.median(monitored)),
         "ratios": [round(r, 3) for r in ratios],
-        "pairs": args.pairs, "model": args.model, "dataset": args.dataset, "train_images": len(data.train_y), "input_shape": list(data.input_shape), "batch_size": args.batch_size,
+        "pairs": args.pairs, "model": args.model, "dataset": args.dataset, "train_images": len(data.train_y),
+        "input_shape": list(data.input_shape), "batch_size": args.batch_size,
         "epochs_per_run": args.epochs, "steps_per_run": args.epochs * math.ceil(len(data.train_y) / args.batch_size),
         "torch_threads": args.threads, "timer_ticks": len(lateness),
         "stall_runs": args.stall_runs, "stall_epochs_per_run": args.stall_epochs,

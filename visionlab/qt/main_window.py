@@ -10,15 +10,14 @@ import logging
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
 from visionlab import __version__
 from visionlab.core import paths
 from visionlab.qt.common import threads
 from visionlab.qt.common.first_paint import FirstPaintWatcher
-from visionlab.qt.panel import Panel, PanelInfo, available_panels
 from visionlab.qt.common.torch_loader import TorchLoader
+from visionlab.qt.panel import Panel, PanelInfo, available_panels
 
 log = logging.getLogger(__name__)
 

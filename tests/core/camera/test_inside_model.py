@@ -46,7 +46,7 @@ def test_anchors_at_a_click_are_torchvision_anchors(rcnn):
     all_anchors = generator(ImageList(torch.zeros(1, 3, *padded), [(320, 427)]), feature_maps)[0].numpy()
     x, y = 200.0, 100.0
     offset = 0
-    for (name, anchors), level in zip(inside.anchors_at(x, y), inside.levels):
+    for (_name, anchors), level in zip(inside.anchors_at(x, y), inside.levels, strict=True):
         assert anchors.shape == (15, 4)  # 5 sizes × 3 aspect ratios
         h, w = level.size
         row, col = int(y * sy // level.stride[0]), int(x * sx // level.stride[1])

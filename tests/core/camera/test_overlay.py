@@ -5,8 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from visionlab.core.camera.overlay import (Detections, OverlayOptions, class_color, classes_in_view,
-                                           filter_detections, render_overlay)
+from visionlab.core.camera.overlay import (
+    Detections,
+    OverlayOptions,
+    class_color,
+    classes_in_view,
+    filter_detections,
+    render_overlay,
+)
 
 CATEGORIES = ("__background__", "person", "car", "dog")
 

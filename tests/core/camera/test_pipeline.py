@@ -9,13 +9,13 @@ import pytest
 import torch
 import torchvision
 
-from visionlab.core.latest import LatestSlot
 from visionlab.core.camera import pipeline as pipeline_module
 from visionlab.core.camera.detectors import TorchDetector
 from visionlab.core.camera.overlay import Detections
 from visionlab.core.camera.pipeline import CaptureControl, DetectorHolder, Frame, capture_loop, inference_loop
-from visionlab.core.camera.stream import ThreadedPipeline
 from visionlab.core.camera.sources import FrameSource, SourceError, SyntheticSource
+from visionlab.core.camera.stream import ThreadedPipeline
+from visionlab.core.latest import LatestSlot
 
 
 def first_result(pipeline, timeout=30.0):
@@ -27,19 +27,24 @@ def first_result(pipeline, timeout=30.0):
     raise AssertionError(f"no result within {timeout} s; messages: {pipeline.messages}")
 
 
+def first_result_of(source, detector):
+    """The first result a 30 fps pipeline gives for `detector` on `source`, the pipeline stopped again."""
+    pipeline = ThreadedPipeline(source, detector, fps=30)
+    pipeline.start()
+    try:
+        return first_result(pipeline)
+    finally:
+        assert pipeline.stop(timeout=30)  # a busy machine may be mid-way through a slow forward pass
+
+
 def test_detection_pipeline_equals_a_direct_model_call():
     name = "fasterrcnn_mobilenet_v3_large_320_fpn"
     weights = torchvision.models.get_model_weights(name).DEFAULT
     torch.manual_seed(0)
     # box_score_thresh=0 keeps the random-init model's low scores, so there are boxes to compare.
     model = torchvision.models.get_model(name, weights=None, weights_backbone=None, box_score_thresh=0.0).eval()
-    pipeline = ThreadedPipeline(SyntheticSource(320, 240), TorchDetector(name, "detection", model, weights,
-                                                                         pretrained=False), fps=30)
-    pipeline.start()
-    try:
-        result = first_result(pipeline)
-    finally:
-        assert pipeline.stop(timeout=30)  # a busy machine may be mid-way through a slow forward pass
+    result = first_result_of(SyntheticSource(320, 240), TorchDetector(name, "detection", model, weights,
+                                                                      pretrained=False))
     frame = result.frame.image
     assert np.array_equal(frame, SyntheticSource(320, 240).render(result.frame.index))  # the result's own frame
     with torch.inference_mode():
@@ -57,13 +62,8 @@ def test_segmentation_pipeline_equals_a_direct_model_call():
     weights = torchvision.models.get_model_weights(name).DEFAULT
     torch.manual_seed(1)
     model = torchvision.models.get_model(name, weights=None, weights_backbone=None).eval()
-    pipeline = ThreadedPipeline(SyntheticSource(160, 120), TorchDetector(name, "segmentation", model, weights,
-                                                                         pretrained=False), fps=30)
-    pipeline.start()
-    try:
-        result = first_result(pipeline)
-    finally:
-        assert pipeline.stop(timeout=30)  # a busy machine may be mid-way through a slow forward pass
+    result = first_result_of(SyntheticSource(160, 120), TorchDetector(name, "segmentation", model, weights,
+                                                                      pretrained=False))
     frame = result.frame.image
     with torch.inference_mode():
         logits = model(weights.transforms()(torch.from_numpy(frame).permute(2, 0, 1)).unsqueeze(0))["out"][0]
@@ -113,7 +113,7 @@ def test_stale_frames_are_dropped_not_queued():
             ages.append(result.started - result.frame.timestamp)
     assert pipeline.stop()
     assert len(indices) >= 5
-    assert all(b - a >= 5 for a, b in zip(indices, indices[1:]))  # ~10 captured per inference: skipped
+    assert all(b - a >= 5 for a, b in zip(indices, indices[1:], strict=False))  # ~10 captured per inference: skipped
     assert pipeline.frames.dropped >= 30
     assert max(ages) < 0.05  # the newest frame (≤ 2 capture intervals old), never a backlog
     assert pipeline.stats.inference.count == len(indices) or pipeline.stats.inference.count == len(indices) + 1

@@ -6,10 +6,17 @@ import cv2
 import numpy as np
 import pytest
 
-from visionlab.core.latest import LatestSlot
 from visionlab.core.camera.pipeline import capture_loop
-from visionlab.core.camera.sources import (CameraSource, ImageFileSource, ImageFolderSource, SourceError,
-                                           SyntheticSource, VideoFileSource, list_cameras)
+from visionlab.core.camera.sources import (
+    CameraSource,
+    ImageFileSource,
+    ImageFolderSource,
+    SourceError,
+    SyntheticSource,
+    VideoFileSource,
+    list_cameras,
+)
+from visionlab.core.latest import LatestSlot
 
 
 def read_frames(source, count):
@@ -23,7 +30,7 @@ def read_frames(source, count):
 def test_synthetic_source_is_deterministic_and_moves():
     first = read_frames(SyntheticSource(160, 120), 5)
     second = read_frames(SyntheticSource(160, 120), 5)
-    for (ok_a, frame_a, _), (ok_b, frame_b, _) in zip(first, second):
+    for (ok_a, frame_a, _), (ok_b, frame_b, _) in zip(first, second, strict=True):
         assert ok_a and ok_b
         assert frame_a.shape == (120, 160, 3) and frame_a.dtype == np.uint8
         assert np.array_equal(frame_a, frame_b)

@@ -8,8 +8,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from visionlab.core.features.arithmetic import (conv_formulas, conv_output_size, conv_param_count,
-                                                transposed_output_size)
+from visionlab.core.features.arithmetic import conv_formulas, conv_output_size, conv_param_count, transposed_output_size
 
 
 def _random_conv(rng: random.Random) -> tuple[nn.Conv2d, int, int]:

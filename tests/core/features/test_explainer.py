@@ -8,8 +8,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from visionlab.core.features.explainer import (bilinear_upsample, conv_trace, pool_trace, stacked_versus_single,
-                                               transposed_conv_trace, zero_insert)
+from visionlab.core.features.explainer import (
+    bilinear_upsample,
+    conv_trace,
+    pool_trace,
+    stacked_versus_single,
+    transposed_conv_trace,
+    zero_insert,
+)
 from visionlab.core.features.receptive import receptive_fields
 
 rng = np.random.default_rng(3)

@@ -3,6 +3,7 @@ import json
 import pytest
 
 from visionlab.core.optimizer.engine import Racer
+from visionlab.core.optimizer.expression import ExpressionError
 from visionlab.core.optimizer.lab import LabConfig
 from visionlab.core.optimizer.presets import PRESETS
 
@@ -18,7 +19,7 @@ def test_config_round_trips_through_json():
 def test_damaged_settings_drop_bad_racers_and_reject_bad_surfaces():
     config = LabConfig.from_dict({"surface": "beale", "racers": [{"key": "nope"}, {"key": "adam"}], "junk": 1})
     assert [r.key for r in config.racers] == ["adam"]
-    with pytest.raises(Exception):
+    with pytest.raises(ExpressionError):
         LabConfig.from_dict({"surface": "custom", "expression": "import os"})
 
 

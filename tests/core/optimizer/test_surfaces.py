@@ -9,8 +9,8 @@ import torch
 
 from visionlab.core.optimizer.catalog import SURFACE_KEYS, get_surface
 from visionlab.core.optimizer.engine import Racer, run_racer
-from visionlab.core.optimizer.mathns import ARRAY, SCALAR, torch_namespace
-from visionlab.core.optimizer.surfaces import SHARP_CENTER, FLAT_CENTER
+from visionlab.core.optimizer.mathns import SCALAR, torch_namespace
+from visionlab.core.optimizer.surfaces import FLAT_CENTER, SHARP_CENTER
 
 TORCH = torch_namespace()
 
@@ -20,7 +20,7 @@ def test_analytic_gradient_equals_autograd(key):
     surface = get_surface(key)
     rng = np.random.default_rng(0)
     x_min, x_max, y_min, y_max = surface.bounds
-    for x, y in zip(rng.uniform(x_min, x_max, 25), rng.uniform(y_min, y_max, 25)):
+    for x, y in zip(rng.uniform(x_min, x_max, 25), rng.uniform(y_min, y_max, 25), strict=True):
         tx = torch.tensor(x, dtype=torch.float64, requires_grad=True)
         ty = torch.tensor(y, dtype=torch.float64, requires_grad=True)
         value = surface.value(tx, ty, TORCH)

@@ -29,7 +29,8 @@ def test_basin_map_finds_himmelblaus_four_minima_and_agrees_with_single_paths():
 def test_basin_map_marks_divergence_and_reports_progress_and_cancels():
     surface = get_surface("rosenbrock")
     seen = []
-    result = basin_map(surface, Racer("sgd", {"lr": 0.01}), surface.bounds, 16, 100, progress=lambda f, m: seen.append(f))
+    result = basin_map(surface, Racer("sgd", {"lr": 0.01}), surface.bounds, 16, 100,
+                       progress=lambda f, m: seen.append(f))
     assert (result.labels == DIVERGED).any()
     assert seen[-1] == 1.0 and seen == sorted(seen)
     with pytest.raises(JobCancelled):

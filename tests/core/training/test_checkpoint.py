@@ -5,8 +5,12 @@ import os
 import pytest
 import torch
 
-from visionlab.core.training.checkpoint import (CheckpointError, build_model_from_checkpoint, load_checkpoint,
-                                                save_checkpoint)
+from visionlab.core.training.checkpoint import (
+    CheckpointError,
+    build_model_from_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from visionlab.core.training.models import MODEL_NAMES, ModelSpec, build_model
 
 

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from visionlab.core.training.config import TrainConfig
-from visionlab.core.training.datasets import load_splits
 from visionlab.core.training.crossval import cross_validate
+from visionlab.core.training.datasets import load_splits
 from visionlab.core.training.ensembles import bagging_curve, bias_variance, boosting_curve, true_function
 from visionlab.core.training.landscape import filter_normalized_direction, interpolate, loss_along_direction
 from visionlab.core.training.models import ModelSpec, build_model
@@ -40,7 +40,7 @@ def test_bias_variance_trade_off_and_decomposition():
     result = bias_variance(degrees=[1, 3, 9, 12], samples=25, bootstraps=100, noise=0.3)
     assert result.bias_squared[0] > result.bias_squared[1]  # a line cannot follow a sine
     assert result.variance[-1] > result.variance[1]  # degree 12 follows every noisy point
-    for bias, variance, total in zip(result.bias_squared, result.variance, result.total):
+    for bias, variance, total in zip(result.bias_squared, result.variance, result.total, strict=True):
         assert total == pytest.approx(bias + variance, rel=1e-9)
     assert true_function(np.array([0.25]))[0] == pytest.approx(1.0)
 
@@ -68,7 +68,7 @@ def test_loss_probes_are_exact_at_the_solutions(digits):
     before = [p.clone() for p in a.parameters()]
     along = loss_along_direction(a, images, labels, [-0.5, 0.0, 0.5])
     assert along[1] == pytest.approx(loss_a, rel=1e-6) and along[0] != along[1]
-    assert all(torch.equal(x, y) for x, y in zip(before, a.parameters()))  # weights restored
+    assert all(torch.equal(x, y) for x, y in zip(before, a.parameters(), strict=True))  # weights restored
     between = interpolate(a, b, images, labels, [0.0, 0.5, 1.0])
     assert between[0] == pytest.approx(loss_a, rel=1e-6) and between[2] == pytest.approx(loss_b, rel=1e-6)
 

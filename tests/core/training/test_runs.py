@@ -26,7 +26,7 @@ def test_a_stopped_run_is_kept_resumed_and_exported(tmp_path):
     data = load_splits(config)
     run = create_run(config)
     epochs_seen = []
-    trainer = _train(config, data, run, should_stop=lambda: len(run.metrics["epochs"]) >= 2)
+    _train(config, data, run, should_stop=lambda: len(run.metrics["epochs"]) >= 2)
     assert run.info["status"] == "stopped" and len(run.metrics["epochs"]) == 2
     # The best checkpoint opens like any VisionLab checkpoint.
     model, model_config = build_model_from_checkpoint(run.folder / "best.pt")
@@ -63,7 +63,7 @@ def test_ab_copy_changes_exactly_one_setting():
 
 
 def _history(rows):
-    return [dict(zip(("train_loss", "train_acc", "val_loss", "val_acc"), row)) for row in rows]
+    return [dict(zip(("train_loss", "train_acc", "val_loss", "val_acc"), row, strict=True)) for row in rows]
 
 
 def test_diagnosis_verdicts_and_evidence():
@@ -79,8 +79,8 @@ def test_diagnosis_verdicts_and_evidence():
 
 def test_real_overfit_run_is_diagnosed_as_overfitting():
     # Few noisy shapes, a wide MLP and no regularization: the lecture's textbook overfit.
-    config = TrainConfig(dataset="shapes", epochs=25, val_fraction=0.5, test_fraction=0.25, batch_size=16, optimizer_params={"lr": 0.01},
-                         model=ModelSpec("MLP", width=64, depth=2, batch_norm=False))
+    config = TrainConfig(dataset="shapes", epochs=25, val_fraction=0.5, test_fraction=0.25, batch_size=16,
+                         optimizer_params={"lr": 0.01}, model=ModelSpec("MLP", width=64, depth=2, batch_norm=False))
     trainer = Trainer(config, load_splits(config))
     history = [vars(e) for e in trainer.events() if isinstance(e, EpochReport)]
     assert diagnose(history).verdict == "overfitting"

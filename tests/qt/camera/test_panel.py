@@ -16,12 +16,8 @@ from visionlab.qt.camera.panel import CameraPanel
 
 
 @pytest.fixture
-def panel(qtbot, tmp_path):
-    widget = CameraPanel(store=WeightsStore(cache_dir=tmp_path / "weights"))
-    qtbot.addWidget(widget)
-    widget.resize(1200, 800)
-    yield widget
-    widget.shutdown()
+def panel(open_panel, tmp_path):
+    return open_panel(CameraPanel(store=WeightsStore(cache_dir=tmp_path / "weights")), show=False)
 
 
 def start(panel, qtbot, model):

@@ -1,5 +1,6 @@
 """The `visionlab` command: version, help, screenshots and benchmarks from a terminal."""
 
+import argparse
 import json
 import os
 import subprocess
@@ -36,7 +37,7 @@ def test_bench_lists_and_refuses_unknown_names(capsys):
 def test_size_argument_is_checked():
     assert parse_size("1024x700") == (1024, 700)
     for bad in ("big", "10x10", "1024"):
-        with pytest.raises(Exception):
+        with pytest.raises(argparse.ArgumentTypeError):
             parse_size(bad)
 
 

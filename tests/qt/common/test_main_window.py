@@ -72,3 +72,72 @@ def test_uncaught_exception_shows_dialog_and_is_logged(qtbot, tmp_path, monkeypa
         import threading
         threading.excepthook = threading.__excepthook__
     assert "boom for the test" in paths.log_file().read_text()
+
+
+def _open_camera(qtbot, tmp_path):
+    window, _ = make_window(qtbot, tmp_path, "camera")
+    window.resize(1200, 800)
+    window.show()
+    qtbot.waitUntil(lambda: window.panel("camera") is not None, timeout=60000)
+    return window
+
+
+def test_closing_while_a_model_builds_returns_within_3_s(qtbot, tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from visionlab.core.camera import live
+
+    building = threading.Event()
+
+    def uninterruptible_build(name, device, **kwargs):  # a torchvision builder cannot be interrupted
+        building.set()
+        time.sleep(6)
+        raise RuntimeError("the window has closed: nobody uses this model")
+
+    monkeypatch.setattr(live, "load_detector", uninterruptible_build)
+    window = _open_camera(qtbot, tmp_path)
+    qtbot.waitUntil(building.is_set, timeout=10000)
+    started = time.perf_counter()
+    window.close()
+    assert time.perf_counter() - started < 3.0
+
+
+def test_closing_during_a_download_returns_within_3_s(qtbot, tmp_path, monkeypatch):
+    import http.server
+    import threading
+    import time
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+
+    class Trickle(http.server.BaseHTTPRequestHandler):  # 50 MB announced, one byte every 0.2 s
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(50 << 20))
+            self.end_headers()
+            try:
+                for _ in range(100):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except OSError:
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        window = _open_camera(qtbot, tmp_path)
+        panel = window.panel("camera")
+        panel.controls.model_combo.setCurrentIndex(panel.controls.model_combo.findData("ssdlite320_mobilenet_v3_large"))
+        panel.download_weights(url=f"http://127.0.0.1:{server.server_port}/ssdlite.pth")
+        qtbot.waitUntil(lambda: panel.jobs.is_running("download"), timeout=5000)
+        qtbot.wait(500)
+        started = time.perf_counter()
+        window.close()
+        assert time.perf_counter() - started < 3.0
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -96,7 +96,8 @@ def test_corrupted_download_is_refused_and_cancel_stops_quickly(qtbot, panel, we
     slow_server, slow_base = _serve({"resnet18-12345678.pth": weights_bytes}, slow=True)
     try:
         panel.download_weights("resnet18", f"{slow_base}/resnet18-12345678.pth")
-        qtbot.waitUntil(lambda: "%" in panel.model_bar.status.text() or panel.model_bar.cancel_button.isVisible(), timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: "%" in panel.model_bar.status.text() or panel.model_bar.cancel_button.isVisible(),
+                        timeout=WAIT_MS)
         start = time.perf_counter()
         panel.model_bar.cancel_button.click()
         qtbot.waitUntil(lambda: not panel.jobs.busy, timeout=5000)

@@ -34,7 +34,8 @@ def test_live_synthetic_stream_updates_maps_follows_layer_and_snapshots(qtbot, p
     panel.live.start(SyntheticSource(160, 120))
     qtbot.waitUntil(lambda: panel.live.worker is not None and panel.live.worker.frames >= 3
                     and panel.view is not first, timeout=WAIT_MS)
-    assert "live (Synthetic shapes 160×120)" in panel.model_bar.status.text() and panel.view.activation.shape == (64, 55, 55)
+    assert "live (Synthetic shapes 160×120)" in panel.model_bar.status.text()
+    assert panel.view.activation.shape == (64, 55, 55)
     panel.tree.select("features.3")  # a layer change reaches the running thread
     qtbot.waitUntil(lambda: panel.view.layer == "features.3", timeout=WAIT_MS)
     assert panel.view.activation.shape == (192, 27, 27)

@@ -14,14 +14,9 @@ WAIT_MS = 30_000
 
 
 @pytest.fixture
-def panel(qtbot, monkeypatch, tmp_path):
+def panel(open_panel, monkeypatch, tmp_path):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))  # the weights store's cache
-    widget = FeaturesPanel()
-    qtbot.addWidget(widget)
-    widget.resize(1200, 800)
-    widget.show()
-    yield widget
-    widget.shutdown()
+    return open_panel(FeaturesPanel())
 
 
 def _wait_view(qtbot, panel, layer: str) -> None:

@@ -5,20 +5,14 @@ import pytest
 from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtGui import QGuiApplication
 
-from visionlab.core.optimizer.lab import LabConfig
-from visionlab.core.optimizer.presets import PRESETS_BY_KEY
 from visionlab.qt.optimizer.panel import OptimizerPanel
 
 
 @pytest.fixture
-def panel(qtbot):
-    widget = OptimizerPanel()
-    qtbot.addWidget(widget)
-    widget.resize(1300, 850)
-    widget.show()
+def panel(qtbot, open_panel):
+    widget = open_panel(OptimizerPanel(), size=(1300, 850))
     qtbot.waitUntil(lambda: len(widget.trajectories) > 0, timeout=5000)  # drawn right after the first paint
-    yield widget
-    widget.shutdown()
+    return widget
 
 
 def load_preset(panel, key):
@@ -28,7 +22,8 @@ def load_preset(panel, key):
 
 
 def test_default_race_draws_six_paths_table_and_loss_curves(panel):
-    assert [t.racer.title() for t in panel.trajectories] == ["SGD", "Momentum", "Nesterov", "Adagrad", "RMSprop", "Adam"]
+    titles = [t.racer.title() for t in panel.trajectories]
+    assert titles == ["SGD", "Momentum", "Nesterov", "Adagrad", "RMSprop", "Adam"]
     assert len(panel.map.paths) == 6 and all(len(p.xData) > 100 for p in panel.map.paths)
     assert panel.side.table.rowCount() == 6 and panel.side.table.item(5, 0).text() == "Adam"
     assert len(panel.side.loss.curves) == 6
@@ -172,7 +167,8 @@ def test_learning_rate_strip_and_sharp_flat_statistics(panel, qtbot):
 
 
 def test_exports_write_files_and_copy_python(panel, qtbot, tmp_path):
-    for name, export in (("race.csv", panel.export_csv), ("view.png", panel.export_png), ("race.gif", panel.export_animation)):
+    for name, export in (("race.csv", panel.export_csv), ("view.png", panel.export_png),
+                         ("race.gif", panel.export_animation)):
         export(str(tmp_path / name))
         qtbot.waitUntil(lambda n=name: (tmp_path / n).exists() and "Saved" in panel.message.text(), timeout=30000)
     assert (tmp_path / "race.csv").read_text().startswith("racer,optimizer,step,x,y,loss,status")

@@ -18,13 +18,8 @@ QUICK = dict(dataset="digits", batch_size=64, model=ModelSpec("MLP", width=8, de
 
 
 @pytest.fixture()
-def panel(qtbot):
-    widget = TrainingPanel()
-    qtbot.addWidget(widget)
-    widget.resize(1200, 800)
-    widget.show()
-    yield widget
-    widget.shutdown()
+def panel(open_panel):
+    return open_panel(TrainingPanel())
 
 
 def _wait_done(qtbot, panel, timeout=30000):
@@ -124,8 +119,8 @@ def test_ab_run_changes_one_setting_and_overlays(qtbot, panel):
         panel.run_list.list.item(row).setCheckState(Qt.CheckState.Checked)
     assert len(panel.curves._overlays) == 4  # val loss and val accuracy of both runs, dashed
     panel.run_list.ab_value.setText("0.5")  # the same value again: refused with a message
-    panel.run_list.list.setCurrentRow([i for i in range(2) if panel.run_list.list.item(i).data(Qt.ItemDataRole.UserRole) ==
-                                       variant.run_id][0])
+    rows = [i for i in range(2) if panel.run_list.list.item(i).data(Qt.ItemDataRole.UserRole) == variant.run_id]
+    panel.run_list.list.setCurrentRow(rows[0])
     panel.run_list.ab_button.click()
     assert "already 0.5" in panel.status_label.text()
 

@@ -15,8 +15,14 @@ from visionlab.core.camera.detectors import CLASSICAL_MODELS, CPU_DEFAULTS, TORC
 from visionlab.core.camera.inside_model import analyse_rcnn, analyse_segmentation, supports_inside
 from visionlab.core.camera.overlay import Detections, OverlayOptions, class_color, classes_in_view, render_overlay
 from visionlab.core.camera.pipeline import InferenceResult
-from visionlab.core.camera.sources import (FILE_KINDS, CameraInfo, FrameSource, list_cameras, probe_cameras,
-                                           source_from_choice)
+from visionlab.core.camera.sources import (
+    FILE_KINDS,
+    CameraInfo,
+    FrameSource,
+    list_cameras,
+    probe_cameras,
+    source_from_choice,
+)
 from visionlab.core.weights.store import DownloadCancelled, ModelCard, WeightsStore
 
 __all__ = ["CLASSICAL_MODELS", "CPU_DEFAULTS", "FILE_KINDS", "TORCH_TASKS", "CameraInfo", "Detections",

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 
-from visionlab.core.latest import LatestSlot, SlotClosed
 from visionlab.core.camera.overlay import Detections
 from visionlab.core.camera.sources import FrameSource, SourceError
 from visionlab.core.camera.stats import PipelineStats
+from visionlab.core.latest import LatestSlot, SlotClosed
 
 RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0)  # backoff for a camera that went away; the last one repeats
 Messenger = Callable[[str], None]
@@ -108,7 +109,7 @@ def capture_loop(source: FrameSource, frames: LatestSlot[Frame], should_stop: Ca
                     failures = _wait_before_retry(str(exc), failures, should_stop, on_message)
                     continue
             ok, image, timestamp = source.read()
-            if not ok:
+            if not ok or image is None:
                 if not source.live:
                     on_message(f"{source.description}: end of the stream.")
                     return

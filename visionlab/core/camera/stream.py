@@ -14,10 +14,17 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
-from visionlab.core.camera.pipeline import (CaptureControl, DetectorHolder, Frame, InferenceResult, capture_loop,
-                                            inference_loop)
+from visionlab.core.camera.pipeline import (
+    CaptureControl,
+    DetectorHolder,
+    Frame,
+    InferenceResult,
+    capture_loop,
+    inference_loop,
+)
 from visionlab.core.camera.sources import FrameSource
 from visionlab.core.camera.stats import PipelineStats
 from visionlab.core.latest import LatestSlot

@@ -7,6 +7,7 @@ exactly what a network computes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,6 +53,23 @@ def _out_size(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
+Window = Callable[[int, int, int], tuple[float, list]]  # (output map, top, left) → (value, terms)
+
+
+def _slide(maps: int, out_h: int, out_w: int, stride: int, window: Window) -> tuple[np.ndarray, list[Step]]:
+    """Evaluate `window` at every output position of every map, keeping each step for the explainer."""
+    output = np.zeros((maps, out_h, out_w))
+    steps = []
+    for k in range(maps):
+        for i in range(out_h):
+            for j in range(out_w):
+                top, left = i * stride, j * stride
+                value, terms = window(k, top, left)
+                output[k, i, j] = value
+                steps.append(Step(k, i, j, top, left, terms, value))
+    return output, steps
+
+
 def conv_trace(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, stride: int = 1,
                padding: int = 0) -> Trace:
     """Convolution (cross-correlation, as torch computes it) of x (C, H, W) with weight (K, C, F, F)."""
@@ -61,17 +79,13 @@ def conv_trace(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None
     out_h, out_w = _out_size(height, size, stride, padding), _out_size(width, size, stride, padding)
     if out_h < 1 or out_w < 1:
         raise ValueError(f"a {size}×{size} kernel does not fit a {height}×{width} input with padding {padding}")
-    output = np.zeros((kernels, out_h, out_w))
-    steps = []
-    for k in range(kernels):
-        for i in range(out_h):
-            for j in range(out_w):
-                top, left = i * stride, j * stride
-                terms = [(c, dy, dx, float(padded[c, top + dy, left + dx]), float(weight[k, c, dy, dx]))
-                         for c in range(channels) for dy in range(size) for dx in range(size)]
-                value = sum(xv * wv for *_, xv, wv in terms) + (float(bias[k]) if bias is not None else 0.0)
-                output[k, i, j] = value
-                steps.append(Step(k, i, j, top, left, terms, value))
+
+    def products(k: int, top: int, left: int) -> tuple[float, list]:
+        terms = [(c, dy, dx, float(padded[c, top + dy, left + dx]), float(weight[k, c, dy, dx]))
+                 for c in range(channels) for dy in range(size) for dx in range(size)]
+        return sum(xv * wv for *_, xv, wv in terms) + (float(bias[k]) if bias is not None else 0.0), terms
+
+    output, steps = _slide(kernels, out_h, out_w, stride, products)
     return Trace(padded, output, steps, size, stride, padding)
 
 
@@ -83,17 +97,13 @@ def pool_trace(x: np.ndarray, kernel: int, stride: int, mode: str) -> Trace:
     out_h, out_w = _out_size(height, kernel, stride, 0), _out_size(width, kernel, stride, 0)
     if out_h < 1 or out_w < 1:
         raise ValueError(f"a {kernel}×{kernel} window does not fit a {height}×{width} input")
-    output = np.zeros((channels, out_h, out_w))
-    steps = []
-    for c in range(channels):
-        for i in range(out_h):
-            for j in range(out_w):
-                top, left = i * stride, j * stride
-                window = x[c, top:top + kernel, left:left + kernel].astype(np.float64)
-                value = float(window.max() if mode == "max" else window.mean())
-                terms = [(c, dy, dx, float(window[dy, dx]), 1.0) for dy in range(kernel) for dx in range(kernel)]
-                output[c, i, j] = value
-                steps.append(Step(c, i, j, top, left, terms, value))
+
+    def pooled(c: int, top: int, left: int) -> tuple[float, list]:
+        window = x[c, top:top + kernel, left:left + kernel].astype(np.float64)
+        terms = [(c, dy, dx, float(window[dy, dx]), 1.0) for dy in range(kernel) for dx in range(kernel)]
+        return float(window.max() if mode == "max" else window.mean()), terms
+
+    output, steps = _slide(channels, out_h, out_w, stride, pooled)
     return Trace(x.astype(np.float64), output, steps, kernel, stride, 0)
 
 

@@ -7,9 +7,9 @@ millisecond, and it depends on display options the student changes without a new
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch

@@ -70,7 +70,7 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
+    def from_dict(cls, data: dict) -> TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         values = {key: value for key, value in data.items() if key in known}
         if isinstance(values.get("model"), dict):
@@ -79,7 +79,7 @@ class TrainConfig:
             values["augment"] = AugmentSpec(**values["augment"])
         return cls(**values)
 
-    def with_change(self, name: str, value: Any) -> "TrainConfig":
+    def with_change(self, name: str, value: Any) -> TrainConfig:
         """A copy with exactly one setting changed ("model.dropout" reaches into the model spec)."""
         data = self.to_dict()
         target, key = data, name
@@ -110,8 +110,9 @@ AB_SETTINGS = ("batch_size", "optimizer_params.lr", "weight_decay", "model.dropo
                "early_stopping", "patience")
 
 
-def current_value(config: TrainConfig, name: str):
-    data = config.to_dict()
+def current_value(config: TrainConfig, name: str) -> Any:
+    """The value of setting `name` ("model.dropout" reaches into the model spec); None if there is none."""
+    data: Any = config.to_dict()
     for part in name.split("."):
         data = data.get(part) if isinstance(data, dict) else None
     return data
@@ -121,6 +122,7 @@ def ab_variant(config: TrainConfig, name: str, text: str) -> TrainConfig:
     """`config` with the one setting `name` set from the user's text (typed like the current value)."""
     old = current_value(config, name)
     text = text.strip()
+    value: Any
     try:
         if isinstance(old, bool):
             if text.lower() not in ("true", "false", "on", "off", "yes", "no", "1", "0"):

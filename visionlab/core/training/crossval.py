@@ -7,8 +7,8 @@ Every sample is predicted exactly once by a model that never saw it: the out-of-
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch

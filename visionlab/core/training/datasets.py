@@ -9,9 +9,10 @@ is what makes the augmentation lesson visible). MNIST, Fashion-MNIST and CIFAR-1
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch

@@ -33,7 +33,7 @@ def bagging_curve(data: DataSplits, members: int = 30, seed: int = 0, progress=N
     classes = model.classes_
     votes = np.zeros((len(val_y), len(classes)))
     errors = []
-    for number, (tree, features) in enumerate(zip(model.estimators_, model.estimators_features_)):
+    for number, (tree, features) in enumerate(zip(model.estimators_, model.estimators_features_, strict=True)):
         if should_stop():
             break
         votes += tree.predict_proba(val_x[:, features])

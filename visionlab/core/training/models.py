@@ -30,7 +30,7 @@ class ModelSpec:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ModelSpec":
+    def from_dict(cls, data: dict) -> ModelSpec:
         known = {key: data[key] for key in ("name", "width", "depth", "batch_norm", "dropout") if key in data}
         return cls(**known)
 
@@ -69,8 +69,10 @@ class InceptionBlock(nn.Module):
         branch = max(out_ch // 4, 1)
         reduce = max(in_ch // 2, 1)
         self.branch1 = nn.Sequential(*_conv_block(in_ch, branch, 1, batch_norm))
-        self.branch3 = nn.Sequential(*_conv_block(in_ch, reduce, 1, batch_norm), *_conv_block(reduce, branch, 3, batch_norm))
-        self.branch5 = nn.Sequential(*_conv_block(in_ch, reduce, 1, batch_norm), *_conv_block(reduce, branch, 5, batch_norm))
+        self.branch3 = nn.Sequential(*_conv_block(in_ch, reduce, 1, batch_norm),
+                                     *_conv_block(reduce, branch, 3, batch_norm))
+        self.branch5 = nn.Sequential(*_conv_block(in_ch, reduce, 1, batch_norm),
+                                     *_conv_block(reduce, branch, 5, batch_norm))
         self.branch_pool = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1),
                                          *_conv_block(in_ch, out_ch - 3 * branch, 1, batch_norm))
 

@@ -9,8 +9,9 @@ never string-tagged tuples.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from visionlab.core.training.config import AB_SETTINGS, TrainConfig, ab_variant, expected_input
 from visionlab.core.training.datasets import DatasetError, load_splits

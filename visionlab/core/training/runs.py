@@ -131,6 +131,7 @@ class Run:
             write_text(self.folder / "run.json", json.dumps(self.info, indent=1))
 
     def _write_best(self) -> None:
+        assert self._best is not None  # called only when best weights are waiting
         state, config, extra = self._best
         self._write("best.pt", checkpoint_bytes(state, config, extra))
         self._best, self._best_written = None, time.monotonic()

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 import torch
 from torch import nn
@@ -150,7 +150,7 @@ class Trainer:
         loss.backward()
         if noises:
             with torch.no_grad():
-                for (_, p), noise in zip(self._weighted, noises):
+                for (_, p), noise in zip(self._weighted, noises, strict=True):
                     p.sub_(noise)
         self.optimizer.step()
         # Accuracy is not computed here: the report takes the window's logits at once (fewer small ops a step).
@@ -176,7 +176,7 @@ class Trainer:
         started, started_step = time.perf_counter(), step
         status, message = "finished", f"trained {cfg.epochs} epochs"
         best_logits = last_logits = None  # validation logits of the best / latest epoch (reused by finish)
-        lr = None
+        lr = math.nan  # no step yet: the first scheduled value always differs and is written
         for epoch in range(self.start_epoch, cfg.epochs):
             epoch_started = time.perf_counter()
             perm = torch.randperm(len(self.train_y), generator=order).to(self.device)
@@ -257,7 +257,7 @@ class Trainer:
         # Losses and hit count leave the device together: one sync per report.
         values = torch.cat([torch.stack([loss for loss, _, _ in window]).float(), hits.view(1).float()]).tolist()
         sizes = [len(labels) for _, _, labels in window]
-        return sum(loss * size for loss, size in zip(values, sizes)), int(values[-1]), sum(sizes)
+        return sum(loss * size for loss, size in zip(values, sizes, strict=True)), int(values[-1]), sum(sizes)
 
     def _histograms_for(self, epoch: int, epoch_seconds: float) -> dict:
         """A histogram snapshot at this epoch, or {} when skipped to keep their cost near 1 % of training.
@@ -291,7 +291,7 @@ class Trainer:
         if not named:
             return {}
         norms = torch.stack(torch._foreach_norm([grad for _, grad in named])).tolist()
-        return {name: norm for (name, _), norm in zip(named, norms)}
+        return {name: norm for (name, _), norm in zip(named, norms, strict=True)}
 
     def finish(self, status: str, message: str, best_epoch: int, logits: torch.Tensor | None = None) -> Finished:
         """The final report; `logits` are the validation logits of the current weights if already known."""

@@ -1,7 +1,8 @@
 """The "Inside the model" tab: Faster R-CNN's anchors, objectness, proposals and RoIAlign, or a
 segmenter's per-class score maps, argmax and confidence, for the paused frame.
 
-The analysis itself (core/camera/inside_model.py) runs as a job of the panel's JobRunner; this widget only draws its arrays.
+The analysis itself (core/camera/inside_model.py) runs as a job of the panel's JobRunner; this widget only
+draws its arrays.
 Clicking a picture moves the anchors (any view) or picks the detection whose RoIAlign crop is shown.
 """
 
@@ -11,8 +12,16 @@ import cv2
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QStackedWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from visionlab.core.camera.inside_model import RCNNInside, SegmentationInside
 from visionlab.core.camera.overlay import OverlayOptions, class_color, render_overlay
@@ -65,7 +74,7 @@ class ImageGrid(pg.GraphicsLayoutWidget):
             self.titles[index].setText(title)
 
     def _on_click(self, event) -> None:
-        for index, (box, item) in enumerate(zip(self.boxes, self.items)):
+        for index, (box, item) in enumerate(zip(self.boxes, self.items, strict=False)):
             if item.image is not None and box.sceneBoundingRect().contains(event.scenePos()):
                 point = item.mapFromScene(event.scenePos())
                 self.clicked.emit(index, point.x(), point.y())
@@ -168,7 +177,7 @@ class InsideView(QWidget):
     def _draw_rcnn(self, inside: RCNNInside) -> None:
         grid, frame = self.rcnn_grid, inside.frame
         anchors = frame.copy()
-        for (name, boxes), color in zip(inside.anchors_at(*self.click), LEVEL_COLORS):
+        for (_name, boxes), color in zip(inside.anchors_at(*self.click), LEVEL_COLORS, strict=False):
             anchors = draw_boxes(anchors, boxes, color)
         cv2.circle(anchors, (int(self.click[0]), int(self.click[1])), 3, (255, 255, 255), -1)
         count = len(inside.anchors_at(0, 0)[0][1])

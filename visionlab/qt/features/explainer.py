@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
-from visionlab.core.features.explainer import (bilinear_upsample, conv_trace, pool_trace, stacked_versus_single,
-                                               transposed_conv_trace)
+from visionlab.core.features.explainer import (
+    bilinear_upsample,
+    conv_trace,
+    pool_trace,
+    stacked_versus_single,
+    transposed_conv_trace,
+)
 from visionlab.qt.features.grids import Grid, GridCanvas
 
 MODES = ("Convolution: one channel", "RGB input: 3 channels summed", "Several kernels → several channels",

@@ -6,7 +6,7 @@ Owns the LiveFeatures thread and the 30 Hz timer that takes its newest result, s
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QPushButton, QWidget

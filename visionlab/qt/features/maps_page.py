@@ -10,8 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSettings, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QStackedWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from visionlab.core.features.maps import KERNELS_SHOWN, build_mosaic
 from visionlab.qt.features.maps import COLORMAPS, ChannelView, InputView, MapsGrid, lookup_table

@@ -13,16 +13,23 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from visionlab.core.features.viewer import (LayerView, OpenedModel, download_weights, import_weights, open_model,
-                                             read_image, view_layer)
+from visionlab.core.features.viewer import (
+    LayerView,
+    OpenedModel,
+    download_weights,
+    import_weights,
+    open_model,
+    read_image,
+    view_layer,
+)
 from visionlab.qt.common.jobs import JobRunner
-from visionlab.qt.panel import Panel
-from visionlab.qt.features.toolbars import InputBar, ModelBar, qimage_to_rgb
 from visionlab.qt.features.explainer import ConvExplainer
 from visionlab.qt.features.info import NO_CAM, LayerTree, PredictionsBox, formula_html, totals_html
 from visionlab.qt.features.live_controls import LiveControls
 from visionlab.qt.features.maps import InputView
 from visionlab.qt.features.maps_page import KernelsPage, MapsPage
+from visionlab.qt.features.toolbars import InputBar, ModelBar, qimage_to_rgb
+from visionlab.qt.panel import Panel
 
 SCREENSHOT_SAMPLE = "china.jpg"
 

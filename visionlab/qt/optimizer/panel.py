@@ -13,24 +13,34 @@ import logging
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSlider, QSplitter,
-                               QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from visionlab.core import atomic, paths
 from visionlab.core.optimizer.engine import Racer, Trajectory, trace_step
 from visionlab.core.optimizer.export import python_snippet, trajectories_csv
 from visionlab.core.optimizer.internals import describe
 from visionlab.core.optimizer.lab import LabConfig
-from visionlab.core.optimizer.mathns import ARRAY, SCALAR
+from visionlab.core.optimizer.mathns import SCALAR
 from visionlab.core.optimizer.presets import PALETTE, PRESETS_BY_KEY
 from visionlab.qt.common.first_paint import FirstPaintWatcher
-from visionlab.qt.panel import Panel
-from visionlab.qt.optimizer.surface_3d import Surface3DView
-from visionlab.qt.optimizer.controls import OptimControls
-from visionlab.qt.optimizer.surface_map import GRID, SurfaceMap
-from visionlab.qt.optimizer.readouts import SideColumn
-from visionlab.qt.optimizer.sweeps import BasinView, LearningRateView, SharpFlatView
 from visionlab.qt.common.jobs import JobRunner
+from visionlab.qt.optimizer.controls import OptimControls
+from visionlab.qt.optimizer.readouts import SideColumn
+from visionlab.qt.optimizer.surface_3d import Surface3DView
+from visionlab.qt.optimizer.surface_map import GRID, SurfaceMap
+from visionlab.qt.optimizer.sweeps import BasinView, LearningRateView, SharpFlatView
+from visionlab.qt.panel import Panel
 
 log = logging.getLogger(__name__)
 SPEEDS = (1, 2, 5, 10, 25, 50)

@@ -7,8 +7,17 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QSplitter, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from visionlab.core.optimizer.engine import Trajectory
 
@@ -41,7 +50,7 @@ class LossPlot(pg.PlotWidget):
         self.offset = -low + 1e-12 if low <= 0 else 0.0
         self.setLabel("left", "loss" if self.offset == 0 else f"loss + {self.offset:.3g} (shifted to be > 0)")
         self.setLogMode(False, True)
-        for curve, traj, color in zip(self.curves, trajectories, colors):
+        for curve, traj, color in zip(self.curves, trajectories, colors, strict=False):
             values = traj.losses + self.offset
             values = np.where(np.isfinite(values) & (values > 0), values, np.nan)
             stride = max(1, len(values) // 3000)
@@ -66,7 +75,7 @@ class ValuesTable(QTableWidget):
 
     def show_step(self, trajectories: list[Trajectory], colors: list[str], step: int, grads: list) -> None:
         self.setRowCount(len(trajectories))
-        for row, (traj, color, grad) in enumerate(zip(trajectories, colors, grads)):
+        for row, (traj, color, grad) in enumerate(zip(trajectories, colors, grads, strict=False)):
             k = min(step, len(traj.xs) - 1)
             if traj.diverged_at is not None and step >= traj.diverged_at:
                 status = traj.status()

@@ -76,7 +76,7 @@ class Surface3DView(QWidget):
                                     colors=colors_rgba.transpose(1, 0, 2).reshape(-1, 4), shader=None,
                                     smooth=False)  # pyqtgraph wants one colour row per vertex
         self.gl.addItem(item)
-        for traj, color in zip(trajectories, colors):
+        for traj, color in zip(trajectories, colors, strict=False):
             h = height(traj.losses) + 0.01
             pts = np.stack([(traj.xs - x_min) * sx - 1, (traj.ys - y_min) * sy - 1, np.nan_to_num(h)], axis=1)
             rgb = tuple(int(color[i:i + 2], 16) / 255 for i in (1, 3, 5)) + (1.0,)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor
 
 from visionlab.core.optimizer.engine import Trajectory
 from visionlab.core.optimizer.surfaces import Surface
@@ -81,7 +80,7 @@ class SurfaceMap(pg.PlotWidget):
                 self.removeItem(item)
             self.legend.clear()
             self.paths = []
-            for title, color in zip(titles, colors):
+            for title, color in zip(titles, colors, strict=False):
                 dashed = "λ=0" in title
                 pen = pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
                 item = pg.PlotDataItem(pen=pen, shadowPen=pg.mkPen("#000000", width=4), symbolSize=4,
@@ -96,7 +95,7 @@ class SurfaceMap(pg.PlotWidget):
     def show_step(self, step: int) -> None:
         """Draw every path up to `step` (paths are decimated to ≤ 2000 drawn points)."""
         heads_x, heads_y, brushes = [], [], []
-        for item, traj, color in zip(self.paths, self._trajectories, self._colors):
+        for item, traj, color in zip(self.paths, self._trajectories, self._colors, strict=False):
             upto = min(step + 1, len(traj.xs))
             stride = max(1, upto // 2000)
             xs, ys = traj.xs[:upto:stride], traj.ys[:upto:stride]

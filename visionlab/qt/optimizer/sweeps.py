@@ -8,15 +8,27 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import QRectF
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from visionlab.core.optimizer.presets import PALETTE
-from visionlab.core.optimizer.sweeps import DIVERGED, NOT_CONVERGED, basin_map, learning_rate_strip, sharp_flat_statistics
+from visionlab.core.optimizer.sweeps import (
+    DIVERGED,
+    NOT_CONVERGED,
+    basin_map,
+    learning_rate_strip,
+    sharp_flat_statistics,
+)
 
 BASIN_COLORS = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#A6761D",
                 "#66A61E", "#E7298A", "#7570B3", "#1B9E77")
+
+
+def spin_box(low: int, high: int, value: int) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setValue(value)
+    return box
 
 
 class SweepView(QWidget):
@@ -48,6 +60,13 @@ class SweepView(QWidget):
         self.caption = QLabel()
         self.caption.setWordWrap(True)
         layout.addWidget(self.caption)
+
+    def add_controls(self, *widgets: QWidget, caption: str) -> None:
+        """The view's own controls (left of Run) and the caption shown until a result arrives."""
+        for widget in widgets:
+            self.controls.addWidget(widget)
+        self.controls.addStretch(1)
+        self.caption.setText(caption)
 
     def ensure_plot(self) -> pg.PlotWidget:
         if self.plot is None:
@@ -114,19 +133,15 @@ class BasinView(SweepView):
         for n in (64, 128, 256):
             self.resolution.addItem(f"{n}×{n}", n)
         self.resolution.setCurrentIndex(1)
-        self.steps = QSpinBox()
-        self.steps.setRange(10, 5000)
-        self.steps.setValue(500)
+        self.steps = spin_box(10, 5000, 500)
         self.mode = QComboBox()
         self.mode.addItems(["which minimum", "steps to converge"])
         self.mode.currentIndexChanged.connect(lambda _: self.result is not None and self.plot is not None
                                               and self.show_result(self.result))
-        for widget in (QLabel("grid"), self.resolution, QLabel("steps"), self.steps, QLabel("show"), self.mode):
-            self.controls.addWidget(widget)
-        self.controls.addStretch(1)
         self.result = None
-        self.caption.setText("Runs the selected racer from every start on a grid and colours each start by "
-                             "the minimum it reached (grey: not converged, black: diverged).")
+        self.add_controls(QLabel("grid"), self.resolution, QLabel("steps"), self.steps, QLabel("show"), self.mode,
+                          caption="Runs the selected racer from every start on a grid and colours each start by "
+                                  "the minimum it reached (grey: not converged, black: diverged).")
 
     def setup_plot(self, plot: pg.PlotWidget) -> None:
         self.image = pg.ImageItem(axisOrder="row-major")
@@ -161,7 +176,8 @@ class BasinView(SweepView):
             steps = np.nan_to_num(result.steps_to_converge, nan=result.steps)
             self.image.setImage(steps, autoLevels=False, levels=(0, result.steps))
             self.image.setLookupTable(pg.colormap.get("magma").getLookupTable(nPts=256))
-            median = np.nanmedian(result.steps_to_converge) if np.isfinite(result.steps_to_converge).any() else float("nan")
+            finite = np.isfinite(result.steps_to_converge).any()
+            median = np.nanmedian(result.steps_to_converge) if finite else float("nan")
             self.caption.setText(f"Steps until the step size fell below 1e-4 (bright: slow, never: {result.steps}). "
                                  f"Median over converged starts: {median:.0f}.")
         self.image.setRect(QRectF(x_min, y_min, x_max - x_min, y_max - y_min))
@@ -173,14 +189,10 @@ class LearningRateView(SweepView):
 
     def __init__(self, parent=None) -> None:
         super().__init__("Run learning-rate sweep", parent)
-        self.count = QSpinBox()
-        self.count.setRange(50, 200)
-        self.count.setValue(60)
-        for widget in (QLabel("learning rates (log-spaced 1e-5 … 10)"), self.count):
-            self.controls.addWidget(widget)
-        self.controls.addStretch(1)
-        self.caption.setText("Final loss after the race's steps for every racer at each learning rate; "
-                             "crosses at the top are diverged runs.")
+        self.count = spin_box(50, 200, 60)
+        self.add_controls(QLabel("learning rates (log-spaced 1e-5 … 10)"), self.count,
+                          caption="Final loss after the race's steps for every racer at each learning rate; "
+                                  "crosses at the top are diverged runs.")
 
     def setup_plot(self, plot: pg.PlotWidget) -> None:
         plot.setLogMode(True, True)
@@ -220,14 +232,10 @@ class SharpFlatView(SweepView):
 
     def __init__(self, parent=None) -> None:
         super().__init__("Run statistics", parent)
-        self.seeds = QSpinBox()
-        self.seeds.setRange(20, 2000)
-        self.seeds.setValue(200)
-        for widget in (QLabel("seeds per batch size"), self.seeds):
-            self.controls.addWidget(widget)
-        self.controls.addStretch(1)
-        self.caption.setText("On the sharp-vs-flat surface: the selected racer from the start with gradient "
-                             "noise σ/√batch, many seeds per batch size. Where do they end?")
+        self.seeds = spin_box(20, 2000, 200)
+        self.add_controls(QLabel("seeds per batch size"), self.seeds,
+                          caption="On the sharp-vs-flat surface: the selected racer from the start with gradient "
+                                  "noise σ/√batch, many seeds per batch size. Where do they end?")
 
     def setup_plot(self, plot: pg.PlotWidget) -> None:
         plot.setLabel("bottom", "batch size")
@@ -252,6 +260,6 @@ class SharpFlatView(SweepView):
             bars = pg.BarGraphItem(x=x + offset, height=values, width=0.24, brush=color)
             self.plot.addItem(bars)
             self.legend.addItem(bars, f"ends in the {key} minimum" if key != "other" else "elsewhere")
-        self.plot.getAxis("bottom").setTicks([[(float(v), str(b)) for v, b in zip(x, result)]])
+        self.plot.getAxis("bottom").setTicks([[(float(v), str(b)) for v, b in zip(x, result, strict=False)]])
         lines = [f"batch {b}: flat {r['flat']:.0%}, sharp {r['sharp']:.0%}" for b, r in result.items()]
         self.caption.setText(" · ".join(lines))

@@ -58,7 +58,8 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             # Loss falls and accuracy rises: the legends sit where the curves end up not being.
             plot.addLegend(offset=(-4, 4) if key == "loss" else (-4, -4), labelTextSize="7pt")
             self._curves[f"step_{key}_raw"] = plot.plot(pen=_pen(TRAIN_COLOR, 1, alpha=60))
-            self._curves[f"step_{key}_ema"] = plot.plot(pen=_pen(TRAIN_COLOR, 1.5, alpha=170), name="train (steps, EMA)")
+            self._curves[f"step_{key}_ema"] = plot.plot(pen=_pen(TRAIN_COLOR, 1.5, alpha=170),
+                                                        name="train (steps, EMA)")
             # No point symbols: a scatter item doubles the cost of every repaint of the plot.
             self._curves[f"train_{key}"] = plot.plot(pen=_pen(TRAIN_COLOR, 2.5), name="train (per epoch)")
             self._curves[f"val_{key}"] = plot.plot(pen=_pen(VAL_COLOR, 2.5), name="validation (per epoch)")
@@ -72,7 +73,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self._curves["lr"] = self.lr_plot.plot(pen=_pen((90, 90, 90)))
         self.best_lines = [pg.InfiniteLine(angle=90, pen=_pen((30, 150, 60), 1.5, Qt.PenStyle.DashLine))
                            for _ in range(2)]
-        for plot, line in zip((self.loss_plot, self.acc_plot), self.best_lines):
+        for plot, line in zip((self.loss_plot, self.acc_plot), self.best_lines, strict=False):
             line.hide()
             plot.addItem(line, ignoreBounds=True)
         self._grad_curves: dict[str, pg.PlotDataItem] = {}

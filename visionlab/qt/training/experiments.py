@@ -6,12 +6,21 @@ current settings; the result is drawn in one plot with a one-line summary that n
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from visionlab.core.training.config import TrainConfig
 from visionlab.core.training.crossval import cross_validate
@@ -42,6 +51,18 @@ def _run_bias_variance(config: TrainConfig, max_degree: int):
 def _run_sharp_flat(config: TrainConfig, small: int, large: int, progress, should_stop):
     return sharp_vs_flat(config, load_splits(config, should_stop=should_stop), small, large,
                          progress=progress, should_stop=should_stop)
+
+
+def kfold_summary(result, mean: np.ndarray, std: np.ndarray) -> str:
+    return (f"{result.k}-fold {'stratified ' if result.stratified else ''}CV: last epoch {mean[-1]:.1%} ± "
+            f"{std[-1]:.1%} over folds; out-of-fold accuracy {result.out_of_fold_acc:.1%} (every sample predicted "
+            f"by the model that did not see it).")
+
+
+def ensembles_summary(bagging: list[float], boosting: list[float]) -> str:
+    return (f"Bagging averages trees trained on bootstrap samples in parallel: error {bagging[0]:.1%} with one "
+            f"tree, {bagging[-1]:.1%} with {len(bagging)}. Boosting adds trees in sequence, each weighting the "
+            f"mistakes of the last: {boosting[0]:.1%} → {boosting[-1]:.1%} after {len(boosting)} rounds.")
 
 
 class ExperimentsTab(QWidget):
@@ -134,6 +155,10 @@ class ExperimentsTab(QWidget):
         pen = pg.mkPen(color=color, width=width) if style is None else pg.mkPen(color=color, width=width, style=style)
         self.plot.plot(list(x), list(y), pen=pen, name=name)
 
+    def _axes(self, bottom: str, left: str) -> None:
+        self.plot.setLabel("bottom", bottom)
+        self.plot.setLabel("left", left)
+
     def _show(self, kind: int, result) -> None:
         self.result = result
         self.progress.setValue(1000)
@@ -148,29 +173,20 @@ class ExperimentsTab(QWidget):
             for fold, accs in enumerate(result.fold_val_acc):
                 self._line(epochs, accs, (150, 150, 150), f"fold {fold + 1}" if fold == 0 else None, 1.0)
             self._line(epochs, mean, (52, 120, 220), "mean ± std over folds", 2.5)
-            self.plot.setLabel("bottom", "epoch")
-            self.plot.setLabel("left", "validation accuracy")
-            self.summary.setText(f"{result.k}-fold {'stratified ' if result.stratified else ''}CV: last epoch "
-                                 f"{mean[-1]:.1%} ± {std[-1]:.1%} over folds; out-of-fold accuracy "
-                                 f"{result.out_of_fold_acc:.1%} (every sample predicted by the model that did "
-                                 f"not see it).")
+            self._axes("epoch", "validation accuracy")
+            self.summary.setText(kfold_summary(result, mean, std))
         elif kind == 1:
             bagging, boosting = result
             self._line(range(1, len(bagging) + 1), bagging, COLORS[0], "bagging: error vs members")
             self._line(range(1, len(boosting) + 1), boosting, COLORS[1], "boosting (AdaBoost): error per round")
-            self.plot.setLabel("bottom", "members / rounds")
-            self.plot.setLabel("left", "validation error")
-            self.summary.setText(f"Bagging averages trees trained on bootstrap samples in parallel: error "
-                                 f"{bagging[0]:.1%} with one tree, {bagging[-1]:.1%} with {len(bagging)}. Boosting "
-                                 f"adds trees in sequence, each weighting the mistakes of the last: "
-                                 f"{boosting[0]:.1%} → {boosting[-1]:.1%} after {len(boosting)} rounds.")
+            self._axes("members / rounds", "validation error")
+            self.summary.setText(ensembles_summary(bagging, boosting))
         elif kind == 2:
             self.plot.setLogMode(y=True)
             self._line(result.degrees, result.bias_squared, COLORS[0], "bias²")
             self._line(result.degrees, result.variance, COLORS[1], "variance")
             self._line(result.degrees, result.total, COLORS[2], "total = bias² + variance", 2.5)
-            self.plot.setLabel("bottom", "polynomial degree")
-            self.plot.setLabel("left", "error (log scale)")
+            self._axes("polynomial degree", "error (log scale)")
             best = result.degrees[int(np.argmin(result.total))]
             self.summary.setText(
                 f"Polynomials fitted to bootstrap samples of sin(2πx) + noise (σ = {result.noise}): degree "
@@ -182,8 +198,7 @@ class ExperimentsTab(QWidget):
             self._line(result.alphas, result.large_losses, COLORS[1], f"batch {result.large_batch}")
             self._line(result.interpolation_alphas, result.interpolation, COLORS[2],
                        "interpolation: α=0 small batch → α=1 large batch", 1.5, pg.QtCore.Qt.PenStyle.DashLine)
-            self.plot.setLabel("bottom", "α (step along a filter-normalized random direction)")
-            self.plot.setLabel("left", "training loss")
+            self._axes("α (step along a filter-normalized random direction)", "training loss")
             middle = len(result.alphas) // 2
             rise_small = np.mean([result.small_losses[0], result.small_losses[-1]]) - result.small_losses[middle]
             rise_large = np.mean([result.large_losses[0], result.large_losses[-1]]) - result.large_losses[middle]

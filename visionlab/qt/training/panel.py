@@ -14,12 +14,36 @@ import logging
 import time
 
 from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSizePolicy,
-                               QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSpinBox,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
-from visionlab.core.training.monitor import (DataProgress, EpochReport, Finished, ModelSpec, Run, RunFailed,
-                                             RunStarted, StepReport, TrainConfig, ab_variant, count_parameters,
-                                             delete_run, diagnose, ema_alpha)
+from visionlab.core.training.monitor import (
+    DataProgress,
+    EpochReport,
+    Finished,
+    ModelSpec,
+    Run,
+    RunFailed,
+    RunStarted,
+    StepReport,
+    TrainConfig,
+    ab_variant,
+    count_parameters,
+    delete_run,
+    diagnose,
+    ema_alpha,
+)
 from visionlab.qt.common import threads
 from visionlab.qt.common.jobs import JobRunner
 from visionlab.qt.panel import Panel

@@ -6,15 +6,15 @@ shows exactly what training would see (a vertical flip turning "triangle up" int
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QPushButton, QVBoxLayout, QWidget
 
 from visionlab.core.training.augment import augmentation_preview
 from visionlab.core.training.config import TrainConfig
-from visionlab.qt.training.results import ImageGrid
 from visionlab.qt.common.jobs import JobRunner
+from visionlab.qt.training.results import ImageGrid
 
 
 class AugmentationPreview(QWidget):
