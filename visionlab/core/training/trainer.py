@@ -257,7 +257,8 @@ class Trainer:
         # Losses and hit count leave the device together: one sync per report.
         values = torch.cat([torch.stack([loss for loss, _, _ in window]).float(), hits.view(1).float()]).tolist()
         sizes = [len(labels) for _, _, labels in window]
-        return sum(loss * size for loss, size in zip(values, sizes, strict=True)), int(values[-1]), sum(sizes)
+        # `values` ends with the hit count, one more than `sizes`: zip stops before it.
+        return sum(loss * size for loss, size in zip(values, sizes, strict=False)), int(values[-1]), sum(sizes)
 
     def _histograms_for(self, epoch: int, epoch_seconds: float) -> dict:
         """A histogram snapshot at this epoch, or {} when skipped to keep their cost near 1 % of training.

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from visionlab.core.camera.overlay import OverlayOptions
 from visionlab.qt.camera.stats_view import CameraStatsView
+from visionlab.qt.common import theme
 
 SIZES = ((640, 480), (320, 240), (1280, 720))
 
@@ -80,7 +81,7 @@ class CameraControls(QWidget):
         self.class_edit = QLineEdit()
         self.class_edit.setPlaceholderText("all classes (or e.g. person, car)")
         self.class_error = QLabel()
-        self.class_error.setStyleSheet("color: #c62828")
+        self.class_error.setStyleSheet(f"color: {theme.ERROR}")
         self.class_error.setWordWrap(True)
         self.class_error.hide()
         self.legend = QLabel("classes in view: –")

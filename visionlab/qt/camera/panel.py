@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import datetime
 
 import numpy as np
 from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from visionlab.core.camera import live
 from visionlab.qt.camera.budget import ModelBudgetTable
@@ -28,6 +27,7 @@ from visionlab.qt.camera.stream import CameraStream
 from visionlab.qt.camera.view import CameraView
 from visionlab.qt.camera.weights_bar import WeightsBar
 from visionlab.qt.common.jobs import JobRunner
+from visionlab.qt.common.theme import StatusLine
 from visionlab.qt.panel import Panel
 
 log = logging.getLogger(__name__)
@@ -80,8 +80,7 @@ class CameraPanel(Panel):
     def _build_ui(self) -> None:
         self.view = CameraView()
         self.weights_bar = WeightsBar()
-        self.message_label = QLabel()
-        self.message_label.setWordWrap(True)
+        self.message_label = StatusLine(timestamps=True)  # the stream's messages arrive on their own
         live = QWidget()
         live_layout = QVBoxLayout(live)
         live_layout.setContentsMargins(0, 0, 0, 0)
@@ -208,7 +207,7 @@ class CameraPanel(Panel):
             self.models.record_fps(1000.0 / model_ms)
 
     def show_message(self, text: str) -> None:
-        self.message_label.setText(f"{datetime.now():%H:%M:%S}  {text}")
+        self.message_label.show_message(text)
 
     # -- inside the model ---------------------------------------------------------------------------
     def analyse_frame(self, top_n: int = 30) -> None:

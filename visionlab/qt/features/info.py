@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QComboBox, QHeaderView, QLabel, QTreeWidget, QTree
 from visionlab.core.features.arithmetic import conv_formulas
 from visionlab.core.features.gradcam import Prediction
 from visionlab.core.features.layers import NOTES_ALEXNET_SPLIT, LayerInfo, ModelSummary
+from visionlab.qt.common import theme
 
 NAME_ROLE = Qt.ItemDataRole.UserRole
 NO_CAM = -1  # the class "index" of the combo's "overlay off" entry
@@ -114,8 +115,8 @@ def formula_html(module, layer: LayerInfo) -> str:
         return title + extra + "<br>(no window arithmetic: this layer keeps or combines shapes)"
     rows = []
     for line in lines:
-        mark = "<span style='color:#2a2'>✓</span>" if line.matches else \
-            f"<span style='color:#d33'>✗ torch gives {line.actual:,}</span>"
+        mark = f"<span style='color:{theme.OK}'>✓</span>" if line.matches else \
+            theme.error_html(f"✗ torch gives {line.actual:,}")
         rows.append(f"{html.escape(line.text)} {mark}")
     if layer.field is not None and not layer.field.is_global:
         rows.append(f"receptive field {layer.field.size[0]:g}×{layer.field.size[1]:g} px, "

@@ -23,6 +23,7 @@ from visionlab.core.features.viewer import (
     view_layer,
 )
 from visionlab.qt.common.jobs import JobRunner
+from visionlab.qt.common.theme import StatusLine
 from visionlab.qt.features.explainer import ConvExplainer
 from visionlab.qt.features.info import NO_CAM, LayerTree, PredictionsBox, formula_html, totals_html
 from visionlab.qt.features.live_controls import LiveControls
@@ -67,10 +68,7 @@ class FeaturesPanel(Panel):
         self.live.failed.connect(self.show_message)
         self.live.running_changed.connect(self._on_live_running)
         self.live.status.connect(self.model_bar.status.setText)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #d33")
-        self.message.hide()
+        self.message = StatusLine(hide_when_empty=True)
 
         self.tree = LayerTree()
         self.tree.layer_selected.connect(self.select_layer)
@@ -133,8 +131,7 @@ class FeaturesPanel(Panel):
                             f"{text} ({fraction:.0%})" if kind == "model" else text))
 
     def show_message(self, text: str) -> None:
-        self.message.setText(text)
-        self.message.setVisible(bool(text))
+        self.message.show_message(text, error=True)  # what stands here is what blocks the student
 
     def open_model(self, name_or_path: str) -> None:
         self.live.stop()

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPush
 from visionlab.core.features.images import IMAGE_SUFFIXES, MIN_SIDE
 from visionlab.core.features.models import MODEL_NAMES, LoadedModel
 from visionlab.core.features.viewer import sample_images
+from visionlab.qt.common import theme
 
 
 def qimage_to_rgb(image: QImage) -> np.ndarray:
@@ -65,7 +66,8 @@ class ModelBar(QWidget):
         self.note.setText("UNTRAINED (random weights)" if not loaded.pretrained else
                           "trained checkpoint" if "checkpoint" in loaded.note else "ImageNet weights")
         self.note.setToolTip(loaded.note)
-        self.note.setStyleSheet("color: #c60; font-weight: bold" if not loaded.pretrained else "color: #2a2")
+        self.note.setStyleSheet(f"color: {theme.WARNING}; font-weight: bold" if not loaded.pretrained else
+                                f"color: {theme.OK}")
         self.set_downloading(False, loaded.pretrained)
 
     def set_downloading(self, active: bool, pretrained: bool = False) -> None:

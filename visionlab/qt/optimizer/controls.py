@@ -30,6 +30,7 @@ from visionlab.core.optimizer.expression import ExpressionError
 from visionlab.core.optimizer.hyperparams import OPTIMIZERS
 from visionlab.core.optimizer.lab import MAX_UI_STEPS, LabConfig
 from visionlab.core.optimizer.presets import PALETTE, PRESETS, PRESETS_BY_KEY
+from visionlab.qt.common import theme
 from visionlab.qt.optimizer.param_form import ParamForm
 
 MAX_RACERS = 8
@@ -68,7 +69,7 @@ class OptimControls(QScrollArea):
         self.preset_box.activated.connect(self._preset_chosen)
         self.story = QLabel()
         self.story.setWordWrap(True)
-        self.story.setStyleSheet("color: #555; font-size: 9pt;")
+        self.story.setStyleSheet(f"color: {theme.MUTED}; font-size: 9pt;")
         layout.addWidget(QLabel("<b>Preset</b>"))
         layout.addWidget(self.preset_box)
         layout.addWidget(self.story)
@@ -93,7 +94,7 @@ class OptimControls(QScrollArea):
         self.expression.editingFinished.connect(self._expression_edited)
         self.expression_error = QLabel()
         self.expression_error.setWordWrap(True)
-        self.expression_error.setStyleSheet("color: #d9534f;")
+        self.expression_error.setStyleSheet(f"color: {theme.ERROR};")
         form.addRow(self.expression)
         form.addRow(self.expression_error)
         self.log_scale = QCheckBox("log colour scale")
@@ -347,5 +348,5 @@ def _mark(text: str, position: int) -> str:
 
     lo = max(0, position - 30)
     before, at, after = text[lo:position], text[position:position + 1] or " ", text[position + 1:position + 30]
-    return (html.escape(before) + f"<span style='background:#d9534f;color:white'>{html.escape(at)}</span>"
+    return (html.escape(before) + f"<span style='background:{theme.ERROR};color:white'>{html.escape(at)}</span>"
             + html.escape(after))

@@ -35,6 +35,7 @@ from visionlab.core.optimizer.mathns import SCALAR
 from visionlab.core.optimizer.presets import PALETTE, PRESETS_BY_KEY
 from visionlab.qt.common.first_paint import FirstPaintWatcher
 from visionlab.qt.common.jobs import JobRunner
+from visionlab.qt.common.theme import StatusLine
 from visionlab.qt.optimizer.controls import OptimControls
 from visionlab.qt.optimizer.readouts import SideColumn
 from visionlab.qt.optimizer.surface_3d import Surface3DView
@@ -126,8 +127,7 @@ class OptimizerPanel(Panel):
             button = QPushButton(label)
             button.clicked.connect(slot)
             bar.addWidget(button)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
+        self.message = StatusLine()
         bar.addWidget(self.message, 1)
         return bar
 
@@ -167,9 +167,9 @@ class OptimizerPanel(Panel):
                 self.surface = self.config.make_surface()
             trajectories = self.config.run(self.surface)
         except Exception as exc:  # bad parameters are shown, the last good view stays
-            self.message.setText(f"<span style='color:#d9534f'>{exc}</span>")
+            self.message.show_message(str(exc), error=True)
             return
-        self.message.setText("")
+        self.message.show_message("")
         if surface_changed or self.controls.penalized.isChecked():
             self._draw_surface(surface_changed)
         self.trajectories = trajectories
@@ -187,7 +187,7 @@ class OptimizerPanel(Panel):
         self.view3d.show_race(self.surface, trajectories, self.colors, self.controls.log_scale.isChecked())
         diverged = [t.racer.title() + ": " + t.status() for t in trajectories if t.diverged_at is not None]
         if diverged:
-            self.message.setText("<span style='color:#d9534f'>" + "; ".join(diverged) + "</span>")
+            self.message.show_message("; ".join(diverged), error=True)
         del longest
 
     def _draw_surface(self, surface_changed: bool) -> None:
@@ -291,10 +291,9 @@ class OptimizerPanel(Panel):
     def _run_export(self, function, *args, done: str) -> None:
         """One export at a time: a new one replaces (cancels) an export still running."""
         self.jobs.start("export", function, *args,
-                        on_progress=lambda f, m: self.message.setText(f"Exporting… {f:.0%}"),
-                        on_done=lambda _: self.message.setText(done),
-                        on_error=lambda msg: self.message.setText(
-                            f"<span style='color:#d9534f'>Export failed: {msg}</span>"))
+                        on_progress=lambda f, m: self.message.show_message(f"Exporting… {f:.0%}"),
+                        on_done=lambda _: self.message.show_message(done),
+                        on_error=lambda msg: self.message.show_message(f"Export failed: {msg}", error=True))
 
     def _save_name(self, title: str, default: str, filters: str) -> str:
         path, _ = QFileDialog.getSaveFileName(self, title, str(paths.subdir("exports") / default), filters)
@@ -337,10 +336,10 @@ class OptimizerPanel(Panel):
             code = python_snippet(self.surface, self.config.all_racers(), self.config.start, self.config.steps,
                                   seed=self.config.seed, noise=self.config.noise, noise_scale=self.config.noise_scale)
         except ValueError as exc:
-            self.message.setText(f"<span style='color:#d9534f'>{exc}</span>")
+            self.message.show_message(str(exc), error=True)
             return ""
         QGuiApplication.clipboard().setText(code)
-        self.message.setText("A runnable torch.optim script is on the clipboard.")
+        self.message.show_message("A runnable torch.optim script is on the clipboard.")
         return code
 
     # -- panel hooks ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QLineEdit, QSlider, QWidget
 
 from visionlab.core.optimizer.hyperparams import Param
+from visionlab.qt.common import theme
 
 SLIDER_STEPS = 1000
 
@@ -22,7 +23,7 @@ class ParamRow:
         self.label = QLabel(param.label)
         self.label.setToolTip(param.help)
         self.error = QLabel()
-        self.error.setStyleSheet("color: #d9534f;")
+        self.error.setStyleSheet(f"color: {theme.ERROR};")
         self.error.setWordWrap(True)
         self.error.hide()
         if param.is_bool:
@@ -124,7 +125,7 @@ class ParamForm(QWidget):
     def _reject(self, row: ParamRow, message: str) -> None:
         row.error.setText(message + " — the last good value is kept")
         row.error.show()
-        row.field.setStyleSheet("border: 1px solid #d9534f;")
+        row.field.setStyleSheet(f"border: 1px solid {theme.ERROR};")
 
     def error_text(self, name: str) -> str:
         row = self.rows[name]

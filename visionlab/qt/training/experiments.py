@@ -28,6 +28,7 @@ from visionlab.core.training.datasets import load_splits
 from visionlab.core.training.ensembles import bagging_curve, bias_variance, boosting_curve
 from visionlab.core.training.landscape import sharp_vs_flat
 from visionlab.qt.common.jobs import JobRunner
+from visionlab.qt.common.theme import error_html
 
 EXPERIMENTS = ("k-fold cross-validation", "bagging vs boosting", "bias–variance (polynomial degree)",
                "sharp vs flat (small vs large batch)")
@@ -148,7 +149,7 @@ class ExperimentsTab(QWidget):
         if self._stopping:
             self.summary.setText("Stopped.")  # the core function gave up because Stop was pressed
         else:
-            self.summary.setText(f"<span style='color:#b00020'>{text}</span>")
+            self.summary.setText(error_html(text))
 
     # -- drawing ------------------------------------------------------------------------------------
     def _line(self, x, y, color, name, width=2.0, style=None) -> None:

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QSizePolicy,
     QSpinBox,
     QSplitter,
     QTabWidget,
@@ -28,24 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from visionlab.core.training.monitor import (
-    DataProgress,
-    EpochReport,
-    Finished,
-    ModelSpec,
-    Run,
-    RunFailed,
-    RunStarted,
-    StepReport,
-    TrainConfig,
-    ab_variant,
-    count_parameters,
-    delete_run,
-    diagnose,
-    ema_alpha,
-)
+from visionlab.core.training import monitor
 from visionlab.qt.common import threads
 from visionlab.qt.common.jobs import JobRunner
+from visionlab.qt.common.theme import StatusLine
 from visionlab.qt.panel import Panel
 from visionlab.qt.training.controls import TrainingControls
 from visionlab.qt.training.curves import PARTS, TrainingCurves
@@ -75,12 +60,11 @@ class TrainingPanel(Panel):
         self.worker: TrainingWorker | None = None
         self.class_names: list[str] = []
         self.epoch_history: list[dict] = []
-        self.last_finished: Finished | None = None
+        self.last_finished: monitor.Finished | None = None
         self._tick = 0
         self._labels_updated = 0.0
         self._next_redraw = 0.0
         self._redraw_cost = 0.0
-        self._error_shown = False
         self.jobs = JobRunner(self)  # run list reads and exports, the preview, experiments
         self._build()
         # Single-shot, re-armed by each drain for when the next redraw is due: no idle wake-ups.
@@ -121,19 +105,10 @@ class TrainingPanel(Panel):
         bar.addWidget(self.progress, 1)
         bar.addWidget(self.speed_label)
         column.addLayout(bar)
-        self.model_label = QLabel("")
         # Fixed heights: a label that grows would re-layout (and fully repaint) the plots below it.
-        self.status_label = QLabel("Choose settings and press Start.")
-        self.status_label.setWordWrap(True)
-        self.diagnosis_label = QLabel("")
-        self.diagnosis_label.setWordWrap(True)
-        line = self.fontMetrics().lineSpacing()
-        for label in (self.model_label, self.status_label, self.diagnosis_label):
-            # Ignored width: long text wraps or is cut, it never widens the window.
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.model_label.setFixedHeight(line + 2)
-        self.status_label.setFixedHeight(2 * line + 2)
-        self.diagnosis_label.setFixedHeight(2 * line + 2)
+        self.model_label = StatusLine(lines=1)
+        self.status_label = StatusLine("Choose settings and press Start.", lines=2)
+        self.diagnosis_label = StatusLine(lines=2)
         column.addWidget(self.model_label)
         column.addWidget(self.status_label)
         column.addWidget(self.diagnosis_label)
@@ -188,7 +163,7 @@ class TrainingPanel(Panel):
         self._on_window_changed(self.window_spin.value())
 
     # -- training -----------------------------------------------------------------------------------
-    def start_training(self, config: TrainConfig | None = None, resume: Run | None = None,
+    def start_training(self, config: monitor.TrainConfig | None = None, resume: monitor.Run | None = None,
                        parent_run: str | None = None, change: str | None = None) -> bool:
         if self.worker is not None and self.worker.isRunning():
             self._message("A run is already in progress: stop it first.", error=True)
@@ -257,14 +232,14 @@ class TrainingPanel(Panel):
         outbox = self.worker.outbox
         while outbox:
             event = outbox.popleft()
-            if isinstance(event, (StepReport, EpochReport, Finished)):
+            if isinstance(event, (monitor.StepReport, monitor.EpochReport, monitor.Finished)):
                 batch.append(event)
-            elif isinstance(event, DataProgress):
+            elif isinstance(event, monitor.DataProgress):
                 self.progress.setValue(int(event.fraction * 1000))
                 self._message(event.text)
-            elif isinstance(event, RunStarted):
+            elif isinstance(event, monitor.RunStarted):
                 self._on_started(event)
-            elif isinstance(event, RunFailed):
+            elif isinstance(event, monitor.RunFailed):
                 self._message(event.text, error=True)
         if batch:
             self._take_events(batch)
@@ -276,23 +251,23 @@ class TrainingPanel(Panel):
     def _take_events(self, batch: list) -> None:
         self.curves.add_events(batch)
         for event in batch:
-            if isinstance(event, EpochReport):
+            if isinstance(event, monitor.EpochReport):
                 self.epoch_history.append({k: v for k, v in vars(event).items() if not k.startswith("histogram")})
                 self.histograms.add(event.histograms, event.histogram_ranges)
-        last_step = next((e for e in reversed(batch) if isinstance(e, StepReport)), None)
+        last_step = next((e for e in reversed(batch) if isinstance(e, monitor.StepReport)), None)
         now = time.monotonic()
         if last_step is not None and now - self._labels_updated > 0.25:  # text at 4 Hz is plenty to read
             self._labels_updated = now
             self.progress.setValue(int(last_step.fraction * 1000))
             self.speed_label.setText(f"{last_step.samples_per_s:,.0f} samples/s · ETA {last_step.eta_s:.0f} s")
-        if any(isinstance(event, EpochReport) for event in batch):
-            verdict = diagnose(self.epoch_history)
+        if any(isinstance(event, monitor.EpochReport) for event in batch):
+            verdict = monitor.diagnose(self.epoch_history)
             self.diagnosis_label.setText(f"<b>Diagnosis</b> (epoch {len(self.epoch_history)}): {verdict.line()}")
             last = self.epoch_history[-1]
             self._message(f"Epoch {last['epoch']}/{self.worker.config.epochs}: train loss {last['train_loss']:.3f},"
                           f" val loss {last['val_loss']:.3f}, val acc {last['val_acc']:.1%}; "
                           f"{self.curves.early_stopping_text}")
-        if isinstance(batch[-1], Finished):  # last, so its message is the one that stays
+        if isinstance(batch[-1], monitor.Finished):  # last, so its message is the one that stays
             self._on_finished(batch[-1])
 
     def _redraw_within_budget(self) -> None:
@@ -305,7 +280,7 @@ class TrainingPanel(Panel):
         self._redraw_cost = 0.7 * self._redraw_cost + 0.3 * cost  # smoothed: one slow full paint is no trend
         self._next_redraw = now + min(self._redraw_cost / GUI_BUDGET, MAX_REDRAW_GAP_S)
 
-    def _on_started(self, started: RunStarted) -> None:
+    def _on_started(self, started: monitor.RunStarted) -> None:
         self.class_names = started.class_names
         run = started.run
         self.model_label.setText(f"Run {run.run_id} · {started.parameter_count:,} trainable parameters · "
@@ -316,7 +291,7 @@ class TrainingPanel(Panel):
         self.run_list.refresh()
         self.run_list.select(run.run_id)
 
-    def _on_finished(self, event: Finished) -> None:
+    def _on_finished(self, event: monitor.Finished) -> None:
         self.last_finished = event
         self._message(f"Run {event.status}: {event.message}.", error=event.status == "diverged")
         self._results_drawn = False
@@ -331,21 +306,17 @@ class TrainingPanel(Panel):
         self.mistakes.show_mistakes(self.last_finished.mistakes, self.class_names)
 
     def _message(self, text: str, error: bool = False) -> None:
-        if error != self._error_shown:  # restyling is costly: only when the kind of message changes
-            self._error_shown = error
-            self.status_label.setStyleSheet("color: #b00020;" if error else "")
-        self.status_label.setText(text)
-        self.status_label.setToolTip(text)
+        self.status_label.show_message(text, error)
 
     def _on_window_changed(self, window: int) -> None:
         self.curves.set_window(window)
         self.smoothing_label.setText("steps (raw, no smoothing)" if window == 1 else
-                                     f"steps, α = 2/(window+1) = {ema_alpha(window):.3f}; faint line: raw")
+                                     f"steps, α = 2/(window+1) = {monitor.ema_alpha(window):.3f}; faint line: raw")
 
     def _update_parameter_count(self) -> None:
         config = self.controls.config()
         try:
-            count, shape, classes = count_parameters(config)
+            count, shape, classes = monitor.count_parameters(config)
         except (ValueError, RuntimeError) as exc:
             self.model_label.setText(f"This model does not fit the data: {exc}")
             return
@@ -354,28 +325,28 @@ class TrainingPanel(Panel):
                                  f"{'×'.join(map(str, shape))} inputs{note}")
 
     # -- runs ---------------------------------------------------------------------------------------
-    def start_ab(self, run: Run, setting: str, text: str) -> None:
+    def start_ab(self, run: monitor.Run, setting: str, text: str) -> None:
         try:
-            variant = ab_variant(run.config, setting, text)
+            variant = monitor.ab_variant(run.config, setting, text)
         except (ValueError, KeyError) as exc:
             self._message(str(exc), error=True)
             return
         self.tabs.setCurrentIndex(0)
         self.start_training(variant, parent_run=run.run_id, change=f"{setting} = {text.strip()}")
 
-    def resume_run(self, run: Run) -> None:
+    def resume_run(self, run: monitor.Run) -> None:
         if run.info.get("status") in ("finished", "early stopped"):
             self._message(f"{run.run_id} is already {run.info['status']}; nothing to resume.", error=True)
             return
         self.tabs.setCurrentIndex(0)
         self.start_training(run.config, resume=run)
 
-    def _delete_run(self, run: Run) -> None:
+    def _delete_run(self, run: monitor.Run) -> None:
         if self.worker is not None and self.worker.isRunning() and self.worker.run_record is not None \
                 and self.worker.run_record.run_id == run.run_id:
             self._message("This run is training: stop it before deleting it.", error=True)
             return
-        delete_run(run)
+        monitor.delete_run(run)
         self.run_list.refresh()
         self._update_overlays()
 
@@ -404,7 +375,7 @@ class TrainingPanel(Panel):
 
     def restore_settings(self, settings: QSettings) -> None:
         try:
-            self.controls.set_config(TrainConfig.from_dict(json.loads(str(settings.value("config", "{}")))))
+            self.controls.set_config(monitor.TrainConfig.from_dict(json.loads(str(settings.value("config", "{}")))))
             self.window_spin.setValue(int(settings.value("ema_window", 10)))
             self.tabs.setCurrentIndex(int(settings.value("tab", 0)))
         except (ValueError, TypeError) as exc:  # an old or hand-edited settings file: keep the defaults
@@ -413,10 +384,10 @@ class TrainingPanel(Panel):
     def prepare_screenshot(self) -> None:
         self.tabs.setCurrentIndex(0)
         # A small MLP with dropout on digits: curves move visibly for several epochs, with a gap to shade.
-        self.controls.set_config(TrainConfig(dataset="digits", epochs=24, optimizer="SGD", batch_size=32,
+        self.controls.set_config(monitor.TrainConfig(dataset="digits", epochs=24, optimizer="SGD", batch_size=32,
                                              schedule="one-cycle",
                                              optimizer_params={"lr": 0.05}, early_stopping=True, patience=6,
-                                             model=ModelSpec("MLP", width=16, depth=2, batch_norm=False,
+                                             model=monitor.ModelSpec("MLP", width=16, depth=2, batch_norm=False,
                                                              dropout=0.3)))
         self.start_training()
 
