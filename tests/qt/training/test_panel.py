@@ -145,7 +145,7 @@ def test_export_csv_and_settings_round_trip(qtbot, panel, tmp_path):
     restored = other.controls.config()
     assert (restored.epochs, restored.optimizer, restored.schedule) == (7, "Nesterov", "cosine")
     assert restored.augment.vflip and restored.augment.rotation == 15
-    assert other.window_spin.value() == 25 and "0.077" in other.smoothing_label.text()
+    assert other.window_spin.value() == 25 and "0.077" in other.smoothing.label.text()
     settings.setValue("config", "{not json")
     TrainingPanel().restore_settings(settings)  # a broken settings file keeps the defaults, no crash
     other.shutdown()

@@ -15,12 +15,7 @@ import time
 
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
     QScrollArea,
-    QSpinBox,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -30,7 +25,6 @@ from PySide6.QtWidgets import (
 from visionlab.core.training import monitor
 from visionlab.qt.common import threads
 from visionlab.qt.common.jobs import JobRunner
-from visionlab.qt.common.theme import StatusLine
 from visionlab.qt.panel import Panel
 from visionlab.qt.training.controls import TrainingControls
 from visionlab.qt.training.curves import PARTS, TrainingCurves
@@ -38,6 +32,7 @@ from visionlab.qt.training.experiments import ExperimentsTab
 from visionlab.qt.training.histograms import HistogramsView
 from visionlab.qt.training.preview import AugmentationPreview
 from visionlab.qt.training.results import ConfusionView, MistakesGallery
+from visionlab.qt.training.run_bar import RunBar, SmoothingRow
 from visionlab.qt.training.runs import RunList
 from visionlab.qt.training.worker import TrainingWorker
 
@@ -89,45 +84,26 @@ class TrainingPanel(Panel):
         right = QWidget()
         column = QVBoxLayout(right)
         column.setContentsMargins(4, 0, 0, 0)
-        bar = QHBoxLayout()
-        self.start_button = QPushButton("Start")
-        self.pause_button = QPushButton("Pause")
-        self.stop_button = QPushButton("Stop")
-        self.start_button.clicked.connect(lambda: self.start_training())
-        self.pause_button.clicked.connect(self.toggle_pause)
-        self.stop_button.clicked.connect(self.stop_training)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.speed_label = QLabel("")
-        self.speed_label.setMinimumWidth(200)
-        for widget in (self.start_button, self.pause_button, self.stop_button):
-            bar.addWidget(widget)
-        bar.addWidget(self.progress, 1)
-        bar.addWidget(self.speed_label)
-        column.addLayout(bar)
-        # Fixed heights: a label that grows would re-layout (and fully repaint) the plots below it.
-        self.model_label = StatusLine(lines=1)
-        self.status_label = StatusLine("Choose settings and press Start.", lines=2)
-        self.diagnosis_label = StatusLine(lines=2)
-        column.addWidget(self.model_label)
-        column.addWidget(self.status_label)
-        column.addWidget(self.diagnosis_label)
+        self.bar = RunBar()
+        self.bar.start_button.clicked.connect(lambda: self.start_training())
+        self.bar.pause_button.clicked.connect(self.toggle_pause)
+        self.bar.stop_button.clicked.connect(self.stop_training)
+        # The widgets a student (and a test) looks at, by their names.
+        self.start_button, self.pause_button, self.stop_button = (self.bar.start_button, self.bar.pause_button,
+                                                                  self.bar.stop_button)
+        self.model_label, self.status_label = self.bar.model_label, self.bar.status_label
+        self.diagnosis_label = self.bar.diagnosis_label
+        column.addWidget(self.bar)
         self.tabs = QTabWidget()
         column.addWidget(self.tabs, 1)
         curves_page = QWidget()
         curves_layout = QVBoxLayout(curves_page)
         curves_layout.setContentsMargins(0, 0, 0, 0)
-        smoothing = QHBoxLayout()
-        self.window_spin = QSpinBox()
-        self.window_spin.setRange(1, 500)
-        self.window_spin.setValue(10)
-        self.window_spin.valueChanged.connect(self._on_window_changed)
-        self.smoothing_label = QLabel("")
-        smoothing.addWidget(QLabel("Smoothing: EMA over"))
-        smoothing.addWidget(self.window_spin)
-        smoothing.addWidget(self.smoothing_label, 1)
-        curves_layout.addLayout(smoothing)
         self.curves = TrainingCurves()
+        self.smoothing = SmoothingRow()
+        self.smoothing.window_changed.connect(self.curves.set_window)
+        self.window_spin = self.smoothing.window_spin
+        curves_layout.addWidget(self.smoothing)
         curves_layout.addWidget(self.curves, 1)
         self.tabs.addTab(curves_page, "Live curves")
         self.results_page = QSplitter()
@@ -160,7 +136,7 @@ class TrainingPanel(Panel):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(splitter)
-        self._on_window_changed(self.window_spin.value())
+        self.curves.set_window(self.window_spin.value())
 
     # -- training -----------------------------------------------------------------------------------
     def start_training(self, config: monitor.TrainConfig | None = None, resume: monitor.Run | None = None,
@@ -179,7 +155,7 @@ class TrainingPanel(Panel):
         self.histograms.clear()
         self.last_finished = None
         self.diagnosis_label.setText("")
-        self.progress.setValue(0)
+        self.bar.show_fraction(0.0)
         self.worker = TrainingWorker(config, resume_run=resume, parent_run=parent_run, change=change)
         self.worker.finished.connect(self._on_worker_finished)
         threads.track(self.worker)
@@ -219,10 +195,7 @@ class TrainingPanel(Panel):
         self.run_list.refresh()
 
     def _set_running(self, running: bool) -> None:
-        self.start_button.setEnabled(not running)
-        self.pause_button.setEnabled(running)
-        self.stop_button.setEnabled(running)
-        self.pause_button.setText("Pause")
+        self.bar.set_running(running)
 
     def _drain(self) -> None:
         """Take everything the worker produced since the last tick; redraw once."""
@@ -235,7 +208,7 @@ class TrainingPanel(Panel):
             if isinstance(event, (monitor.StepReport, monitor.EpochReport, monitor.Finished)):
                 batch.append(event)
             elif isinstance(event, monitor.DataProgress):
-                self.progress.setValue(int(event.fraction * 1000))
+                self.bar.show_fraction(event.fraction)
                 self._message(event.text)
             elif isinstance(event, monitor.RunStarted):
                 self._on_started(event)
@@ -258,8 +231,7 @@ class TrainingPanel(Panel):
         now = time.monotonic()
         if last_step is not None and now - self._labels_updated > 0.25:  # text at 4 Hz is plenty to read
             self._labels_updated = now
-            self.progress.setValue(int(last_step.fraction * 1000))
-            self.speed_label.setText(f"{last_step.samples_per_s:,.0f} samples/s · ETA {last_step.eta_s:.0f} s")
+            self.bar.show_step(last_step)
         if any(isinstance(event, monitor.EpochReport) for event in batch):
             verdict = monitor.diagnose(self.epoch_history)
             self.diagnosis_label.setText(f"<b>Diagnosis</b> (epoch {len(self.epoch_history)}): {verdict.line()}")
@@ -307,11 +279,6 @@ class TrainingPanel(Panel):
 
     def _message(self, text: str, error: bool = False) -> None:
         self.status_label.show_message(text, error)
-
-    def _on_window_changed(self, window: int) -> None:
-        self.curves.set_window(window)
-        self.smoothing_label.setText("steps (raw, no smoothing)" if window == 1 else
-                                     f"steps, α = 2/(window+1) = {monitor.ema_alpha(window):.3f}; faint line: raw")
 
     def _update_parameter_count(self) -> None:
         config = self.controls.config()
