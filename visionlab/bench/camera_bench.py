@@ -149,7 +149,7 @@ class GuiRunner:
         from PySide6.QtCore import QEventLoop, QTimer
 
         panel = self.panel
-        panel.detector = detector
+        panel.models.detector = detector  # as if the panel had loaded it (the budget names it)
         panel.stream.set_detector(detector)
         panel.stream.start(source, fps=source_fps)
         panel.timer.start()

@@ -73,7 +73,7 @@ def main(argv: list[str]) -> dict:
         app = create_application()
         panel = CameraPanel()
         panel.show()
-        panel.detector = detector
+        panel.models.detector = detector
         panel.stream.set_detector(detector)
         panel.stream.start(source, fps=0)  # 0: unpaced
         panel.timer.start()

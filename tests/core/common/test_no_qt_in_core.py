@@ -37,3 +37,15 @@ def test_importing_every_core_module_loads_no_qt():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_command_line_and_the_panel_registry_load_no_qt():
+    # `visionlab bench camera --no-gui` runs on machines without PySide6: the CLI's panel ids come from
+    # the registry, which must stay plain data.
+    code = (
+        "import sys\n"
+        "import visionlab.__main__, visionlab.qt.registry\n"
+        f"print([m for m in sys.modules if m.split('.')[0] in {QT_MODULES!r}])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

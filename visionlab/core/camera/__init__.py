@@ -1,6 +1,5 @@
-"""Live vision: frame sources, detectors / segmenters, overlays and the weights store.
+"""The Live Camera's core: frame sources, detectors / segmenters, overlays, the capture → inference pipeline.
 
-No module in this package imports Qt. `weights` (the store of pretrained torchvision files) imports torch
-and torchvision only inside its functions, so importing it, or any module here that does not need torch,
-stays cheap.
+No module in this package imports Qt. Pretrained weights come from `visionlab.core.weights` (shared with
+Feature Maps); the panel reaches all of this through `live.py`.
 """

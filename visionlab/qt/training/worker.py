@@ -1,7 +1,7 @@
 """The QThread that runs one training run (core's `monitor.train_run`) and collects its events.
 
 Every event (a dataclass: DataProgress, RunStarted, StepReport, EpochReport, Finished, RunFailed) goes
-into a deque the panel drains on a timer (≤30 Hz): curves need every point, so events are never dropped,
+into a deque the panel drains on a timer (≤25 Hz): curves need every point, so events are never dropped,
 but the GUI is never woken per step either. Pause blocks the thread between steps (inside `should_stop`);
 stop and shutdown use requestInterruption, which the trainer polls every step, so the run ends with its
 metrics and last good checkpoint written.
