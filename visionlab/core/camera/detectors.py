@@ -199,7 +199,7 @@ def warm_up(detector: HaarFaceDetector | TorchDetector, width: int = 640, height
 def load_detector(name: str, device: str = "auto", *, progress: Callable[[float, str], None],
                   should_stop: Callable[[], bool], store: Any = None,
                   size: tuple[int, int] = (640, 480)) -> HaarFaceDetector | TorchDetector:
-    """The finite job behind "load model": build, move to the device, warm up (a "load" job of the panel's JobRunner)."""
+    """The finite job behind "load model": build, move to the device, warm up (the panel's "load" job)."""
     progress(0.1, f"building {name}…")
     detector = build_detector(name, device, store=store)
     if should_stop():

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QScrollArea, QTabWidget, QWidget
 
 from visionlab.core.camera import live
 from visionlab.qt.camera.budget import ModelBudgetTable
@@ -27,6 +27,7 @@ from visionlab.qt.camera.stream import CameraStream
 from visionlab.qt.camera.view import CameraView
 from visionlab.qt.camera.weights_bar import WeightsBar
 from visionlab.qt.common.jobs import JobRunner
+from visionlab.qt.common.layouts import column, row
 from visionlab.qt.common.theme import StatusLine
 from visionlab.qt.panel import Panel
 
@@ -82,8 +83,7 @@ class CameraPanel(Panel):
         self.weights_bar = WeightsBar()
         self.message_label = StatusLine(timestamps=True)  # the stream's messages arrive on their own
         live = QWidget()
-        live_layout = QVBoxLayout(live)
-        live_layout.setContentsMargins(0, 0, 0, 0)
+        live_layout = column(live)
         live_layout.addWidget(self.weights_bar)
         live_layout.addWidget(self.view, 1)
         live_layout.addWidget(self.message_label)
@@ -99,8 +99,7 @@ class CameraPanel(Panel):
         side.setWidgetResizable(True)
         side.setMinimumWidth(330)
         side.setMaximumWidth(400)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
+        layout = row(self, 4)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(side)
         c = self.controls

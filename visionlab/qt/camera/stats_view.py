@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtWidgets import QFormLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QLabel, QProgressBar, QWidget
 
 from visionlab.core.camera.stats import STAGES
+from visionlab.qt.common.layouts import column
 
 
 class CameraStatsView(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout = column(self)
         self.summary = QLabel("not streaming")
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHeaderView, QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHeaderView, QLabel, QTreeWidget, QTreeWidgetItem, QWidget
 
 from visionlab.core.features.arithmetic import conv_formulas
 from visionlab.core.features.gradcam import Prediction
 from visionlab.core.features.layers import NOTES_ALEXNET_SPLIT, LayerInfo, ModelSummary
 from visionlab.qt.common import theme
+from visionlab.qt.common.layouts import column
 
 NAME_ROLE = Qt.ItemDataRole.UserRole
 NO_CAM = -1  # the class "index" of the combo's "overlay off" entry
@@ -48,8 +49,8 @@ class LayerTree(QTreeWidget):
         self.setColumnCount(len(self.COLUMNS))
         self.setHeaderLabels(list(self.COLUMNS))
         self.setUniformRowHeights(True)
-        for column in range(len(self.COLUMNS)):
-            self.header().setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        for index in range(len(self.COLUMNS)):
+            self.header().setSectionResizeMode(index, QHeaderView.ResizeMode.ResizeToContents)
         self.setIndentation(12)
         self.setToolTip("Receptive field (input pixels one output pixel sees) / effective stride")
         self._items: dict[str, QTreeWidgetItem] = {}
@@ -131,8 +132,7 @@ class PredictionsBox(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout = column(self)
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.label.setTextFormat(Qt.TextFormat.RichText)

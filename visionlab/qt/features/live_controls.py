@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QPushButton, QWidget
+from PySide6.QtWidgets import QComboBox, QFileDialog, QPushButton, QWidget
 
 from visionlab.core.features.models import LoadedModel
 from visionlab.qt.common import threads
+from visionlab.qt.common.layouts import row
 from visionlab.qt.features.live_worker import LiveFeatures
 
 LIVE_SOURCES = ("Live: off", "Live: synthetic shapes", "Live: camera 0", "Live: video file…")
@@ -42,8 +43,7 @@ class LiveControls(QWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(LIVE_PULL_MS)
         self.timer.timeout.connect(self._pull)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout = row(self)
         layout.addWidget(self.combo, 1)
         layout.addWidget(self.snapshot_button)
 

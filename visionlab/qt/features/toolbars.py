@@ -8,12 +8,13 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QGuiApplication, QImage
-from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QPushButton, QWidget
 
 from visionlab.core.features.images import IMAGE_SUFFIXES, MIN_SIDE
 from visionlab.core.features.models import MODEL_NAMES, LoadedModel
 from visionlab.core.features.viewer import sample_images
 from visionlab.qt.common import theme
+from visionlab.qt.common.layouts import row
 
 
 def qimage_to_rgb(image: QImage) -> np.ndarray:
@@ -51,8 +52,7 @@ class ModelBar(QWidget):
         self.cancel_button.hide()
         self.note = QLabel()
         self.status = QLabel()
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout = row(self)
         for widget in (QLabel("Model"), self.combo, checkpoint_button, weights_button, self.download_button,
                        self.cancel_button, self.note):
             layout.addWidget(widget)
@@ -106,8 +106,7 @@ class InputBar(QWidget):
         paste_button = QPushButton("Paste")
         paste_button.setToolTip("Paste an image (or an image file) from the clipboard; you can also drop one here")
         paste_button.clicked.connect(self.paste)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout = row(self)
         layout.addWidget(self.samples, 1)
         layout.addWidget(open_button)
         layout.addWidget(paste_button)

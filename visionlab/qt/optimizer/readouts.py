@@ -15,11 +15,11 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
 from visionlab.core.optimizer.engine import Trajectory
+from visionlab.qt.common.layouts import column
 
 COLUMNS = ("racer", "x", "y", "loss", "|∇L|", "status")
 
@@ -99,8 +99,7 @@ class ValuesTable(QTableWidget):
 class InternalsView(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
+        layout = column(self, 4)
         top = QHBoxLayout()
         top.addWidget(QLabel("<b>Internals of</b>"))
         self.racer_box = QComboBox()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QWidget
 
 from visionlab.core.optimizer.presets import PALETTE
 from visionlab.core.optimizer.sweeps import (
@@ -19,6 +19,7 @@ from visionlab.core.optimizer.sweeps import (
     learning_rate_strip,
     sharp_flat_statistics,
 )
+from visionlab.qt.common.layouts import column
 
 BASIN_COLORS = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#A6761D",
                 "#66A61E", "#E7298A", "#7570B3", "#1B9E77")
@@ -39,8 +40,7 @@ class SweepView(QWidget):
     def __init__(self, run_label: str, parent=None) -> None:
         super().__init__(parent)
         self.panel = None  # the OptimizerPanel, set by it (its `jobs` runs the sweeps)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
+        layout = column(self, 2)
         self.controls = QHBoxLayout()
         self.run_button = QPushButton(run_label)
         self.cancel_button = QPushButton("Cancel")

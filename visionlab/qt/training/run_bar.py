@@ -7,35 +7,33 @@ the latest message, the diagnosis): a label that grew would re-lay out, and full
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QWidget
 
 from visionlab.core.training import monitor
+from visionlab.qt.common.layouts import column, row
 from visionlab.qt.common.theme import StatusLine
 
 
 class RunBar(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(0, 0, 0, 0)
-        row = QHBoxLayout()
-        self.start_button = QPushButton("Start")
-        self.pause_button = QPushButton("Pause")
-        self.stop_button = QPushButton("Stop")
+        lines = column(self)
+        transport = QHBoxLayout()
+        self.start_button, self.pause_button, self.stop_button = (QPushButton(text) for text in
+                                                                  ("Start", "Pause", "Stop"))
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.speed_label = QLabel("")
         self.speed_label.setMinimumWidth(200)
-        for widget in (self.start_button, self.pause_button, self.stop_button):
-            row.addWidget(widget)
-        row.addWidget(self.progress, 1)
-        row.addWidget(self.speed_label)
-        column.addLayout(row)
+        for widget, stretch in ((self.start_button, 0), (self.pause_button, 0), (self.stop_button, 0),
+                                (self.progress, 1), (self.speed_label, 0)):
+            transport.addWidget(widget, stretch)
+        lines.addLayout(transport)
         self.model_label = StatusLine(lines=1)
         self.status_label = StatusLine("Choose settings and press Start.", lines=2)
         self.diagnosis_label = StatusLine(lines=2)
         for label in (self.model_label, self.status_label, self.diagnosis_label):
-            column.addWidget(label)
+            lines.addWidget(label)
 
     def set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
@@ -58,15 +56,13 @@ class SmoothingRow(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
         self.window_spin = QSpinBox()
         self.window_spin.setRange(1, 500)
         self.window_spin.setValue(10)
         self.label = QLabel("")
-        row.addWidget(QLabel("Smoothing: EMA over"))
-        row.addWidget(self.window_spin)
-        row.addWidget(self.label, 1)
+        widgets = row(self)
+        for widget, stretch in ((QLabel("Smoothing: EMA over"), 0), (self.window_spin, 0), (self.label, 1)):
+            widgets.addWidget(widget, stretch)
         self.window_spin.valueChanged.connect(self._changed)
         self._changed(self.window_spin.value())
 
