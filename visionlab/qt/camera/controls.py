@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from visionlab.core.camera.overlay import OverlayOptions
 from visionlab.qt.camera.stats_view import CameraStatsView
 from visionlab.qt.common import theme
-from visionlab.qt.common.layouts import column
+from visionlab.qt.common.layouts import column_layout
 
 SIZES = ((640, 480), (320, 240), (1280, 720))
 
@@ -39,7 +39,7 @@ class CameraControls(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        layout = column(self, 4)
+        layout = column_layout(self, 4)
 
         source_box = QGroupBox("Source")
         source_form = QFormLayout(source_box)

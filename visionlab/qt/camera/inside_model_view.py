@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from visionlab.core.camera.inside_model import RCNNInside, SegmentationInside
 from visionlab.core.camera.overlay import OverlayOptions, class_color, render_overlay
-from visionlab.qt.common.layouts import column
+from visionlab.qt.common.layouts import column_layout
 
 LEVEL_COLORS = ((255, 80, 80), (80, 220, 80), (80, 160, 255), (255, 200, 0), (220, 80, 255))
 RCNN_TITLES = ("Anchors at the clicked point (color = FPN level)", "RPN objectness (max over anchors)",
@@ -86,7 +86,7 @@ class InsideView(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        layout = column(self)
+        layout = column_layout(self)
         row = QHBoxLayout()
         self.analyse_button = QPushButton("Pause and analyse this frame")
         self.top_n = QSpinBox()

@@ -27,7 +27,7 @@ from visionlab.qt.camera.stream import CameraStream
 from visionlab.qt.camera.view import CameraView
 from visionlab.qt.camera.weights_bar import WeightsBar
 from visionlab.qt.common.jobs import JobRunner
-from visionlab.qt.common.layouts import column, row
+from visionlab.qt.common.layouts import column_layout, row_layout
 from visionlab.qt.common.theme import StatusLine
 from visionlab.qt.panel import Panel
 
@@ -83,7 +83,7 @@ class CameraPanel(Panel):
         self.weights_bar = WeightsBar()
         self.message_label = StatusLine(timestamps=True)  # the stream's messages arrive on their own
         live = QWidget()
-        live_layout = column(live)
+        live_layout = column_layout(live)
         live_layout.addWidget(self.weights_bar)
         live_layout.addWidget(self.view, 1)
         live_layout.addWidget(self.message_label)
@@ -99,7 +99,7 @@ class CameraPanel(Panel):
         side.setWidgetResizable(True)
         side.setMinimumWidth(330)
         side.setMaximumWidth(400)
-        layout = row(self, 4)
+        layout = row_layout(self, 4)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(side)
         c = self.controls

@@ -7,13 +7,13 @@ import math
 from PySide6.QtWidgets import QFormLayout, QLabel, QProgressBar, QWidget
 
 from visionlab.core.camera.stats import STAGES
-from visionlab.qt.common.layouts import column
+from visionlab.qt.common.layouts import column_layout
 
 
 class CameraStatsView(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        layout = column(self)
+        layout = column_layout(self)
         self.summary = QLabel("not streaming")
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)

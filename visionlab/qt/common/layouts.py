@@ -5,13 +5,13 @@ from __future__ import annotations
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 
-def column(parent: QWidget, margin: int = 0) -> QVBoxLayout:
+def column_layout(parent: QWidget, margin: int = 0) -> QVBoxLayout:
     layout = QVBoxLayout(parent)
     layout.setContentsMargins(margin, margin, margin, margin)
     return layout
 
 
-def row(parent: QWidget, margin: int = 0) -> QHBoxLayout:
+def row_layout(parent: QWidget, margin: int = 0) -> QHBoxLayout:
     layout = QHBoxLayout(parent)
     layout.setContentsMargins(margin, margin, margin, margin)
     return layout

@@ -11,7 +11,7 @@ from visionlab.core.features.arithmetic import conv_formulas
 from visionlab.core.features.gradcam import Prediction
 from visionlab.core.features.layers import NOTES_ALEXNET_SPLIT, LayerInfo, ModelSummary
 from visionlab.qt.common import theme
-from visionlab.qt.common.layouts import column
+from visionlab.qt.common.layouts import column_layout
 
 NAME_ROLE = Qt.ItemDataRole.UserRole
 NO_CAM = -1  # the class "index" of the combo's "overlay off" entry
@@ -132,7 +132,7 @@ class PredictionsBox(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        layout = column(self)
+        layout = column_layout(self)
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.label.setTextFormat(Qt.TextFormat.RichText)

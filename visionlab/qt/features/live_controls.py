@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QPushButton, QWidget
 
 from visionlab.core.features.models import LoadedModel
 from visionlab.qt.common import threads
-from visionlab.qt.common.layouts import row
+from visionlab.qt.common.layouts import row_layout
 from visionlab.qt.features.live_worker import LiveFeatures
 
 LIVE_SOURCES = ("Live: off", "Live: synthetic shapes", "Live: camera 0", "Live: video file…")
@@ -43,7 +43,7 @@ class LiveControls(QWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(LIVE_PULL_MS)
         self.timer.timeout.connect(self._pull)
-        layout = row(self)
+        layout = row_layout(self)
         layout.addWidget(self.combo, 1)
         layout.addWidget(self.snapshot_button)
 

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from visionlab.core.features.maps import KERNELS_SHOWN, build_mosaic
-from visionlab.qt.common.layouts import column
+from visionlab.qt.common.layouts import column_layout
 from visionlab.qt.features.maps import COLORMAPS, ChannelView, InputView, MapsGrid, lookup_table
 
 HOVER_HINT = "hover a map: channel, pixel, value · click: receptive field · double-click: zoom"
@@ -59,7 +59,7 @@ class MapsPage(QWidget):
         back.clicked.connect(lambda: self.stack.setCurrentIndex(0))
         self.zoom_caption = QLabel()
         zoom_page = QWidget()
-        zoom_layout = column(zoom_page)
+        zoom_layout = column_layout(zoom_page)
         zoom_bar = QHBoxLayout()
         zoom_bar.addWidget(back)
         zoom_bar.addWidget(self.zoom_caption, 1)
@@ -72,7 +72,7 @@ class MapsPage(QWidget):
         for widget in (self.sort_box, self.normalization, self.colormap):
             tools.addWidget(widget)
         tools.addStretch(1)
-        layout = column(self)
+        layout = column_layout(self)
         layout.addLayout(tools)
         layout.addWidget(self.stack, 1)
         layout.addWidget(self.hover_label)

@@ -23,7 +23,7 @@ from visionlab.core.features.viewer import (
     view_layer,
 )
 from visionlab.qt.common.jobs import JobRunner
-from visionlab.qt.common.layouts import column
+from visionlab.qt.common.layouts import column_layout
 from visionlab.qt.common.theme import StatusLine
 from visionlab.qt.features.explainer import ConvExplainer
 from visionlab.qt.features.info import NO_CAM, LayerTree, PredictionsBox, formula_html, totals_html
@@ -76,7 +76,7 @@ class FeaturesPanel(Panel):
         self.totals = QLabel()
         self.totals.setWordWrap(True)
         left = QWidget()
-        left_layout = column(left)
+        left_layout = column_layout(left)
         left_layout.addWidget(self.tree, 1)
         left_layout.addWidget(self.totals)
 
@@ -98,7 +98,7 @@ class FeaturesPanel(Panel):
         self.predictions = PredictionsBox()
         self.predictions.cam_class_chosen.connect(self._on_cam_class)
         right = QWidget()
-        right_layout = column(right)
+        right_layout = column_layout(right)
         right_layout.addWidget(self.input_bar)  # input controls above the image, where the student looks
         right_layout.addWidget(self.live)
         right_layout.addWidget(self.input_view, 3)

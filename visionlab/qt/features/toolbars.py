@@ -14,7 +14,7 @@ from visionlab.core.features.images import IMAGE_SUFFIXES, MIN_SIDE
 from visionlab.core.features.models import MODEL_NAMES, LoadedModel
 from visionlab.core.features.viewer import sample_images
 from visionlab.qt.common import theme
-from visionlab.qt.common.layouts import row
+from visionlab.qt.common.layouts import row_layout
 
 
 def qimage_to_rgb(image: QImage) -> np.ndarray:
@@ -52,7 +52,7 @@ class ModelBar(QWidget):
         self.cancel_button.hide()
         self.note = QLabel()
         self.status = QLabel()
-        layout = row(self)
+        layout = row_layout(self)
         for widget in (QLabel("Model"), self.combo, checkpoint_button, weights_button, self.download_button,
                        self.cancel_button, self.note):
             layout.addWidget(widget)
@@ -106,7 +106,7 @@ class InputBar(QWidget):
         paste_button = QPushButton("Paste")
         paste_button.setToolTip("Paste an image (or an image file) from the clipboard; you can also drop one here")
         paste_button.clicked.connect(self.paste)
-        layout = row(self)
+        layout = row_layout(self)
         layout.addWidget(self.samples, 1)
         layout.addWidget(open_button)
         layout.addWidget(paste_button)

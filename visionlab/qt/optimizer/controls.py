@@ -31,7 +31,7 @@ from visionlab.core.optimizer.hyperparams import OPTIMIZERS
 from visionlab.core.optimizer.lab import MAX_UI_STEPS, LabConfig
 from visionlab.core.optimizer.presets import PALETTE, PRESETS, PRESETS_BY_KEY
 from visionlab.qt.common import theme
-from visionlab.qt.common.layouts import column
+from visionlab.qt.common.layouts import column_layout
 from visionlab.qt.optimizer.param_form import ParamForm
 
 MAX_RACERS = 8
@@ -58,7 +58,7 @@ class OptimControls(QScrollArea):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         body = QWidget()
         self.setWidget(body)
-        layout = column(body, 4)
+        layout = column_layout(body, 4)
 
         self.preset_box = QComboBox()
         self.preset_box.setMinimumContentsLength(12)

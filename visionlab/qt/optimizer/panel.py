@@ -34,7 +34,7 @@ from visionlab.core.optimizer.mathns import SCALAR
 from visionlab.core.optimizer.presets import PALETTE, PRESETS_BY_KEY
 from visionlab.qt.common.first_paint import FirstPaintWatcher
 from visionlab.qt.common.jobs import JobRunner
-from visionlab.qt.common.layouts import column, row
+from visionlab.qt.common.layouts import column_layout, row_layout
 from visionlab.qt.common.theme import StatusLine
 from visionlab.qt.optimizer.controls import OptimControls
 from visionlab.qt.optimizer.readouts import SideColumn
@@ -70,11 +70,11 @@ class OptimizerPanel(Panel):
         self.side = SideColumn()
 
         center = QWidget()
-        center_layout = column(center)
+        center_layout = column_layout(center)
         center_layout.addLayout(self._export_bar())
         self.tabs = QTabWidget()
         map_page = QWidget()
-        map_layout = column(map_page)
+        map_layout = column_layout(map_page)
         map_layout.addWidget(self.map, 1)
         map_layout.addLayout(self._playback_bar())
         self.tabs.addTab(map_page, "Map")
@@ -93,7 +93,7 @@ class OptimizerPanel(Panel):
         splitter.setSizes([290, 640, 340])
         splitter.setCollapsible(0, False)
         splitter.setCollapsible(2, False)
-        layout = row(self, 2)
+        layout = row_layout(self, 2)
         layout.addWidget(splitter)
 
         self.play_timer = QTimer(self)

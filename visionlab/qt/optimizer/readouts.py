@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from visionlab.core.optimizer.engine import Trajectory
-from visionlab.qt.common.layouts import column
+from visionlab.qt.common.layouts import column_layout
 
 COLUMNS = ("racer", "x", "y", "loss", "|∇L|", "status")
 
@@ -99,7 +99,7 @@ class ValuesTable(QTableWidget):
 class InternalsView(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        layout = column(self, 4)
+        layout = column_layout(self, 4)
         top = QHBoxLayout()
         top.addWidget(QLabel("<b>Internals of</b>"))
         self.racer_box = QComboBox()

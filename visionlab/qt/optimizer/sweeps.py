@@ -19,7 +19,7 @@ from visionlab.core.optimizer.sweeps import (
     learning_rate_strip,
     sharp_flat_statistics,
 )
-from visionlab.qt.common.layouts import column
+from visionlab.qt.common.layouts import column_layout
 
 BASIN_COLORS = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#A6761D",
                 "#66A61E", "#E7298A", "#7570B3", "#1B9E77")
@@ -40,7 +40,7 @@ class SweepView(QWidget):
     def __init__(self, run_label: str, parent=None) -> None:
         super().__init__(parent)
         self.panel = None  # the OptimizerPanel, set by it (its `jobs` runs the sweeps)
-        layout = column(self, 2)
+        layout = column_layout(self, 2)
         self.controls = QHBoxLayout()
         self.run_button = QPushButton(run_label)
         self.cancel_button = QPushButton("Cancel")

@@ -28,7 +28,7 @@ from visionlab.core.training.config import TrainConfig, current_value
 from visionlab.core.training.datasets import DATASET_NAMES
 from visionlab.core.training.models import MODEL_NAMES
 from visionlab.core.training.optimizers import OPTIMIZERS, SCHEDULES, hyperparameters
-from visionlab.qt.common.layouts import column
+from visionlab.qt.common.layouts import column_layout
 
 
 def read_widget(widget: QWidget) -> Any:
@@ -75,7 +75,7 @@ class TrainingControls(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        layout = column(self)
+        layout = column_layout(self)
         layout.addWidget(self._data_group())
         layout.addWidget(self._model_group())
         layout.addWidget(self._optimizer_group())

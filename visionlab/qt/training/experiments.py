@@ -27,7 +27,7 @@ from visionlab.core.training.datasets import load_splits
 from visionlab.core.training.ensembles import bagging_curve, bias_variance, boosting_curve
 from visionlab.core.training.landscape import sharp_vs_flat
 from visionlab.qt.common.jobs import JobRunner
-from visionlab.qt.common.layouts import column
+from visionlab.qt.common.layouts import column_layout
 from visionlab.qt.common.theme import error_html
 
 EXPERIMENTS = ("k-fold cross-validation", "bagging vs boosting", "bias–variance (polynomial degree)",
@@ -73,7 +73,7 @@ class ExperimentsTab(QWidget):
         self.jobs = jobs
         self._stopping = False
         self.result = None
-        layout = column(self, 4)
+        layout = column_layout(self, 4)
         row = QHBoxLayout()
         self.kind = QComboBox()
         self.kind.addItems(EXPERIMENTS)

@@ -12,13 +12,13 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
-from visionlab.qt.common.layouts import column
+from visionlab.qt.common.layouts import column_layout
 
 
 class HistogramsView(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        layout = column(self, 4)
+        layout = column_layout(self, 4)
         row = QHBoxLayout()
         self.layer = QComboBox()
         self.kind = QComboBox()

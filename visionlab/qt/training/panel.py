@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from visionlab.core.training import monitor
 from visionlab.qt.common import threads
 from visionlab.qt.common.jobs import JobRunner
+from visionlab.qt.common.layouts import column_layout
 from visionlab.qt.panel import Panel
 from visionlab.qt.training.controls import TrainingControls
 from visionlab.qt.training.curves import PARTS, TrainingCurves
@@ -97,7 +98,7 @@ class TrainingPanel(Panel):
         self.tabs = QTabWidget()
         column.addWidget(self.tabs, 1)
         curves_page = QWidget()
-        curves_layout = column(curves_page)
+        curves_layout = column_layout(curves_page)
         self.curves = TrainingCurves()
         self.smoothing = SmoothingRow()
         self.smoothing.window_changed.connect(self.curves.set_window)
@@ -132,7 +133,7 @@ class TrainingPanel(Panel):
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([300, 900])
-        layout = column(self, 4)
+        layout = column_layout(self, 4)
         layout.addWidget(splitter)
         self.curves.set_window(self.window_spin.value())
 

@@ -10,14 +10,14 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QWidget
 
 from visionlab.core.training import monitor
-from visionlab.qt.common.layouts import column, row
+from visionlab.qt.common.layouts import column_layout, row_layout
 from visionlab.qt.common.theme import StatusLine
 
 
 class RunBar(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        lines = column(self)
+        lines = column_layout(self)
         transport = QHBoxLayout()
         self.start_button, self.pause_button, self.stop_button = (QPushButton(text) for text in
                                                                   ("Start", "Pause", "Stop"))
@@ -60,7 +60,7 @@ class SmoothingRow(QWidget):
         self.window_spin.setRange(1, 500)
         self.window_spin.setValue(10)
         self.label = QLabel("")
-        widgets = row(self)
+        widgets = row_layout(self)
         for widget, stretch in ((QLabel("Smoothing: EMA over"), 0), (self.window_spin, 0), (self.label, 1)):
             widgets.addWidget(widget, stretch)
         self.window_spin.valueChanged.connect(self._changed)

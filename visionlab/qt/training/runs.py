@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from visionlab.core import paths
 from visionlab.core.training.monitor import AB_SETTINGS, Run, list_runs
 from visionlab.qt.common.jobs import JobRunner
-from visionlab.qt.common.layouts import column
+from visionlab.qt.common.layouts import column_layout
 
 
 def _export(run: Run, kind: str, target: str) -> Path:
@@ -46,7 +46,7 @@ class RunList(QWidget):
     def __init__(self, jobs: JobRunner, parent=None) -> None:
         super().__init__(parent)
         self.jobs = jobs
-        layout = column(self, 4)
+        layout = column_layout(self, 4)
         hint = QLabel("Tick runs to overlay their validation curves. A/B repeats the selected run with the same "
                       "seed and data order, changing exactly one setting.")
         hint.setWordWrap(True)
