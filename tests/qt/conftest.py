@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_on_the_gui_thread(qapp):
+    """As the app does (qt/common/gui_gc.py): no cyclic collection in worker threads; here, between tests."""
+    from visionlab.qt.common import gui_gc
+
+    gui_gc.install(qapp)
+    yield
+    gc.collect()  # the closed panels of this test are freed here, on the GUI thread
 
 
 @pytest.fixture

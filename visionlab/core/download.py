@@ -193,7 +193,9 @@ def _copy_body(url: str, transfer: _Transfer, progress: Progress, should_stop: C
         while True:
             if should_stop():
                 raise DownloadCancelled(f"download of {transfer.label} cancelled; nothing was kept")
-            chunk = response.read(CHUNK_BYTES)
+            # read1: whatever one socket read brings (≤ CHUNK_BYTES). read() would wait for a full chunk, and a
+            # server trickling a byte every 0.2 s would keep it (and a cancel) waiting for hours.
+            chunk = response.read1(CHUNK_BYTES)
             if not chunk:
                 return
             transfer.add(chunk)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from visionlab import __version__
 from visionlab.core import paths
+from visionlab.qt.common import gui_gc
 
 log = logging.getLogger("visionlab")
 
@@ -73,6 +74,7 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName("VisionLab")
     app.setOrganizationName("VisionLab")
     app.setApplicationVersion(__version__)
+    gui_gc.install(app)  # reference cycles holding widgets are freed on this thread, never in a worker
     return app
 
 

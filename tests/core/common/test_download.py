@@ -31,9 +31,9 @@ class Behaviour:
     """How the server sends one path; `requested_from` records the first byte of every request (Range)."""
 
     def __init__(self, close_at: int | None = None, close_once: bool = True, ranges: bool = True,
-                 silent_at: int | None = None, delay: float = 0.0) -> None:
+                 silent_at: int | None = None, delay: float = 0.0, chunk: int = 1 << 16) -> None:
         self.close_at, self.close_once, self.ranges = close_at, close_once, ranges
-        self.silent_at, self.delay = silent_at, delay
+        self.silent_at, self.delay, self.chunk = silent_at, delay, chunk
         self.requested_from: list[int] = []
 
 
@@ -60,10 +60,13 @@ def serve():
             if how.close_once:
                 how.close_at = None
             try:
-                for start in range(first, end, 1 << 16):
+                for start in range(first, end, how.chunk):
                     if how.silent_at is not None and start >= how.silent_at:
                         teardown.wait(60)
-                    self.wfile.write(DATA[start:min(start + (1 << 16), end)])
+                    if teardown.is_set():
+                        return
+                    self.wfile.write(DATA[start:min(start + how.chunk, end)])
+                    self.wfile.flush()
                     time.sleep(how.delay)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client cancelled or gave up
@@ -139,6 +142,18 @@ def test_cancel_mid_download_removes_everything(serve, tmp_path):
     assert files_in(tmp_path) == []
     with pytest.raises(DownloadCancelled, match="before it started"):
         fetch(url, tmp_path / "never.bin", should_stop=lambda: True)
+    assert files_in(tmp_path) == []
+
+
+def test_cancel_is_quick_while_the_server_trickles(serve, tmp_path):
+    # A few bytes every 50 ms: the socket never times out, so only reading what arrives lets cancel work.
+    url, _ = serve("trickle.bin", Behaviour(delay=0.05, chunk=16))
+    stop = threading.Event()
+    threading.Timer(0.5, stop.set).start()
+    started = time.perf_counter()
+    with pytest.raises(DownloadCancelled):
+        fetch(url, tmp_path / "trickle.bin", should_stop=stop.is_set)
+    assert time.perf_counter() - started < 1.5
     assert files_in(tmp_path) == []
 
 

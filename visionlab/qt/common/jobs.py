@@ -184,6 +184,10 @@ class JobRunner(QObject):
             self._start_next()
             if not self.busy:
                 self.busy_changed.emit(False)
+        # The worker's connections hold this request: drop what it points at (often a panel's methods), so
+        # no reference cycle keeps a closed panel alive until some later collection.
+        request.on_done = request.on_error = request.on_progress = request.on_cancel = None
+        request.worker = None
 
     def _retire(self, request: _Request) -> None:
         if request.worker is not None:
