@@ -43,6 +43,10 @@ def run_bench(name: str | None, argv: list[str]) -> int:
     except (argparse.ArgumentError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        threads = sys.modules.get("visionlab.qt.common.threads")  # only where a GUI bench loaded Qt
+        if threads is not None:
+            threads.wait_all(30.0)  # a QThread destroyed while running would abort the process at exit
     if as_json:
         print(json.dumps(result, sort_keys=False))
     else:

@@ -55,7 +55,6 @@ def main(argv: list[str]) -> dict:
         from visionlab.core.camera.stream import ThreadedPipeline
 
         pipeline = ThreadedPipeline(source, detector, fps=None)
-        stats, slots = pipeline.stats, (pipeline.frames, pipeline.results)
 
         def pump() -> None:  # the GUI's job without a GUI: pull and draw at ~30 Hz
             result = pipeline.results.get_nowait()
@@ -64,6 +63,7 @@ def main(argv: list[str]) -> dict:
             time.sleep(1 / 30)
 
         pipeline.start()
+        stats, slots = pipeline.stats, (pipeline.frames, pipeline.results)  # a start makes fresh ones
         stop = pipeline.stop
     else:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

@@ -183,7 +183,10 @@ def test_closing_during_inference_stops_every_thread(panel, qtbot, seconds, limi
     assert time.perf_counter() - started < limit
     # A forward pass still running then cannot be interrupted: its thread is retired (kept referenced,
     # so it is never destroyed while running) and ends on its own right after the pass.
-    assert threads and all(not thread.isRunning() or thread in thread_registry.running() for thread in threads)
+    still_running = [thread for thread in threads if thread.isRunning()]
+    assert (still_running != []) == (seconds > 2)
+    assert all(thread in panel.stream.pipeline.retired and thread in thread_registry.running()
+               for thread in still_running)
     qtbot.waitUntil(lambda: not any(thread.isRunning() for thread in threads), timeout=5000)
 
 

@@ -23,11 +23,12 @@ def test_a_busy_worker_thread_never_runs_the_cyclic_collector(qtbot):
     assert not gc.isenabled()
     Cycle.freed_on.clear()
 
+    kept = []  # allocations that stay alive, so the counts stay past gen-0's threshold until collected
+
     def busy_worker() -> None:
         for _ in range(20):
             Cycle()  # garbage the worker itself makes, in cycles
-            junk = [[i] for i in range(20_000)]  # far past gen-0's threshold: CPython would collect here
-            del junk
+            kept.append([[i] for i in range(20_000)])  # far past gen-0's threshold: CPython would collect here
 
     worker = threading.Thread(target=busy_worker, name="worker")
     worker.start()

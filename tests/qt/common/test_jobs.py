@@ -38,14 +38,21 @@ def test_plain_and_cancellable_callables_both_run(qtbot):
 
 def test_replace_drops_the_old_result_and_runs_the_new_one_at_once(qtbot):
     runner = JobRunner()
-    results = []
-    runner.start("load", slow, 0.5, "old model", on_done=results.append)
+    results, late = [], []
+
+    def old_build(progress):
+        time.sleep(0.4)
+        progress(0.9, "still building")  # after the replacement: nobody listens any more
+        raise RuntimeError("the old build failed late")
+
+    runner.start("load", old_build, on_done=late.append, on_error=late.append,
+                 on_progress=lambda fraction, text: late.append(text))
     started = time.perf_counter()
     runner.start("load", slow, 0.05, "new model", on_done=results.append)
     qtbot.waitUntil(lambda: results == ["new model"], timeout=5000)
-    assert time.perf_counter() - started < 0.4  # did not wait for the old build
-    qtbot.wait(700)  # the old build ends meanwhile: its result never arrives
-    assert results == ["new model"]
+    assert time.perf_counter() - started < 0.35  # did not wait for the old build
+    qtbot.wait(700)  # the old build ends meanwhile: its progress and its error never arrive
+    assert results == ["new model"] and late == []
 
 
 def test_queue_keeps_only_the_newest_waiting_request(qtbot):
@@ -100,6 +107,42 @@ def test_an_error_reaches_on_error_as_one_line(qtbot):
     runner.start("image", broken, on_error=errors.append)
     qtbot.waitUntil(lambda: bool(errors), timeout=2000)
     assert errors == ["ValueError: the file is not an image"]
+
+
+def test_a_finished_job_keeps_nothing_alive(qtbot):
+    import gc
+    import weakref
+
+    class Model:  # stands for a model or an image a job was given
+        pass
+
+    runner = JobRunner()
+    model, done = Model(), []
+    alive = weakref.ref(model)
+    runner.start("view", slow, 0.0, model, on_done=done.append)
+    del model
+    qtbot.waitUntil(lambda: len(done) == 1, timeout=5000)
+    done.clear()
+    qtbot.wait(50)
+    gc.collect()
+    assert alive() is None
+
+
+def test_retiring_a_thread_that_has_a_parent_keeps_it_alive_when_the_parent_goes(qtbot):
+    from PySide6.QtCore import QObject, QThread
+
+    class Busy(QThread):
+        def run(self):
+            time.sleep(0.5)
+
+    parent = QObject()
+    thread = Busy(parent)
+    thread.start()
+    threads.retire(thread)
+    assert thread.parent() is None and thread in threads.running()
+    parent.deleteLater()  # deleting a parent that still owned a running QThread would abort the process
+    qtbot.wait(50)
+    qtbot.waitUntil(thread.isFinished, timeout=3000)
 
 
 def test_shutdown_is_bounded_and_retires_a_job_that_cannot_stop(qtbot):

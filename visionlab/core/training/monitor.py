@@ -65,14 +65,16 @@ def count_parameters(config: TrainConfig) -> tuple[int, tuple[int, ...], int | N
 
 def train_run(config: TrainConfig, emit: Callable[[Any], None], should_stop: Callable[[], bool], *,
               resume: Run | None = None, parent_run: str | None = None, change: str | None = None,
-              on_trainer: Callable[[Trainer, Run], None] | None = None) -> float:
+              on_trainer: Callable[[Trainer, Run], None] | None = None,
+              loading_should_stop: Callable[[], bool] | None = None) -> float:
     """Train one run to its end (or until `should_stop`); returns the seconds spent training.
 
-    `should_stop` is polled every step (a paused run simply blocks inside it). The run's files are
-    complete on disk whatever happens: `Run.close` runs in a `finally`.
+    `should_stop` is polled every step (a paused run simply blocks inside it); loading the data polls
+    `loading_should_stop` instead when given (pausing means pausing the training, not the download).
+    The run's files are complete on disk whatever happens: `Run.close` runs in a `finally`.
     """
     data = load_splits(config, progress=lambda fraction, text: emit(DataProgress(fraction, text)),
-                       should_stop=should_stop)
+                       should_stop=loading_should_stop or should_stop)
     start_epoch, state = 0, None
     if resume is not None:
         saved = resume.resume_state()

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 DRAW_INTERVAL_MS = 33  # ~30 Hz: the display never needs more, and the GUI stays free
 STATS_EVERY_TICKS = 6
-SHUTDOWN_S = 2.0  # each of the stream and the jobs gets this much when the window closes
+SHUTDOWN_S = 2.0  # the stream and the jobs together get this much when the window closes
 
 
 class CameraPanel(Panel):
@@ -236,10 +236,12 @@ class CameraPanel(Panel):
         self.stop_streaming(wait=False)  # the camera and the model rest while another panel is shown
 
     def shutdown(self) -> None:
-        """Bounded: ≤ 2 s for the stream's threads, ≤ 2 s for the jobs; a thread still busy is retired."""
+        """Bounded: the stream's threads and the jobs stop together within 2 s; one still busy is retired."""
+        deadline = time.monotonic() + SHUTDOWN_S
+        self.recording.shutdown()  # finishing the file is a job: started before the runner closes
+        self.jobs.close()  # every job is asked to stop now, while the stream stops
         self.stop_streaming()
-        self.recording.shutdown()  # finishing the file is a job: the runner's bound covers it
-        self.jobs.shutdown(SHUTDOWN_S)
+        self.jobs.shutdown(max(0.0, deadline - time.monotonic()))
 
     def save_settings(self, settings: QSettings) -> None:
         self.controls.save_state(settings)

@@ -59,8 +59,13 @@ class JobWorker(QThread):
         self.setObjectName(f"job:{getattr(job, '__name__', 'job')}")
 
     def run(self) -> None:
+        job, args, kwargs = self._job, self._args, self._kwargs
+        # A finished worker may stay referenced a while (threads.track): it must not keep the job's
+        # arguments (a model, an image) alive with it.
+        self._job, self._args, self._kwargs = None, (), {}
         try:
-            result = _call(self._job, self._args, self._kwargs, self._report, self.isInterruptionRequested)
+            result = _call(job, args, kwargs, self._report, self.isInterruptionRequested)
+            del job, args, kwargs
         except JobCancelled:
             self.cancelled.emit()
             return
@@ -133,10 +138,21 @@ class JobRunner(QObject):
     def busy(self) -> bool:
         return bool(self._running)
 
-    def shutdown(self, timeout_s: float = 2.0) -> bool:
-        """Forget waiting jobs, stop running ones within `timeout_s` in all; True when all of them ended."""
+    def close(self) -> None:
+        """Start nothing more, forget waiting jobs and ask running ones to stop, without waiting.
+
+        A panel that stops other threads too calls this first, so that all of them stop in parallel
+        within one deadline, then `shutdown` with what is left of it.
+        """
         self._closed = True
         self._waiting.clear()
+        for request in self._running.values():
+            if request.worker is not None:
+                request.worker.requestInterruption()
+
+    def shutdown(self, timeout_s: float = 2.0) -> bool:
+        """Close, then wait for running jobs at most `timeout_s` in all; True when all of them ended."""
+        self.close()
         workers = [request.worker for request in self._running.values() if request.worker is not None]
         self._running.clear()
         return threads.stop_all(workers, timeout_s)
@@ -187,7 +203,7 @@ class JobRunner(QObject):
         # The worker's connections hold this request: drop what it points at (often a panel's methods), so
         # no reference cycle keeps a closed panel alive until some later collection.
         request.on_done = request.on_error = request.on_progress = request.on_cancel = None
-        request.worker = None
+        request.worker, request.args, request.kwargs = None, (), {}
 
     def _retire(self, request: _Request) -> None:
         if request.worker is not None:

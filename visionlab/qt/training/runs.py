@@ -122,7 +122,8 @@ class RunList(QWidget):
             self.list.addItem(item)
             if run.run_id == (self._wanted_selection or (selected.run_id if selected else None)):
                 self.list.setCurrentItem(item)
-        self._wanted_selection = None
+        if self._wanted_selection in self.runs:  # a list read before the run started keeps waiting for it
+            self._wanted_selection = None
         self.list.blockSignals(False)
         self.overlay_changed.emit()  # checked runs may have new epochs
         self.refreshed.emit()

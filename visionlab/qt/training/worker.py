@@ -67,7 +67,8 @@ class TrainingWorker(QThread):
         try:
             self.train_seconds = monitor.train_run(
                 self.config, self.outbox.append, self._should_stop, resume=self.resume_run,
-                parent_run=self.parent_run, change=self.change, on_trainer=self._on_trainer)
+                parent_run=self.parent_run, change=self.change, on_trainer=self._on_trainer,
+                loading_should_stop=self.isInterruptionRequested)
         except (monitor.DatasetError, ValueError, KeyError) as exc:  # bad settings or data: a clear message
             self.outbox.append(monitor.RunFailed(str(exc)))
         except Exception as exc:  # never a crash: logged with the traceback, shown as one line
