@@ -13,9 +13,10 @@ import importlib.util
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 # The shared libraries Qt's xcb plugin (libqxcb.so and the libQt6XcbQpa.so.6 it links) loads from the
@@ -117,12 +118,49 @@ def missing_libraries_message(missing: list[str]) -> str:
     return text
 
 
+_DISPLAY = re.compile(r"^(?P<host>[^:]*):(?P<number>\d+)(\.\d+)?$")
+
+
+def x_display_reachable(display: str, timeout_s: float = 1.0) -> bool:
+    """Whether an X server answers at `display` (":0" → its Unix socket, "host:10" → TCP 6010, as ssh -X).
+
+    A form we do not understand counts as reachable: only a display that surely does not answer is refused.
+    """
+    match = _DISPLAY.match(display)
+    if match is None:
+        return True
+    host, number = match.group("host"), int(match.group("number"))
+    try:
+        if host in ("", "unix"):
+            path = f"/tmp/.X11-unix/X{number}"
+            for address in (path, "\0" + path):  # the file system socket, or Linux's abstract one
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+                    client.settimeout(timeout_s)
+                    try:
+                        client.connect(address)
+                        return True
+                    except OSError:
+                        continue
+            return False
+        with socket.create_connection((host, 6000 + number), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def unreachable_display_message(display: str) -> str:
+    return (f"visionlab: no X server answers at DISPLAY={display} (a closed session, or `ssh` without -X?): "
+            f"run it on a desktop, or render panels without a screen with {SCREENSHOT_HINT}")
+
+
 def display_problem(environ: Mapping[str, str] | None = None, system: str | None = None,
-                    ldd_output: str | None = None) -> str | None:
+                    ldd_output: str | None = None,
+                    reachable: Callable[[str], bool] = x_display_reachable) -> str | None:
     """One line saying why no window can open here and what to do, or None when nothing is wrong.
 
     `environ` defaults to os.environ, `system` to sys.platform; `ldd_output` stands in for running `ldd` on
-    PySide6's xcb plugin (tests pass a made-up one). Only Linux is checked; anything unsure passes.
+    PySide6's xcb plugin (tests pass a made-up one), `reachable` for connecting to the X server. Only
+    Linux is checked; anything unsure passes.
     """
     environ = os.environ if environ is None else environ
     system = sys.platform if system is None else system
@@ -140,8 +178,9 @@ def display_problem(environ: Mapping[str, str] | None = None, system: str | None
         return None  # offscreen, minimal, vnc ... need no display; Wayland's libraries are not checked here
     if ldd_output is None:
         plugin = xcb_plugin()
-        ldd_output = run_ldd(plugin) if plugin is not None else None
-        if ldd_output is None:
-            return None
+        ldd_output = (run_ldd(plugin) if plugin is not None else None) or ""  # no ldd: nothing known missing
     missing = missing_libraries(ldd_output)
-    return missing_libraries_message(missing) if missing else None
+    if missing:
+        return missing_libraries_message(missing)
+    display = environ.get("DISPLAY", "")
+    return None if reachable(display) else unreachable_display_message(display)

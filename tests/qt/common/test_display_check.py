@@ -81,7 +81,7 @@ def test_ldd_output_is_read_into_missing_sonames_and_packages():
     message = display_problem(x11, "linux", ldd_output=LDD_WITHOUT_CURSOR)
     assert message is not None and "\n" not in message
     assert message.endswith("sudo apt install libxcb-cursor0")
-    assert display_problem(x11, "linux", ldd_output=LDD_ALL_FOUND) is None
+    assert display_problem(x11, "linux", ldd_output=LDD_ALL_FOUND, reachable=lambda display: True) is None
     two_missing = "\tlibxcb-icccm.so.4 => not found\n\tlibxkbcommon-x11.so.0 => not found\n\tlibfoo.so.3 => not found\n"
     message = display_problem({"DISPLAY": ":0", "QT_QPA_PLATFORM": "xcb"}, "linux", ldd_output=two_missing)
     assert "sudo apt install libxcb-icccm4 libxkbcommon-x11-0;" in message and "libfoo.so.3" in message
@@ -106,3 +106,30 @@ def test_which_display_is_asked_for():
     assert display_problem(wayland, "linux", ldd_output=LDD_WITHOUT_CURSOR) is None
     # ... but with no WAYLAND_DISPLAY, Qt's default is xcb alone
     assert display_problem({"DISPLAY": ":0"}, "linux", ldd_output=LDD_WITHOUT_CURSOR) is not None
+
+
+def test_a_display_that_does_not_answer_is_named_instead_of_an_abort(tmp_path):
+    import socket
+    import threading
+
+    x11 = {"DISPLAY": "localhost:57", "QT_QPA_PLATFORM": "xcb"}  # TCP 6057: nothing listens there
+    message = display_problem(x11, "linux", ldd_output=LDD_ALL_FOUND)
+    assert message is not None and "DISPLAY=localhost:57" in message and "screenshot" in message
+    # A listening X-like server at that display number is accepted.
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    number = server.getsockname()[1] - 6000
+    def answer() -> None:
+        try:
+            server.accept()[0].close()
+        except OSError:  # the test closed the server first
+            pass
+
+    threading.Thread(target=answer, daemon=True).start()
+    try:
+        if number >= 0:
+            assert display_problem({"DISPLAY": f"127.0.0.1:{number}", "QT_QPA_PLATFORM": "xcb"}, "linux",
+                                   ldd_output=LDD_ALL_FOUND) is None
+    finally:
+        server.close()
