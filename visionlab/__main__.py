@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from visionlab.core.memory import limit_malloc_arenas
+
+    limit_malloc_arenas()  # before any worker thread exists (see core/memory.py)
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)

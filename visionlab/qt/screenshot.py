@@ -29,8 +29,11 @@ def render_panel(panel_id: str, size: tuple[int, int]):
     from visionlab.qt.main_window import MainWindow
 
     app = _ensure_app()
-    # A throwaway settings file: screenshots must neither read nor change the user's settings.
-    settings_path = Path(tempfile.mkdtemp(prefix="visionlab-shot-")) / "settings.ini"
+    # A throwaway settings file and data folder: screenshots must neither read nor change the user's
+    # settings, and the short run the training panel shows must not land in the user's run list.
+    scratch = Path(tempfile.mkdtemp(prefix="visionlab-shot-"))
+    os.environ["VISIONLAB_HOME"] = str(scratch / "data")
+    settings_path = scratch / "settings.ini"
     window = MainWindow(settings=QSettings(str(settings_path), QSettings.Format.IniFormat), initial_panel=panel_id)
     window.resize(*size)
     window.show()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from visionlab.core.jobs import check_cancel
 from visionlab.qt.common import threads
 from visionlab.qt.common.jobs import JobRunner
@@ -106,7 +108,22 @@ def test_an_error_reaches_on_error_as_one_line(qtbot):
 
     runner.start("image", broken, on_error=errors.append)
     qtbot.waitUntil(lambda: bool(errors), timeout=2000)
-    assert errors == ["ValueError: the file is not an image"]
+    assert errors == ["ValueError: the file is not an image"]  # a bug keeps its type: it is to be reported
+
+
+def test_an_expected_refusal_is_its_own_sentence_and_one_log_line(qtbot, caplog):
+    from visionlab.core.images import ImageError, load_image
+
+    runner = JobRunner()
+    errors = []
+    with pytest.raises(ImageError) as direct:
+        load_image(b"not an image at all", "notes.png")
+    runner.start("image", load_image, b"not an image at all", "notes.png", on_error=errors.append)
+    qtbot.waitUntil(lambda: bool(errors), timeout=2000)
+    assert errors == [str(direct.value)]  # the loader's sentence, no "ImageError:" before it
+    records = [r for r in caplog.records if "notes.png" in r.getMessage()]
+    assert records and all(r.levelname == "WARNING" and r.exc_info is None and "Traceback" not in r.getMessage()
+                           for r in records)
 
 
 def test_a_finished_job_keeps_nothing_alive(qtbot):

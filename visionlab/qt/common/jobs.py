@@ -26,6 +26,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from visionlab.core.errors import UserError
 from visionlab.core.jobs import JobCancelled
 from visionlab.qt.common import threads
 
@@ -69,7 +70,11 @@ class JobWorker(QThread):
         except JobCancelled:
             self.cancelled.emit()
             return
-        except Exception as exc:  # shown to the user as a message, never a crash
+        except UserError as exc:  # expected (a bad file, a refused download): its sentence, one log line
+            log.warning("%s refused: %s", self.objectName(), exc)
+            self.failed.emit(str(exc))
+            return
+        except Exception as exc:  # a bug: shown with its type as a message, never a crash, logged in full
             log.error("job failed:\n%s", traceback.format_exc())
             self.failed.emit(f"{type(exc).__name__}: {exc}")
             return
