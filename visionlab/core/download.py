@@ -37,6 +37,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+from visionlab.core.errors import UserError
 from visionlab.core.jobs import JobCancelled
 
 Progress = Callable[[float, str], None]
@@ -47,7 +48,7 @@ MIB = float(1 << 20)
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-\d+/(\d+)")
 
 
-class DownloadError(Exception):
+class DownloadError(UserError):
     """Anything about a download the user can cause or fix (network, disk, damaged bytes); says what to do."""
 
 
@@ -56,6 +57,14 @@ class DownloadCancelled(DownloadError, JobCancelled):
 
     A JobCancelled too, so a JobWorker reports it as `cancelled`, not as a failure.
     """
+
+
+class HashMismatch(DownloadError):
+    """The bytes arrived whole but are not the file asked for; `found` / `expected` are hex digits."""
+
+    def __init__(self, message: str, found: str, expected: str) -> None:
+        super().__init__(message)
+        self.found, self.expected = found, expected
 
 
 class _Transfer:
@@ -118,8 +127,8 @@ def fetch(url: str, target: Path, *, hash_name: str = "sha256", expected: str | 
                                 f"{total / MIB:.1f} MB; try again")
         if expected and not digest.startswith(expected):
             found = f"is {digest}" if len(expected) >= len(digest) else f"starts with {digest[:len(expected)]}"
-            raise DownloadError(f"{target.name} arrived damaged or is a different file: its {hash_name} {found}, "
-                                f"expected {expected}; try again")
+            raise HashMismatch(f"{target.name} arrived damaged or is a different file: its {hash_name} {found}, "
+                               f"expected {expected}; try again", digest[:max(len(expected), 8)], expected)
         try:
             os.replace(temp_name, target)
         except OSError as exc:

@@ -41,7 +41,7 @@ def test_truncated_file_is_refused_clearly(tmp_path):
     save_checkpoint(good, build_model(spec, (1, 8, 8), 10), _config(spec))
     bad = tmp_path / "bad.pt"
     bad.write_bytes(good.read_bytes()[:300])
-    with pytest.raises(CheckpointError, match="truncated"):
+    with pytest.raises(CheckpointError, match=r"^bad.pt is truncated or damaged: .*\)\.$"):
         load_checkpoint(bad)
 
 
@@ -51,10 +51,18 @@ class _RunsCode:
 
 
 def test_pickle_that_runs_code_is_refused(tmp_path):
+    """The sentence names what the pickle wanted to call, and is the one the weights store's Import gives."""
+    from visionlab.core.weights.store import WeightsError, WeightsStore
+
     path = tmp_path / "evil.pt"
     torch.save({"format": "visionlab-checkpoint", "payload": _RunsCode()}, path)
-    with pytest.raises(CheckpointError, match="run code"):
+    with pytest.raises(CheckpointError) as refused:
         load_checkpoint(path)
+    assert str(refused.value).startswith("evil.pt was refused: opening it would call os.getcwd, which can run "
+                                         "any code on this computer.")
+    with pytest.raises(WeightsError) as imported:
+        WeightsStore(tmp_path / "cache").import_file("resnet18", path)
+    assert str(imported.value) == str(refused.value)
 
 
 def test_foreign_torch_file_and_missing_file(tmp_path):

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import io
 import os
-import pickle
-import zipfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from visionlab.core.atomic import write_bytes
+from visionlab.core.errors import UserError
+from visionlab.core.safe_load import RefusedFile, load_weights_only
 from visionlab.core.training.models import ModelSpec, build_model
 
 FORMAT = "visionlab-checkpoint"
@@ -29,7 +29,7 @@ VERSION = 1
 REQUIRED_CONFIG_KEYS = ("model", "input_shape", "class_names")
 
 
-class CheckpointError(Exception):
+class CheckpointError(UserError):
     """A file that is not a usable VisionLab checkpoint; the message says why, for the user."""
 
 
@@ -65,14 +65,11 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     if not path.is_file():
         raise CheckpointError(f"{name}: no such file")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        # weights_only refuses anything that would construct arbitrary objects (i.e. could run code).
-        raise CheckpointError(f"{name} is not a plain weights file: it would run code when opened, "
-                              f"so it was refused ({str(exc).splitlines()[0][:160]})") from None
-    except (EOFError, zipfile.BadZipFile, RuntimeError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{name} is truncated or not a torch file ({type(exc).__name__}: "
-                              f"{str(exc).splitlines()[0][:160] if str(exc) else 'no details'})") from None
+        # The weights store's reader: a pickle that would run code, or a damaged file, gets the very sentence
+        # that both panels' Import buttons show for it.
+        data = load_weights_only(path)
+    except RefusedFile as exc:
+        raise CheckpointError(str(exc)) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"{name} is a torch file but not a VisionLab checkpoint "
                               "(train a model in the Training Monitor to make one)")
@@ -99,7 +96,8 @@ def build_model_from_checkpoint(path: str | os.PathLike) -> tuple[nn.Module, dic
     try:
         model.load_state_dict(data["state_dict"], strict=True)
     except RuntimeError as exc:
-        first = str(exc).splitlines()[0][:200]
+        # torch's first line, whole ("Error(s) in loading state_dict for Sequential"): never cut at a length.
+        first = str(exc).strip().splitlines()[0].rstrip(":") if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{Path(path).name}: its weights do not fit a {spec.name} model "
                               f"(a checkpoint for another model?): {first}") from None
     model.eval()

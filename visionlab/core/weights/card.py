@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from visionlab.core.errors import UserError
 from visionlab.core.jobs import JobCancelled
 
 TASKS = ("detection", "instance", "segmentation", "classification")
@@ -17,7 +18,7 @@ TASKS = ("detection", "instance", "segmentation", "classification")
 _HASH_IN_NAME = re.compile(r"-([0-9a-f]{6,64})\.[A-Za-z0-9]+$")
 
 
-class WeightsError(Exception):
+class WeightsError(UserError):
     """Anything the user can cause (unknown model, no network, a bad file); the message says what to do."""
 
 
@@ -40,10 +41,11 @@ class ModelCard:
     file_name: str  # basename of url; carries the sha256 prefix
     num_params: int
     file_size_mb: float | None  # MiB, as torchvision's meta["_file_size"]
-    gflops: float | None  # meta["_ops"]: GFLOPs of one forward pass at the reference size
+    gflops: float | None  # meta["_ops"]: billions of multiply-adds of one forward pass (torchvision calls them GFLOPS)
     metrics: dict[str, float] = field(hash=False)  # published, e.g. {"box_map": 22.8}
     categories: tuple[str, ...] = ()
     min_size: tuple[int, int] | None = None
+    trained_on: str = ""  # the data set of the published weights, e.g. "ImageNet" (from the enum's name)
 
     @property
     def sha256_prefix(self) -> str | None:
@@ -55,7 +57,7 @@ class ModelCard:
         if self.file_size_mb is not None:
             parts.append(f"{self.file_size_mb:.0f} MB")
         if self.gflops is not None:
-            parts.append(f"{self.gflops:g} GFLOPs")
+            parts.append(f"{self.gflops:g} G mult-adds")
         parts += [f"{key} {value:g}" for key, value in self.metrics.items()]
         return f"{self.name} ({self.task}): " + ", ".join(parts)
 

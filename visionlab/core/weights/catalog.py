@@ -92,6 +92,10 @@ def _flatten_metrics(metrics: dict[str, dict[str, float]]) -> dict[str, float]:
     return flat
 
 
+# torchvision names each weights enum member after its training data ("IMAGENET1K_V1", "COCO_WITH_VOC_LABELS_V1").
+_TRAINED_ON = {"IMAGENET1K": "ImageNet", "COCO": "COCO", "COCO_WITH_VOC_LABELS": "COCO (VOC labels)"}
+
+
 def card_from_enum(name: str, task: str, weights: Any) -> ModelCard:
     meta = weights.meta
     min_size = meta.get("min_size")
@@ -107,6 +111,7 @@ def card_from_enum(name: str, task: str, weights: Any) -> ModelCard:
         metrics=_flatten_metrics(meta.get("_metrics", {})),
         categories=tuple(meta.get("categories", ())),
         min_size=tuple(min_size) if min_size else None,
+        trained_on=_TRAINED_ON.get(weights.name.rsplit("_V", 1)[0], weights.name.rsplit("_V", 1)[0]),
     )
 
 

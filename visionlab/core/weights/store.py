@@ -3,23 +3,25 @@
     store = WeightsStore()                         # the cache torchvision itself uses
     store.cards("detection")                       # what exists, with torchvision's published numbers
     store.is_available("resnet18")                 # is the file on disk (never downloads)
-    store.download("resnet18", progress, should_stop)   # only when the user asks
+    store.download("resnet18", progress, should_stop)   # only when the user asks (mirror="http://host/dir/")
     store.import_file("resnet18", "~/resnet18-f37072fd.pth")  # a file the user already has
     model, weights = store.build("resnet18")       # random init if the file is missing
+    store.loaded_source("resnet18").label          # "ImageNet weights" / "imported, unverified: my.pth"
 
 Nothing downloads implicitly: `build` constructs torchvision models with `weights=None,
 weights_backbone=None` and loads the cached file itself, so an offline classroom gets a clear label
 ("untrained") instead of a hang. Files live where torchvision keeps them (torch.hub's checkpoints folder),
-so a file downloaded by torchvision is found here and the other way round. Every file is read with
+so a file downloaded by torchvision is found here and the other way round. Only the published file may
+carry the official name: a download must hash to the card's sha256 digits, and an imported file that does
+not is kept apart (IMPORTED_FOLDER) and labelled "imported, unverified". Every file is read with
 `torch.load(weights_only=True)`: a .pth is a pickle, and a pickle from a stranger can run code.
 """
 
 from __future__ import annotations
 
 import difflib
-import pickle
-import re
 import shutil
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from visionlab.core import download as shared
 from visionlab.core.atomic import atomic_open
 from visionlab.core.download import Progress
-from visionlab.core.weights.card import TASKS, DownloadCancelled, ModelCard, WeightsError, check_task, hash_prefix
+from visionlab.core.weights.card import TASKS, DownloadCancelled, ModelCard, WeightsError, check_task
 from visionlab.core.weights.catalog import (
     SUPPORTED_MODELS,
     Recipe,
@@ -36,14 +38,17 @@ from visionlab.core.weights.catalog import (
     torchvision_recipe,
     weights_enum,
 )
+from visionlab.core.weights.source import IMPORT_BUTTON, WeightsSource, file_sha256, mirror_url
+from visionlab.core.weights.state_dict import load_into, read_state_dict
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["TASKS", "DownloadCancelled", "ModelCard", "WeightsError", "WeightsStore", "read_state_dict"]
+__all__ = ["TASKS", "DownloadCancelled", "ModelCard", "WeightsError", "WeightsSource", "WeightsStore",
+           "read_state_dict"]
 
-MAX_KEYS_SHOWN = 5
-_UNSAFE_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+# Inside the cache but apart from torchvision's names: torch.hub only ever looks for checkpoints/<file name>.
+IMPORTED_FOLDER = "visionlab-imported"
 
 
 class WeightsStore:
@@ -59,6 +64,7 @@ class WeightsStore:
             if card.name in SUPPORTED_MODELS:
                 raise ValueError(f"{card.name} is already a torchvision card")
             self._extra[card.name] = (card, Recipe(builder=builder))
+        self._loaded: dict[str, WeightsSource] = {}  # what the last build of each model loaded
 
     @property
     def cache_dir(self) -> Path:
@@ -88,70 +94,125 @@ class WeightsStore:
 
     # ---- what is on disk ---------------------------------------------------------------------------
     def path_for(self, name: str) -> Path:
-        """Where the file of `name` lives once downloaded (whether or not it is there)."""
+        """Where the published file of `name` lives once downloaded (whether or not it is there)."""
         return self.cache_dir / self.card(name).file_name
 
+    def imported_path(self, name: str) -> Path | None:
+        """The unverified file imported for `name`, under its own file name in the imported folder, if any."""
+        folder = self._imported_folder(name)
+        files = sorted(folder.iterdir()) if folder.is_dir() else []
+        return next((path for path in files if _complete(path)), None)
+
     def local_path(self, name: str) -> Path | None:
-        # Downloads and imports only ever appear by an atomic rename, so a file present is a file complete.
-        path = self.path_for(name)
-        return path if path.is_file() and path.stat().st_size > 0 else None
+        """The file `build` loads: an imported one (the user's latest choice: a download removes it) or the
+        published one."""
+        official = self.path_for(name)
+        return self.imported_path(name) or (official if _complete(official) else None)
 
     def is_available(self, name: str) -> bool:
         return self.local_path(name) is not None
 
-    def remove(self, name: str) -> bool:
-        """Delete the cached file (to free disk space or fetch it again); False if there was none."""
+    def weights_source(self, name: str) -> WeightsSource | None:
+        """Which file `build` would load and whether it is the published one (hashes it once per version)."""
         path = self.local_path(name)
         if path is None:
+            return None
+        try:
+            digest = file_sha256(path)
+        except OSError as exc:
+            raise WeightsError(f"cannot read {path}: {exc.strerror or exc}") from None
+        return WeightsSource(self.card(name), path, digest, imported=path != self.path_for(name))
+
+    def has_published(self, name: str) -> bool:
+        """Is torchvision's published file itself under the official name (an import beside it or not)?"""
+        official, published = self.path_for(name), self.card(name).sha256_prefix
+        try:
+            return bool(published) and _complete(official) and file_sha256(official).startswith(published or "")
+        except OSError:
             return False
-        path.unlink(missing_ok=True)
-        return True
+
+    def loaded_source(self, name: str) -> WeightsSource | None:
+        """What the last `build(name)` loaded (None: random weights). Memory only, so the GUI thread may ask."""
+        return self._loaded.get(name)
+
+    def remove(self, name: str) -> bool:
+        """Delete the cached and the imported file (to free disk space or fetch again); False if there was none."""
+        removed = False
+        for path in (self.imported_path(name), self.path_for(name)):
+            if path is not None and path.is_file():
+                path.unlink(missing_ok=True)
+                removed = True
+        return removed
 
     # ---- getting files -----------------------------------------------------------------------------
     def download(self, name: str, progress: Progress | None = None,
-                 should_stop: Callable[[], bool] | None = None, url: str | None = None) -> Path:
-        """Fetch the card's file (or `url`, e.g. a mirror); checks size and the sha256 prefix in its name.
+                 should_stop: Callable[[], bool] | None = None, mirror: str | None = None,
+                 offline_hint: str | None = None) -> Path:
+        """Fetch the card's file (from torchvision, or from the `mirror` folder), refusing any other bytes.
 
-        The hash expected is the one embedded in the downloaded URL's file name, falling back to the card's:
-        a mirror serving "resnet18-f37072fd.pth" is checked like the original. The shared downloader's
-        errors become WeightsError / DownloadCancelled here, the types the panels and the CLI catch.
+        The name asked for and the sha256 digits checked come from the card alone, never from the server:
+        a mirror is asked for the published file name, and a file that does not hash to the card's digits
+        is removed, whatever the server called it. The shared downloader's errors become WeightsError /
+        DownloadCancelled here, the types the panels and the CLI catch.
         """
         card = self.card(name)
-        source = url or card.url
-        expected = hash_prefix(source.rsplit("/", 1)[-1].split("?")[0]) or card.sha256_prefix
-        size_hint = int(card.file_size_mb * (1 << 20)) if card.file_size_mb and url is None else None
-        hint = f"Download {card.file_name} on another machine and import it ('Import file...')"
+        expected = card.sha256_prefix
+        if not expected:
+            raise WeightsError(f"the card of {name} publishes no sha256 digits ({card.file_name}): VisionLab "
+                               "cannot check a download of it")
+        url = mirror_url(mirror, card.file_name) if mirror else card.url
+        size_hint = int(card.file_size_mb * (1 << 20)) if card.file_size_mb else None
+        if offline_hint is None:
+            offline_hint = (f"Download {card.file_name} on a machine that has a network, then bring it in "
+                            f"with the “{IMPORT_BUTTON}” button.")
         try:
-            return shared.fetch(source, self.cache_dir / card.file_name, hash_name="sha256", expected=expected,
+            path = shared.fetch(url, self.path_for(name), hash_name="sha256", expected=expected,
                                 progress=progress, should_stop=should_stop, size_hint=size_hint,
-                                stall_timeout=self.stall_timeout_s, offline_hint=hint)
+                                stall_timeout=self.stall_timeout_s, offline_hint=offline_hint)
         except shared.DownloadCancelled as exc:
             raise DownloadCancelled(str(exc)) from None
+        except shared.HashMismatch as exc:  # fetch removed the bytes: nothing of them is left in the cache
+            raise WeightsError(f"refused {card.file_name} from {_host(url)}: its sha256 starts with {exc.found}, "
+                               f"torchvision's published file's with {expected} ({card.weights_name}); nothing "
+                               "was kept.") from None
         except shared.DownloadError as exc:
-            raise WeightsError(str(exc)) from None
+            missing = " A classroom mirror must hold torchvision's published file names." \
+                if mirror and "HTTP 404" in str(exc) else ""
+            raise WeightsError(f"{exc}{missing}") from None
+        self._drop_imported(name)  # the published file now wins over an earlier unverified import
+        return path
 
     def import_file(self, name: str, path: str | Path) -> Path:
-        """Copy a .pth the user already has into the cache, after checking it is safe and fits `name`."""
+        """Copy a .pth the user already has into the store, after checking it is safe and fits `name`.
+
+        Only the published file itself (same sha256 digits as the card) goes under the official name;
+        anything else, a wrapped checkpoint included, is kept apart in the imported folder, unverified.
+        """
         card = self.card(name)
         source = Path(path).expanduser()
         if not source.is_file():
             raise WeightsError(f"no such file: {source}")
         state_dict, rewritten = read_state_dict(source)
         self._check_fits(card.name, state_dict, label=source.name)
-        target = self.cache_dir / card.file_name
-        if target.exists() and target.resolve() == source.resolve() and not rewritten:
-            return target
-        try:
-            with atomic_open(target, "wb") as out:
-                if rewritten:  # unwrapped from a training checkpoint: store the plain state dict
-                    import torch
+        published = not rewritten and bool(card.sha256_prefix) and \
+            file_sha256(source).startswith(card.sha256_prefix or "")
+        # A dot name would be taken for a temporary file and ignored: the stored copy loses the dots.
+        target = self.path_for(name) if published else \
+            self._imported_folder(name) / (source.name.lstrip(".") or "weights.pth")
+        if not (target.exists() and target.resolve() == source.resolve() and not rewritten):
+            try:
+                with atomic_open(target, "wb") as out:
+                    if rewritten:  # unwrapped from a training checkpoint: store the plain state dict
+                        import torch
 
-                    torch.save(state_dict, out)
-                else:
-                    with open(source, "rb") as original:
-                        shutil.copyfileobj(original, out, 1 << 20)
-        except OSError as exc:
-            raise WeightsError(f"cannot copy {source.name} into {self.cache_dir}: {exc.strerror or exc}") from None
+                        torch.save(state_dict, out)
+                    else:
+                        with open(source, "rb") as original:
+                            shutil.copyfileobj(original, out, 1 << 20)
+            except OSError as exc:
+                raise WeightsError(f"cannot copy {source.name} into {target.parent}: "
+                                   f"{exc.strerror or exc}") from None
+        self._drop_imported(name, keep=None if published else target)
         return target
 
     # ---- using files -------------------------------------------------------------------------------
@@ -163,7 +224,8 @@ class WeightsStore:
         try:
             return read_state_dict(path)[0]
         except WeightsError as exc:
-            raise WeightsError(f"{exc}. Remove it and download or import the weights of {name} again") from None
+            raise WeightsError(f"{str(exc).rstrip('.')}. Remove it and download or import the weights of {name} "
+                               "again") from None
 
     def build(self, name: str, pretrained: bool = True, **kwargs: Any) -> tuple[torch.nn.Module, Any]:
         """(model in eval mode, weights enum or None). Pretrained only if the file is here; never downloads.
@@ -172,17 +234,31 @@ class WeightsStore:
         categories and transforms work offline; `is_available(name)` says whether the weights were loaded.
         """
         card, recipe = self.card(name), self._recipe(name)
-        state_dict = self.load_state_dict(name) if pretrained and self.is_available(name) else None
+        source = self.weights_source(name) if pretrained else None
+        state_dict = self.load_state_dict(name) if source is not None else None
         model = build_model(recipe, state_dict is not None, kwargs)
         if state_dict is not None:
             hint = (f"Build it without {', '.join(sorted(kwargs))} to use the pretrained weights, or with "
                     "pretrained=False." if kwargs else "")
             load_into(model, state_dict, recipe, label=f"the cached file of {name}", target=f"this {name}",
                       hint=hint)
+        self._loaded.pop(name, None)
+        if source is not None:
+            self._loaded[name] = source
         enum = weights_enum(name) if pretrained and card.name in SUPPORTED_MODELS else None
         return model.eval(), enum
 
     # ---- helpers -----------------------------------------------------------------------------------
+    def _imported_folder(self, name: str) -> Path:
+        return self.cache_dir / IMPORTED_FOLDER / self.card(name).name
+
+    def _drop_imported(self, name: str, keep: Path | None = None) -> None:
+        """One imported file per model: the newest import (or a download) replaces the older ones."""
+        folder = self._imported_folder(name)
+        for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+            if path.is_file() and path != keep and not path.name.startswith("."):
+                path.unlink(missing_ok=True)
+
     def _recipe(self, name: str) -> Recipe:
         if name in self._extra:
             return self._extra[name][1]
@@ -198,73 +274,10 @@ class WeightsStore:
         load_into(model, state_dict, recipe, label=label, target=name, assign=True)
 
 
-def read_state_dict(path: Path) -> tuple[dict, bool]:
-    """torch.load with weights_only=True; (state dict, whether it had to be unwrapped or renamed)."""
-    import torch
-
-    try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        # weights_only names the class or function the pickle wanted; anything else is a broken pickle.
-        wanted = _UNSAFE_GLOBAL.search(str(exc))
-        if wanted:
-            raise WeightsError(f"refused {path.name}: besides weights it holds Python objects ({wanted.group(1)}) "
-                               "whose loading could run code. Use a file from a source you trust, saved with "
-                               "torch.save(model.state_dict(), ...)") from None
-        raise WeightsError(f"{path.name} is damaged or not a PyTorch weights file "
-                           f"({_last_line(str(exc))})") from None
-    except (RuntimeError, EOFError, ValueError, OSError, AttributeError, KeyError) as exc:
-        first_sentence = str(exc).splitlines()[0].split(". ")[0] if str(exc) else type(exc).__name__
-        raise WeightsError(f"{path.name} is damaged or not a PyTorch weights file ({first_sentence})") from None
-    return _plain_state_dict(loaded, path.name)
+def _host(url: str) -> str:
+    return urllib.parse.urlparse(url).netloc or url
 
 
-def _last_line(text: str) -> str:
-    lines = [line for line in text.splitlines() if line.strip() and "documentation" not in line]
-    return lines[-1].strip() if lines else text
-
-
-def _plain_state_dict(loaded: Any, label: str) -> tuple[dict, bool]:
-    """Accept a state dict, or a training checkpoint holding one; strip DataParallel's "module." prefix."""
-    rewritten = False
-    if isinstance(loaded, Mapping) and not _all_tensors(loaded):
-        for key in ("state_dict", "model", "model_state_dict"):
-            if isinstance(loaded.get(key), Mapping) and _all_tensors(loaded[key]):
-                loaded, rewritten = loaded[key], True
-                break
-    if not isinstance(loaded, Mapping) or not loaded or not _all_tensors(loaded):
-        what = type(loaded).__name__ if not isinstance(loaded, Mapping) else "a dictionary that is not a state dict"
-        raise WeightsError(f"{label} holds {what}, not a state dict (parameter names -> tensors)")
-    if all(str(key).startswith("module.") for key in loaded):
-        loaded, rewritten = {key[len("module."):]: value for key, value in loaded.items()}, True
-    return loaded, rewritten
-
-
-def _all_tensors(mapping: Mapping) -> bool:
-    import torch
-
-    return all(isinstance(key, str) and isinstance(value, torch.Tensor) for key, value in mapping.items())
-
-
-def load_into(model: torch.nn.Module, state_dict: Mapping[str, Any], recipe: Recipe, label: str,
-              target: str | None = None, assign: bool = False, hint: str = "") -> None:
-    """load_state_dict that explains a mismatch: keys missing, unexpected, or of another shape.
-
-    `assign=True` is for models on the meta device, where copying values would be a (warned) no-op.
-    """
-    own = model.state_dict()
-    reshaped = {key: f"{key} {tuple(value.shape)} vs {tuple(own[key].shape)}" for key, value in state_dict.items()
-                if key in own and tuple(value.shape) != tuple(own[key].shape)}
-    # The untouched mapping keeps torch's `_metadata` (module versions that guide old-file migrations).
-    fitting = {key: value for key, value in state_dict.items() if key not in reshaped} if reshaped else state_dict
-    result = model.load_state_dict(fitting, strict=False, assign=assign)
-    missing = [key for key in result.missing_keys if key not in reshaped]
-    unexpected = [key for key in result.unexpected_keys if not key.startswith(recipe.ignored_key_prefixes)]
-    if not (missing or unexpected or reshaped):
-        return
-    problems = [f"{len(keys)} {what} ({', '.join(keys[:MAX_KEYS_SHOWN])}{', ...' * (len(keys) > MAX_KEYS_SHOWN)})"
-                for what, keys in (("missing keys", missing), ("unexpected keys", unexpected),
-                                   ("keys of another shape, file vs model", list(reshaped.values()))) if keys]
-    hint = hint or "Are these the weights of another model?"
-    raise WeightsError(f"{label} does not fit {target or type(model).__name__}: " + "; ".join(problems) +
-                       f". {hint}")
+def _complete(path: Path) -> bool:
+    # Downloads and imports only ever appear by an atomic rename, so a file present is a file complete.
+    return path.is_file() and path.stat().st_size > 0 and not path.name.startswith(".")

@@ -1,0 +1,51 @@
+"""The classroom-mirror setting of a weights bar: a "Mirror…" button that asks for the folder, checks it and
+remembers it in the panel's settings. Feature Maps' model bar and the Live Camera's weights bar both use it,
+so the two cannot drift apart in what they accept or say."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings, Signal
+from PySide6.QtWidgets import QInputDialog, QLineEdit, QPushButton
+
+from visionlab.core.weights.card import WeightsError
+from visionlab.core.weights.source import MIRROR_PROMPT, MIRROR_TITLE, check_mirror, download_source
+
+SETTINGS_KEY = "weights_mirror"
+
+
+class MirrorButton(QPushButton):
+    changed = Signal(str)  # the mirror folder now used ("": torchvision's own server)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("Mirror…", parent)
+        self.mirror = ""
+        self.clicked.connect(self.ask)
+        self.set_mirror("")
+
+    def set_mirror(self, mirror: str) -> None:
+        """Use `mirror` for the next downloads ("" for torchvision's server); WeightsError if it cannot be one."""
+        self.mirror = check_mirror(mirror)
+        self.setToolTip(f"Downloads come {download_source(self.mirror)}. Click to change.")
+        self.changed.emit(self.mirror)
+
+    def save_settings(self, settings: QSettings) -> None:
+        settings.setValue(SETTINGS_KEY, self.mirror)
+
+    def restore_settings(self, settings: QSettings) -> None:
+        try:
+            self.set_mirror(str(settings.value(SETTINGS_KEY, "") or ""))
+        except WeightsError:  # a setting edited by hand: ignore it rather than refuse to start
+            self.set_mirror("")
+
+    def ask(self) -> None:
+        """The dialog; a bad address is asked for again, with the reason on top (Cancel keeps the old one)."""
+        prompt = MIRROR_PROMPT
+        while True:
+            text, ok = QInputDialog.getText(self, MIRROR_TITLE, prompt, QLineEdit.EchoMode.Normal, self.mirror)
+            if not ok:
+                return
+            try:
+                self.set_mirror(text)
+                return
+            except WeightsError as exc:
+                prompt = f"{exc}.\n\n{MIRROR_PROMPT}"
