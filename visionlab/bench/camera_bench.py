@@ -3,10 +3,14 @@
     visionlab bench camera --model NAME --device DEV --frames N [--size 640x480] [--no-gui] [--repeats R] --json
 
 - bare_fps: the detector's preprocess + forward + postprocess in a plain loop on cached synthetic frames.
-- pipeline_fps: results per second of the threaded pipeline on the same frames (source paced faster than
-  the model, so it is never starved and never spins), drawn by the real panel offscreen (or, --no-gui, by
-  a 30 Hz consumer thread that draws the same overlay). ratio: median of pipeline/bare over interleaved runs.
-- latency (capture -> on screen), frame age (capture -> inference starts), dropped frames and GUI timer
+- pipeline_fps: frames per second that reached the screen, i.e. were painted by the real panel offscreen
+  (the view's paint, not the inference), or, --no-gui, drawn by a 30 Hz consumer thread with the same
+  overlay. The threaded pipeline runs on the same frames, its source paced faster than the model (never
+  starved, never spinning). ratio: median of pipeline / min(bare, display cap) over interleaved runs: the
+  panel paints at most every 33 ms, so no pipeline shows more than ~30 frames a second.
+- Both sides are timed the same way: the clock starts when one frame is done (computed / painted) and
+  stops when `--frames` more are.
+- latency (capture -> painted), frame age (capture -> inference starts), dropped frames and GUI timer
   lateness come from one more run with the source paced at 30 FPS, like a webcam.
 The weights are the store's when present ("pretrained"), random-init otherwise ("random-init").
 """
@@ -24,6 +28,7 @@ import numpy as np
 
 CAMERA_FPS = 30.0
 GUI_TIMER_MS = 10
+DISPLAY_CAP_FPS = 1000 / 33  # the panel's draw timer (DRAW_INTERVAL_MS) and the no-GUI consumer's pace
 
 
 def rss_mb() -> float:
@@ -88,9 +93,11 @@ def bare_fps(detector, frames: list[np.ndarray], count: int) -> float:
 
     def loop() -> None:
         with torch.inference_mode():
-            started = time.perf_counter()
-            for index in range(count):
+            started = 0.0
+            for index in range(count + 1):  # the clock starts when frame 0 is done, like the pipeline's
                 infer_once(detector, Frame(frames[index % len(frames)], time.perf_counter(), index))
+                if index == 0:
+                    started = time.perf_counter()
             elapsed.append(time.perf_counter() - started)
 
     worker = threading.Thread(target=loop, name="bare-loop")
@@ -108,26 +115,30 @@ class NoGuiRunner:
 
         pipeline = ThreadedPipeline(source, detector, fps=source_fps, history=100_000)
         pipeline.start()
+        display = pipeline.stats.display
         deadline = time.perf_counter() + 600
-        first = None
+        first: tuple[float, int] | None = None
+        # A fixed-rate tick, like the panel's QTimer: sleeping a whole period after each draw would pace the
+        # consumer at 1 / (period + draw time), below the cap the ratio divides by.
+        period, next_tick = 1 / DISPLAY_CAP_FPS, time.perf_counter()
         try:
             while time.perf_counter() < deadline:
-                inferred = pipeline.stats.inference.count
-                if first is None and inferred >= 2:  # timing starts once the stream runs
-                    first = (time.perf_counter(), inferred)
-                if first is not None and inferred >= first[1] + count:
-                    break
                 result = pipeline.results.get_nowait()
                 if result is not None:
                     drawn = time.perf_counter()
                     render_overlay(result.frame.image, result.detections, OverlayOptions())
                     pipeline.stats.record_display(result, time.perf_counter() - drawn)
-                time.sleep(1 / CAMERA_FPS)
-            elapsed = time.perf_counter() - first[0]
-            done = pipeline.stats.inference.count - first[1]
+                    if first is None:  # the clock starts at the first frame drawn
+                        first = (display.last() or drawn, display.count)
+                    elif display.count >= first[1] + count:
+                        break
+                next_tick = max(next_tick + period, time.perf_counter())  # late: the next tick, no burst
+                time.sleep(max(0.0, next_tick - time.perf_counter()))
         finally:
             pipeline.stop()
-        return {"fps": done / elapsed, "stats": pipeline.stats,
+        if first is None:
+            raise RuntimeError("no frame was drawn within 600 s")
+        return {"fps": (display.count - first[1]) / ((display.last() or 0.0) - first[0]), "stats": pipeline.stats,
                 "dropped": pipeline.frames.dropped + pipeline.results.dropped, "stalls_ms": []}
 
 
@@ -154,7 +165,7 @@ class GuiRunner:
         panel.stream.start(source, fps=source_fps)
         panel.timer.start()
         stalls: list[float] = []
-        state = {"last": time.perf_counter(), "first": None}
+        state: dict[str, Any] = {"last": time.perf_counter(), "first": None}
         loop = QEventLoop()
         deadline = time.perf_counter() + 600
 
@@ -162,10 +173,10 @@ class GuiRunner:
             now = time.perf_counter()
             stalls.append(max(0.0, (now - state["last"]) * 1000 - GUI_TIMER_MS))
             state["last"] = now
-            inferred = panel.stream.stats.inference.count
-            if state["first"] is None and inferred >= 2:
-                state["first"] = (now, inferred)
-            if (state["first"] is not None and inferred >= state["first"][1] + count) or now > deadline:
+            display = panel.stream.stats.display  # ticks when the view has painted a new result
+            if state["first"] is None and display.count >= 1:  # the clock starts at the first paint
+                state["first"] = (display.last(), display.count)
+            if (state["first"] is not None and display.count >= state["first"][1] + count) or now > deadline:
                 loop.quit()
 
         probe = QTimer()
@@ -174,11 +185,14 @@ class GuiRunner:
         probe.start()
         loop.exec()
         probe.stop()
-        elapsed = time.perf_counter() - state["first"][0]
-        done = panel.stream.stats.inference.count - state["first"][1]
+        display = panel.stream.stats.display
+        if state["first"] is None:
+            raise RuntimeError("no frame was painted within 600 s")
+        elapsed = (display.last() or 0.0) - state["first"][0]
+        painted = display.count - state["first"][1]
         dropped = panel.stream.dropped
         panel.stop_streaming()
-        return {"fps": done / elapsed, "stats": panel.stream.stats, "dropped": dropped, "stalls_ms": stalls}
+        return {"fps": painted / elapsed, "stats": panel.stream.stats, "dropped": dropped, "stalls_ms": stalls}
 
     def close(self) -> None:
         self.panel.shutdown()
@@ -210,7 +224,7 @@ def main(argv: list[str]) -> dict:
             fast = max(60.0, 3 * bare[-1])  # a camera faster than the model: never starved, never spinning
             piped.append(runner.run(detector, SyntheticSource(args.width, args.height, cache_frames=len(frames)),
                                     fast, args.frames)["fps"])
-            ratios.append(piped[-1] / bare[-1])
+            ratios.append(piped[-1] / min(bare[-1], DISPLAY_CAP_FPS))
         live = runner.run(detector, SyntheticSource(args.width, args.height), CAMERA_FPS, args.frames)
     finally:
         if not no_gui:
@@ -228,6 +242,7 @@ def main(argv: list[str]) -> dict:
         "bare_fps": round(statistics.median(bare), 2),
         "pipeline_fps": round(statistics.median(piped), 2),
         "ratio": round(statistics.median(ratios), 3),
+        "display_cap_fps": round(DISPLAY_CAP_FPS, 1),
         "latency_p50_ms": round(percentile_ms(stats.latency_s, 50), 1),
         "latency_p99_ms": round(percentile_ms(stats.latency_s, 99), 1),
         "frame_age_p99_ms": round(percentile_ms(stats.frame_age_s, 99), 1),

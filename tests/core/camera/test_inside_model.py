@@ -47,7 +47,7 @@ def test_anchors_at_a_click_are_torchvision_anchors(rcnn):
     x, y = 200.0, 100.0
     offset = 0
     for (_name, anchors), level in zip(inside.anchors_at(x, y), inside.levels, strict=True):
-        assert anchors.shape == (15, 4)  # 5 sizes × 3 aspect ratios
+        assert anchors.shape == (15, 4)  # 5 sizes × 3 aspect ratios on every level of the mobilenet model
         h, w = level.size
         row, col = int(y * sy // level.stride[0]), int(x * sx // level.stride[1])
         start = offset + (row * w + col) * 15
@@ -81,3 +81,76 @@ def test_segmentation_maps_are_softmax_argmax_and_confidence():
     np.testing.assert_allclose(inside.confidence, probabilities.max(0), atol=1e-6)
     assert inside.classes_by_area()[0] == np.bincount(inside.argmax.ravel()).argmax()
     assert supports_inside(detector) == "segmentation"
+
+
+def test_counts_follow_torchvisions_own_rpn(monkeypatch):
+    """anchors -> before NMS -> after NMS -> detections, each counted by torchvision's own code path."""
+    name = "fasterrcnn_mobilenet_v3_large_320_fpn"
+    torch.manual_seed(3)
+    model = torchvision.models.get_model(name, weights=None, weights_backbone=None, box_score_thresh=0.0)
+    # An untrained RPN head scores every anchor 0.5 exactly here (zero features, zero bias); spread the scores so
+    # the score filter and the NMS have something to choose between.
+    torch.nn.init.normal_(model.rpn.head.cls_logits.bias, std=2.0)  # its features are all zero here
+    rcnn = TorchDetector(name, "detection", model, torchvision.models.get_model_weights(name).DEFAULT,
+                         pretrained=False)
+    from torchvision.ops import boxes as box_ops
+
+    seen = {}
+    original = box_ops.batched_nms
+
+    def counting_nms(boxes, scores, idxs, iou_threshold):
+        seen.setdefault("nms_inputs", len(boxes))  # the RPN's NMS runs first, then the box head's
+        return original(boxes, scores, idxs, iou_threshold)
+
+    # A stricter objectness threshold than torchvision's 0.0, so that filter step has something to remove.
+    plain = analyse_rcnn(rcnn, FRAME, top_n=5)
+    strict = float(np.quantile(np.concatenate([level.objectness.ravel() for level in plain.levels]), 0.9))
+    model.rpn.score_thresh = strict
+    inside = analyse_rcnn(rcnn, FRAME, top_n=5)
+    monkeypatch.setattr(box_ops, "batched_nms", counting_nms)
+    with torch.inference_mode():
+        images, _ = model.transform([rcnn.preprocess(FRAME)])
+        features = model.backbone(images.tensors)
+        anchors = model.rpn.anchor_generator(images, list(features.values()))[0]
+        proposals, _ = model.rpn(images, features)
+        detections = model([rcnn.preprocess(FRAME)])
+    counts = inside.counts
+    assert counts.anchors == len(anchors) == sum(level.anchor_count for level in inside.levels)
+    assert counts.before_nms == seen["nms_inputs"]
+    assert counts.after_nms == len(proposals[0]) <= counts.post_nms_top_n
+    assert counts.detections == len(inside.detections) == len(detections[0]["boxes"])
+    assert counts.anchors > counts.top_per_level > counts.before_nms > counts.after_nms
+
+
+def test_anchor_text_reads_the_anchor_generator(rcnn):
+    from visionlab.core.camera.inside_model import anchor_lines
+
+    inside = analyse_rcnn(rcnn, FRAME, top_n=5)
+    generator = rcnn.model.rpn.anchor_generator
+    lines = anchor_lines(inside)
+    assert len(generator.sizes) == len(inside.levels) == 3
+    for line, sizes, ratios in zip(lines, generator.sizes, generator.aspect_ratios, strict=False):
+        assert f"= {len(sizes) * len(ratios)} per cell" in line  # 5 sizes × 3 ratios on the mobilenet model
+    assert any("same resolution" in line for line in lines)  # levels 0 and 1 share stride 32
+    assert not any("one size per level" in line for line in lines)
+
+
+def test_r50_fpn_has_one_size_per_level_and_a_rounded_pool_stride():
+    """R50-FPN: 3 anchors per cell on 5 levels; at 800 px the pool level's stride is 800 // 13 = 61."""
+    from visionlab.core.camera.inside_model import RCNNInside, RPNLevel, anchor_lines
+
+    generator = torchvision.models.detection.faster_rcnn._default_anchorgen()
+    padded = (800, 1088)
+    sizes = [(200, 272), (100, 136), (50, 68), (25, 34), (13, 17)]  # ResNet C2..C5 at 800×1088, then pool
+    feature_maps = [torch.zeros(1, 1, *size) for size in sizes]
+    anchors = generator(ImageList(torch.zeros(1, 3, *padded), [padded]), feature_maps)[0]
+    levels = [RPNLevel(name, (padded[0] // h, padded[1] // w), (h, w), generator.cell_anchors[i].numpy(),
+                       np.zeros((h, w)), tuple(generator.sizes[i]), tuple(generator.aspect_ratios[i]))
+              for i, (name, (h, w)) in enumerate(zip(["0", "1", "2", "3", "pool"], sizes, strict=True))]
+    inside = RCNNInside(np.zeros((800, 1088, 3), np.uint8), (1.0, 1.0), levels, np.zeros((0, 4)),
+                        np.zeros((0, 4)), None, np.zeros((0, 7, 7)), np.zeros(0), padded=padded)
+    lines = anchor_lines(inside)
+    assert sum(level.anchor_count for level in levels) == len(anchors)
+    assert all("= 3 per cell" in line for line in lines[:5])
+    assert any("one size per level" in line for line in lines)
+    assert "800//13 = 61" in lines[-1] and "64×64 px apart" in lines[-1]

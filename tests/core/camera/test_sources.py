@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import struct
+import threading
+import time
+import zlib
+
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from visionlab.core.camera.pipeline import capture_loop
 from visionlab.core.camera.sources import (
@@ -16,6 +22,7 @@ from visionlab.core.camera.sources import (
     VideoFileSource,
     list_cameras,
 )
+from visionlab.core.images import ImageError, load_image
 from visionlab.core.latest import LatestSlot
 
 
@@ -94,6 +101,136 @@ def test_image_file_and_folder(tmp_path):
         ImageFolderSource(empty).open()
 
 
+def huge_png(path, width=100_000, height=100_000):
+    """A PNG whose header claims width×height, with almost no data: what crashed OpenCV's imread."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+
+
+def bad_files(folder):
+    """Every bad file a student may pick, written for real; name -> the loader's reason."""
+    huge_png(folder / "huge.png")
+    noise = np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)
+    cv2.imwrite(str(folder / "whole.jpg"), noise)
+    (folder / "cut.jpg").write_bytes((folder / "whole.jpg").read_bytes()[:2000])  # header whole, pixels cut
+    (folder / "whole.jpg").unlink()
+    Image.new("RGB", (1, 1)).save(folder / "dot.png")
+    Image.new("RGB", (1, 200)).save(folder / "line.png")
+    (folder / "zero.png").write_bytes(b"")
+    (folder / "text.jpg").write_text("a shopping list, not a photo")
+    return {"huge.png": "too large", "cut.jpg": "damaged or cut short", "dot.png": "too small",
+            "line.png": "too small", "zero.png": "empty", "text.jpg": "not an image"}
+
+
+def run_capture(source, frames_wanted=0, timeout_s=3.0, fps=50):
+    """capture_loop on its own thread, as the app runs it; returns (frames, messages, thread alive?).
+
+    Paced at 50 fps so that the reader here takes every frame (the slot keeps only the newest)."""
+    slot, frames, messages = LatestSlot(), [], []
+    stop = threading.Event()
+    thread = threading.Thread(target=capture_loop, args=(source, slot, stop.is_set),
+                              kwargs={"fps": fps, "on_message": messages.append}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout_s
+    # frames_wanted=0: wait for the loop to end on its own (or the timeout, and then it is still alive).
+    while thread.is_alive() and (not frames_wanted or len(frames) < frames_wanted) and time.monotonic() < deadline:
+        frame = slot.get(timeout=0.1)
+        if frame is not None:
+            frames.append(frame)
+    alive = thread.is_alive()
+    stop.set()
+    thread.join(2.0)
+    return frames, messages, alive
+
+
+def test_a_bad_image_file_ends_its_stream_with_one_sentence(tmp_path, caplog):
+    for name, reason in bad_files(tmp_path).items():
+        caplog.clear()
+        with pytest.raises(ImageError) as loader:
+            load_image(tmp_path / name)
+        with pytest.raises(SourceError) as source:  # the camera's image source says the loader's sentence
+            ImageFileSource(tmp_path / name).open()
+        assert str(source.value) == str(loader.value) and reason in str(source.value)
+        frames, messages, alive = run_capture(ImageFileSource(tmp_path / name))
+        assert frames == [] and not alive and messages == [str(loader.value)]  # ended as a message
+        assert {record.levelname for record in caplog.records} == {"WARNING"}
+        assert all(record.exc_info is None for record in caplog.records)
+
+
+def test_a_bad_file_chosen_while_streaming_hands_back_to_the_source_before(tmp_path):
+    huge_png(tmp_path / "huge.png")
+    slot, messages, handed = LatestSlot(), [], []
+    before = SyntheticSource(64, 48)
+    stop = threading.Event()
+    thread = threading.Thread(target=capture_loop, args=(ImageFileSource(tmp_path / "huge.png"), slot, stop.is_set),
+                              kwargs={"fps": 50, "on_message": messages.append, "fallback": before,
+                                      "fallback_fps": 50, "on_fallback": handed.append}, daemon=True)
+    thread.start()
+    frames = [slot.get(timeout=2.0) for _ in range(3)]
+    stop.set()
+    thread.join(2.0)
+    assert [frame.image.shape for frame in frames] == [(48, 64, 3)] * 3  # the synthetic shapes go on
+    assert handed == [before] and not before.is_open  # closed when the loop ended
+    assert messages == ["huge.png: 10,000 megapixels is too large (the limit is 50 megapixels); scale it down "
+                        "first. Back to Synthetic shapes 64×48."]
+
+
+def test_a_folder_skips_and_counts_what_it_cannot_read_and_plays_the_rest(tmp_path, caplog):
+    reasons = bad_files(tmp_path)
+    good = {"a.png": SyntheticSource(80, 60).render(0), "m.png": SyntheticSource(48, 32).render(1)}
+    for name, picture in good.items():
+        cv2.imwrite(str(tmp_path / name), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+    total = len(reasons) + len(good)
+    frames, messages, alive = run_capture(ImageFolderSource(tmp_path), frames_wanted=6)
+    assert alive  # still playing after every bad file
+    shapes = [frame.image.shape for frame in frames]
+    assert shapes == [(60, 80, 3), (32, 48, 3)] * 3  # a, m, a, m...: only the good files, in name order
+    # The header check at opening finds five; the cut JPEG is found when it is decoded.
+    assert messages[0].startswith(f"Folder {tmp_path.name}: 5 of {total} files skipped: ")
+    assert messages[-1].startswith(f"Folder {tmp_path.name}: 6 of {total} files skipped: ")
+    assert messages[-1].endswith("; and 3 more (each is a line in the log).")
+    assert len(messages) == 2 and not any("Traceback" in text for text in messages)
+    refused = [record for record in caplog.records if record.getMessage().startswith("image refused")]
+    assert sorted(record.getMessage().split(":")[1].strip() for record in refused) == sorted(reasons)
+    assert all(record.levelname == "WARNING" and record.exc_info is None for record in refused)
+
+
+def test_a_folder_with_nothing_readable_ends_with_the_count(tmp_path):
+    bad_files(tmp_path)
+    frames, messages, alive = run_capture(ImageFolderSource(tmp_path))
+    assert frames == [] and not alive
+    assert len(messages) == 2 and messages[0].startswith(f"Folder {tmp_path.name}: 5 of 6 files skipped: ")
+    assert messages[1].startswith(f"No image in the folder {tmp_path.name} can be shown: 6 of 6 files skipped: ")
+
+
+def test_any_error_of_a_source_is_a_message_not_a_dead_thread(caplog):
+    class BrokenDriver(SyntheticSource):  # what OpenCV raises deep in a decoder or a driver
+        def _read(self):
+            frame = super()._read()
+            if self.index == 3:
+                raise cv2.error("OpenCV(4.14.0) matrix.cpp:764: error: (-215:Assertion failed)\n0 <= _rowRange")
+            return frame
+
+    source = BrokenDriver(64, 48)
+    frames, messages, alive = run_capture(source, frames_wanted=10)
+    assert [frame.index for frame in frames] == [0, 1] and source.index == 3 and not alive
+    assert messages == ["Synthetic shapes 64×48 failed: error: OpenCV(4.14.0) matrix.cpp:764: error: "
+                        "(-215:Assertion failed) 0 <= _rowRange"]
+    (record,) = caplog.records
+    assert record.levelname == "WARNING" and record.exc_info is None
+
+
+def test_a_big_photo_streams_scaled_down_with_a_note(tmp_path):
+    cv2.imwrite(str(tmp_path / "big.png"), np.full((3000, 4000, 3), 90, np.uint8))
+    source = ImageFileSource(tmp_path / "big.png")
+    ok, frame, _ = read_frames(source, 1)[0]
+    assert ok and frame.shape == (1440, 1920, 3) and (frame == 90).all()
+    assert source.take_notes() == ["big.png is 4000×3000 pixels: streamed at 1920×1440."]
+
+
 def test_cameras_are_named_from_video4linux(tmp_path):
     for index, name in ((2, "Logitech C920\n"), (0, "Integrated Camera")):
         folder = tmp_path / f"video{index}"
@@ -105,6 +242,9 @@ def test_cameras_are_named_from_video4linux(tmp_path):
     assert list_cameras(str(tmp_path / "absent")) == []
 
 
-def test_missing_camera_says_so():
-    with pytest.raises(SourceError, match="could not be opened"):
-        CameraSource(97).open()
+def test_missing_camera_says_so(monkeypatch):
+    real = cv2.VideoCapture  # every index fails, as on a machine without a camera (this one may have one)
+    monkeypatch.setattr(cv2, "VideoCapture", lambda target, *args: real() if isinstance(target, int)
+                        else real(target, *args))
+    with pytest.raises(SourceError, match="^Camera 0 could not be opened"):
+        CameraSource(0).open()

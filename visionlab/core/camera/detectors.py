@@ -29,6 +29,31 @@ CLASSICAL_MODELS = {
     "hog_people": "HOG + linear SVM people detector (Dalal-Triggs 2005, OpenCV)",
 }
 TORCH_TASKS = ("detection", "instance", "segmentation")
+CLASSICAL_SHORT = {"haar_face": "Haar faces (Viola-Jones)", "hog_people": "HOG people (Dalal-Triggs)"}
+# torchvision's builder names in words, piece by piece ("fasterrcnn_mobilenet_v3_large_320_fpn" is cut in
+# a 300 px picker); the picker's tooltip keeps the builder's own name.
+NAME_PIECES = (("fasterrcnn", "Faster R-CNN"), ("maskrcnn", "Mask R-CNN"), ("retinanet", "RetinaNet"),
+               ("ssdlite320", "SSDlite 320"), ("fcos", "FCOS"), ("lraspp", "LR-ASPP"), ("deeplabv3", "DeepLabV3"),
+               ("fcn", "FCN"), ("mobilenet_v3_large", "MobileNetV3"), ("resnet50", "ResNet-50"),
+               ("resnet101", "ResNet-101"), ("fpn", ""), ("v2", "v2"))  # every detector here has an FPN
+
+
+def display_name(name: str) -> str:
+    """A model's short name for the picker: "Faster R-CNN MobileNetV3 320" (MobileNetV3 is always the large
+    one here, and every detector has an FPN; the tooltip has torchvision's name)."""
+    if name in CLASSICAL_SHORT:
+        return CLASSICAL_SHORT[name]
+    words, rest = [], name
+    while rest:
+        for piece, word in NAME_PIECES:
+            if rest == piece or rest.startswith(piece + "_"):
+                words += [word] if word else []
+                rest = rest[len(piece) + 1:]
+                break
+        else:
+            head, _, rest = rest.partition("_")
+            words.append(head)
+    return " ".join(words)
 CPU_DEFAULTS = {"detection": "fasterrcnn_mobilenet_v3_large_320_fpn", "segmentation": "lraspp_mobilenet_v3_large"}
 
 
@@ -92,14 +117,18 @@ class TorchDetector:
             semantic = cv2.resize(argmax.cpu().numpy().astype(label_type), (width, height),
                                   interpolation=cv2.INTER_NEAREST)
             confidence = cv2.resize(confidence.cpu().numpy(), (width, height), interpolation=cv2.INTER_LINEAR)
-            return Detections(self.categories, semantic=semantic, confidence=confidence)
+            return Detections(self.categories, semantic=semantic, confidence=confidence,
+                              random_weights=not self.pretrained)
         masks = raw.get("masks")
         return Detections(
             self.categories,
             boxes=raw["boxes"].float().cpu().numpy(),
             scores=raw["scores"].float().cpu().numpy(),
             labels=raw["labels"].cpu().numpy().astype(np.int64),
-            masks=None if masks is None else masks[:, 0].float().cpu().numpy(),
+            # Only what the overlay draws (mask > 0.5), as booleans: Mask R-CNN with box_score_thresh=0 returns
+            # ~100 full-frame float masks a frame (~120 MB at 640×480), kept alive by every slot and redraw.
+            masks=None if masks is None else (masks[:, 0] > 0.5).cpu().numpy(),
+            random_weights=not self.pretrained,
         )
 
 
@@ -158,6 +187,12 @@ class HogPeopleDetector(HaarFaceDetector):
 
     def forward(self, inputs: tuple[np.ndarray, float]) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[override]
         small, scale = inputs
+        # OpenCV asserts on an image smaller than the 64×128 window: pad right and bottom (box coordinates
+        # stay those of the frame), so a small image finds no one instead of failing on every frame.
+        window_w, window_h = self.hog.winSize
+        grow_w, grow_h = max(0, window_w - small.shape[1]), max(0, window_h - small.shape[0])
+        if grow_w or grow_h:
+            small = cv2.copyMakeBorder(small, 0, grow_h, 0, grow_w, cv2.BORDER_CONSTANT, value=(0, 0, 0))
         rects, weights = self.hog.detectMultiScale(small, winStride=(8, 8), padding=(8, 8), scale=1.05)
         return np.asarray(rects, np.float32).reshape(-1, 4) / scale, np.asarray(weights, np.float32).reshape(-1)
 

@@ -40,10 +40,30 @@ def supports_inside(detector: object) -> str:
 @dataclass
 class RPNLevel:
     name: str  # FPN level key ('0', '1', ..., 'pool')
-    stride: tuple[int, int]  # (y, x) input pixels per feature cell, in the resized image
+    stride: tuple[int, int]  # (y, x) padded input size // feature size, as torchvision's AnchorGenerator
     size: tuple[int, int]  # feature map (H, W)
     cell_anchors: np.ndarray  # (A, 4) anchors around (0, 0): sizes × aspect ratios
     objectness: np.ndarray  # (H, W): max over the A anchors of sigmoid(objectness logit)
+    sizes: tuple[int, ...] = ()  # the AnchorGenerator's sizes for this level (pixels of the resized image)
+    ratios: tuple[float, ...] = ()  # its aspect ratios (h / w)
+
+    @property
+    def anchor_count(self) -> int:
+        return len(self.cell_anchors) * self.size[0] * self.size[1]
+
+
+@dataclass
+class RPNCounts:
+    """How many boxes each step of torchvision's RPN and box head keeps, on this frame."""
+
+    anchors: int  # every anchor of every level
+    top_per_level: int  # the best pre_nms_top_n of each level
+    before_nms: int  # of those, inside the image, not tiny, objectness ≥ score_thresh
+    after_nms: int  # after NMS (per level), capped at post_nms_top_n: the proposals
+    detections: int  # the box head's output
+    pre_nms_top_n: int
+    post_nms_top_n: int
+    nms_thresh: float
 
 
 @dataclass
@@ -56,6 +76,8 @@ class RCNNInside:
     detections: Detections  # final detections (frame pixels), as model([x]) returns them
     roi_features: np.ndarray  # (K, 7, 7): RoIAlign of each detection, mean |activation| over channels
     roi_levels: np.ndarray  # (K,) index into the pooled levels for each detection
+    counts: RPNCounts | None = None
+    padded: tuple[int, int] = (0, 0)  # (H, W) of the batched input the anchors are laid on
 
     def anchors_at(self, x: float, y: float) -> list[tuple[str, np.ndarray]]:
         """The anchors of the feature cell under frame pixel (x, y), per FPN level, in frame pixels.
@@ -95,6 +117,8 @@ def analyse_rcnn(detector, frame: np.ndarray, top_n: int = 50) -> RCNNInside:
         before = box_ops.clip_boxes_to_image(decoded[best], images.image_sizes[0])
         proposals, _ = model.rpn(images, features)
         resized_detections = model.roi_heads(features, proposals, images.image_sizes)[0][0]
+        counts = _rpn_counts(model.rpn, flat_objectness, decoded, [int(o[0].numel()) for o in objectness],
+                             images.image_sizes[0], len(proposals[0]), len(resized_detections["boxes"]))
         final = model.transform.postprocess([dict(resized_detections)], images.image_sizes, [(height, width)])[0]
         pooler = model.roi_heads.box_roi_pool
         pooled = pooler(features, [resized_detections["boxes"]], images.image_sizes)
@@ -104,12 +128,14 @@ def analyse_rcnn(detector, frame: np.ndarray, top_n: int = 50) -> RCNNInside:
     to_frame = np.array([scale[1], scale[0]] * 2, np.float32)
     padded_h, padded_w = images.tensors.shape[-2:]
     levels = []
-    cell_anchors = model.rpn.anchor_generator.cell_anchors
+    generator = model.rpn.anchor_generator
     for index, (name, feature) in enumerate(features.items()):
         fh, fw = feature.shape[-2:]
         levels.append(RPNLevel(name, (padded_h // fh, padded_w // fw), (fh, fw),
-                               cell_anchors[index].float().cpu().numpy(),
-                               objectness[index][0].float().sigmoid().amax(0).cpu().numpy()))
+                               generator.cell_anchors[index].float().cpu().numpy(),
+                               objectness[index][0].float().sigmoid().amax(0).cpu().numpy(),
+                               tuple(int(v) for v in generator.sizes[index]),
+                               tuple(float(v) for v in generator.aspect_ratios[index])))
     masks = final.get("masks")
     return RCNNInside(
         frame=frame, scale=scale, levels=levels,
@@ -118,9 +144,57 @@ def analyse_rcnn(detector, frame: np.ndarray, top_n: int = 50) -> RCNNInside:
         detections=Detections(detector.categories, boxes=final["boxes"].float().cpu().numpy(),
                               scores=final["scores"].float().cpu().numpy(),
                               labels=final["labels"].cpu().numpy().astype(np.int64),
-                              masks=None if masks is None else masks[:, 0].float().cpu().numpy()),
+                              masks=None if masks is None else masks[:, 0].float().cpu().numpy(),
+                              random_weights=not detector.pretrained),
         roi_features=pooled.float().abs().mean(1).cpu().numpy(),
-        roi_levels=levels_used.cpu().numpy().astype(np.int64))
+        roi_levels=levels_used.cpu().numpy().astype(np.int64),
+        counts=counts, padded=(int(padded_h), int(padded_w)))
+
+
+def _rpn_counts(rpn, flat_objectness: torch.Tensor, decoded: torch.Tensor, per_level: list[int],
+                image_size: tuple[int, int], after_nms: int, detections: int) -> RPNCounts:
+    """The steps of torchvision's `RegionProposalNetwork.filter_proposals` before its NMS, counted with the
+    RPN's own settings (the NMS itself is the RPN's: `after_nms` is the length of what `model.rpn` returned)."""
+    top_index = rpn._get_top_n_idx(flat_objectness.view(1, -1), per_level)[0]
+    boxes = box_ops.clip_boxes_to_image(decoded[top_index], image_size)
+    scores = flat_objectness.view(-1)[top_index].sigmoid()
+    keep = box_ops.remove_small_boxes(boxes, rpn.min_size)
+    before = int((scores[keep] >= rpn.score_thresh).sum())
+    return RPNCounts(sum(per_level), len(top_index), before, after_nms, detections,
+                     rpn.pre_nms_top_n(), rpn.post_nms_top_n(), float(rpn.nms_thresh))
+
+
+def anchor_lines(inside: RCNNInside) -> list[str]:
+    """What the AnchorGenerator of this model lays out, level by level, and why (computed from the model)."""
+    padded_h, padded_w = inside.padded
+    lines = []
+    for level in inside.levels:
+        sizes = ", ".join(str(size) for size in level.sizes)
+        ratios = ", ".join(f"{ratio:g}" for ratio in level.ratios)
+        lines.append(f"level {level.name}: {level.size[1]}×{level.size[0]} cells, stride {level.stride[1]}×"
+                     f"{level.stride[0]} ({padded_w}//{level.size[1]}, {padded_h}//{level.size[0]}), "
+                     f"{len(level.sizes)} size(s) {sizes} × ratios {ratios} = {len(level.cell_anchors)} "
+                     f"per cell, {level.anchor_count:,} anchors")
+    if all(len(level.sizes) == 1 for level in inside.levels):
+        lines.append("FPN spreads the anchor sizes over the levels: one size per level, small anchors on the "
+                     "fine maps, large ones on the coarse maps (each level sees objects of its own scale).")
+    strides = [level.stride for level in inside.levels if level.name != "pool"]
+    if len(set(strides)) < len(strides):
+        lines.append("Levels of equal stride come from backbone outputs of the same resolution (torchvision's "
+                     "MobileNetV3 FPN takes two outputs of its last, 1/32 stage): with no finer map to spread "
+                     "the sizes over, every level carries every size.")
+    for index, level in enumerate(inside.levels):
+        if level.name == "pool" and index:
+            previous = inside.levels[index - 1]
+            step = (2 * previous.stride[0], 2 * previous.stride[1])  # what the pooled cells really span
+            rounding = "" if level.stride == step else \
+                f" where its cells really are {step[1]}×{step[0]} px apart (anchors drift off by up to a cell)"
+            lines.append(f"The 'pool' level is a stride-2 max-pool of level {previous.name} "
+                         f"({previous.size[1]}×{previous.size[0]} → {level.size[1]}×{level.size[0]}, rounded up); "
+                         f"torchvision's stride is the integer division padded size // cells: "
+                         f"{padded_w}//{level.size[1]} = {level.stride[1]}, {padded_h}//{level.size[0]} = "
+                         f"{level.stride[0]}{rounding}.")
+    return lines
 
 
 @dataclass

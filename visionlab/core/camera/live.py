@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from visionlab.core.camera.detectors import CLASSICAL_MODELS, CPU_DEFAULTS, TORCH_TASKS, load_detector
+from visionlab.core.camera.detectors import CLASSICAL_MODELS, CPU_DEFAULTS, TORCH_TASKS, display_name, load_detector
 from visionlab.core.camera.inside_model import analyse_rcnn, analyse_segmentation, supports_inside
 from visionlab.core.camera.overlay import Detections, OverlayOptions, class_color, classes_in_view, render_overlay
 from visionlab.core.camera.pipeline import InferenceResult
@@ -27,7 +27,7 @@ from visionlab.core.weights.store import DownloadCancelled, ModelCard, WeightsSt
 
 __all__ = ["CLASSICAL_MODELS", "CPU_DEFAULTS", "FILE_KINDS", "TORCH_TASKS", "CameraInfo", "Detections",
            "DownloadCancelled", "FrameSource", "InferenceResult", "ModelCard", "OverlayOptions", "WeightsStore",
-           "analyse", "device_choices", "legend_html", "list_cameras", "load_detector", "model_cards",
+           "analyse", "device_choices", "display_name", "legend_html", "list_cameras", "load_detector", "model_cards",
            "probe_cameras", "render_overlay", "source_from_choice", "supports_inside"]
 
 NO_INSIDE = ("Pick Faster R-CNN, Mask R-CNN or a segmentation model (and let a frame arrive) to look inside it; "

@@ -8,6 +8,7 @@ the picture they are drawn on.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from visionlab.core.camera.overlay import Detections
 from visionlab.core.camera.sources import FrameSource, SourceError
 from visionlab.core.camera.stats import PipelineStats
 from visionlab.core.latest import LatestSlot, SlotClosed
+
+log = logging.getLogger(__name__)
 
 RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0)  # backoff for a camera that went away; the last one repeats
 Messenger = Callable[[str], None]
@@ -92,23 +95,43 @@ def _interruptible_sleep(seconds: float, should_stop: Callable[[], bool]) -> Non
 
 def capture_loop(source: FrameSource, frames: LatestSlot[Frame], should_stop: Callable[[], bool], *,
                  stats: PipelineStats | None = None, fps: float | None = None,
-                 control: CaptureControl | None = None, on_message: Messenger = lambda text: None) -> None:
-    """Read frames into `frames` until stopped; a camera that fails is reopened with growing delays."""
+                 control: CaptureControl | None = None, on_message: Messenger = lambda text: None,
+                 fallback: FrameSource | None = None, fallback_fps: float | None = None,
+                 on_fallback: Callable[[FrameSource], None] = lambda source: None) -> None:
+    """Read frames into `frames` until stopped; a camera that fails is reopened with growing delays.
+
+    Nothing a source raises ends this thread with a traceback: a SourceError is the user's sentence, any
+    other error (a driver, a decoder) becomes one too, and both are one WARNING line in the log. A file
+    source that fails before its first frame hands over to `fallback` (the source that was streaming, paced
+    at `fallback_fps`, so the picture does not freeze; `on_fallback` is told); otherwise a file source's
+    failure ends the stream
+    with that message, and a camera is retried.
+    """
     index, failures, next_due = 0, 0, time.perf_counter()
     try:
         while not should_stop():
             if control is not None and not control.may_capture():
                 continue
-            if not source.is_open:
-                try:
+            try:
+                if not source.is_open:
                     source.open()
-                except SourceError as exc:
-                    if not source.live:
-                        on_message(str(exc))
-                        return
-                    failures = _wait_before_retry(str(exc), failures, should_stop, on_message)
+                ok, image, timestamp = source.read()
+            except Exception as exc:  # any error is reported as a sentence; the loop decides what follows
+                reason = _failure_sentence(source, exc)
+                _pass_notes(source, on_message)
+                if not source.live and fallback is not None and index == 0:
+                    on_message(f"{reason.rstrip('.')}. Back to {fallback.description}.")
+                    source.close()
+                    source, fallback, fps = fallback, None, fallback_fps
+                    on_fallback(source)
                     continue
-            ok, image, timestamp = source.read()
+                if not source.live:
+                    on_message(reason)
+                    return
+                source.close()
+                failures = _wait_before_retry(reason, failures, should_stop, on_message)
+                continue
+            _pass_notes(source, on_message)
             if not ok or image is None:
                 if not source.live:
                     on_message(f"{source.description}: end of the stream.")
@@ -129,6 +152,19 @@ def capture_loop(source: FrameSource, frames: LatestSlot[Frame], should_stop: Ca
                 _interruptible_sleep(next_due - time.perf_counter(), should_stop)
     finally:
         source.close()
+
+
+def _failure_sentence(source: FrameSource, exc: Exception) -> str:
+    if isinstance(exc, SourceError):
+        return str(exc)
+    detail = " ".join(str(exc).split())[:200]  # OpenCV's messages span lines; one log line, one status line
+    log.warning("%s failed: %s: %s", source.description, type(exc).__name__, detail)
+    return f"{source.description} failed: {type(exc).__name__}: {detail}"
+
+
+def _pass_notes(source: FrameSource, on_message: Messenger) -> None:
+    for note in source.take_notes():
+        on_message(note)
 
 
 def _wait_before_retry(reason: str, failures: int, should_stop: Callable[[], bool], on_message: Messenger) -> int:

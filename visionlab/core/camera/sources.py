@@ -11,6 +11,10 @@ Every source has the same small interface, so a consumer never cares where frame
 away). `source.live` tells whether it is worth retrying (a camera) or the stream is over (a file).
 `SyntheticSource` draws deterministic moving shapes: frame `i` is always the same image, which is what the
 tests and benchmarks rely on. No module here imports torch or Qt.
+
+Images and image folders are read by the shared loader (`core/images.py`, the one Feature Maps uses), so a
+bad file gets the same sentence in both panels. What a source wants the user to know without stopping (a
+folder that skips files) it keeps as notes; the capture loop passes them on (`take_notes`).
 """
 
 from __future__ import annotations
@@ -26,11 +30,14 @@ from typing import SupportsInt, cast
 import cv2
 import numpy as np
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+from visionlab.core.errors import UserError
+from visionlab.core.images import IMAGE_SUFFIXES, ImageError, load_image, probe_image, skipped_summary
+
+STREAM_MAX_SIDE = 1920  # a 50-megapixel photo streamed as is would cost ~150 MB per frame at every stage
 FILE_KINDS = {"video": "Video file", "image": "Image file", "folder": "Image folder"}
 
 
-class SourceError(Exception):
+class SourceError(UserError):
     """A source could not be opened or read; the message is meant for the user."""
 
 
@@ -43,6 +50,12 @@ class FrameSource:
 
     def __init__(self) -> None:
         self.is_open = False
+        self._notes: list[str] = []
+
+    def take_notes(self) -> list[str]:
+        """Messages for the user gathered since the last call (read by the capture loop, on its thread)."""
+        notes, self._notes = self._notes, []
+        return notes
 
     def open(self) -> None:
         if not self.is_open:
@@ -166,12 +179,14 @@ class VideoFileSource(_CaptureSource):
         return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if ok and frame is not None else None
 
 
-
-def _load_image(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise SourceError(f"{path.name} is not an image OpenCV can read.")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+def fit_to_stream(image: np.ndarray, max_side: int = STREAM_MAX_SIDE) -> np.ndarray:
+    """The image scaled down (never up) so that its longer side is at most `max_side` pixels."""
+    height, width = image.shape[:2]
+    scale = max_side / max(height, width)
+    if scale >= 1:
+        return image
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)  # INTER_AREA: no aliasing when shrinking
 
 
 class ImageFileSource(FrameSource):
@@ -184,16 +199,28 @@ class ImageFileSource(FrameSource):
         self._image: np.ndarray | None = None
 
     def _open(self) -> None:
-        if not self.path.is_file():
-            raise SourceError(f"The image file {self.path} does not exist.")
-        self._image = _load_image(self.path)
+        try:
+            image = load_image(self.path)
+        except ImageError as exc:
+            raise SourceError(str(exc)) from None
+        self._image = fit_to_stream(image)
+        if self._image is not image:
+            height, width = image.shape[:2]
+            shown_h, shown_w = self._image.shape[:2]
+            self._notes.append(f"{self.path.name} is {width}×{height} pixels: streamed at {shown_w}×{shown_h}.")
 
     def _read(self) -> np.ndarray | None:
         return self._image
 
 
 class ImageFolderSource(FrameSource):
-    """The images of a folder in name order, one per read, looping; unreadable files are skipped."""
+    """The images of a folder in name order, one per read, looping; files that cannot be used are skipped.
+
+    Opening checks every file's header (no pixel decoded: a folder of a thousand photos opens in well under
+    a second), which finds most bad files at once; one cut short is found when it is decoded. Each skip is
+    counted and the count told as a note, "3 of 12 files skipped: ...". Only when no file is left does the
+    source fail (a SourceError), and that ends the stream as a message, like a video that ends.
+    """
 
     def __init__(self, folder: str | os.PathLike) -> None:
         super().__init__()
@@ -201,24 +228,54 @@ class ImageFolderSource(FrameSource):
         self.fps = 2.0  # a slide show: each picture stays long enough to look at
         self.description = f"Folder {self.folder.name}"
         self._paths: list[Path] = []
-        self.index = 0
+        self.skipped: list[ImageError] = []
+        self.total = 0  # files with an image suffix, the ones that could play
+        self.index = 0  # position in _paths of the next file to show
 
     def _open(self) -> None:
         if not self.folder.is_dir():
             raise SourceError(f"The folder {self.folder} does not exist.")
-        self._paths = sorted(p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not self._paths:
+        try:
+            candidates = sorted(p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        except OSError as exc:
+            raise SourceError(f"The folder {self.folder.name} cannot be read ({exc.strerror or exc}).") from None
+        if not candidates:
             raise SourceError(f"The folder {self.folder.name} holds no images ({', '.join(IMAGE_SUFFIXES)}).")
+        self.total, self.skipped, self._paths, self.index = len(candidates), [], [], 0
+        for path in candidates:
+            try:
+                probe_image(path)
+                self._paths.append(path)
+            except ImageError as exc:
+                self.skipped.append(exc)
+        self._check_any_left()
+        self._note_skips()
 
     def _read(self) -> np.ndarray | None:
-        for _ in range(len(self._paths)):
-            path = self._paths[self.index % len(self._paths)]
-            self.index += 1
+        while self._paths:
+            position = self.index % len(self._paths)
+            path = self._paths[position]
             try:
-                return _load_image(path)
-            except SourceError:
+                image = load_image(path)
+            except ImageError as exc:  # cut short, or changed since the folder was opened
+                del self._paths[position]  # the next file slides into this position
+                self.skipped.append(exc)
+                if self._paths:  # when none is left, the SourceError below says it all
+                    self._note_skips()
                 continue
+            self.index = position + 1
+            return fit_to_stream(image)
+        self._check_any_left()
         return None
+
+    def _check_any_left(self) -> None:
+        if not self._paths:
+            raise SourceError(f"No image in the folder {self.folder.name} can be shown: "
+                              f"{skipped_summary(self.skipped, self.total)}.")
+
+    def _note_skips(self) -> None:
+        if self.skipped:
+            self._notes.append(f"{self.description}: {skipped_summary(self.skipped, self.total)}.")
 
 
 class CameraSource(_CaptureSource):

@@ -69,16 +69,19 @@ class Pipeline:
     """Capture and inference threads joined by LatestSlots; the source and the model switch while running."""
 
     def __init__(self, spawn: Spawn = PythonLoopThread, *, history: int = 300,
-                 on_message: Callable[[str], None] | None = None) -> None:
+                 on_message: Callable[[str], None] | None = None,
+                 on_fallback: Callable[[FrameSource], None] | None = None) -> None:
         self.spawn = spawn
         self.history = history  # samples of latency / frame age kept (benchmarks ask for more)
         self.on_message = on_message or (lambda text: None)
+        self.on_fallback = on_fallback or (lambda source: None)  # called on the capture thread
         self.holder = DetectorHolder()
         self.control = CaptureControl()
         self.stats = PipelineStats(history)
         self.frames: LatestSlot[Frame] = LatestSlot()
         self.results: LatestSlot[InferenceResult] = LatestSlot()
         self.source: FrameSource | None = None
+        self._pace: float | None = None  # the capture pace of the source streaming now
         self.retired: list[LoopThread] = []
         self._capture: LoopThread | None = None
         self._inference: LoopThread | None = None
@@ -105,13 +108,24 @@ class Pipeline:
             self._inference = self.spawn("camera-inference", lambda should_stop: inference_loop(
                 frames, results, self.holder, should_stop, stats=stats, on_message=self.on_message))
             self._inference.start()
-        self._stop_capture(2.0)
+        else:
+            self.stats.switch_source(self.dropped)  # "dropped" and the capture rate are the new source's
+        # A file that fails to open hands back to the source streaming now, if it still streams.
+        streaming = self.source if self._capture is not None and self._capture.is_alive() else None
+        streaming_pace = self._pace
+        if not self._stop_capture(2.0):
+            streaming = None  # its thread is still inside read(): the source is not free to reuse
         self.source = source
-        pace = source.fps if fps is None else fps
+        pace = self._pace = source.fps if fps is None else fps
         frames, stats = self.frames, self.stats
         self._capture = self.spawn("camera-capture", lambda should_stop: capture_loop(
-            source, frames, should_stop, stats=stats, fps=pace, control=self.control, on_message=self.on_message))
+            source, frames, should_stop, stats=stats, fps=pace, control=self.control, on_message=self.on_message,
+            fallback=streaming, fallback_fps=streaming_pace, on_fallback=self._fell_back))
         self._capture.start()
+
+    def _fell_back(self, source: FrameSource) -> None:
+        self.source = source
+        self.on_fallback(source)
 
     def stop(self, timeout: float = 2.0) -> bool:
         """Stop both threads within `timeout` seconds (0: do not wait); True when both have ended.

@@ -8,8 +8,12 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 from visionlab.core.camera.detectors import CLASSICAL_MODELS
 
 # Measured FPS sits next to the name: it is the number this machine adds to the published ones.
-COLUMNS = ("Model", "Measured FPS", "Task", "Published score", "Params (M)", "GFLOPS", "File (MB)", "Weights")
+# torchvision's "GFLOPS" (weights meta "_ops") count one multiply-add as one operation; torch's own
+# FlopCounterMode counts it as 2 FLOPs. The column says which unit it is (checked in the tests).
+COLUMNS = ("Model", "Measured FPS", "Task", "Published score", "Params (M)", "G mult-adds", "File (MB)", "Weights")
 MEASURED = 1
+MULT_ADDS_TIP = ("billions of multiply-adds of one forward pass at the reference input size, as torchvision "
+                 "publishes them (weights meta \"_ops\"); 1 multiply-add = 2 FLOPs")
 METRIC_NAMES = {"box_map": "box AP", "mask_map": "mask AP", "miou": "mIoU"}
 
 
@@ -28,6 +32,7 @@ class ModelBudgetTable(QTableWidget):
         self.verticalHeader().setVisible(False)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.horizontalHeader().setStretchLastSection(True)
+        self.horizontalHeaderItem(5).setToolTip(MULT_ADDS_TIP)
         self._rows: dict[str, int] = {}
 
     def set_models(self, cards: list, available: dict[str, bool], measured: dict[str, float]) -> None:

@@ -92,7 +92,8 @@ class CameraControls(QWidget):
         opacity_row = QHBoxLayout()
         opacity_row.addWidget(self.opacity_slider)
         opacity_row.addWidget(self.opacity_label)
-        overlay_form.addRow("score ≥", threshold_row)
+        self.threshold_name = QLabel("score ≥")
+        overlay_form.addRow(self.threshold_name, threshold_row)
         overlay_form.addRow("max boxes", self.max_spin)
         overlay_form.addRow("mask opacity", opacity_row)
         overlay_form.addRow("classes", self.class_edit)
@@ -135,6 +136,17 @@ class CameraControls(QWidget):
         self.opacity_label.setText(f"{self.opacity_slider.value()}%")
         self.overlay_changed.emit()
 
+    def set_task(self, task: str) -> None:
+        """A segmenter draws no boxes: "max boxes" is off and says why, and the threshold names what it
+        compares (each pixel's winning probability, not a box's score)."""
+        segmenter = task == "segmentation"
+        self.max_spin.setEnabled(not segmenter)
+        self.max_spin.setToolTip("a segmentation model draws no boxes: it colours each pixel by its class"
+                                 if segmenter else "the best N boxes above the threshold are drawn")
+        self.threshold_name.setText("pixel prob ≥" if segmenter else "score ≥")
+        self.threshold_slider.setToolTip("pixels whose winning class has a lower probability are not coloured"
+                                         if segmenter else "boxes with a lower score are not drawn")
+
     def frame_size(self) -> tuple[int, int]:
         width, height = self.size_combo.currentData().split("x")
         return int(width), int(height)
@@ -143,16 +155,27 @@ class CameraControls(QWidget):
         return [name.strip() for name in self.class_edit.text().split(",") if name.strip()]
 
     def overlay_options(self, known_classes: tuple[str, ...] = ()) -> OverlayOptions:
-        """The overlay settings; class names this model does not know are ignored (and reported)."""
-        names = self.class_names()
-        unknown = [name for name in names if known_classes and name not in known_classes]
+        """The overlay settings; class names this model does not know are ignored (and reported).
+
+        Names match whatever their case ("Person" is COCO's "person"): the filter holds the model's own
+        spelling, which is what the overlay compares with.
+        """
+        by_lower = {name.lower(): name for name in known_classes}
+        chosen, unknown = [], []
+        for name in self.class_names():
+            if not known_classes:
+                chosen.append(name)  # no model yet: kept as typed, checked when one is loaded
+            elif name.lower() in by_lower:
+                chosen.append(by_lower[name.lower()])
+            else:
+                unknown.append(name)
         if unknown:
             self.class_error.setText(f"unknown class {', '.join(repr(n) for n in unknown)} for this model")
         self.class_error.setVisible(bool(unknown))
         return OverlayOptions(score_threshold=self.threshold_slider.value() / 100,
                               max_detections=self.max_spin.value(),
                               mask_opacity=self.opacity_slider.value() / 100,
-                              class_filter=frozenset(n for n in names if n not in unknown))
+                              class_filter=frozenset(chosen))
 
     def save_state(self, settings: QSettings) -> None:
         for key, combo in self._combos().items():

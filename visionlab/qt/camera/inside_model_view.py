@@ -11,27 +11,48 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSpinBox,
+    QSplitter,
     QStackedWidget,
     QWidget,
 )
 
-from visionlab.core.camera.inside_model import RCNNInside, SegmentationInside
-from visionlab.core.camera.overlay import OverlayOptions, class_color, render_overlay
+from visionlab.core.camera.inside_model import RCNNInside, SegmentationInside, anchor_lines
+from visionlab.core.camera.overlay import OverlayOptions, boxes_to_draw, class_color, render_overlay
 from visionlab.qt.common.layouts import column_layout
 
 LEVEL_COLORS = ((255, 80, 80), (80, 220, 80), (80, 160, 255), (255, 200, 0), (220, 80, 255))
-RCNN_TITLES = ("Anchors at the clicked point (color = FPN level)", "RPN objectness (max over anchors)",
-               "Top proposals before NMS", "Proposals after NMS", "Final detections (click one)",
-               "RoIAlign 7×7 of the chosen box")
+# Short titles: a pyqtgraph label never wraps, and a long one widens its column past a 1024 px window.
+RCNN_TITLES = ("Anchors at the click", "RPN objectness", "Top proposals before NMS", "Proposals after NMS",
+               "Final detections (click one)", "RoIAlign 7×7 of the chosen box")
+FINAL_DRAWN = 10  # the best detections drawn on the "Final detections" picture
+PROBABILITY_SCALE = "fixed scale 0 (dark) … 1 (yellow)"  # probabilities are never stretched to their range
 SEGMENTATION_TITLES = ("Frame", "Score map of the chosen class", "Argmax (class per pixel)",
                        "Confidence (winning probability)")
+
+
+def level_key(names: list[str]) -> str:
+    """The colour key of the anchor picture, as HTML: one coloured name per FPN level."""
+    return " ".join(f"<span style='color: rgb{color}'>■{name}</span>"
+                    for name, color in zip(names, LEVEL_COLORS, strict=False))
+
+
+def argmax_key(inside: SegmentationInside, most: int = 6) -> str:
+    """The Argmax picture's colour key, as HTML: the classes it shows, most pixels first, with their share."""
+    counts = np.bincount(inside.argmax.ravel(), minlength=len(inside.categories))
+    present = [label for label in inside.classes_by_area() if counts[label]]
+    key = " ".join(f"<span style='color: rgb{class_color(label)}'>■</span>{inside.categories[label]} "
+                   f"{100 * counts[label] / counts.sum():.0f}%" for label in present[:most])
+    more = len(present) - most
+    return key + (f" and {more} more" if more > 0 else "")
 
 
 def heatmap(values: np.ndarray, low: float = 0.0, high: float = 1.0) -> np.ndarray:
@@ -47,6 +68,21 @@ def draw_boxes(frame: np.ndarray, boxes: np.ndarray, color: tuple[int, int, int]
     return image
 
 
+class ShrinkingLabel(pg.LabelItem):
+    """A title that may be narrower than its text (clipped): a LabelItem insists on its whole text's width,
+    and one long title pushed the right-hand column out of a 1024 px window."""
+
+    def __init__(self, text: str, **options) -> None:
+        super().__init__(text, **options)
+        self.setFlag(self.GraphicsItemFlag.ItemClipsChildrenToShape)
+
+    def updateMin(self) -> None:
+        super().updateMin()
+        self.setMinimumWidth(0)
+        height = self._sizeHint[Qt.SizeHint.MinimumSize][1]
+        self._sizeHint[Qt.SizeHint.MinimumSize] = (0, height)
+
+
 class ImageGrid(pg.GraphicsLayoutWidget):
     """Titled pictures in a grid; `clicked(view_index, x, y)` in the picture's pixel coordinates."""
 
@@ -56,9 +92,12 @@ class ImageGrid(pg.GraphicsLayoutWidget):
         super().__init__(parent)
         self.setBackground("#202124")
         self.titles, self.items, self.boxes = [], [], []
+        self.default_titles = titles
         for index, title in enumerate(titles):
             row, col = 2 * (index // columns), index % columns
-            self.titles.append(self.addLabel(title, row=row, col=col, color="#e8eaed", size="9pt"))
+            label = ShrinkingLabel(title, color="#e8eaed", size="9pt", justify="left")
+            self.addItem(label, row=row, col=col)
+            self.titles.append(label)
             box = self.addViewBox(row=row + 1, col=col, lockAspect=True, invertY=True, enableMenu=False)
             box.setMouseEnabled(False, False)
             item = pg.ImageItem(axisOrder="row-major")
@@ -67,11 +106,19 @@ class ImageGrid(pg.GraphicsLayoutWidget):
             self.items.append(item)
         self.scene().sigMouseClicked.connect(self._on_click)
 
+    def clear_pictures(self) -> None:
+        for index, (item, title) in enumerate(zip(self.items, self.default_titles, strict=True)):
+            item.clear()
+            self.set_title(index, title)
+
     def set_picture(self, index: int, image: np.ndarray, title: str | None = None) -> None:
         self.items[index].setImage(image, autoLevels=False, levels=(0, 255))
         self.boxes[index].autoRange(padding=0)
         if title is not None:
-            self.titles[index].setText(title)
+            self.set_title(index, title)
+
+    def set_title(self, index: int, title: str) -> None:
+        self.titles[index].setText(title)
 
     def _on_click(self, event) -> None:
         for index, (box, item) in enumerate(zip(self.boxes, self.items, strict=False)):
@@ -108,13 +155,27 @@ class InsideView(QWidget):
         self.note = QLabel("Works on Faster R-CNN / Mask R-CNN and on the segmentation models. Pause, then "
                            "analyse; click a picture to move the anchors or to pick a detection.")
         self.note.setWordWrap(True)
-        layout.addWidget(self.note)
+        self.note.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        # The counts and the anchor layout are several lines: scrolled, so the pictures keep their room.
+        note_area = QScrollArea()
+        note_area.setWidget(self.note)
+        note_area.setWidgetResizable(True)
+        note_area.setFrameShape(QFrame.Shape.NoFrame)
+        note_area.setMinimumHeight(40)
+        self.note_area = note_area
         self.rcnn_grid = ImageGrid(RCNN_TITLES)
         self.segmentation_grid = ImageGrid(SEGMENTATION_TITLES, columns=2)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.rcnn_grid)
         self.stack.addWidget(self.segmentation_grid)
-        layout.addWidget(self.stack, 1)
+        # A splitter: the explanation gets ≈8 lines (the FPN strides fit), and the student can drag it larger.
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(note_area)
+        self.splitter.addWidget(self.stack)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([150, 600])
+        layout.addWidget(self.splitter, 1)
         self.inside: RCNNInside | SegmentationInside | None = None
         self.click = (0.0, 0.0)
         self.chosen_box = 0
@@ -122,6 +183,15 @@ class InsideView(QWidget):
         self.level_combo.activated.connect(lambda _: self._draw())
         self.class_combo.activated.connect(lambda _: self._draw())
         self.rcnn_grid.clicked.connect(self._on_rcnn_click)
+
+    def model_changed(self, name: str) -> None:
+        """Another model runs now: an analysis of the previous one must not stay on screen under its name."""
+        if self.inside is None:
+            return
+        self.inside = None
+        for grid in (self.rcnn_grid, self.segmentation_grid):
+            grid.clear_pictures()
+        self.note.setText(f"{name} is loaded now; pause and analyse a frame to look inside it.")
 
     def show_analysis(self, inside: RCNNInside | SegmentationInside) -> None:
         self.inside = inside
@@ -136,17 +206,25 @@ class InsideView(QWidget):
             self.level_combo.clear()
             for level in inside.levels:
                 self.level_combo.addItem(f"{level.name} (stride {level.stride[1]}, {level.size[1]}×{level.size[0]})")
+            counts = inside.counts
+            flow = "" if counts is None else (
+                f"<b>{counts.anchors:,} anchors → {counts.top_per_level:,} best per level (≤ {counts.pre_nms_top_n} "
+                f"each) → {counts.before_nms:,} before NMS → {counts.after_nms:,} after NMS (IoU "
+                f"{counts.nms_thresh:g}, ≤ {counts.post_nms_top_n}) → {counts.detections} detections</b><br>")
             self.note.setText(
+                flow + "<br>".join(anchor_lines(inside)) + f"<br>Objectness uses a {PROBABILITY_SCALE}. "
                 "torchvision cuts each box out of the feature map with RoIAlign (bilinear samples, no rounding) "
                 "where the lecture's Faster R-CNN uses RoI pooling (max over rounded cells): same 7×7 grid idea, "
-                f"no quantisation error. The model resized the frame by {inside.scale[1]:.2f} first.")
+                f"no quantisation error (the crop shows the mean |activation| over channels). The model resized "
+                f"the frame by {inside.scale[1]:.2f} first.")
         else:
             self.stack.setCurrentWidget(self.segmentation_grid)
             self.class_combo.clear()
             for label in inside.classes_by_area():
                 self.class_combo.addItem(inside.categories[label], label)
             h, w = inside.argmax.shape
-            self.note.setText(f"The FCN idea: no fully connected layer, so the output keeps positions. The model saw "
+            self.note.setText(f"Maps use a {PROBABILITY_SCALE}. The FCN idea: no fully connected layer, so the "
+                              f"output keeps positions. The model saw "
                               f"{inside.input_size[1]}×{inside.input_size[0]} pixels, classified a coarse feature "
                               f"map with 1×1 convolutions and upsampled the class scores to {w}×{h}; softmax over "
                               "the classes gives each pixel's score maps, the argmax its class.")
@@ -179,18 +257,20 @@ class InsideView(QWidget):
         for (_name, boxes), color in zip(inside.anchors_at(*self.click), LEVEL_COLORS, strict=False):
             anchors = draw_boxes(anchors, boxes, color)
         cv2.circle(anchors, (int(self.click[0]), int(self.click[1])), 3, (255, 255, 255), -1)
-        count = len(inside.anchors_at(0, 0)[0][1])
-        grid.set_picture(0, anchors, f"{count} anchors per level at ({self.click[0]:.0f}, {self.click[1]:.0f})")
+        # The title changes with every click; the colour key is part of it, so it never goes missing.
+        # The pixel's index (floor), as the anchors are looked up: a click anywhere in pixel (30, 40) is (30, 40).
+        grid.set_picture(0, anchors, f"({int(self.click[0])}, {int(self.click[1])}) "
+                         + level_key([level.name for level in inside.levels]))
         level = inside.levels[max(0, self.level_combo.currentIndex())]
         low, high = float(level.objectness.min()), float(level.objectness.max())
-        grid.set_picture(1, heatmap(level.objectness, low, high), f"RPN objectness, level {level.name} "
-                         f"({level.size[1]}×{level.size[0]}), {low:.3g}…{high:.3g}")
+        grid.set_picture(1, heatmap(level.objectness), f"objectness {level.name}: {low:.3g}…{high:.3g} of 0…1")
         grid.set_picture(2, draw_boxes(frame, inside.proposals_before, (255, 160, 0)),
                   f"Top {len(inside.proposals_before)} before NMS")
         grid.set_picture(3, draw_boxes(frame, inside.proposals_after, (0, 220, 255)),
                   f"Top {len(inside.proposals_after)} after NMS")
         detections = inside.detections
-        final = render_overlay(frame, detections, OverlayOptions(score_threshold=0.0, max_detections=10))
+        options = OverlayOptions(score_threshold=0.0, max_detections=FINAL_DRAWN)
+        final = render_overlay(frame, detections, options, min_side=0)  # frame pixels, as the other pictures
         if len(detections):
             chosen = detections.boxes[self.chosen_box]
             final = draw_boxes(final, chosen, (255, 255, 255), 2)
@@ -199,10 +279,12 @@ class InsideView(QWidget):
             name = detections.label_name(int(detections.labels[self.chosen_box]))
             level_name = inside.levels[int(inside.roi_levels[self.chosen_box])].name \
                 if len(inside.roi_levels) else "?"
-            grid.set_picture(5, crop, f"RoIAlign 7×7 of '{name}' (FPN level {level_name}, mean |activation|)")
+            grid.set_picture(5, crop, f"RoIAlign '{name}' ({level_name}): 0…{roi.max():.2g}")
         else:
-            grid.set_picture(5, np.zeros((140, 140, 3), np.uint8), "RoIAlign 7×7: no detection on this frame")
-        grid.set_picture(4, final, f"Final detections ({len(detections)})")
+            grid.set_picture(5, np.zeros((140, 140, 3), np.uint8), "RoIAlign: no detection")
+        drawn = len(boxes_to_draw(detections, options)[0])
+        grid.set_picture(4, final, f"Final detections: {len(detections)}"
+                         + (f" ({drawn} drawn: the best)" if drawn < len(detections) else ""))
 
     def _draw_segmentation(self, inside: SegmentationInside) -> None:
         grid = self.segmentation_grid
@@ -210,9 +292,10 @@ class InsideView(QWidget):
         label = 0 if label is None else int(label)
         grid.set_picture(0, inside.frame)
         scores = inside.probabilities[label]
-        grid.set_picture(1, heatmap(scores, float(scores.min()), float(scores.max())),
-                         f"P({inside.categories[label]}) per pixel, {scores.min():.3g}…{scores.max():.3g}")
+        chance = 1 / len(inside.categories)
+        grid.set_picture(1, heatmap(scores), f"P({inside.categories[label]}): {scores.min():.3g}…{scores.max():.3g}"
+                         f" (0…1 scale, chance {chance:.3f})")
         palette = np.array([class_color(i) for i in range(len(inside.categories))], np.uint8)
-        grid.set_picture(2, palette[inside.argmax])
+        grid.set_picture(2, palette[inside.argmax], "Argmax: " + argmax_key(inside))
         low, high = float(inside.confidence.min()), float(inside.confidence.max())
-        grid.set_picture(3, heatmap(inside.confidence, low, high), f"Confidence, {low:.3g}…{high:.3g}")
+        grid.set_picture(3, heatmap(inside.confidence), f"Confidence: {low:.3g}…{high:.3g} (0…1 scale)")

@@ -2,17 +2,18 @@
 
 A model loads as a "load" job of the panel's JobRunner; choosing another model while one builds replaces
 the job (the old build cannot be interrupted: it finishes on its own and is dropped). Weights arrive only
-when the student asks (Download / Import), never silently.
+when the student asks (Download, from torchvision or the bar's classroom mirror / Import), never silently.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from visionlab.core.camera import live
+from visionlab.core.weights.card import WeightsError
 from visionlab.qt.camera.budget import ModelBudgetTable
 from visionlab.qt.camera.controls import CameraControls
 from visionlab.qt.camera.weights_bar import WeightsBar
@@ -35,6 +36,7 @@ class CameraModels(QObject):
         self.measured_fps: dict[str, float] = {}
         self._dialog_parent = parent
         controls.model_combo.activated.connect(lambda _: self.load_model(controls.model_combo.currentData()))
+        controls.model_combo.currentIndexChanged.connect(lambda _: self._show_model_tooltip())  # connected once
         controls.device_combo.activated.connect(lambda _: self.load_model(controls.model_combo.currentData()))
         weights_bar.download_requested.connect(lambda: self.download_weights())
         weights_bar.import_requested.connect(self._ask_import)
@@ -54,17 +56,44 @@ class CameraModels(QObject):
         current = c.model_combo.currentData() or live.CPU_DEFAULTS["detection"]
         c.model_combo.clear()
         for name, description in live.CLASSICAL_MODELS.items():
-            c.model_combo.addItem(description, name)
+            self._add_model(live.display_name(name), name, description)
         self.cards = live.model_cards(self.store)
         for card in self.cards:
-            state = "" if self.store.is_available(card.name) else "  (no weights)"
-            c.model_combo.addItem(f"{card.name}{state}", card.name)
+            state = " (imported, unverified)" if self.store.imported_path(card.name) else \
+                "" if self.store.is_available(card.name) else " (no weights)"
+            self._add_model(f"{live.display_name(card.name)}{state}", card.name, f"{card.name}: {card.summary()}")
         c.model_combo.setCurrentIndex(max(0, c.model_combo.findData(current)))
+        self._fit_model_picker()
         self.refresh_budget()
+
+    def _add_model(self, shown: str, name: str, tooltip: str) -> None:
+        combo = self.controls.model_combo
+        combo.addItem(shown, name)
+        combo.setItemData(combo.count() - 1, tooltip, Qt.ItemDataRole.ToolTipRole)
+
+    def _fit_model_picker(self) -> None:
+        """The picker's list is as wide as its longest entry, measured on every (re)fill."""
+        combo = self.controls.model_combo
+        metrics = combo.fontMetrics()
+        widest = max((metrics.horizontalAdvance(combo.itemText(i)) for i in range(combo.count())), default=0)
+        combo.view().setMinimumWidth(widest + 40)  # + the scroll bar and the item margins
+        self._show_model_tooltip()
+
+    def _show_model_tooltip(self) -> None:
+        combo = self.controls.model_combo
+        combo.setToolTip(str(combo.currentData(Qt.ItemDataRole.ToolTipRole) or combo.currentText()))
 
     def refresh_budget(self) -> None:
         available = {card.name: self.store.is_available(card.name) for card in self.cards}
         self.budget.set_models(self.cards, available, self.measured_fps)
+        # An imported file is here but is not the published one: the table must not call it "downloaded".
+        # (A directory listing only: no file is read or hashed on the GUI thread.)
+        imported = {card.name for card in self.cards if self.store.imported_path(card.name)}
+        weights_column = self.budget.columnCount() - 1
+        for row in range(self.budget.rowCount()):
+            name_item, weights_item = self.budget.item(row, 0), self.budget.item(row, weights_column)
+            if name_item is not None and weights_item is not None and name_item.text() in imported:
+                weights_item.setText("imported, unverified")
 
     def record_fps(self, fps: float) -> None:
         """What the current model alone sustains, measured by the stream (1 / pre + model + post)."""
@@ -85,18 +114,25 @@ class CameraModels(QObject):
         self.jobs.start("load", live.load_detector, name, device, store=self.store, size=self.controls.frame_size(),
                         on_progress=lambda _fraction, text: self.controls.model_status.setText(text),
                         on_done=self._loaded,
-                        on_error=lambda text: self._load_failed(f"Could not load {name}: {text}"))
+                        on_error=lambda text: self._load_failed(f"Could not load {name}: {store_sentence(text)}"))
 
     def _loaded(self, detector: Any) -> None:
         self.detector = detector
-        weights = "pretrained" if detector.pretrained else "random-init"
+        # What the build loaded, remembered by the store (memory only: no file is read on the GUI thread).
+        source = self.store.loaded_source(detector.name) if detector.name not in live.CLASSICAL_MODELS else None
+        weights = "random-init" if not detector.pretrained else "classical" if source is None else \
+            f"pretrained: {source.label}" if source.verified else source.label
         self.controls.model_status.setText(f"{detector.name} on {detector.device} ({weights})")
+        self.controls.model_status.setToolTip(source.description if source is not None else "")
         if detector.notice:
             self.message.emit(detector.notice)
-        if detector.pretrained or detector.name in live.CLASSICAL_MODELS:
+        if detector.name in live.CLASSICAL_MODELS or (source is not None and source.verified):
             self.weights_bar.hide()
+        elif source is not None:
+            self.weights_bar.show_unverified(source)
         else:
-            self.weights_bar.show_missing(detector.name, self.store.card(detector.name).file_size_mb)
+            self.weights_bar.show_missing(detector.name, self.store.card(detector.name).file_size_mb, detector.task)
+        self.controls.set_task(detector.task)
         self.refresh_budget()
         self.detector_loaded.emit(detector)
 
@@ -105,13 +141,14 @@ class CameraModels(QObject):
         self.message.emit(text)
 
     # -- weights --------------------------------------------------------------------------------------
-    def download_weights(self, url: str | None = None) -> None:
-        """Download the chosen model's weights (from `url`, e.g. a local mirror, when given)."""
+    def download_weights(self, mirror: str | None = None) -> None:
+        """Download the chosen model's published weights (from the `mirror` folder, else the bar's setting)."""
         name = self.controls.model_combo.currentData()
         self.weights_bar.show_downloading(True)
-        self.jobs.start("download", self.store.download, name, url=url, on_progress=self.weights_bar.show_progress,
-                        on_done=lambda _path: self._weights_arrived(name, "downloaded"),
-                        on_error=lambda text: self._download_ended(f"Download of {name} failed: {text}"),
+        self.jobs.start("download", self.store.download, name, mirror=mirror or self.weights_bar.mirror or None,
+                        on_progress=self.weights_bar.show_progress,
+                        on_done=lambda _path: self._weights_arrived(name, "downloaded, sha256 checked"),
+                        on_error=lambda text: self._download_ended(store_sentence(text)),
                         on_cancel=lambda: self._download_ended(CANCELLED))
 
     def cancel_download(self) -> None:
@@ -133,11 +170,17 @@ class CameraModels(QObject):
 
     def import_weights(self, name: str, path: str) -> None:
         self.jobs.start("import", self.store.import_file, name, path,
-                        on_done=lambda _path: self._weights_arrived(name, "imported"),
-                        on_error=lambda text: self.message.emit(f"Import failed: {text}"))
+                        on_done=lambda path: self._weights_arrived(name, f"imported from {path.name}"),
+                        on_error=lambda text: self.message.emit(store_sentence(text)))
 
     def _weights_arrived(self, name: str, how: str) -> None:
         self.weights_bar.show_downloading(False)
         self.message.emit(f"Weights of {name} {how}.")
         self.fill()
         self.select_model(name)
+
+
+def store_sentence(text: str) -> str:
+    """The store's own sentence, without the "WeightsError: " the JobRunner puts before every error (an
+    unexpected exception keeps its type: that one is a bug to report)."""
+    return text.removeprefix(f"{WeightsError.__name__}: ")

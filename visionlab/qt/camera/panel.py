@@ -13,7 +13,7 @@ import logging
 import time
 
 import numpy as np
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QScrollArea, QTabWidget, QWidget
 
 from visionlab.core.camera import live
@@ -50,19 +50,23 @@ class CameraPanel(Panel):
         self.recording = CameraRecording(self.jobs, self)
         self.recording.message.connect(self.show_message)
         self._ticks = 0
+        self._awaiting_paint: tuple[live.InferenceResult, float] | None = None
         self._steps_wanted = 0
         self._streaming_wanted = True
         self._build_ui()
         self.sources = CameraSources(self.controls, self.jobs, self)
         self.sources.source_chosen.connect(self.open_source)
+        self.stream.fell_back.connect(lambda _source: self.sources.fall_back())  # the picker names what streams
         self.sources.message.connect(self.show_message)
         self.models = CameraModels(self.controls, self.weights_bar, self.budget, self.store, self.jobs, self)
         self.models.detector_loaded.connect(self.stream.set_detector)
+        self.models.detector_loaded.connect(self._model_switched)
         self.models.message.connect(self.show_message)
         self.sources.fill()
-        self.models.fill()
+        self.models.fill()  # also sizes the picker's list to its longest entry
         self.timer = QTimer(self)
         self.timer.setInterval(DRAW_INTERVAL_MS)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)  # a coarse timer drifted to ≈27 draws a second
         self.timer.timeout.connect(self._on_tick)
 
     @property
@@ -80,7 +84,11 @@ class CameraPanel(Panel):
     # -- layout -------------------------------------------------------------------------------------
     def _build_ui(self) -> None:
         self.view = CameraView()
+        self.view.frame_painted.connect(self._on_painted)
         self.weights_bar = WeightsBar()
+        # Wide enough for "31.0 of 74.2 MB" and "the connection went silent, reconnecting" at 1024×700 (its row
+        # otherwise gives it ≈90 px); the bar drops the file name from the downloader's messages.
+        self.weights_bar.progress.setMinimumWidth(280)
         self.message_label = StatusLine(timestamps=True)  # the stream's messages arrive on their own
         live = QWidget()
         live_layout = column_layout(live)
@@ -98,7 +106,8 @@ class CameraPanel(Panel):
         side.setWidget(self.controls)
         side.setWidgetResizable(True)
         side.setMinimumWidth(330)
-        side.setMaximumWidth(400)
+        side.setMaximumWidth(430)
+        self.side = side
         layout = row_layout(self, 4)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(side)
@@ -112,6 +121,11 @@ class CameraPanel(Panel):
         c.snapshot_button.clicked.connect(lambda: self.recording.snapshot(self.last_image))
         c.record_button.toggled.connect(self.set_recording)
         self.inside_view.analyse_requested.connect(self.analyse_frame)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        # The side column takes a share of a wide window, so long model names fit there; 330 px at 1024.
+        self.side.setFixedWidth(max(330, min(430, int(self.width() * 0.27))))
+        super().resizeEvent(event)
 
     # -- sources ------------------------------------------------------------------------------------
     def open_source(self, kind: str, value: object = None) -> None:
@@ -162,8 +176,8 @@ class CameraPanel(Panel):
     def load_model(self, name: str) -> None:
         self.models.load_model(name)
 
-    def download_weights(self, url: str | None = None) -> None:
-        self.models.download_weights(url)
+    def download_weights(self, mirror: str | None = None) -> None:
+        self.models.download_weights(mirror)
 
     # -- drawing ------------------------------------------------------------------------------------
     def _on_tick(self) -> None:
@@ -177,12 +191,19 @@ class CameraPanel(Panel):
             self.last_result = result
             started = time.perf_counter()
             self.redraw()
-            self.stream.stats.record_display(result, time.perf_counter() - started)
+            # Counted when the view has painted it (_on_painted); a newer result before that replaces it.
+            self._awaiting_paint = (result, time.perf_counter() - started)
             if self.last_image is not None:
                 self.recording.put(self.last_image)
         self._ticks += 1
         if self._ticks % STATS_EVERY_TICKS == 0:
             self._show_stats()
+
+    def _on_painted(self, painted_at: float) -> None:
+        if self._awaiting_paint is not None:
+            result, draw_s = self._awaiting_paint
+            self._awaiting_paint = None
+            self.stream.stats.record_display(result, draw_s, now=painted_at)
 
     def redraw(self) -> None:
         """Draw the last result with the current overlay settings (also on a paused frame)."""
@@ -196,14 +217,22 @@ class CameraPanel(Panel):
         if detections is not None:
             self.controls.legend.setText(live.legend_html(detections, options))
 
+    def _model_switched(self, detector) -> None:
+        """Numbers of the previous model must not stand beside the new one's name: start them afresh."""
+        self.stream.stats.switch_model(detector.name, self.stream.dropped)
+        self.inside_view.model_changed(detector.name)
+        self._show_stats()
+
     def _show_stats(self) -> None:
-        snapshot = self.stream.stats.snapshot(self.stream.dropped)
-        stage_ms = self.stream.stats.stage_ms()
-        self.controls.stats_view.show_stats(snapshot, stage_ms)
+        stats = self.stream.stats
+        name = self.detector.name if self.detector is not None else ""
+        # Stage times only when they are this model's (stats of a fresh stream adopt its first result).
+        stage_ms = stats.stage_ms() if stats.model_name in (None, name) else {}
+        self.controls.stats_view.show_stats(stats.snapshot(self.stream.dropped), stage_ms, name)
         # The budget's FPS is what the model alone sustains (1 / pre+model+post), not capped by the source.
-        model_ms = stage_ms["preprocess"] + stage_ms["model"] + stage_ms["postprocess"]
-        if model_ms > 0 and snapshot["inference_fps"] > 0:
-            self.models.record_fps(1000.0 / model_ms)
+        fps = stats.model_fps() if stats.model_name == name else None
+        if fps is not None:
+            self.models.record_fps(fps)
 
     def show_message(self, text: str) -> None:
         self.message_label.show_message(text)
@@ -215,13 +244,19 @@ class CameraPanel(Panel):
             self.inside_view.note.setText(live.NO_INSIDE)
             return
         self.controls.pause_button.setChecked(True)
-        self.jobs.start("inside", live.analyse, self.detector, self.last_result.frame.image, top_n,
-                        on_done=self.inside_view.show_analysis,
+        detector = self.detector
+        self.jobs.start("inside", live.analyse, detector, self.last_result.frame.image, top_n,
+                        on_done=lambda inside: self._analysis_done(detector, inside),
                         on_error=lambda text: self.show_message(f"Analysis failed: {text}"))
+
+    def _analysis_done(self, detector, inside) -> None:
+        if detector is self.detector:  # a model switched during the analysis: its result is not shown
+            self.inside_view.show_analysis(inside)
 
     def set_recording(self, on: bool) -> None:
         if on:
-            self.recording.start(self.controls.record_format.currentData(), self.stream.stats.display.rate() or 15.0)
+            rate = self.stream.stats.display.rate()
+            self.recording.start(self.controls.record_format.currentData(), rate if rate > 0 else 15.0)
         else:
             self.recording.stop()
 
@@ -245,11 +280,13 @@ class CameraPanel(Panel):
 
     def save_settings(self, settings: QSettings) -> None:
         self.controls.save_state(settings)
+        self.weights_bar.save_settings(settings)  # the classroom mirror
         settings.setValue("source", json.dumps(list(self.sources.choice)))
         settings.setValue("measured_fps", json.dumps(self.measured_fps))
 
     def restore_settings(self, settings: QSettings) -> None:
         self.controls.restore_state(settings, default_model=live.CPU_DEFAULTS["detection"])
+        self.weights_bar.restore_settings(settings)
         try:
             self.measured_fps = {str(k): float(v) for k, v in json.loads(settings.value("measured_fps", "{}")).items()}
             kind, value = json.loads(settings.value("source", '["", null]'))

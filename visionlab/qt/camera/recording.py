@@ -39,11 +39,12 @@ class CameraRecording(QObject):
                         on_error=lambda text: self.message.emit(f"Snapshot failed: {text}"))
 
     def start(self, suffix: str, fps: float) -> None:
-        """Record what the panel draws from now on, at `fps` (the display rate), to .avi or .mp4."""
+        """Record what the panel draws from now on to .avi or .mp4; `fps` (the display rate now) is only a
+        first guess: the file gets the rate measured from the frames recorded."""
         if self.recorder is None:
             path = paths.subdir("recordings") / f"camera-{datetime.now():%Y%m%d-%H%M%S}{suffix}"
             self.recorder = VideoRecorder(path, fps)
-            self.message.emit(f"Recording to {path} at {self.recorder.fps:.0f} fps…")
+            self.message.emit(f"Recording to {path}… (its frame rate is measured from the frames recorded)")
 
     def put(self, image: np.ndarray) -> None:
         if self.recorder is not None:
@@ -60,7 +61,8 @@ class CameraRecording(QObject):
         if path is None:
             self.message.emit(recorder.error or "Recording stopped before any frame was shown: no file written.")
         else:
-            self.message.emit(f"Recorded {recorder.written} frames to {path} ({recorder.dropped} dropped).")
+            self.message.emit(f"Recorded {recorder.written} frames at {recorder.fps:.1f} fps (as shown) to {path} "
+                              f"({recorder.dropped} dropped).")
 
     def shutdown(self) -> None:
         """Finish a recording in progress (as a job: the panel's runner bounds the wait for it)."""

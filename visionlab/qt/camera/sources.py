@@ -7,28 +7,48 @@ makes sense; cameras that Linux does not list are probed off the GUI thread (a "
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from visionlab.core.camera import live
+from visionlab.core.images import IMAGE_SUFFIXES
 from visionlab.qt.camera.controls import CameraControls
 from visionlab.qt.common.jobs import JobRunner
 
 VIDEO_FILTER = "Videos (*.avi *.mp4 *.mkv *.mov *.webm)"
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp)"
+IMAGE_FILTER = f"Images ({' '.join('*' + suffix for suffix in IMAGE_SUFFIXES)})"
 
 
 class CameraSources(QObject):
+    """The picker always names the source that streams: `choice` (set by the panel, restored from the
+    settings) selects its entry, and a chosen file gets an entry of its own ("Image file: cat.png")."""
+
     source_chosen = Signal(str, object)  # kind, value (a camera index, a path, or None)
     message = Signal(str)
 
     def __init__(self, controls: CameraControls, jobs: JobRunner, parent: QWidget) -> None:
         super().__init__(parent)
         self.controls, self.jobs = controls, jobs
-        self.choice: tuple[str, object] = ("synthetic", None)
+        self._choice: tuple[str, object] = ("synthetic", None)
+        self._previous: tuple[str, object] = self._choice  # what streamed before the current choice
         self._dialog_parent = parent
         controls.source_combo.activated.connect(self._on_activated)
+
+    @property
+    def choice(self) -> tuple[str, object]:
+        return self._choice
+
+    @choice.setter
+    def choice(self, kind_value: tuple[str, object]) -> None:
+        self._previous, self._choice = self._choice, kind_value
+        self._show_choice()
+
+    def fall_back(self) -> None:
+        """The chosen file could not be opened and the stream went back to the source before it."""
+        self._choice = self._previous
+        self._show_choice()
 
     def fill(self) -> None:
         combo = self.controls.source_combo
@@ -39,11 +59,30 @@ class CameraSources(QObject):
             combo.addItem(f"Camera {camera.index}: {camera.name}", ("camera", camera.index))
         for kind, text in live.FILE_KINDS.items():
             combo.addItem(f"{text}…", (kind, None))
-        kind, value = self.choice
-        combo.setCurrentIndex(max(0, combo.findData((kind, None if kind in live.FILE_KINDS else value))))
+        self._show_choice()
         if not cameras and sys.platform != "linux" and not self.jobs.is_running("probe"):
             # No video4linux names elsewhere: open indices 0-3 off the GUI thread (slow on some drivers).
             self.jobs.start("probe", live.probe_cameras, on_done=self._add_probed)
+
+    def _index_of(self, data: tuple[str, object]) -> int:
+        combo = self.controls.source_combo
+        return next((i for i in range(combo.count()) if tuple(combo.itemData(i)) == tuple(data)), -1)
+
+    def _show_choice(self) -> None:
+        """Select the entry of the current choice; a file gets its own entry, just above "Video file…"."""
+        combo = self.controls.source_combo
+        for index in reversed(range(combo.count())):  # at most one chosen-file entry at a time
+            kind, value = combo.itemData(index)
+            if kind in live.FILE_KINDS and value is not None:
+                combo.removeItem(index)
+        kind, value = self._choice
+        if kind in live.FILE_KINDS and value:
+            position = max(0, self._index_of((next(iter(live.FILE_KINDS)), None)))
+            combo.insertItem(position, f"{live.FILE_KINDS[kind]}: {Path(str(value)).name}", (kind, value))
+            combo.setItemData(position, str(value), Qt.ItemDataRole.ToolTipRole)
+        index = self._index_of(self._choice)
+        if index >= 0:
+            combo.setCurrentIndex(index)
 
     def _add_probed(self, cameras: list[live.CameraInfo]) -> None:
         for offset, camera in enumerate(cameras, start=1):
@@ -51,36 +90,39 @@ class CameraSources(QObject):
 
     def _on_activated(self, index: int) -> None:
         kind, value = self.controls.source_combo.itemData(index)
-        if kind in live.FILE_KINDS:
+        if kind in live.FILE_KINDS and value is None:
             if kind == "folder":
                 value = QFileDialog.getExistingDirectory(self._dialog_parent, "Image folder")
             else:
                 value, _ = QFileDialog.getOpenFileName(self._dialog_parent, live.FILE_KINDS[kind], "",
                                                        VIDEO_FILTER if kind == "video" else IMAGE_FILTER)
             if not value:
+                self._show_choice()  # cancelled: the picker goes back to what streams
                 return
         self.source_chosen.emit(kind, value)
 
     def make(self, kind: str | None = None, value: object = None) -> live.FrameSource:
         """A frame source for `kind` / `value` (the current choice when omitted), at the chosen size."""
         if kind is None:
-            kind, value = self.choice
+            kind, value = self._choice
         width, height = self.controls.frame_size()
         return live.source_from_choice(kind, value, width, height, loop=self.controls.loop_check.isChecked())
 
     def restore(self, kind: str, value: object) -> None:
-        """The saved source if it still makes sense, else the first camera, else synthetic (with a message)."""
-        combo = self.controls.source_combo
-        cameras = [combo.itemData(i) for i in range(combo.count()) if combo.itemData(i)[0] == "camera"]
+        """The saved source if it still exists, else the first camera, else synthetic (with a message)."""
+        cameras = [self.controls.source_combo.itemData(i) for i in range(self.controls.source_combo.count())]
+        cameras = [tuple(data) for data in cameras if data[0] == "camera"]
+        if kind in live.FILE_KINDS and value and Path(str(value)).exists():
+            self.choice = (kind, value)
+            return
         if kind in live.FILE_KINDS and value:
+            self.message.emit(f"The saved source {value} is gone.")
+        if (kind, value) in cameras:
             self.choice = (kind, value)
         elif cameras:
-            self.choice = cameras[0] if (kind, value) not in cameras else (kind, value)
+            self.choice = cameras[0]
         else:
             self.choice = ("synthetic", None)
             if kind != "synthetic":
                 self.message.emit("No camera found: showing the synthetic source (pick a video or images on the "
                                   "right).")
-        index = combo.findData(self.choice) if kind not in live.FILE_KINDS else -1
-        if index >= 0:
-            combo.setCurrentIndex(index)

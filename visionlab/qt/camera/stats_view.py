@@ -29,16 +29,31 @@ class CameraStatsView(QWidget):
             form.addRow(stage, bar)
         layout.addLayout(form)
 
-    def show_stats(self, snapshot: dict[str, float], stage_ms: dict[str, float]) -> None:
-        latency = snapshot["latency_ms"]
+    def show_stats(self, snapshot: dict[str, float], stage_ms: dict[str, float], model: str = "") -> None:
+        """`stage_ms` holds only the stages measured on `model` since it was loaded; the others read "–"."""
         self.summary.setText(
-            f"capture {snapshot['capture_fps']:.1f} fps · inference {snapshot['inference_fps']:.1f} fps · "
-            f"display {snapshot['display_fps']:.1f} fps\n"
-            f"latency {'–' if math.isnan(latency) else f'{latency:.0f} ms'} (capture → screen) · "
-            f"dropped {int(snapshot['dropped'])}")
+            f"capture {fps_text(snapshot['capture_fps'])} · inference: {inference_text(snapshot)} · "
+            f"display {fps_text(snapshot['display_fps'])}\n"
+            f"latency {ms_text(snapshot['latency_ms'])} (capture → screen) · dropped {int(snapshot['dropped'])}"
+            + (f"\nstages of {model}:" if model else ""))
         # One scale for all bars (the slowest stage fills its bar), so the bars compare with each other.
-        scale = max(1.0, max(stage_ms.values()))
+        scale = max([1.0, *stage_ms.values()])
         for stage, bar in self.bars.items():
-            value = stage_ms.get(stage, 0.0)
-            bar.setValue(int(round(100 * value / scale)))
-            bar.setFormat(f"{value:.1f} ms")
+            value = stage_ms.get(stage)
+            bar.setValue(0 if value is None else int(round(100 * value / scale)))
+            bar.setFormat("–" if value is None else f"{value:.1f} ms")
+
+
+def inference_text(snapshot: dict[str, float]) -> str:
+    """A rate needs two frames: after the first one of a slow model, say that rather than "0 fps"."""
+    if math.isnan(snapshot["inference_fps"]) and snapshot.get("inferences") == 1:
+        return "first frame done, rate after the second"
+    return fps_text(snapshot["inference_fps"])
+
+
+def fps_text(fps: float) -> str:
+    return "– fps" if math.isnan(fps) else f"{fps:.2f} fps" if fps < 1 else f"{fps:.1f} fps"
+
+
+def ms_text(milliseconds: float) -> str:
+    return "–" if math.isnan(milliseconds) else f"{milliseconds:.0f} ms"

@@ -49,11 +49,12 @@ class LoopQThread(QThread):
 
 class CameraStream(QObject):
     message = Signal(str)
+    fell_back = Signal(object)  # the FrameSource streaming again after a newly chosen file failed to open
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        # The message signal is emitted from the loop threads; Qt queues it to the GUI thread.
-        self.pipeline = Pipeline(LoopQThread, on_message=self.message.emit)
+        # Both signals are emitted from the loop threads; Qt queues them to the GUI thread.
+        self.pipeline = Pipeline(LoopQThread, on_message=self.message.emit, on_fallback=self.fell_back.emit)
 
     # The panel reads these every tick; they change when a stream starts (new slots and stats).
     holder = property(lambda self: self.pipeline.holder)

@@ -1,10 +1,20 @@
-"""The banner shown when a model has no pretrained weights here: say so, offer download / import /
-the classical detectors, and show download progress with a cancel button (never a silent download)."""
+"""The banner shown when a model runs without the published weights (random, or an unverified import): say
+so, offer download (from torchvision or a classroom mirror) / import / the classical detectors, and show
+download progress with a cancel button (never a silent download)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+import html
+
+from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout
+
+from visionlab.core.weights.source import IMPORT_BUTTON, WeightsSource, download_source
+from visionlab.qt.common.mirror import MirrorButton
+
+# What a model of each task draws, in the sentence "so its … are noise".
+NOISE = {"detection": "its boxes are", "instance": "its boxes and masks are",
+         "segmentation": "its class per pixel is"}
 
 
 class WeightsBar(QFrame):
@@ -25,36 +35,52 @@ class WeightsBar(QFrame):
         layout.addWidget(self.text)
         row = QHBoxLayout()
         self.download_button = QPushButton("Download")
-        self.import_button = QPushButton("Import .pth…")
+        self.import_button = QPushButton(IMPORT_BUTTON)
+        self.mirror_button = MirrorButton()
         self.haar_button = QPushButton("Use Haar faces")
         self.hog_button = QPushButton("Use HOG people")
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.cancel_button = QPushButton("Cancel")
-        for widget in (self.download_button, self.import_button, self.haar_button, self.hog_button,
-                       self.progress, self.cancel_button):
+        for widget in (self.download_button, self.import_button, self.mirror_button, self.haar_button,
+                       self.hog_button, self.progress, self.cancel_button):
             row.addWidget(widget)
         row.addStretch(1)
         layout.addLayout(row)
         self.download_button.clicked.connect(self.download_requested)
         self.import_button.clicked.connect(self.import_requested)
         self.cancel_button.clicked.connect(self.cancel_requested)
+        self.mirror_button.changed.connect(self._mirror_changed)
+        self._mirror_changed("")
         self.haar_button.clicked.connect(lambda: self.classical_requested.emit("haar_face"))
         self.hog_button.clicked.connect(lambda: self.classical_requested.emit("hog_people"))
         self.show_downloading(False)
         self.hide()
 
-    def show_missing(self, name: str, size_mb: float | None) -> None:
+    def show_missing(self, name: str, size_mb: float | None, task: str = "detection") -> None:
         size = f" ({size_mb:.0f} MB)" if size_mb else ""
         self.text.setText(f"No pretrained weights for <b>{name}</b> on this machine: it runs with random weights, "
-                          f"so its boxes and masks are noise. Download them{size}, import a .pth you have, or "
+                          f"so {NOISE[task]} noise. Download them{size}, import a .pth you have, or "
                           "use a classical detector that needs no download.")
+        self.text.setToolTip("")
+        self.download_button.setText(f"Download{size}")
+        self.show_downloading(False)
+        self.show()
+
+    def show_unverified(self, source: WeightsSource) -> None:
+        """The model runs a file that is not torchvision's published one: its boxes are that file's."""
+        size = f" ({source.card.file_size_mb:.0f} MB)" if source.card.file_size_mb else ""
+        self.text.setText(f"<b>{html.escape(source.card.name)}</b> runs {html.escape(source.label)}, not "
+                          f"torchvision's published file ({html.escape(source.mismatch)}): what you see is what "
+                          f"that file learned. Download the published file{size} to compare.")
+        self.text.setToolTip(source.description)
         self.download_button.setText(f"Download{size}")
         self.show_downloading(False)
         self.show()
 
     def show_downloading(self, active: bool) -> None:
-        for widget in (self.download_button, self.import_button, self.haar_button, self.hog_button):
+        for widget in (self.download_button, self.import_button, self.mirror_button, self.haar_button,
+                       self.hog_button):
             widget.setVisible(not active)
         self.progress.setVisible(active)
         self.cancel_button.setVisible(active)
@@ -62,5 +88,28 @@ class WeightsBar(QFrame):
             self.progress.setValue(0)
 
     def show_progress(self, fraction: float, message: str) -> None:
+        """The downloader's message without its leading file name ("resnet18-f37072fd.pth: 31.0 of 44.7 MB"
+        is wider than the bar at 1024×700; the banner above names the model), whole in the tooltip."""
         self.progress.setValue(int(1000 * max(0.0, min(1.0, fraction))))
-        self.progress.setFormat(message or "%p%")
+        file_name, separator, rest = message.partition(": ")
+        shown = rest if separator and file_name.endswith((".pth", ".pt")) else message
+        self.progress.setFormat(shown or "%p%")
+        self.progress.setToolTip(message)
+
+    # -- the classroom mirror (the Mirror… button keeps it) -------------------------------------------
+    @property
+    def mirror(self) -> str:
+        return self.mirror_button.mirror
+
+    def set_mirror(self, mirror: str) -> None:
+        self.mirror_button.set_mirror(mirror)
+
+    def save_settings(self, settings: QSettings) -> None:
+        self.mirror_button.save_settings(settings)
+
+    def restore_settings(self, settings: QSettings) -> None:
+        self.mirror_button.restore_settings(settings)
+
+    def _mirror_changed(self, mirror: str) -> None:
+        self.download_button.setToolTip(f"Download the published weights {download_source(mirror)} "
+                                        "(sha256 checked against the model's card)")
