@@ -88,3 +88,28 @@ def test_formula_lines_for_dilated_grouped_conv_and_pool() -> None:
     out = pool(torch.zeros(1, 4, 10, 10))
     lines = {line.label: line for line in conv_formulas(pool, (4, 10, 10), tuple(out.shape[1:]))}
     assert lines["W2"].matches and "⌈" in lines["W2"].text and lines["params"].value == 0
+
+
+@pytest.mark.parametrize("kernel, dilation", [(3, 2), (3, 3), (4, 1), (2, 3), (5, 2)])
+def test_same_padding_with_dilation_matches_torch(kernel, dilation) -> None:
+    """padding='same' pads D·(F − 1) in all (odd: one more after), as torch does, not F//2."""
+    import warnings
+
+    conv = nn.Conv2d(2, 3, kernel, padding="same", dilation=dilation)
+    with warnings.catch_warnings():  # torch warns that even kernels need a padded copy: true, and harmless
+        warnings.simplefilter("ignore")
+        out = conv(torch.zeros(1, 2, 11, 8))
+    lines = {line.label: line for line in conv_formulas(conv, (2, 11, 8), tuple(out.shape[1:]))}
+    assert lines["W2"].value == out.shape[3] == 8 and lines["H2"].value == out.shape[2] == 11
+    assert all(line.matches for line in lines.values())
+
+
+def test_linear_formula_matches_the_real_layer() -> None:
+    for in_features, out_features, bias in [(256 * 6 * 6, 4096, True), (512, 1000, True), (7, 3, False)]:
+        layer = nn.Linear(in_features, out_features, bias=bias)
+        out = layer(torch.zeros(1, in_features))
+        lines = {line.label: line for line in conv_formulas(layer, (in_features,), tuple(out.shape[1:]))}
+        assert lines["params"].value == sum(p.numel() for p in layer.parameters())
+        assert lines["out"].actual == out.shape[1] and all(line.matches for line in lines.values())
+    fc6 = {line.label: line for line in conv_formulas(nn.Linear(9216, 4096), (9216,), (4096,))}
+    assert fc6["params"].text == "params = in·out + out = 9,216·4,096 + 4,096 = 37,752,832"

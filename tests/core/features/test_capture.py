@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 
 from visionlab.core.features.capture import LayerNotFound, capture_activation, forward_with_capture
-from visionlab.core.features.gradcam import grad_cam, top_k
+from visionlab.core.features.gradcam import cam_from_pass, forward_for_cam, grad_cam, top_k
 from visionlab.core.features.maps import build_mosaic, first_layer_kernels_rgb, kernels_grey, normalize_maps
 
 
@@ -63,6 +63,49 @@ def test_grad_cam_points_at_the_evidence_for_each_class() -> None:
         assert inside > 0.9 and outside < 0.1
         peak = np.unravel_index(cam.argmax(), cam.shape)
         assert rows.start <= peak[0] < rows.stop and cols.start <= peak[1] < cols.stop
+
+
+def _reference_grad_cam(model: nn.Module, layer: str, batch: torch.Tensor, class_index: int) -> np.ndarray:
+    """Grad-CAM as first written: a full forward, retain_grad on the layer, a full .backward()."""
+    import torch.nn.functional as F
+
+    stored = {}
+
+    def hook(mod, args, output):
+        output.retain_grad()
+        stored["a"] = output
+
+    handle = model.get_submodule(layer).register_forward_hook(hook)
+    with torch.enable_grad():
+        logits = model(batch.clone().requires_grad_(True))
+        model.zero_grad()
+        logits[0, class_index].backward()
+    handle.remove()
+    activation = stored["a"]
+    weights = activation.grad.mean(dim=(2, 3), keepdim=True)
+    cam = F.relu((weights * activation).sum(dim=1, keepdim=True)).detach()
+    cam = F.interpolate(cam, size=batch.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
+    return (cam / cam.max() if cam.max() > 0 else cam).numpy()  # an all-negative map stays 0
+
+
+@pytest.mark.parametrize("shown, cam_layer", [("conv1", "layer4"), ("layer3", "layer3")])
+def test_shared_forward_grad_cam_equals_the_backward_definition(shown, cam_layer) -> None:
+    import torchvision
+
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(weights=None, num_classes=7).eval()
+    batch = torch.randn(1, 3, 64, 64)
+    forward = forward_for_cam(model, shown, cam_layer, batch)
+    assert torch.allclose(forward.logits, model(batch), atol=1e-5)
+    assert torch.equal(forward.activation, capture_activation(model, shown, batch))
+    cams = {}
+    for class_index in (int(forward.logits.argmax()), 3):
+        forward = forward_for_cam(model, shown, cam_layer, batch)  # the graph is freed by each gradient
+        cams[class_index] = cam_from_pass(forward, class_index, (64, 64))
+    # Frozen only while it ran: the parameters are as they were, and no weight gradient was made.
+    assert all(p.requires_grad and p.grad is None for p in model.parameters())
+    for class_index, cam in cams.items():
+        assert np.abs(cam - _reference_grad_cam(model, cam_layer, batch, class_index)).max() < 1e-5
 
 
 def test_top_k_is_softmax_sorted_with_names() -> None:

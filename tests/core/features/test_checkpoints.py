@@ -27,7 +27,9 @@ def test_checkpoint_opens_with_its_classes_shape_and_normalization(tmp_path) -> 
     save_checkpoint(path, model, _config("LeNet-5"))
     opened = open_model(str(path))
     loaded = opened.loaded
-    assert loaded.pretrained and loaded.categories == CLASSES and loaded.input_shape == (1, 16, 16)
+    # The checkpoint's own class names, said as words ("12.4% 0" read as one number in the top-5).
+    assert loaded.pretrained and loaded.categories == [f"digit {c}" for c in CLASSES]
+    assert loaded.input_shape == (1, 16, 16) and opened.sample_name == "digits sample #0"
     assert (loaded.mean, loaded.std) == ((0.5,), (0.25,)) and "LeNet-5" in loaded.name
     assert opened.summary.by_name[loaded.default_layer].type_name == "Conv2d"
     image = np.zeros((40, 40, 3), dtype=np.uint8)
@@ -37,7 +39,7 @@ def test_checkpoint_opens_with_its_classes_shape_and_normalization(tmp_path) -> 
     # The prediction is the model's own: compare with a plain forward pass on the same grey, normalized input.
     grey = torch.tensor(view.input_image.mean(axis=2) / 255.0, dtype=torch.float32)[None, None]
     expected = model.eval()((grey - 0.5) / 0.25).argmax().item()
-    assert view.predictions[0].label == CLASSES[expected] and view.cam.shape == (16, 16)
+    assert view.predictions[0].label == f"digit {CLASSES[expected]}" and view.cam.shape == (16, 16)
 
 
 def test_checkpoint_of_another_architecture_is_refused(tmp_path) -> None:

@@ -8,9 +8,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from visionlab.core.features.arithmetic import transposed_output_size
 from visionlab.core.features.explainer import (
     bilinear_upsample,
     conv_trace,
+    flat_input_pattern,
     pool_trace,
     stacked_versus_single,
     transposed_conv_trace,
@@ -40,9 +42,15 @@ def test_step_formula_shows_products_and_sum() -> None:
     x = np.array([[[1, 2], [3, 4]]], dtype=float)
     w = np.array([[[[1, 0], [0, -1]]]], dtype=float)
     step = conv_trace(x, w).steps[0]
-    assert step.formula() == "1·1 + 4·-1 = -3"
-    three = conv_trace(np.ones((3, 2, 2)), np.ones((1, 3, 1, 1))).steps[0]
-    assert three.formula() == "[1·1] + [1·1] + [1·1] = 3"  # one bracket per input channel, summed
+    assert step.formula() == "1·1 + 2·0 + 3·0 + 4·-1 = -3"  # zero weights are products too
+    edge = np.array([[-1, 0, 1]] * 3, dtype=float)[None, None]
+    nine = conv_trace(np.arange(9.0).reshape(1, 3, 3), edge).steps[0]
+    assert nine.formula().count("·") == 9 and nine.value == pytest.approx(6.0)
+    three = conv_trace(np.ones((3, 2, 2)), np.ones((1, 3, 3, 3)), padding=1).steps[0]
+    assert three.formula().count("[") == 3  # one bracket of nine products per input channel, summed
+    one_by_one = conv_trace(np.arange(8.0).reshape(8, 1, 1), np.ones((1, 8, 1, 1))).steps[0]
+    # 1×1: one notation, a dot product across the channels (no brackets)
+    assert one_by_one.formula() == "0·1 + 1·1 + 2·1 + 3·1 + 4·1 + 5·1 + 6·1 + 7·1 = 28"
 
 
 @pytest.mark.parametrize("mode", ["max", "avg"])
@@ -79,9 +87,22 @@ def test_checkerboard_versus_bilinear() -> None:
     _, trace = transposed_conv_trace(flat, np.ones((1, 1, 3, 3)), stride=2, padding=1)
     inner = trace.output[0, 1:-1, 1:-1]
     assert inner.max() > inner.min()  # overlapping stamps: an uneven, checkerboard output from a flat input
-    smooth = bilinear_upsample(flat, 2)
+    smooth = bilinear_upsample(flat, trace.output.shape[1:])
     np.testing.assert_allclose(smooth, 1.0)  # bilinear keeps a flat image flat
-    assert smooth.shape == (1, 8, 8)
+    assert smooth.shape == trace.output.shape == (1, 7, 7)  # the same grid size, cell for cell
+
+
+@pytest.mark.parametrize("stride, padding, words, size", [
+    (3, 0, "flat: all 1", 9), (2, 0, "checkerboard of 1, 2, 4", 7), (1, 0, "pyramid: 1 at the border rising to 9", 5),
+    (2, 1, "checkerboard", 5),
+])
+def test_flat_input_pattern_describes_what_torch_computes(stride, padding, words, size) -> None:
+    text, output = flat_input_pattern(stride, padding)
+    ones = torch.ones(1, 1, 3, 3, dtype=torch.float64)
+    expected = F.conv_transpose2d(ones, ones, stride=stride, padding=padding)[0, 0].numpy()
+    np.testing.assert_array_equal(output, expected)
+    assert words in text and output.shape == (size, size)
+    assert transposed_output_size(3, 3, stride, padding) == expected.shape[0]  # (W1 − 1)·S − 2P + F
 
 
 def test_two_3x3_see_as_much_as_one_5x5_with_fewer_weights() -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import struct
 import time
 import zlib
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -22,39 +24,81 @@ def _huge_png_header(path, width: int, height: int) -> None:
                      + chunk(b"IEND", b""))
 
 
-def test_huge_image_is_refused_from_its_header(tmp_path) -> None:
-    path = tmp_path / "huge.png"
-    _huge_png_header(path, 20_000, 20_000)
+def _huge_jpeg_header(path, width: int, height: int) -> None:
+    """A real small JPEG whose frame header (SOF0) is rewritten to claim width×height."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), (200, 30, 30)).save(buffer, "JPEG")
+    data = bytearray(buffer.getvalue())
+    sof = data.index(b"\xff\xc0")  # marker, length (2), precision (1), height (2), width (2)
+    data[sof + 5: sof + 9] = struct.pack(">HH", height, width)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("write, width, height, claimed", [
+    (_huge_png_header, 100_000, 100_000, "10,000 megapixels"),  # over PIL's own bomb limit
+    (_huge_png_header, 8_000, 7_000, "8000×7000 pixels"),  # under PIL's limit, over ours (50 MP)
+    (_huge_jpeg_header, 60_000, 60_000, "3,600 megapixels"),
+])
+def test_huge_image_is_refused_from_its_header(tmp_path, caplog, write, width, height, claimed) -> None:
+    path = tmp_path / "huge.img"
+    write(path, width, height)
     start = time.perf_counter()
-    with pytest.raises(ImageError, match="20000×20000|too large"):
+    with pytest.raises(ImageError) as refused:
         load_image(path)
-    assert time.perf_counter() - start < 1.0  # no 1.2 GB decode happened
+    assert time.perf_counter() - start < 1.0  # refused from the header: no gigabyte decode happened
+    assert str(refused.value) == f"huge.img: {claimed} is too large (the limit is 50 megapixels); scale it down first"
+    _assert_one_warning(caplog, "huge.img")
+
+
+def _assert_one_warning(caplog, name: str) -> None:
+    """A refused file is one WARNING line in the log, never an ERROR or a traceback."""
+    records = [record for record in caplog.records if name in record.getMessage()]
+    assert len(records) == 1 and records[0].levelname == "WARNING" and records[0].exc_info is None
+    assert "\n" not in records[0].getMessage()
 
 
 @pytest.mark.parametrize("content, message", [
-    (b"", "empty"), (b"this is not an image at all", "not an image"),
+    (b"", "the file is empty"), (b"this is not an image at all", "not an image file VisionLab can read"),
 ])
-def test_empty_and_non_image_files(tmp_path, content, message) -> None:
+def test_empty_and_non_image_files(tmp_path, caplog, content, message) -> None:
     path = tmp_path / "bad.png"
     path.write_bytes(content)
-    with pytest.raises(ImageError, match=message):
+    with pytest.raises(ImageError, match=f"^bad.png: {message}"):
         load_image(path)
+    _assert_one_warning(caplog, "bad.png")
 
 
-def test_truncated_jpeg_and_tiny_image(tmp_path) -> None:
+def test_truncated_jpeg_is_refused_while_the_whole_file_loads(tmp_path, caplog) -> None:
+    pixels = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
     full = tmp_path / "full.jpg"
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(full)
-    data = full.read_bytes()
+    Image.fromarray(pixels).save(full, quality=95)
+    # The whole file is a good image: the same pixels OpenCV's own JPEG decoder reads from it.
+    reference = cv2.cvtColor(cv2.imread(str(full)), cv2.COLOR_BGR2RGB)
+    assert np.abs(load_image(full).astype(int) - reference.astype(int)).max() <= 2
     cut = tmp_path / "cut.jpg"
-    cut.write_bytes(data[: len(data) // 3])
-    with pytest.raises(ImageError, match="damaged or truncated"):
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 3])  # its header is whole, its pixels are not
+    with pytest.raises(ImageError, match="^cut.jpg: the file is damaged or cut short$"):
         load_image(cut)
-    tiny = tmp_path / "tiny.png"
-    Image.new("RGB", (8, 40)).save(tiny)
-    with pytest.raises(ImageError, match="too small"):
-        load_image(tiny)
-    with pytest.raises(ImageError, match="no such file"):
+    _assert_one_warning(caplog, "cut.jpg")
+    with pytest.raises(ImageError, match="^missing.png: no such file$"):
         load_image(tmp_path / "missing.png")
+
+
+@pytest.mark.parametrize("width, height, problem", [
+    (1, 1, "1×1 pixels is too small"), (1, 300, "1×300 pixels is too small"), (8, 40, "8×40 pixels is too small"),
+    (16, 400, "16×400 pixels is too elongated"),
+])
+def test_degenerate_sizes_are_refused(tmp_path, width, height, problem) -> None:
+    path = tmp_path / "strip.png"
+    Image.new("RGB", (width, height)).save(path)
+    with pytest.raises(ImageError, match=f"^strip.png: {problem}"):
+        load_image(path)
+    with pytest.raises(ImageError, match=f"^the pasted image: {problem}"):  # decoded by Qt: the same limits
+        load_image(np.zeros((height, width, 3), np.uint8), "the pasted image")
+    with pytest.raises(ImageError, match=problem):  # and the model input refuses it, not a division by zero
+        resize_for_model(np.zeros((height, width, 3), np.uint8), 224)
+    Image.new("RGB", (16, 160)).save(path)  # the smallest side and the most elongated shape allowed load
+    assert load_image(path).shape == (160, 16, 3)
 
 
 def test_modes_become_8_bit_rgb(tmp_path) -> None:

@@ -1,5 +1,6 @@
 """Layer table: parameter counts against torchvision's published ones, receptive fields of known layers,
-FLOPs and the conv / fully connected split. Models are built on the meta device: shapes, no arithmetic."""
+multiply-adds against torchvision's "_ops", the conv / fully connected split of both AlexNets and where
+torchvision differs from the lecture. Models are built on the meta device: shapes, no arithmetic."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ import torch
 import torch.nn as nn
 import torchvision.models as tvm
 
-from visionlab.core.features.layers import NOTES_ALEXNET_SPLIT, analyze_model, param_split
+from visionlab.core.features.layers import (
+    ORIGINAL_ALEXNET_INPUT,
+    alexnet_splits,
+    analyze_model,
+    fcn_upsampling,
+    lecture_differences,
+    original_alexnet,
+    param_split,
+)
 from visionlab.core.features.receptive import receptive_fields, sequential_fields
 
 
@@ -29,11 +38,51 @@ def test_parameter_counts_match_published(name, millions, kwargs) -> None:
     assert summary.total_params == tvm.get_model_weights(name).DEFAULT.meta["num_params"]
 
 
-def test_alexnet_conv_versus_fc_split() -> None:
-    conv, fc, other = param_split(_meta("alexnet"))
-    assert round(conv / 1e6, 2) == 2.47 and round(fc / 1e6, 1) == 58.6 and other == 0
-    assert NOTES_ALEXNET_SPLIT["fc"] > 30 * NOTES_ALEXNET_SPLIT["conv"]  # the lecture's point, both ways
-    assert fc > 20 * conv
+def _torch_count(modules, kind) -> int:
+    return sum(p.numel() for m in modules if isinstance(m, kind) for p in m.parameters(recurse=False))
+
+
+def test_alexnet_conv_versus_fc_split_of_both_nets() -> None:
+    torchvision_net = _meta("alexnet")
+    conv, fc, other = param_split(torchvision_net)
+    assert (conv, fc, other) == (_torch_count(torchvision_net.modules(), nn.Conv2d),
+                                 _torch_count(torchvision_net.modules(), nn.Linear), 0)
+    tv_split, original_split = alexnet_splits(torchvision_net)
+    # The rebuilt original runs: torch itself says fc6 reads 256·6·6 features from a 227×227 image.
+    original = original_alexnet()
+    with torch.no_grad():
+        assert original(torch.zeros(1, *ORIGINAL_ALEXNET_INPUT)).shape == (1, 1000)
+    summary = analyze_model(original, ORIGINAL_ALEXNET_INPUT)
+    assert summary.by_name["15"].input_shape == (256, 6, 6) and summary.by_name["4"].output_shape == (256, 27, 27)
+    assert original_split.conv == _torch_count(original.modules(), nn.Conv2d)
+    assert original_split.fc == _torch_count(original.modules(), nn.Linear)
+    # Both nets: the same fully connected part, layer by layer (37.75 + 16.78 + 4.10 = 58.6 M).
+    expected_fc = tuple(sum(p.numel() for p in m.parameters()) for m in original.modules() if isinstance(m, nn.Linear))
+    assert original_split.fc_layers == tv_split.fc_layers == expected_fc
+    assert [round(n / 1e6, 2) for n in expected_fc] == [37.75, 16.78, 4.1]
+    assert round(tv_split.conv / 1e6, 2) == 2.47 and round(original_split.conv / 1e6, 2) == 2.33
+    assert round(original_split.ratio) == 25 and round(tv_split.ratio) == 24  # "≈25×", not the notes' 30×
+
+
+def test_lecture_differences_are_read_from_the_models() -> None:
+    alexnet = lecture_differences("alexnet", _meta("alexnet"))
+    assert any("no local response normalization" in note for note in alexnet)
+    assert any("64 first-layer kernels" in note for note in alexnet)
+    # The original has LRN and 96 kernels: nothing to flag.
+    assert lecture_differences("alexnet", original_alexnet()) == []
+    googlenet = _meta("googlenet", aux_logits=False, init_weights=False)
+    kernel = googlenet.inception3a.branch3[1].conv.kernel_size
+    notes = lecture_differences("googlenet", googlenet)
+    assert kernel == (3, 3) and any(f"is {kernel[0]}×{kernel[1]}" in note for note in notes)
+    assert lecture_differences("resnet18", _meta("resnet18")) == []
+    assert fcn_upsampling() == "bilinear"
+
+
+@pytest.mark.parametrize("name", ["vgg16", "resnet18"])
+def test_mult_adds_match_torchvision_published_ops(name) -> None:
+    """torchvision publishes multiply-adds (meta "_ops", labelled GFLOPS): VGG16 15.47 G, ResNet-18 1.814 G."""
+    summary = analyze_model(_meta(name), (3, 224, 224))
+    assert round(summary.total_mult_adds / 1e9, 3) == tvm.get_model_weights(name).DEFAULT.meta["_ops"]
 
 
 @pytest.mark.parametrize("name, layer, field", [
@@ -79,9 +128,9 @@ def test_layer_table_shapes_and_flops_agree_with_torch() -> None:
     summary = analyze_model(model, (3, 16, 16))
     conv = summary.by_name["0"]
     assert conv.output_shape == (8, 8, 8) and conv.has_maps
-    assert conv.flops == 2 * (3 * 3 * 3) * 8 * 8 * 8  # a multiply-add counts as two
-    assert summary.by_name["3"].flops == 2 * 512 * 10
-    assert summary.total_flops == conv.flops + summary.by_name["3"].flops
+    assert conv.mult_adds == (3 * 3 * 3) * 8 * 8 * 8  # one per multiply-add, as torchvision counts
+    assert summary.by_name["3"].mult_adds == 512 * 10
+    assert summary.total_mult_adds == conv.mult_adds + summary.by_name["3"].mult_adds
     assert (summary.conv_params, summary.fc_params) == (3 * 9 * 8 + 8, 512 * 10 + 10)
     assert not summary.by_name["3"].has_maps and summary.exact_fields
 

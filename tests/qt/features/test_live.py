@@ -45,7 +45,14 @@ def test_live_synthetic_stream_updates_maps_follows_layer_and_snapshots(qtbot, p
     qtbot.waitUntil(lambda: panel.image is not None and np.array_equal(panel.image, frame), timeout=WAIT_MS)
 
 
-def test_live_video_file_and_missing_camera(qtbot, panel, tmp_path) -> None:
+def no_camera_plugged(monkeypatch) -> None:
+    """Every camera index fails to open, as on a machine without one (this one may have a webcam)."""
+    real = cv2.VideoCapture
+    monkeypatch.setattr(cv2, "VideoCapture", lambda target, *args: real() if isinstance(target, int)
+                        else real(target, *args))  # real(): a capture that is not opened
+
+
+def test_live_video_file_and_missing_camera(qtbot, panel, tmp_path, monkeypatch) -> None:
     path = tmp_path / "clip.avi"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (96, 80))
     for index in range(6):
@@ -54,7 +61,8 @@ def test_live_video_file_and_missing_camera(qtbot, panel, tmp_path) -> None:
     panel.live.start(VideoFileSource(path))
     qtbot.waitUntil(lambda: panel.live.worker is not None and panel.live.worker.frames >= 2, timeout=WAIT_MS)
     panel.live.stop()
-    panel.live.start(CameraSource(7))  # no camera on this machine: a message, and the panel stays usable
+    no_camera_plugged(monkeypatch)
+    panel.live.start(CameraSource(7))  # no camera there: a message, and the panel stays usable
     qtbot.waitUntil(lambda: panel.message.isVisible() and not panel.live.running, timeout=WAIT_MS)
     assert "could not be opened" in panel.message.text()
 
@@ -77,11 +85,25 @@ def test_checkpoint_from_training_monitor_in_the_panel(qtbot, panel, tmp_path) -
 
 
 def test_shutdown_while_streaming_and_computing_is_quick(qtbot, panel) -> None:
+    """The live thread streams and a job is really running (a long computation that checks should_stop, as
+    the core jobs do) when the window closes: both end within the 2 s budget."""
+    import threading
+
     panel.live.start(SyntheticSource(160, 120))
     qtbot.waitUntil(lambda: panel.live.worker is not None and panel.live.worker.frames >= 1, timeout=WAIT_MS)
     worker = panel.live.worker
-    panel.tree.select("features.0")
+    started = threading.Event()
+
+    def long_computation(should_stop) -> None:
+        started.set()
+        while not should_stop():
+            time.sleep(0.01)
+
+    panel.jobs.start("view", long_computation)
+    qtbot.waitUntil(started.is_set, timeout=WAIT_MS)
+    job_threads = [request.worker for request in panel.jobs._running.values() if request.worker is not None]
+    assert panel.jobs.busy and job_threads and not any(thread.isFinished() for thread in job_threads)
     start = time.perf_counter()
     panel.shutdown()
     assert time.perf_counter() - start < 2.0 and worker.isFinished()
-    assert not panel.jobs.busy or panel.jobs._worker.isFinished()
+    assert all(thread.wait(100) for thread in job_threads)  # the job's thread has ended, not been left behind

@@ -60,21 +60,45 @@ def _pair(value) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
 
 
-def _size_line(axis: str, size: int, kernel: int, stride: int, padding: int, dilation: int,
+def same_padding(kernel: int, dilation: int = 1) -> tuple[int, int]:
+    """(before, after) padding of torch's padding='same': D·(F − 1) zeros in all, the odd one after."""
+    total = dilation * (kernel - 1)
+    return total // 2, total - total // 2
+
+
+def _size_line(axis: str, size: int, kernel: int, stride: int, padding: int | tuple[int, int], dilation: int,
                actual: int, ceil_mode: bool = False) -> FormulaLine:
-    value = conv_output_size(size, kernel, stride, padding, dilation, ceil_mode)
+    """`padding` is P on both sides, or (before, after) where they differ (torch's padding='same')."""
+    before, after = (padding, padding) if isinstance(padding, int) else padding
     f_eff = effective_kernel(kernel, dilation)
-    numerator = size - f_eff + 2 * padding
+    numerator = size - f_eff + before + after
+    steps = math.ceil(numerator / stride) if ceil_mode else numerator // stride
+    if ceil_mode and steps * stride >= size + before:
+        steps -= 1  # the same rule as conv_output_size
+    value = steps + 1 if numerator >= 0 else 0
     rounding = "⌈{}⌉" if ceil_mode else "⌊{}⌋"
     fraction = f"{numerator}/{stride}"
     if numerator % stride:
         fraction += f" = {numerator / stride:.2f}"  # the student sees the division was not exact
-    text = (f"{axis}2 = {rounding.format(f'({axis}1 − F + 2P)/S')} + 1 = "
-            f"{rounding.format(f'({size} − {f_eff} + 2·{padding})/{stride}')} + 1 = {rounding.format(fraction)} + 1"
+    pad_text = f"2·{before}" if before == after else f"{before}+{after}"
+    pad_symbol = "2P" if before == after else "P_before + P_after"
+    text = (f"{axis}2 = {rounding.format(f'({axis}1 − F + {pad_symbol})/S')} + 1 = "
+            f"{rounding.format(f'({size} − {f_eff} + {pad_text})/{stride}')} + 1 = {rounding.format(fraction)} + 1"
             f" = {value}")
     if dilation != 1:
         text += f"  (dilated: F_eff=D·(F−1)+1={dilation}·{kernel - 1}+1={f_eff})"
     return FormulaLine(f"{axis}2", text, value, actual)
+
+
+def linear_formulas(module, input_shape: tuple[int, ...], output_shape: tuple[int, ...]) -> list[FormulaLine]:
+    """A fully connected layer: every output reads every input, params = in·out + out."""
+    bias = module.bias is not None
+    params = module.in_features * module.out_features + (module.out_features if bias else 0)
+    text = (f"params = in·out{' + out' if bias else ''} = {module.in_features:,}·{module.out_features:,}"
+            f"{f' + {module.out_features:,}' if bias else ' (no bias)'} = {params:,}")
+    return [FormulaLine("in", f"in = {module.in_features:,} features", module.in_features, input_shape[-1]),
+            FormulaLine("out", f"out = {module.out_features:,} features", module.out_features, output_shape[-1]),
+            FormulaLine("params", text, params, sum(p.numel() for p in module.parameters()))]
 
 
 def conv_formulas(module, input_shape: tuple[int, ...], output_shape: tuple[int, ...]) -> list[FormulaLine]:
@@ -85,14 +109,25 @@ def conv_formulas(module, input_shape: tuple[int, ...], output_shape: tuple[int,
     """
     import torch.nn as nn  # local: keeps this module importable without torch for the pure functions
 
+    if isinstance(module, nn.Linear):
+        return linear_formulas(module, input_shape, output_shape)
+    if len(input_shape) < 3 or len(output_shape) < 3:
+        return []
     c_in, h_in, w_in = input_shape[-3:]
     c_out, h_out, w_out = output_shape[-3:]
     if isinstance(module, nn.Conv2d):
         kh, kw = _pair(module.kernel_size)
         sh, sw = _pair(module.stride)
-        ph, pw = _pair(module.padding) if not isinstance(module.padding, str) else (kh // 2, kw // 2)
         dh, dw = _pair(module.dilation)
-        lines = [_size_line("W", w_in, kw, sw, pw, dw, w_out), _size_line("H", h_in, kh, sh, ph, dh, h_out)]
+        pad_h: int | tuple[int, int]
+        pad_w: int | tuple[int, int]
+        if module.padding == "same":  # torch pads D·(F − 1) in all, the odd zero after (not F//2)
+            pad_h, pad_w = same_padding(kh, dh), same_padding(kw, dw)
+        elif module.padding == "valid":
+            pad_h, pad_w = 0, 0
+        else:
+            pad_h, pad_w = _pair(module.padding)
+        lines = [_size_line("W", w_in, kw, sw, pad_w, dw, w_out), _size_line("H", h_in, kh, sh, pad_h, dh, h_out)]
         groups = module.groups
         bias = module.bias is not None
         params = conv_param_count(c_in, module.out_channels, (kh, kw), groups, bias)

@@ -31,11 +31,13 @@ class Step:
             return f"max({', '.join(f'{x:g}' for _, _, _, x, _ in self.terms)}) = {self.value:g}"
         if mode == "avg":
             return f"({' + '.join(f'{x:g}' for _, _, _, x, _ in self.terms)}) / {len(self.terms)} = {self.value:g}"
+        # Every product is written, zero weights included: a 3×3 kernel shows its nine.
         channels = sorted({c for c, *_ in self.terms})
-        parts = []
-        for channel in channels:
-            products = " + ".join(f"{x:g}·{w:g}" for c, _, _, x, w in self.terms if c == channel and w != 0)
-            parts.append(f"[{products or '0'}]" if len(channels) > 1 else (products or "0"))
+        products = {channel: [f"{x:g}·{w:g}" for c, _, _, x, w in self.terms if c == channel] for channel in channels}
+        if len(channels) > 1 and all(len(terms) == 1 for terms in products.values()):
+            # 1×1 convolution: one product per input channel, a dot product across channels
+            return f"{' + '.join(terms[0] for terms in products.values())} = {self.value:g}"
+        parts = [f"[{' + '.join(terms)}]" if len(channels) > 1 else " + ".join(terms) for terms in products.values()]
         return f"{' + '.join(parts)} = {self.value:g}"
 
 
@@ -128,13 +130,45 @@ def transposed_conv_trace(x: np.ndarray, weight: np.ndarray, stride: int = 2,
     return spread, conv_trace(spread, flipped, stride=1, padding=size - 1 - padding)
 
 
-def bilinear_upsample(x: np.ndarray, scale: int) -> np.ndarray:
-    """The smooth alternative to a transposed conv (no checkerboard), as torch's interpolate computes it."""
+def bilinear_upsample(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The smooth alternative to a transposed conv, as torch's interpolate computes it, to `size` (H, W):
+    the transposed conv's output size, so the two grids compare cell by cell."""
     import torch
     import torch.nn.functional as F
 
     tensor = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))[None]
-    return F.interpolate(tensor, scale_factor=scale, mode="bilinear", align_corners=False)[0].numpy()
+    return F.interpolate(tensor, size=size, mode="bilinear", align_corners=False)[0].numpy()
+
+
+def torch_transposed(x: np.ndarray, weight: np.ndarray, stride: int, padding: int) -> np.ndarray:
+    """torch's own conv_transpose2d of x (C, H, W) with weight (C_in, C_out, F, F): the reference."""
+    import torch
+    import torch.nn.functional as F
+
+    tensor = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))[None]
+    kernel = torch.from_numpy(np.ascontiguousarray(weight, dtype=np.float64))
+    return F.conv_transpose2d(tensor, kernel, stride=stride, padding=padding)[0].numpy()
+
+
+def flat_input_pattern(stride: int, padding: int, kernel: int = 3, size: int = 3) -> tuple[str, np.ndarray]:
+    """What a transposed conv with a kernel of ones makes of a flat input (all ones), in words.
+
+    Computed, not assumed: torch's conv_transpose2d runs on ones and the words describe its output. Each
+    input pixel stamps an F×F copy of the kernel; where stamps overlap the counts add up.
+    """
+    output = torch_transposed(np.ones((1, size, size)), np.ones((1, 1, kernel, kernel)), stride, padding)[0]
+    low, high = float(output.min()), float(output.max())
+    values = ", ".join(f"{v:g}" for v in np.unique(output))
+    if low == high:
+        return f"flat: all {low:g} (every output cell is covered by {low:g} stamp{'s' if low != 1 else ''})", output
+    middle = output[output.shape[0] // 2]
+    rises = np.diff(middle[: len(middle) // 2 + 1])
+    if np.all(rises >= 0) and np.all(np.diff(middle[len(middle) // 2:]) <= 0):
+        return (f"a pyramid: {low:g} at the border rising to {high:g} in the middle (cells nearer the middle "
+                "are covered by more stamps)"), output
+    if low == 0:
+        return f"stamps with gaps of zeros between them (values {values}): the stride is larger than the kernel", output
+    return f"a checkerboard of {values}: neighbouring cells are covered by different numbers of stamps", output
 
 
 def stacked_versus_single(in_channels: int = 1, out_channels: int = 1) -> dict[str, int]:

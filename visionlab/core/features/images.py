@@ -1,80 +1,21 @@
-"""Loading the user's images safely, and turning them into a network input.
+"""Turning the user's image into a network input: scale and centre-crop, then the batch tensor.
 
-Every way an image can be wrong ends in an ImageError with a sentence a student understands: a file that
-is not an image, an empty file, a truncated one, one too large to decode (refused from its header, before
-any pixel is decoded), one too small. Grayscale, RGBA, palette, 16-bit and CMYK images are converted to
-8-bit RGB, the way a network trained on photos expects them.
+Loading (every check, every sentence) is the shared loader's, `visionlab.core.images`, the same one the
+Live Camera's image sources use; its names are re-exported here for the viewer and its input bar.
 """
 
 from __future__ import annotations
 
-import io
-import os
-from pathlib import Path
-
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-MAX_PIXELS = 50_000_000      # 50 megapixels: bigger images would take seconds and gigabytes to decode
-MIN_SIDE = 16                # below this there is nothing for a conv net to see
+from visionlab.core.images import IMAGE_SUFFIXES, MAX_PIXELS, MIN_SIDE, ImageError, check_size, load_image
+
+__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "IMAGE_SUFFIXES", "MAX_PIXELS", "MIN_SIDE", "ImageError", "check_size",
+           "load_image", "resize_for_model", "to_batch"]
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-
-
-class ImageError(ValueError):
-    """An image that cannot be used, with the reason in words."""
-
-
-def _to_rgb(image: Image.Image) -> np.ndarray:
-    mode = image.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        # 16-bit / 32-bit grey: PIL's convert("L") would clip at 255, so scale the real range instead.
-        values = np.asarray(image, dtype=np.float64)
-        low, high = float(values.min()), float(values.max())
-        scaled = np.zeros_like(values) if high <= low else (values - low) / (high - low) * 255.0
-        grey = np.round(scaled).astype(np.uint8)
-        return np.repeat(grey[:, :, None], 3, axis=2)
-    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
-        # Transparent pixels become white, as an image viewer would show them on a page.
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return np.asarray(Image.alpha_composite(background, rgba).convert("RGB"))
-    return np.asarray(image.convert("RGB"))  # L, P, CMYK, YCbCr, 1 ...
-
-
-def load_image(source: str | os.PathLike | bytes) -> np.ndarray:
-    """An (H, W, 3) uint8 RGB array from a file path or the file's bytes; raises ImageError."""
-    name = "the pasted image" if isinstance(source, bytes) else Path(source).name
-    if not isinstance(source, bytes):
-        path = Path(source)
-        if not path.is_file():
-            raise ImageError(f"{name}: no such file")
-        if path.stat().st_size == 0:
-            raise ImageError(f"{name}: the file is empty")
-    elif not source:
-        raise ImageError("the pasted image is empty")
-    stream = io.BytesIO(source) if isinstance(source, bytes) else source
-    try:
-        # Image.open reads only the header; the size check below happens before any pixel is decoded.
-        with Image.open(stream) as image:
-            width, height = image.size
-            if width * height > MAX_PIXELS:
-                raise ImageError(f"{name}: {width}×{height} pixels is too large (the limit is "
-                                 f"{MAX_PIXELS // 1_000_000} megapixels); scale it down first")
-            if min(width, height) < MIN_SIDE:
-                raise ImageError(f"{name}: {width}×{height} pixels is too small (each side needs at least "
-                                 f"{MIN_SIDE} pixels)")
-            image.load()
-            return _to_rgb(image)
-    except ImageError:
-        raise
-    except UnidentifiedImageError:
-        raise ImageError(f"{name}: not an image file VisionLab can read (PNG, JPEG, BMP, TIFF, WebP, GIF)") from None
-    except Image.DecompressionBombError as exc:
-        raise ImageError(f"{name}: too large to decode safely ({exc})") from None
-    except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt data
-        raise ImageError(f"{name}: the file is damaged or truncated ({exc})") from None
 
 
 def resize_for_model(image: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
@@ -82,6 +23,9 @@ def resize_for_model(image: np.ndarray, size: int | tuple[int, int]) -> np.ndarr
     eval transforms do for a square."""
     out_h, out_w = (size, size) if isinstance(size, int) else size
     height, width = image.shape[:2]
+    # A pasted or dropped picture reaches here without the loader (Qt decoded it): the same limits hold, so
+    # a 1×5000 strip gets the loader's sentence instead of a division by zero or a 1.1-million-pixel resize.
+    check_size(width, height)
     scale = max(out_h / height, out_w / width)
     new_w, new_h = max(out_w, round(width * scale)), max(out_h, round(height * scale))
     resized = np.asarray(Image.fromarray(image).resize((new_w, new_h), Image.Resampling.BILINEAR))

@@ -1,5 +1,11 @@
-"""The layer table: every module with its output shape for the current input, parameters, FLOPs and
-receptive field, plus the totals and the conv-versus-fully-connected split the lecture makes for AlexNet.
+"""The layer table: every module with its output shape for the current input, parameters, multiply-adds
+and receptive field, plus the totals, the conv-versus-fully-connected split the lecture makes for AlexNet
+(counted on torchvision's net and on a rebuilt original two-GPU net) and where torchvision's models differ
+from the lecture's description, read from the model itself.
+
+Compute is counted in multiply-adds, the unit torchvision publishes (its weights' meta "_ops", which it
+labels GFLOPS, is multiply-adds: VGG16 15.47 G); torch's FlopCounterMode counts 2 FLOPs per multiply-add,
+so its counts are halved here, and the panel labels the column "mult-adds".
 """
 
 from __future__ import annotations
@@ -16,9 +22,7 @@ from visionlab.core.features.receptive import ReceptiveField, example_input, rec
 
 log = logging.getLogger(__name__)
 
-# The lecture quotes the original two-GPU AlexNet (Krizhevsky et al. 2012); torchvision's single-tower
-# AlexNet has other channel counts, so both are shown, each with its label.
-NOTES_ALEXNET_SPLIT = {"label": "lecture notes, original two-GPU AlexNet", "conv": 2_000_000, "fc": 65_000_000}
+FLOPS_PER_MULT_ADD = 2  # FlopCounterMode's convention; torchvision's "_ops" counts one per multiply-add
 
 
 @dataclass
@@ -30,7 +34,7 @@ class LayerInfo:
     input_shape: tuple[int, ...] | None = None   # (C, H, W) or (features,), batch dimension dropped
     output_shape: tuple[int, ...] | None = None
     params: int = 0              # own and children's parameters
-    flops: int = 0               # from torch.utils.flop_counter (a multiply-add counts 2)
+    mult_adds: int = 0           # multiply-adds of one forward pass (torch's flop counter / 2)
     field: ReceptiveField | None = None
 
     @property
@@ -44,7 +48,7 @@ class ModelSummary:
     layers: list[LayerInfo]
     input_shape: tuple[int, int, int]
     total_params: int
-    total_flops: int
+    total_mult_adds: int
     conv_params: int
     fc_params: int
     other_params: int
@@ -105,7 +109,7 @@ def analyze_model(model: nn.Module, input_shape: tuple[int, int, int]) -> ModelS
         if key == "Global":
             continue
         _, _, dotted = key.partition(".")
-        flops_by_name[dotted] = int(sum(per_op.values()))
+        flops_by_name[dotted] = int(sum(per_op.values())) // FLOPS_PER_MULT_ADD
     try:
         fields, exact = receptive_fields(model, input_shape), True
     except Exception as exc:  # untraceable control flow: a chain is the best guess, and we say so
@@ -117,9 +121,102 @@ def analyze_model(model: nn.Module, input_shape: tuple[int, int, int]) -> ModelS
         layers.append(LayerInfo(
             name=name, type_name=type(module).__name__, depth=0 if not name else name.count(".") + 1,
             is_leaf=not list(module.children()), input_shape=in_shape, output_shape=out_shape,
-            params=sum(p.numel() for p in module.parameters()), flops=flops_by_name.get(name, 0),
+            params=sum(p.numel() for p in module.parameters()), mult_adds=flops_by_name.get(name, 0),
             field=fields.get(name)))
-    layers[0].flops = int(counter.get_total_flops())
+    layers[0].mult_adds = int(counter.get_total_flops()) // FLOPS_PER_MULT_ADD
     conv, fc, other = param_split(model)
     shape = cast("tuple[int, int, int]", tuple(input_shape))  # tuple(): callers may pass a list
-    return ModelSummary(layers, shape, layers[0].params, layers[0].flops, conv, fc, other, exact)
+    return ModelSummary(layers, shape, layers[0].params, layers[0].mult_adds, conv, fc, other, exact)
+
+
+def vector_words(info: LayerInfo, activation) -> str:
+    """What a layer whose output is one value per channel or unit computes, from its shapes ("" for maps)."""
+    shape = tuple(activation.shape)
+    if len(shape) == 3 and shape[1:] != (1, 1):
+        return ""
+    count, source = int(activation.size), info.input_shape
+    if "AdaptiveAvgPool" in info.type_name and source is not None and len(source) == 3:
+        return (f"{info.name}: global average pooling. Each of the {count} values is the mean of one "
+                f"{source[1]}×{source[2]} map of the layer before: one number per channel, no weights.")
+    if info.type_name == "Linear" and source is not None:
+        return (f"{info.name}: fully connected, {source[-1]:,} inputs → {count:,} outputs (no maps: each "
+                "output reads every input). Bars: the output vector for this image.")
+    return f"{info.name}: a vector of {count:,} values (no spatial maps)."
+
+
+def original_alexnet(num_classes: int = 1000) -> nn.Module:
+    """The two-GPU AlexNet of Krizhevsky et al. (2012), as one module: conv2, conv4 and conv5 each read only
+    their own GPU's half of the channels, which `groups=2` expresses. 96 first-layer kernels, LRN after
+    conv1 and conv2, a 227×227 input (the paper's "224" does not give its 55×55 maps)."""
+    return nn.Sequential(
+        nn.Conv2d(3, 96, 11, stride=4), nn.ReLU(), nn.LocalResponseNorm(5, 1e-4, 0.75, 2.0), nn.MaxPool2d(3, 2),
+        nn.Conv2d(96, 256, 5, padding=2, groups=2), nn.ReLU(), nn.LocalResponseNorm(5, 1e-4, 0.75, 2.0),
+        nn.MaxPool2d(3, 2),
+        nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(384, 384, 3, padding=1, groups=2), nn.ReLU(),
+        nn.Conv2d(384, 256, 3, padding=1, groups=2), nn.ReLU(), nn.MaxPool2d(3, 2),
+        nn.Flatten(), nn.Dropout(), nn.Linear(256 * 6 * 6, 4096), nn.ReLU(), nn.Dropout(), nn.Linear(4096, 4096),
+        nn.ReLU(), nn.Linear(4096, num_classes))
+
+
+ORIGINAL_ALEXNET_INPUT = (3, 227, 227)
+
+
+@dataclass(frozen=True)
+class ParamSplit:
+    label: str
+    conv: int
+    fc: int
+    fc_layers: tuple[int, ...]   # each Linear layer's parameters, in order (fc6, fc7, fc8 for AlexNet)
+
+    @property
+    def ratio(self) -> float:
+        return self.fc / self.conv if self.conv else float("inf")
+
+
+def split_of(model: nn.Module, label: str) -> ParamSplit:
+    conv, fc, _ = param_split(model)
+    fc_layers = tuple(sum(p.numel() for p in m.parameters()) for m in model.modules() if isinstance(m, nn.Linear))
+    return ParamSplit(label, conv, fc, fc_layers)
+
+
+def alexnet_splits(torchvision_alexnet: nn.Module) -> list[ParamSplit]:
+    """The lecture's conv-versus-FC comparison, counted on torchvision's net and on the original."""
+    with torch.device("meta"):  # only shapes are needed to count parameters
+        original = original_alexnet()
+    return [split_of(torchvision_alexnet, "torchvision's single-tower AlexNet"),
+            split_of(original, "original two-GPU AlexNet (conv2, conv4, conv5 in 2 groups)")]
+
+
+def lecture_differences(name: str, model: nn.Module) -> list[str]:
+    """Where torchvision's `name` differs from the lecture's description, read from the model's modules."""
+    notes = []
+    if name.startswith("alexnet"):
+        lrn = sum(isinstance(m, nn.LocalResponseNorm) for m in model.modules())
+        first = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+        if lrn == 0:
+            notes.append("no local response normalization (the lecture's AlexNet has it after conv1 and conv2)")
+        if first is not None and first.out_channels != 96:
+            notes.append(f"{first.out_channels} first-layer kernels (the paper: 96)")
+    if name.startswith("googlenet") and hasattr(model, "inception3a"):
+        branch = model.get_submodule("inception3a.branch3")
+        convs = [m for m in branch.modules() if isinstance(m, nn.Conv2d)]
+        kernel = convs[-1].kernel_size if convs else None
+        if kernel is not None and kernel != (5, 5):
+            notes.append(f"the inception \"5×5\" branch (branch3) is {kernel[0]}×{kernel[1]} "
+                         "(a known quirk of the port)")
+    return notes
+
+
+def fcn_upsampling() -> str:
+    """How torchvision's FCN brings its stride-8 scores back to the image size, read from its forward code
+    (the lecture's FCN learns transposed convolutions; torchvision's port interpolates)."""
+    import inspect
+
+    from torchvision.models.segmentation._utils import _SimpleSegmentationModel
+
+    source = inspect.getsource(_SimpleSegmentationModel.forward)
+    for mode in ("bilinear", "nearest", "bicubic"):
+        if f'mode="{mode}"' in source or f"mode='{mode}'" in source:
+            return mode
+    return "transposed convolution" if "ConvTranspose" in source else "unknown"

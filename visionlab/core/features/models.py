@@ -11,7 +11,9 @@ from typing import cast
 
 import torch.nn as nn
 
+from visionlab.core.errors import UserError
 from visionlab.core.features.images import IMAGENET_MEAN, IMAGENET_STD
+from visionlab.core.weights.source import IMPORT_BUTTON
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +25,10 @@ FIRST_CONV = {"alexnet": "features.0", "vgg11": "features.0", "vgg16": "features
 CAM_LAYER = {"alexnet": "features", "vgg11": "features", "vgg16": "features", "googlenet": "inception5b",
              "resnet18": "layer4", "resnet50": "layer4"}
 INPUT_SIZE = 224
+UNTRAINED_LABEL = "UNTRAINED (random weights)"
 
 
-class ModelError(ValueError):
+class ModelError(UserError, ValueError):
     """A model or checkpoint that cannot be opened, with the reason in words."""
 
 
@@ -39,8 +42,13 @@ class LoadedModel:
     mean: tuple[float, ...] | None = IMAGENET_MEAN   # per-channel normalization of [0, 1] pixels
     std: tuple[float, ...] | None = IMAGENET_STD
     note: str = ""                         # shown beside the picker ("untrained: ...")
+    # Whose weights, in a few words for the model bar and the top-5 ("ImageNet weights", "imported,
+    # unverified: my.pth"); unverified: not the file torchvision published, whatever its name says.
+    weights_label: str = UNTRAINED_LABEL
+    weights_unverified: bool = False
     default_layer: str = ""
     cam_layer: str = ""
+    dataset: str = ""                      # a checkpoint's training set ("digits", "shapes"): its sample input
 
 
 def _weights_enum(name: str):
@@ -68,20 +76,24 @@ def load_torchvision(name: str, weights_store=None) -> LoadedModel:
     if name not in MODEL_NAMES:
         raise ModelError(f"unknown model '{name}' (choose one of {', '.join(MODEL_NAMES)})")
     store = weights_store if weights_store is not None else _default_store()
-    model, pretrained, note = None, False, ""
+    model, source, note = None, None, ""
     if store is not None:
         try:
             if store.is_available(name):
                 model, _ = store.build(name, pretrained=True)
-                pretrained = True
+                source = store.loaded_source(name)
         except Exception as exc:  # a damaged file must not stop the viewer: fall back and say why
             log.warning("pretrained %s unavailable: %s", name, exc)
-            note = f"untrained: the ImageNet weights could not be loaded ({exc})"
+            note = f"untrained: the weights file could not be loaded ({exc})"
     if model is None:
         model = _untrained(name)
-        note = note or "untrained: random weights (get the ImageNet weights in the weights store)"
-    return LoadedModel(name, model.eval(), pretrained, _categories(name), note=note,
-                       default_layer=FIRST_CONV[name], cam_layer=CAM_LAYER[name])
+        note = note or f"untrained: random weights (get the ImageNet weights with Download or “{IMPORT_BUTTON}”)"
+    loaded = LoadedModel(name, model.eval(), source is not None, _categories(name), note=note,
+                         default_layer=FIRST_CONV[name], cam_layer=CAM_LAYER[name])
+    if source is not None:
+        loaded.note, loaded.weights_label = source.description, source.label
+        loaded.weights_unverified = not source.verified
+    return loaded
 
 
 def _default_store():
@@ -144,9 +156,20 @@ def load_checkpoint(path: str | Path) -> LoadedModel:
     name = str(spec.get("name", "model")) if isinstance(spec, dict) else str(spec)
     normalize = config.get("normalize") or {}
     mean, std = normalize.get("mean"), normalize.get("std")
+    dataset = str(config.get("dataset", ""))
     return LoadedModel(f"{name} ({Path(path).name})", model.eval(), True,
-                       [str(c) for c in config.get("class_names", [])],
+                       [class_words(c, dataset) for c in config.get("class_names", [])],
                        input_shape=cast("tuple[int, int, int]", shape),  # a checkpoint stores [C, H, W]
                        mean=tuple(mean) if mean else None, std=tuple(std) if std else None,
-                       note=f"trained checkpoint {Path(path).name}",
-                       default_layer=convs[0] if convs else "", cam_layer=convs[-1] if convs else "")
+                       note=f"trained checkpoint {Path(path).name}", weights_label="trained checkpoint",
+                       default_layer=convs[0] if convs else "", cam_layer=convs[-1] if convs else "",
+                       dataset=dataset)
+
+
+def class_words(name: object, dataset: str) -> str:
+    """A class name as the top-5 prints it: a bare number after a percentage ("12.4% 0") reads as part of
+    the number, so digits say "digit 0" (and other numbered classes "class 3")."""
+    text = str(name)
+    if not text.isdigit():
+        return text
+    return f"digit {text}" if dataset == "digits" else f"class {text}"

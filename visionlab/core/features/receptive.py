@@ -40,6 +40,31 @@ class ReceptiveField:
 INPUT_FIELD = ReceptiveField((1.0, 1.0), (1.0, 1.0), (0.5, 0.5))
 
 
+@dataclass(frozen=True)
+class FieldOnImage:
+    """A field's outline clipped to the image (a deep layer's reaches far into the padding) and in words."""
+
+    box: tuple[float, float, float, float] | None   # (top, left, height, width) inside the image
+    whole_image: bool
+    text: str
+
+
+def field_on_image(field: ReceptiveField, row: int, col: int, image_hw: tuple[int, int],
+                   layer: str = "") -> FieldOnImage:
+    """What output pixel (row, col) sees of an image of `image_hw`, clipped to it."""
+    height, width = image_hw
+    who = f"pixel ({row}, {col}) of {layer}" if layer else f"pixel ({row}, {col})"
+    if field.is_global:
+        return FieldOnImage(None, True, f"{who} sees the whole image ({height}×{width} px)")
+    top, left, box_h, box_w = field.box(row, col)
+    inside = (max(0.0, top), max(0.0, left), min(float(height), top + box_h), min(float(width), left + box_w))
+    box = (inside[0], inside[1], inside[2] - inside[0], inside[3] - inside[1])
+    span = f"rows {top:g}…{top + box_h:g}, columns {left:g}…{left + box_w:g} px ({box_h:g}×{box_w:g} px field)"
+    if inside == (0.0, 0.0, float(height), float(width)):
+        return FieldOnImage(box, True, f"{who} sees the whole image ({height}×{width} px): its field spans {span}")
+    return FieldOnImage(box, False, f"{who} sees {span}; outlined inside the image")
+
+
 def _pair(value) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
 

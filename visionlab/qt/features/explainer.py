@@ -11,9 +11,11 @@ import numpy as np
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
+from visionlab.core.features.arithmetic import transposed_output_size
 from visionlab.core.features.explainer import (
     bilinear_upsample,
     conv_trace,
+    flat_input_pattern,
     pool_trace,
     stacked_versus_single,
     transposed_conv_trace,
@@ -27,6 +29,9 @@ STEP_MS = 450
 EDGE = np.array([[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]], dtype=float)       # vertical edges
 LEVEL = EDGE.T                                                             # horizontal edges
 BLUR = np.ones((3, 3))
+# torchvision's FCN interpolates instead of learning a transposed conv (tests check it against the source
+# of torchvision's forward: core.features.layers.fcn_upsampling).
+FCN_UPSAMPLING = "bilinear"
 
 
 def _default_input(mode: int) -> np.ndarray:
@@ -147,7 +152,7 @@ class ConvExplainer(QWidget):
         except ValueError as exc:  # a kernel larger than the padded input: say so, keep the controls
             rows, text, self.total = [], f"⚠ {exc}", 0
         self.step = min(self.step, self.total)
-        self.canvas.set_rows(rows)
+        self.canvas.set_rows(rows, joinable=index == 6)  # bilinear's grid may stand beside the output
         self.formula.setText(text)
 
     def _build(self, index: int):
@@ -224,14 +229,23 @@ class ConvExplainer(QWidget):
         spread, trace = transposed_conv_trace(x, kernel, stride, padding)
         current = trace.steps[self.step - 1] if self.step else None
         window = (current.top, current.left, 3, 3) if current else None
-        smooth = bilinear_upsample(x, stride)
-        rows = [[Grid("x", x[0], editable=True, tag=0), f"zeros, pad {trace.padding} →",
-                 Grid("zeros inserted", trace.padded[0], trace.padding, window), "∗",
-                 Grid("w (3×3 ones)", kernel[0, 0]),
+        out_h, out_w = trace.output.shape[1:]
+        smooth = bilinear_upsample(x, (out_h, out_w))  # the same grid size as the transposed conv's output
+        # S − 1 zeros go between pixels: at S = 1 there are none, only the F − 1 − P border.
+        spread_title, arrow = ("zeros inserted", f"zeros, pad {trace.padding} →") if stride > 1 else \
+            ("padded (S=1: no zeros inserted)", f"pad {trace.padding} →")
+        rows = [[Grid("x", x[0], editable=True, tag=0), arrow,
+                 Grid(spread_title, trace.padded[0], trace.padding, window), "∗",
+                 Grid("w: ones", kernel[0, 0]),
                  "="] + self._outputs(trace),
-                [f"bilinear ×{stride}:", Grid("smooth upsampling", smooth[0])]]
-        text = ("Transposed conv = insert zeros between pixels, pad, convolve. Overlapping 3×3 stamps with stride "
-                f"{stride} add up unevenly: a flat input gives a checkerboard; bilinear stays flat.")
+                [Grid(f"bilinear to {out_h}×{out_w}", smooth[0])]]  # no operator text: it fits beside out
+        size = transposed_output_size(x.shape[2], 3, stride, padding)
+        pattern, _ = flat_input_pattern(stride, padding, 3, x.shape[2])
+        text = (f"Transposed conv = insert S − 1 zeros between pixels, pad F − 1 − P, convolve. Output size "
+                f"(W1 − 1)·S − 2P + F = ({x.shape[2]} − 1)·{stride} − 2·{padding} + 3 = {size} "
+                f"(torch's conv_transpose2d: {out_w}{' ✓' if size == out_w else ' ✗'}).<br>"
+                f"With S={stride}, P={padding} a flat input (all ones) gives {pattern}; bilinear keeps it flat. "
+                f"(torchvision's FCN upsamples {FCN_UPSAMPLING}ly; the lecture's FCN learns this kernel.)")
         if current:
             text = f"out[{current.row},{current.col}] = {current.formula()}<br>" + text
         return rows, text, len(trace.steps)

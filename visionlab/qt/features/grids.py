@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 MAX_CELL = 34
-MIN_CELL = 10
+MIN_CELL = 12    # smaller digits are unreadable: a canvas too small for this clips its right edge instead
 READABLE_CELL = 22   # a row that would need smaller cells is wrapped onto the next line
 GAP = 14         # between items, in pixels
 TITLE_H = 16
@@ -48,9 +48,13 @@ class GridCanvas(QWidget):
         self.setMinimumSize(300, 200)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._cell = MAX_CELL
+        self.joinable = False
 
-    def set_rows(self, rows: list[list[Grid | str]]) -> None:
+    def set_rows(self, rows: list[list[Grid | str]], joinable: bool = False) -> None:
+        """`joinable`: the rows may also stand side by side on one line, where that gives larger cells (a
+        wide, low window: two rows left the right half empty and shrank the digits)."""
         self.rows = rows
+        self.joinable = joinable
         self.update()
 
     def _text_width(self, text: str) -> int:
@@ -59,11 +63,22 @@ class GridCanvas(QWidget):
     def _item_width(self, item: Grid | str, cell: float) -> float:
         return self._text_width(item) if isinstance(item, str) else item.values.shape[1] * cell
 
-    def _lines(self) -> list[list[Grid | str]]:
+    def _layout(self) -> tuple[list[list[Grid | str]], int]:
+        """The lines to paint and their cell size: the rows as given, or joined when that is larger."""
+        lines = self._lines(self.rows)
+        cell = self._cell_size(lines)
+        if self.joinable and len(self.rows) > 1:
+            joined = self._lines([[item for row in self.rows for item in row]])
+            joined_cell = self._cell_size(joined)
+            if joined_cell >= cell:  # as large or larger, and no empty half beside the rows
+                return joined, joined_cell
+        return lines, cell
+
+    def _lines(self, rows: list[list[Grid | str]]) -> list[list[Grid | str]]:
         """The rows, each wrapped onto more lines where it would not fit with readable cells."""
         available = self.width() - 12
         lines = []
-        for row in self.rows:
+        for row in rows:
             line: list[Grid | str] = []
             width = 0.0
             for item in row:
@@ -94,10 +109,10 @@ class GridCanvas(QWidget):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.fillRect(self.rect(), self.palette().base())
-        lines = self._lines()
-        cell = self._cell = self._cell_size(lines)
+        lines, cell = self._layout()
+        self._cell = cell
         font = QFont(self.font())
-        font.setPointSizeF(max(6.0, min(10.0, cell * 0.33)))
+        font.setPointSizeF(max(7.0, min(10.0, cell * 0.42)))
         painter.setFont(font)
         y = 6.0
         for row in lines:
@@ -121,7 +136,10 @@ class GridCanvas(QWidget):
         painter.drawText(QRectF(x, y, max(cols * cell, 60), TITLE_H), Qt.AlignmentFlag.AlignLeft, grid.title)
         top = y + TITLE_H
         grid.rect = QRectF(x, top, cols * cell, rows * cell)
-        low, high = float(np.min(grid.values)), float(np.max(grid.values))
+        # Coloured by the numbers as printed (2 decimals): bilinear's 0.9999999 and 1.0000001, both shown
+        # as "1", were white and blue when the scale stretched over float noise.
+        printed = np.round(grid.values.astype(float), 2)
+        low, high = float(np.min(printed)), float(np.max(printed))
         span = high - low if high > low else 1.0
         for r in range(rows):
             for c in range(cols):
@@ -134,7 +152,7 @@ class GridCanvas(QWidget):
                 elif in_padding:
                     painter.fillRect(rect, QColor(210, 210, 210))
                 else:
-                    level = (float(grid.values[r, c]) - low) / span  # white (low) to blue (high)
+                    level = (float(printed[r, c]) - low) / span  # white (low) to blue (high)
                     painter.fillRect(rect, QColor(int(255 - 150 * level), int(255 - 110 * level), 255))
                 painter.setPen(QColor(150, 150, 150))
                 painter.drawRect(rect)

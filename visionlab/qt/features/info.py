@@ -9,7 +9,8 @@ from PySide6.QtWidgets import QComboBox, QHeaderView, QLabel, QTreeWidget, QTree
 
 from visionlab.core.features.arithmetic import conv_formulas
 from visionlab.core.features.gradcam import Prediction
-from visionlab.core.features.layers import NOTES_ALEXNET_SPLIT, LayerInfo, ModelSummary
+from visionlab.core.features.layers import LayerInfo, ModelSummary
+from visionlab.core.features.models import LoadedModel
 from visionlab.qt.common import theme
 from visionlab.qt.common.layouts import column_layout
 
@@ -38,11 +39,11 @@ def field_text(layer: LayerInfo) -> str:
 
 
 class LayerTree(QTreeWidget):
-    """Modules as a tree: name (type), output shape, parameters, FLOPs, receptive field / effective stride."""
+    """Modules as a tree: name (type), output shape, parameters, multiply-adds, receptive field / stride."""
 
     layer_selected = Signal(str)
 
-    COLUMNS = ("Layer", "Type", "Output", "RF / stride", "Params", "FLOPs")
+    COLUMNS = ("Layer", "Type", "Output", "RF / stride", "Params", "Mult-adds")
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -51,6 +52,10 @@ class LayerTree(QTreeWidget):
         self.setUniformRowHeights(True)
         for index in range(len(self.COLUMNS)):
             self.header().setSectionResizeMode(index, QHeaderView.ResizeMode.ResizeToContents)
+        # The type takes what is left (elided, whole in its tooltip): "AdaptiveAvgPool2d" cut "Mult-adds".
+        self.header().setStretchLastSection(False)
+        self.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.header().setMinimumSectionSize(40)
         self.setIndentation(12)
         self.setToolTip("Receptive field (input pixels one output pixel sees) / effective stride")
         self._items: dict[str, QTreeWidgetItem] = {}
@@ -65,9 +70,10 @@ class LayerTree(QTreeWidget):
             parent = self._items.get(parent_name, self.invisibleRootItem())
             item = QTreeWidgetItem(parent, [layer.name.rpartition(".")[2], layer.type_name,
                                             shape_text(layer.output_shape), field_text(layer), human(layer.params),
-                                            human(layer.flops) if layer.flops else ""])
+                                            human(layer.mult_adds) if layer.mult_adds else ""])
             item.setData(0, NAME_ROLE, layer.name)
             item.setToolTip(0, layer.name)
+            item.setToolTip(1, layer.type_name)
             if not layer.has_maps:
                 item.setForeground(0, self.palette().placeholderText())
             self._items[layer.name] = item
@@ -88,41 +94,75 @@ class LayerTree(QTreeWidget):
             self.layer_selected.emit(str(current.data(0, NAME_ROLE)))
 
 
-def totals_html(summary: ModelSummary, model_name: str) -> str:
-    lines = [f"<b>{html.escape(model_name)}</b>: {human(summary.total_params)} parameters "
-             f"({summary.total_params:,}), {human(summary.total_flops)}FLOPs per "
-             f"{shape_text(summary.input_shape)} image",
-             f"conv {human(summary.conv_params)} · fully connected {human(summary.fc_params)} · "
-             f"other {human(summary.other_params)} <i>(this torchvision model)</i>"]
-    if model_name.startswith("alexnet"):
-        lines.append(f"conv ≈{human(NOTES_ALEXNET_SPLIT['conv'])} · fully connected "
-                     f"≈{human(NOTES_ALEXNET_SPLIT['fc'])} <i>({NOTES_ALEXNET_SPLIT['label']})</i>")
+def totals_html(opened) -> str:
+    """Totals of an OpenedModel, with the lecture's AlexNet comparison and torchvision's departures from the
+    lecture, all counted from the models (core/features/layers.py)."""
+    summary, name = opened.summary, opened.loaded.name
+    whose = "this training checkpoint" if opened.from_checkpoint else "this torchvision model"
+    lines = [f"<b>{html.escape(name)}</b>: {human(summary.total_params)} parameters "
+             f"({summary.total_params:,}), {human(summary.total_mult_adds)} mult-adds per "
+             f"{shape_text(summary.input_shape)} image"]
+    if opened.splits:  # AlexNet: this net's split once, then the original's, and the lecture's ratio of both
+        here, *others = opened.splits
+        layers = " + ".join(f"{n / 1e6:.2f}" for n in here.fc_layers)
+        lines.append(f"conv {human(here.conv)} · fully connected {human(here.fc)} ({layers} M) · other "
+                     f"{human(summary.other_params)} <i>({whose}: {html.escape(here.label)})</i>")
+        for other in others:
+            lines.append(f"{html.escape(other.label)}: conv {human(other.conv)} · fully connected {human(other.fc)}")
+        ratios = ", ".join([f"≈{here.ratio:.0f}× here"] + [f"≈{other.ratio:.0f}× in the original"
+                                                          for other in others])
+        lines.append(f"fully connected ÷ conv parameters: {ratios}")
+    else:
+        lines.append(f"conv {human(summary.conv_params)} · fully connected {human(summary.fc_params)} · "
+                     f"other {human(summary.other_params)} <i>({whose})</i>")
+    lines += [f"<i>torchvision differs from the lecture: {html.escape(note)}</i>" for note in opened.differences]
     if not summary.exact_fields:
         lines.append("<i>receptive fields assume the layers form a chain (the graph could not be traced)</i>")
     return "<br>".join(lines)
 
 
-def formula_html(module, layer: LayerInfo) -> str:
+def field_words(layer: LayerInfo, image_hw: tuple[int, int] | None) -> str:
+    """The layer's receptive field in words, saying so when it is as large as the input or larger."""
+    field = layer.field
+    if field is None:
+        return ""
+    if field.is_global:
+        size = f" ({image_hw[0]}×{image_hw[1]} px)" if image_hw else ""
+        return f"every output sees the whole image{size}: global pooling / fully connected"
+    text = f"receptive field {field.size[0]:g}×{field.size[1]:g} px, effective stride {field.jump[0]:g}"
+    if image_hw and field.size[0] >= image_hw[0] and field.size[1] >= image_hw[1]:
+        text += f" (larger than the {image_hw[0]}×{image_hw[1]} px input)"
+    return text
+
+
+def formula_html(module, layer: LayerInfo, image_hw: tuple[int, int] | None = None) -> str:
     """The selected layer's formulas with its real numbers, each checked against torch's real shape."""
     title = f"<b>{html.escape(layer.name)}</b> ({layer.type_name}): {shape_text(layer.input_shape)} → " \
             f"{shape_text(layer.output_shape)}"
-    if layer.input_shape is None or layer.output_shape is None or len(layer.input_shape) != 3 \
-            or len(layer.output_shape) != 3:
+    if layer.input_shape is None or layer.output_shape is None:
         return title + "<br>Select a conv or pooling layer to see W2 = ⌊(W1 − F + 2P)/S⌋ + 1 with its numbers."
     lines = conv_formulas(module, layer.input_shape, layer.output_shape)
+    words = field_words(layer, image_hw)
     if not lines:
-        extra = "" if layer.field is None or layer.field.is_global else \
-            f"<br>receptive field {layer.field.size[0]:g} px, effective stride {layer.field.jump[0]:g}"
+        extra = f"<br>{html.escape(words)}" if words else ""
+        children = len(list(module.children()))
+        if children:  # layer4 halves 14 → 7 inside it: its own layers have the arithmetic
+            return title + extra + (f"<br>a block of {children} layers ({shape_text(layer.input_shape)} → "
+                                    f"{shape_text(layer.output_shape)}): select one inside it to see its arithmetic")
         return title + extra + "<br>(no window arithmetic: this layer keeps or combines shapes)"
     rows = []
     for line in lines:
         mark = f"<span style='color:{theme.OK}'>✓</span>" if line.matches else \
             theme.error_html(f"✗ torch gives {line.actual:,}")
         rows.append(f"{html.escape(line.text)} {mark}")
-    if layer.field is not None and not layer.field.is_global:
-        rows.append(f"receptive field {layer.field.size[0]:g}×{layer.field.size[1]:g} px, "
-                    f"effective stride {layer.field.jump[0]:g}")
+    if words:
+        rows.append(html.escape(words))
     return title + "<br>" + "<br>".join(rows)
+
+
+def weights_phrase(loaded: LoadedModel) -> str:
+    """"with ImageNet weights" / "with imported, unverified: my.pth" / "with trained checkpoint"."""
+    return f"with {loaded.weights_label}"
 
 
 class PredictionsBox(QWidget):
@@ -147,13 +187,26 @@ class PredictionsBox(QWidget):
         self.cam_combo.clear()
         self.cam_combo.hide()
 
-    def show_predictions(self, predictions: list[Prediction], cam_class: int | None) -> None:
+    def show_predictions(self, predictions: list[Prediction], cam_class: int | None,
+                         loaded: LoadedModel | None = None) -> None:
+        """`loaded` names whose weights made these numbers: an unverified file is said so, in warning colour."""
         rows = [f"{p.probability * 100:5.1f}%  {html.escape(p.label)}" for p in predictions]
-        self.label.setText("<b>Top-5</b><br>" + "<br>".join(rows))
+        title, whose = "<b>Top-5</b>", ""
+        if loaded is not None:  # both the top-5 and the Grad-CAM below come from these weights: say whose
+            colour = theme.WARNING if loaded.weights_unverified else theme.OK
+            title = "<b>Top-5 and Grad-CAM</b>"
+            whose = f" <span style='color:{colour}'>{html.escape(weights_phrase(loaded))}</span>"
+        count = len(loaded.categories) if loaded is not None else 0
+        # The score of a model that knows nothing, as the camera writes it: 5 % means little beside 0.1 %.
+        chance = f"<br><i>chance 1/{count} = {100 / count:.3g} %</i>" if count else ""
+        self.label.setText(f"{title}{whose}<br>" + "<br>".join(rows) + chance)
+        self.label.setToolTip(loaded.note if loaded is not None else "")
         self.cam_combo.clear()
         self.cam_combo.addItem("Grad-CAM overlay: off", NO_CAM)
         for p in predictions:
             self.cam_combo.addItem(f"Grad-CAM: {p.label}", p.index)
+        self.cam_combo.setToolTip("Grad-CAM overlay on the input for this class" +
+                                  (f", computed {weights_phrase(loaded)}" if loaded is not None else ""))
         index = self.cam_combo.findData(cam_class)
         self.cam_combo.setCurrentIndex(index if index >= 0 else 0)
         self.cam_combo.setVisible(bool(predictions))

@@ -1,5 +1,5 @@
-"""The centre pages: "Feature maps" (all channels as a grid, display options, hover value, zoom) and
-"Kernels".
+"""The centre pages: "Feature maps" (all channels as a grid, display options, hover value, zoom; a layer
+whose output is a vector, one value per channel, as bars) and "Kernels".
 
 It owns the display state (sorting, normalization, colormap, the zoomed channel) and re-renders the
 mosaic from the activation it was given; the panel only hands it a new activation and listens for the
@@ -9,6 +9,7 @@ pixel the student clicked, to outline that pixel's receptive field on the input.
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -26,6 +27,8 @@ from visionlab.qt.common.layouts import column_layout
 from visionlab.qt.features.maps import COLORMAPS, ChannelView, InputView, MapsGrid, lookup_table
 
 HOVER_HINT = "hover a map: channel, pixel, value · click: receptive field · double-click: zoom"
+VECTOR_HINT = "hover a bar: its index and value (one value per channel or unit: no maps, no receptive field to click)"
+MAP_TOOLS_OFF = "a vector layer has no maps to sort or scale: the bars show its values as they are"
 
 
 class MapsPage(QWidget):
@@ -65,9 +68,23 @@ class MapsPage(QWidget):
         zoom_bar.addWidget(self.zoom_caption, 1)
         zoom_layout.addLayout(zoom_bar)
         zoom_layout.addWidget(self.channel_view, 1)
+        self.bars = pg.PlotWidget()
+        self.bars.setMenuEnabled(False)
+        self.bars.setMouseEnabled(x=False, y=False)
+        self.bars.setLabel("left", "value")
+        self.bars.getAxis("left").enableAutoSIPrefix(False)  # "value (x0.001)" read as a wrong unit
+        self.bars.setLabel("bottom", "channel / unit")
+        self.bars.scene().sigMouseMoved.connect(self._on_bar_hover)
+        self.vector_caption = QLabel()
+        self.vector_caption.setWordWrap(True)
+        vector_page = QWidget()
+        vector_layout = column_layout(vector_page)
+        vector_layout.addWidget(self.vector_caption)
+        vector_layout.addWidget(self.bars, 1)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.grid)
         self.stack.addWidget(zoom_page)
+        self.stack.addWidget(vector_page)
         tools = QHBoxLayout()
         for widget in (self.sort_box, self.normalization, self.colormap):
             tools.addWidget(widget)
@@ -77,22 +94,64 @@ class MapsPage(QWidget):
         layout.addWidget(self.stack, 1)
         layout.addWidget(self.hover_label)
 
-    def show_activation(self, activation: np.ndarray, layer: str) -> None:
-        """A new (C, H, W) activation; a zoomed channel stays zoomed while the layer stays the same."""
+    def show_activation(self, activation: np.ndarray, layer: str, caption: str = "") -> None:
+        """A new (C, H, W) activation, or a vector ((N,) or (C, 1, 1)) drawn as bars with `caption`.
+
+        A zoomed channel stays zoomed while the layer stays the same; a new layer clears the hover value.
+        """
         if layer != self.layer:
             self.channel = None
             self.stack.setCurrentIndex(0)
+            self.hover_label.setText(HOVER_HINT)
         self.activation, self.layer = activation, layer
+        self.vector_caption.setText(caption)
         self.redraw()
+
+    def clear(self) -> None:
+        """Nothing shown (a new model is opening): never the previous model's maps."""
+        self.activation, self.layer, self.channel = None, "", None
+        self.grid.image_item.clear()
+        self.grid.mosaic = None
+        self.grid.marker.hide()
+        self.bars.clear()
+        self.stack.setCurrentIndex(0)
+        self.hover_label.setText(HOVER_HINT)
+
+    @property
+    def is_vector(self) -> bool:
+        return self.activation is not None and (self.activation.ndim == 1 or self.activation.shape[1:] == (1, 1))
+
+    def vector(self) -> np.ndarray:
+        return np.asarray(self.activation).reshape(-1)
 
     def redraw(self) -> None:
         if self.activation is None:
             return
+        self._map_tools_for(self.is_vector)
+        if self.is_vector:  # 512 identical dots under per-map scaling say nothing: bars show the values
+            values = self.vector()
+            self.bars.clear()
+            self.bars.addItem(pg.BarGraphItem(x=np.arange(len(values)), height=values, width=0.9,
+                                              brush=(90, 160, 230)))
+            self.stack.setCurrentIndex(2)
+            return
+        if self.stack.currentIndex() == 2:
+            self.stack.setCurrentIndex(0)
         mosaic = build_mosaic(self.activation, per_map=self.normalization.currentIndex() == 0,
                               by_mean=self.sort_box.isChecked())
         self.grid.show_mosaic(mosaic, lookup_table(self.colormap.currentText()))
         if self.channel is not None:
             self._show_channel(self.channel)
+
+    def _map_tools_for(self, vector: bool) -> None:
+        """Sort and per-map scale act on maps: off (with the reason) while a vector's bars are shown."""
+        for widget in (self.sort_box, self.normalization):
+            widget.setEnabled(not vector)
+        self.sort_box.setToolTip(MAP_TOOLS_OFF if vector else "order the channels by their mean activation")
+        if vector and self.hover_label.text() == HOVER_HINT:
+            self.hover_label.setText(VECTOR_HINT)
+        elif not vector and self.hover_label.text() == VECTOR_HINT:
+            self.hover_label.setText(HOVER_HINT)
 
     def zoom_channel(self, channel: int) -> None:
         """Show one channel large; "← all channels" goes back to the grid."""
@@ -109,8 +168,16 @@ class MapsPage(QWidget):
         self.channel_view.show_array(data, levels=(low, high if high > low else low + 1),
                                      lut=lookup_table(self.colormap.currentText()))
 
+    def _on_bar_hover(self, scene_pos) -> None:
+        if not self.is_vector or not self.bars.sceneBoundingRect().contains(scene_pos):
+            return
+        index = int(round(self.bars.getPlotItem().vb.mapSceneToView(scene_pos).x()))
+        values = self.vector()
+        if 0 <= index < len(values):
+            self.hover_label.setText(f"{self.layer}[{index}]: {float(values[index]):.4g}")
+
     def _on_hover(self, channel: int | None, y: int, x: int) -> None:
-        if self.activation is None or channel is None:
+        if self.activation is None or channel is None or self.is_vector:
             return
         value = float(self.activation[channel, y, x])
         self.hover_label.setText(f"channel {channel}, pixel ({y}, {x}): {value:.4g}")
@@ -145,6 +212,10 @@ class KernelsPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.caption)
         layout.addWidget(self.view, 1)
+
+    def clear(self) -> None:
+        self.view.image_item.clear()
+        self.caption.setText("")
 
     def show_view(self, view) -> None:
         """Draw a LayerView's kernel picture (or say the layer has none)."""

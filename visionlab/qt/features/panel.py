@@ -8,11 +8,16 @@ exclusive JobRunner (one at a time: the jobs share one model and hook its module
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from visionlab.core.features.images import ImageError
+from visionlab.core.features.layers import vector_words
+from visionlab.core.features.receptive import field_on_image
 from visionlab.core.features.viewer import (
     LayerView,
     OpenedModel,
@@ -22,6 +27,7 @@ from visionlab.core.features.viewer import (
     read_image,
     view_layer,
 )
+from visionlab.core.training.runs import runs_dir
 from visionlab.qt.common.jobs import JobRunner
 from visionlab.qt.common.layouts import column_layout
 from visionlab.qt.common.theme import StatusLine
@@ -30,7 +36,7 @@ from visionlab.qt.features.info import NO_CAM, LayerTree, PredictionsBox, formul
 from visionlab.qt.features.live_controls import LiveControls
 from visionlab.qt.features.maps import InputView
 from visionlab.qt.features.maps_page import KernelsPage, MapsPage
-from visionlab.qt.features.toolbars import InputBar, ModelBar, qimage_to_rgb
+from visionlab.qt.features.toolbars import InputBar, ModelBar, picture_from_qimage
 from visionlab.qt.panel import Panel
 
 SCREENSHOT_SAMPLE = "china.jpg"
@@ -46,6 +52,9 @@ class FeaturesPanel(Panel):
         self.layer = ""
         self._screenshot_pending = False
         self.cam_class: int | None = None   # None: the top-1 class; NO_CAM: overlay off
+        self._cam_off_for_grey = False  # the overlay was turned off because the model's input is 1-channel
+        self._checkpoints: dict[str, str] = {}  # model box entry → checkpoint path, for opened checkpoints
+        self._image_before_sample: np.ndarray | None = None  # replaced by a checkpoint's own data set image
         # Models first: every other job needs the newest model.
         self.jobs = JobRunner(self, exclusive=True, first=("model",))
         self.jobs.busy_changed.connect(lambda busy: self.model_bar.status.setText("working…" if busy else ""))
@@ -59,6 +68,7 @@ class FeaturesPanel(Panel):
         self.model_bar.weights_file_chosen.connect(self.import_weights_file)
         self.model_bar.download_requested.connect(self.download_weights)
         self.model_bar.cancel_requested.connect(lambda: self.jobs.cancel("model"))
+        self.model_bar.checkpoint_folder = str(runs_dir())  # the Training Monitor's best.pt files are there
         self.input_bar = InputBar()
         self.input_bar.file_chosen.connect(self.open_image_file)
         self.input_bar.image_pasted.connect(self.set_image)
@@ -91,6 +101,8 @@ class FeaturesPanel(Panel):
 
         self.input_view = InputView()
         self.input_view.setMinimumSize(200, 200)
+        self.field_note = QLabel()  # what the outlined receptive field covers, in pixels
+        self.field_note.setWordWrap(True)
         self.formula = QLabel()
         self.formula.setWordWrap(True)
         self.formula.setTextFormat(Qt.TextFormat.RichText)
@@ -102,9 +114,22 @@ class FeaturesPanel(Panel):
         right_layout.addWidget(self.input_bar)  # input controls above the image, where the student looks
         right_layout.addWidget(self.live)
         right_layout.addWidget(self.input_view, 3)
-        right_layout.addWidget(self.formula)
-        right_layout.addWidget(self.predictions)
-        right_layout.addStretch(1)
+        # The Grad-CAM picker sits under the picture it colours: in the notes below it was cut off at 1024×700.
+        right_layout.addWidget(self.predictions.cam_combo)
+        # The texts under the image scroll: word-wrapped labels taller than a 700 px window would otherwise
+        # make Qt widen the whole window past the screen to fit them.
+        notes = QWidget()
+        notes_layout = column_layout(notes)
+        notes_layout.addWidget(self.field_note)
+        notes_layout.addWidget(self.formula)
+        notes_layout.addWidget(self.predictions)
+        notes_layout.addStretch(1)
+        notes_scroll = QScrollArea()
+        notes_scroll.setWidget(notes)
+        notes_scroll.setWidgetResizable(True)
+        notes_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        notes_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        right_layout.addWidget(notes_scroll, 2)
 
         # The explainer works on its own small input: it gets the whole width while its tab is open.
         self.centre_tabs.currentChanged.connect(
@@ -130,13 +155,16 @@ class FeaturesPanel(Panel):
                             f"{text} ({fraction:.0%})" if kind == "model" else text))
 
     def show_message(self, text: str) -> None:
+        if text and text[-1] not in ".!?…:":  # a refusal's reason is a phrase (the camera joins several): end it
+            text += "."
         self.message.show_message(text, error=True)  # what stands here is what blocks the student
 
     def open_model(self, name_or_path: str) -> None:
         self.live.stop()
         self.show_message("")
         self.jobs.drop_waiting("view")
-        self._submit("model", open_model, name_or_path, on_done=self._on_model_opened)
+        path = self._checkpoints.get(name_or_path, name_or_path)  # a checkpoint picked again in the model box
+        self._submit("model", open_model, path, on_done=lambda opened: self._on_model_opened(opened, path))
 
     def open_image_file(self, path: str) -> None:
         self.live.stop()
@@ -144,7 +172,8 @@ class FeaturesPanel(Panel):
         self._submit("image", read_image, path, on_done=self.set_image)
 
     def set_image(self, image: np.ndarray) -> None:
-        self.image = image
+        self.image, self._image_before_sample = image, None  # the student's choice wins
+        self.input_bar.show_dataset_sample(None)
         if self.cam_class != NO_CAM:
             self.cam_class = None  # a new image has its own top-5: follow its best class
         self._compute()
@@ -155,18 +184,18 @@ class FeaturesPanel(Panel):
         self.layer = name
         info = self.opened.summary.by_name[name]
         module = self.opened.loaded.model.get_submodule(name)
-        self.formula.setText(formula_html(module, info))
-        if info.has_maps:
-            self.show_message("")
-            self._compute()
-        else:
-            self.show_message(f"'{name}' outputs {info.output_shape}: a vector, not maps. "
-                              "Pick a conv or pooling layer.")
+        self.formula.setText(formula_html(module, info, self.opened.summary.input_shape[1:]))
+        self.field_note.setText("")
+        self.input_view.clear_outline()
+        self.show_message("")
+        self._compute()  # a vector layer (Linear, global pooling) shows its values as bars
 
     def _compute(self) -> None:
         if self.opened is None or self.image is None or not self.layer:
             return
-        if not self.opened.summary.by_name[self.layer].has_maps:
+        if self.opened.summary.by_name[self.layer].output_shape is None:
+            self.maps.clear()
+            self.show_message(f"'{self.layer}' did not run in the forward pass: it has no output to show.")
             return
         if self.live.running:  # the live thread owns the model's forward passes; it reads the layer
             self.live.set_layer(self.layer)
@@ -177,14 +206,41 @@ class FeaturesPanel(Panel):
                      on_done=self._on_view)
 
     # -- results ---------------------------------------------------------------------------------
-    def _on_model_opened(self, opened: OpenedModel) -> None:
+    def _on_model_opened(self, opened: OpenedModel, source: str = "") -> None:
         self.opened = opened
         loaded = opened.loaded
+        # Nothing of the previous model stays on screen: maps, outline, formula and top-5 are its own.
+        self.view = None
+        self.maps.clear()
+        self.input_view.clear_outline()
+        self.input_view.show_cam(None)
+        self.field_note.setText("")
+        self.formula.setText("")
+        if opened.from_checkpoint and self.model_bar.combo.findText(loaded.name) < 0:
+            self._checkpoints[loaded.name] = source
+            self.model_bar.combo.addItem(loaded.name)  # the model box names the checkpoint's model
         self.model_bar.show_model(loaded)
         self.tree.show_summary(opened.summary)
-        self.totals.setText(totals_html(opened.summary, loaded.name))
+        self.totals.setText(totals_html(opened))
         if not loaded.pretrained:
             self.predictions.show_unavailable("Top-5 and Grad-CAM need trained weights: this model is untrained.")
+        else:
+            self.predictions.show_unavailable("Top-5 and Grad-CAM: computing…")
+        self.kernels.clear()
+        if opened.sample_image is not None:
+            if self._image_before_sample is None:
+                self._image_before_sample = self.image  # the student's image comes back with the next model
+            self.image = opened.sample_image  # a digits model first sees a digit of its own data set
+            self.input_bar.show_dataset_sample(opened.sample_name)
+            self.cam_class = None
+        elif self._image_before_sample is not None:
+            self.image, self._image_before_sample = self._image_before_sample, None
+            self.input_bar.show_dataset_sample(None)
+        # Grad-CAM starts off on a 1-channel input: its colours hid the whole 8×8 digit (the picker turns it on).
+        grey = opened.summary.input_shape[0] == 1
+        if grey or self._cam_off_for_grey:
+            self.cam_class = NO_CAM if grey else None
+        self._cam_off_for_grey = grey
         wanted = self.layer if self.layer and self.layer in opened.summary.by_name else loaded.default_layer
         self.layer = ""
         self.tree.select(wanted)  # emits layer_selected → select_layer → _compute
@@ -195,24 +251,38 @@ class FeaturesPanel(Panel):
         if not self.live.running:
             self.input_view.clear_outline()
         self.input_view.show_cam(None if self.cam_class == NO_CAM else view.cam)
-        self.maps.show_activation(view.activation, view.layer)
+        self.maps.show_activation(view.activation, view.layer, self._vector_caption(view))
         self.kernels.show_view(view)
         if view.predictions:
             chosen = NO_CAM if self.cam_class == NO_CAM else view.cam_class
-            self.predictions.show_predictions(view.predictions, chosen)
+            self.predictions.show_predictions(view.predictions, chosen, self.opened.loaded if self.opened else None)
         if self._screenshot_pending and view.layer == self.layer:
             self._screenshot_pending = False
             channel, y, x = 0, view.activation.shape[1] // 3, view.activation.shape[2] // 2
             self.maps.grid.mark(channel, y, x)
             self._outline(channel, y, x)
 
+    def _vector_caption(self, view: LayerView) -> str:
+        info = self.opened.summary.by_name.get(view.layer) if self.opened is not None else None
+        return vector_words(info, view.activation) if info is not None else ""
+
     def _outline(self, channel: int, y: int, x: int) -> None:
-        """Outline, on the input, the receptive field of pixel (y, x) of the selected layer's maps."""
+        """Outline, on the input, the receptive field of pixel (y, x) of the selected layer's maps, clipped
+        to the image (a deep layer's field reaches far past it, into the padding)."""
         if self.opened is None:
             return
         field = self.opened.summary.by_name[self.layer].field
-        if field is not None and not field.is_global:
-            self.input_view.outline(*field.box(y, x))
+        if field is None:
+            self.input_view.clear_outline()
+            self.field_note.setText("")
+            return
+        _, height, width = self.opened.summary.input_shape
+        seen = field_on_image(field, y, x, (height, width), self.layer)
+        if seen.box is None:
+            self.input_view.clear_outline()
+        else:
+            self.input_view.outline(*seen.box)
+        self.field_note.setText(seen.text)
 
     def _on_job_cancelled(self, kind: str) -> None:
         if kind == "model":
@@ -222,8 +292,10 @@ class FeaturesPanel(Panel):
     def _on_job_failed(self, kind: str, message: str) -> None:
         if kind == "model":
             self._downloading(False)
-        # The job's exception type is noise for a student; the sentence after it is the message.
-        self.show_message(message.split(": ", 1)[1] if ": " in message else message)
+        elif kind == "view":  # no top-5 comes: the box must not keep promising one
+            self.predictions.show_unavailable("Top-5 and Grad-CAM: not computed (the view failed, see above).")
+        # The job's exception type is noise for a student ("huge.png: …" and "unsafe.pth: …" keep their file).
+        self.show_message(re.sub(r"^\w+(Error|Exception): ", "", message))
         self._screenshot_pending = False
 
     def _on_cam_class(self, class_index: int) -> None:
@@ -242,13 +314,13 @@ class FeaturesPanel(Panel):
             self.model_bar.status.setText("")
 
     # -- weights, drag and drop ----------------------------------------------------------------
-    def download_weights(self, name: str, url: str | None = None) -> None:
-        """Fetch `name`'s ImageNet weights (from `url`, a mirror, if given), then reopen the model with them."""
+    def download_weights(self, name: str, mirror: str | None = None) -> None:
+        """Fetch `name`'s published weights (from the `mirror` folder, if given), then reopen the model with them."""
         self.live.stop()
         self.show_message("")
         self._downloading(True)
         self.jobs.drop_waiting("view")
-        self._submit("model", download_weights, name, url, on_done=self._on_model_opened)
+        self._submit("model", download_weights, name, mirror, on_done=self._on_model_opened)
 
     def _downloading(self, active: bool) -> None:
         self.model_bar.set_downloading(active, bool(self.opened and self.opened.loaded.pretrained))
@@ -268,7 +340,10 @@ class FeaturesPanel(Panel):
         if mime.hasUrls() and mime.urls()[0].isLocalFile():
             self.open_image_file(mime.urls()[0].toLocalFile())
         elif mime.hasImage():
-            self.set_image(qimage_to_rgb(QImage(mime.imageData())))
+            try:
+                self.set_image(picture_from_qimage(QImage(mime.imageData()), "the dropped image"))
+            except ImageError as exc:  # the loader's sentence; the image shown so far stays
+                self.show_message(str(exc))
         event.acceptProposedAction()
 
     # -- panel contract --------------------------------------------------------------------------
@@ -290,6 +365,7 @@ class FeaturesPanel(Panel):
         settings.setValue("model", self.model_bar.combo.currentText())
         settings.setValue("sample", self.input_bar.samples.currentText())
         settings.setValue("layer", self.layer)
+        self.model_bar.save_settings(settings)  # the classroom mirror
         self.maps.save_settings(settings)
 
     def restore_settings(self, settings: QSettings) -> None:
@@ -297,6 +373,7 @@ class FeaturesPanel(Panel):
             index = combo.findText(str(settings.value(key, "")))
             if index >= 0:
                 combo.setCurrentIndex(index)
+        self.model_bar.restore_settings(settings)
         self.maps.restore_settings(settings)
         self.layer = str(settings.value("layer", "") or "")
 
