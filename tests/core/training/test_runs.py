@@ -1,4 +1,4 @@
-"""Run manager and diagnosis: runs are saved, listed, exported, resumed and deleted; verdicts carry evidence."""
+"""Run manager: runs are saved, listed, named, exported, resumed and deleted; the list says what differs."""
 
 import csv
 import json
@@ -8,10 +8,18 @@ import pytest
 from visionlab.core.training.checkpoint import build_model_from_checkpoint
 from visionlab.core.training.config import TrainConfig
 from visionlab.core.training.datasets import load_splits
-from visionlab.core.training.diagnosis import diagnose
 from visionlab.core.training.models import ModelSpec
-from visionlab.core.training.runs import config_difference, create_run, delete_run, list_runs
-from visionlab.core.training.trainer import EpochReport, Trainer
+from visionlab.core.training.runs import (
+    config_difference,
+    create_run,
+    delete_run,
+    list_runs,
+    overlay_label,
+    rename_run,
+    settings_text,
+    varying_settings,
+)
+from visionlab.core.training.trainer import Finished, Trainer
 
 
 def _train(config, data, run, should_stop=lambda: False, start_epoch=0, state=None):
@@ -62,25 +70,65 @@ def test_ab_copy_changes_exactly_one_setting():
         base.with_change("nonsense", 1)
 
 
-def _history(rows):
-    return [dict(zip(("train_loss", "train_acc", "val_loss", "val_acc"), row, strict=True)) for row in rows]
-
-
-def test_diagnosis_verdicts_and_evidence():
-    assert diagnose(_history([(1, 0.5, 1, 0.5)])).verdict == "too early"
-    over = diagnose(_history([(1.0, 0.6, 1.0, 0.6), (0.5, 0.85, 0.6, 0.8), (0.2, 0.95, 0.7, 0.8),
-                              (0.05, 0.99, 0.9, 0.8)]))
-    assert over.verdict == "overfitting" and "epoch 2" in over.evidence and "gap 19.0 points" in over.evidence
-    under = diagnose(_history([(2.0, 0.3, 2.0, 0.3), (1.95, 0.35, 1.95, 0.34), (1.94, 0.36, 1.94, 0.35)]))
-    assert under.verdict == "underfitting" and "no longer improving" in under.evidence
-    good = diagnose(_history([(1.0, 0.7, 1.0, 0.7), (0.3, 0.93, 0.3, 0.92), (0.2, 0.96, 0.22, 0.95)]))
-    assert good.verdict == "good fit"
-
-
-def test_real_overfit_run_is_diagnosed_as_overfitting():
-    # Few noisy shapes, a wide MLP and no regularization: the lecture's textbook overfit.
-    config = TrainConfig(dataset="shapes", epochs=25, val_fraction=0.5, test_fraction=0.25, batch_size=16,
-                         optimizer_params={"lr": 0.01}, model=ModelSpec("MLP", width=64, depth=2, batch_norm=False))
+def test_a_finished_run_keeps_its_final_train_val_and_test_numbers():
+    config = TrainConfig(epochs=2, model=ModelSpec("MLP", width=8, depth=1))
+    run = create_run(config)
     trainer = Trainer(config, load_splits(config))
-    history = [vars(e) for e in trainer.events() if isinstance(e, EpochReport)]
-    assert diagnose(history).verdict == "overfitting"
+    finished = None
+    for event in trainer.events():
+        run.record(event, trainer)
+        finished = event if isinstance(event, Finished) else finished
+    saved = json.loads((run.folder / "run.json").read_text())["final"]
+    assert saved["test_count"] == 180 and saved["test_acc"] == pytest.approx(finished.test_acc)
+    assert (saved["train_acc"], saved["val_acc"]) == pytest.approx((finished.train_acc, finished.val_acc))
+    assert saved["weights_epoch"] == 2 and saved["restored"] is False
+    assert [sorted(e) for e in run.metrics["epochs"]][0] == sorted(
+        ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "train_eval_loss", "train_eval_acc"])
+
+
+def test_runs_with_the_same_settings_get_different_names_and_keep_a_new_one():
+    config = TrainConfig(dataset="shapes", model=ModelSpec("MLP"))
+    runs = [create_run(config) for _ in range(3)]
+    assert len({run.name for run in runs}) == 3 and runs[2].name == "#3 MLP on shapes, Adam lr 0.001"
+    assert rename_run(runs[1], "  wide \n MLP  ") == "wide MLP"
+    assert {run.run_id: run.name for run in list_runs()}[runs[1].run_id] == "wide MLP"  # read back from disk
+    with pytest.raises(ValueError, match="empty"):
+        rename_run(runs[0], "   ")
+    with pytest.raises(ValueError, match="80"):
+        rename_run(runs[0], "x" * 81)
+
+
+def test_the_list_names_the_settings_that_differ_between_runs():
+    base = TrainConfig(dataset="shapes", model=ModelSpec("MLP"))
+    same = [base, TrainConfig.from_dict(base.to_dict())]
+    assert varying_settings(same) == []  # nine identical runs: nothing to show but their names
+    others = [base, base.with_change("model.dropout", 0.5),
+              base.with_change("optimizer_params", {"lr": 0.01}).with_change("augment.hflip", True)]
+    keys = varying_settings(others)
+    assert keys == ["optimizer_params.lr", "model.dropout", "augment.hflip"]  # ties: in the A/B settings' order
+    # An unset η is the optimizer's default (Adam: 0.001), not "missing".
+    # In the form's words (its labels), not the config's identifiers.
+    assert [settings_text(c, keys) for c in others] == ["learning rate η 0.001 · dropout p 0 · h-flip off",
+                                                       "learning rate η 0.001 · dropout p 0.5 · h-flip off",
+                                                       "learning rate η 0.01 · dropout p 0 · h-flip on"]
+    # The most distinguishing setting first: three widths tell three runs apart better than two η.
+    wide = [base.with_change("model.width", 8), others[2].with_change("model.width", 16),
+            base.with_change("model.width", 64)]
+    assert varying_settings(wide) == ["model.width", "optimizer_params.lr", "augment.hflip"]
+    # A setting that does nothing in a run is not a difference: the patience without early stopping, the
+    # shapes' count on digits. Among the runs where it acts, it is.
+    stopping = [base.with_change("early_stopping", True), base, base.with_change("dataset", "digits")]
+    assert varying_settings(stopping) == ["early_stopping", "dataset"]
+    stopping.append(stopping[0].with_change("patience", 9))
+    assert varying_settings(stopping) == ["early_stopping", "patience", "dataset"]
+    assert settings_text(stopping[1], varying_settings(stopping)) == "early stopping off · data set shapes"
+
+
+def test_legend_labels_tell_runs_with_the_same_description_apart():
+    base = TrainConfig(dataset="shapes", model=ModelSpec("MLP"))
+    runs = [create_run(base), create_run(base.with_change("model.dropout", 0.5))]
+    assert overlay_label(runs[0], []) == runs[0].name  # nothing differs: the full, numbered name
+    keys = varying_settings([run.config for run in runs])
+    assert [overlay_label(run, keys) for run in runs] == ["#1 · dropout p 0", "#2 · dropout p 0.5"]
+    rename_run(runs[1], "heavy dropout")
+    assert overlay_label(runs[1], keys) == "heavy dropout · dropout p 0.5"

@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
-from visionlab.core.training.config import AugmentSpec, TrainConfig
+from visionlab.core.training.config import AugmentSpec, TrainConfig, weight_decay_label
 from visionlab.core.training.datasets import load_splits
-from visionlab.core.training.models import ModelSpec
+from visionlab.core.training.models import MODEL_NAMES, ModelSpec, build_model, dropout_placement, parameter_count
 from visionlab.core.training.optimizers import OPTIMIZERS, build_optimizer, lr_at
 from visionlab.core.training.trainer import EpochReport, Finished, StepReport, Trainer
 
@@ -72,6 +72,9 @@ def test_early_stopping_restores_the_best_weights(digits):
     assert epochs[-1].patience_used == 3 and len(epochs) == final.best_epoch + 3
     restored_loss, _, _ = trainer.evaluate(trainer.val_x, trainer.val_y)
     assert restored_loss == pytest.approx(min(e.val_loss for e in epochs), rel=1e-5)
+    assert final.restored and final.weights_epoch == final.best_epoch
+    assert f"weights of epoch {final.best_epoch} (lowest validation loss) restored" in final.message
+    assert final.val_loss == pytest.approx(restored_loss, rel=1e-5)  # the final numbers are the restored weights'
 
 
 def test_augmentation_and_noise_still_train(digits):
@@ -116,3 +119,116 @@ def test_weight_decay_keeps_weights_smaller(digits):
         return torch.cat([p.detach().flatten() for n, p in trainer.model.named_parameters() if p.dim() > 1]).norm()
 
     assert weight_norm(0.2) < 0.7 * weight_norm(0.0)
+
+
+def test_the_test_share_is_evaluated_once_when_the_run_ends(digits):
+    from sklearn.metrics import accuracy_score, log_loss
+
+    config = TrainConfig(epochs=3, restore_best=False, model=ModelSpec("MLP", width=16, depth=1, batch_norm=False))
+    trainer = Trainer(config, digits)
+    test_images = digits.normalize(digits.test_x)
+    seen_test = []  # for each forward pass: was it the test images?
+    trainer.model.register_forward_pre_hook(
+        lambda _module, args: seen_test.append(args[0].shape == test_images.shape
+                                               and torch.equal(args[0], test_images)))
+    events, test_passes = [], []
+    for event in trainer.events():
+        events.append(event)
+        test_passes.append(sum(seen_test))
+    final = events[-1]
+    assert test_passes[:-1] == [0] * (len(events) - 1) and test_passes[-1] == 1  # only while finishing
+    trainer.model.eval()
+    with torch.no_grad():
+        probabilities = trainer.model(test_images).softmax(1).numpy()
+    assert final.test_count == len(digits.test_y) == 180
+    assert final.test_acc == pytest.approx(accuracy_score(digits.test_y, probabilities.argmax(1)))
+    assert final.test_loss == pytest.approx(log_loss(digits.test_y, probabilities, labels=list(range(10))), rel=1e-4)
+
+
+def test_train_accuracy_for_the_diagnosis_is_measured_in_eval_mode_on_training_images(digits):
+    from sklearn.metrics import accuracy_score
+
+    config = TrainConfig(epochs=3, restore_best=False, model=ModelSpec("MLP", width=8, depth=2, batch_norm=False,
+                                                                       dropout=0.5))
+    trainer, events = _run(config, digits)
+    last_epoch = [e for e in events if isinstance(e, EpochReport)][-1]
+    # A fixed sample of the training images, as many as validation has (at least 256), never validation's.
+    train_rows = {tuple(row) for row in digits.normalize(digits.train_x).flatten(1).tolist()}
+    sample = trainer.train_eval_x.flatten(1).tolist()
+    assert len(sample) == 360 and all(tuple(row) in train_rows for row in sample)
+    trainer.model.eval()  # the final weights are the last epoch's (restore_best off)
+    with torch.no_grad():
+        predictions = trainer.model(trainer.train_eval_x).argmax(1)
+    assert last_epoch.train_eval_acc == pytest.approx(accuracy_score(trainer.train_eval_y, predictions))
+    assert events[-1].train_acc == pytest.approx(last_epoch.train_eval_acc)
+    # With dropout on, the running mean over the epoch's steps is a different (lower) number.
+    assert last_epoch.train_acc < last_epoch.train_eval_acc
+
+
+def test_a_stop_says_who_stopped_it(digits):
+    calls = iter(range(10 ** 6))
+    _, events = _run(TrainConfig(epochs=5, model=ModelSpec("MLP", width=8, depth=1)), digits,
+                     should_stop=lambda: next(calls) >= 3, stop_reason=lambda: "stopped: you left the Training panel")
+    assert events[-1].status == "stopped"
+    assert events[-1].message == "stopped: you left the Training panel in epoch 1"
+
+
+def test_restored_weights_are_announced_only_when_restored(digits):
+    config = TrainConfig(epochs=3, restore_best=True, model=ModelSpec("MLP", width=16, depth=1, batch_norm=False))
+    trainer, events = _run(config, digits)
+    epochs = [e for e in events if isinstance(e, EpochReport)]
+    final = events[-1]
+    assert epochs[-1].improved  # the last epoch was the best: nothing to restore, nothing said
+    assert not final.restored and final.weights_epoch == 3 and "restored" not in final.message
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_dropout_acts_in_every_model_where_its_tooltip_says(name):
+    shape = (1, 16, 16)
+    torch.manual_seed(0)
+    plain = build_model(ModelSpec(name, width=8, depth=2, dropout=0.0), shape, 4)
+    torch.manual_seed(0)
+    dropped = build_model(ModelSpec(name, width=8, depth=2, dropout=0.5), shape, 4)
+    added = [m for m in dropped.modules() if isinstance(m, torch.nn.Dropout)]
+    assert not any(isinstance(m, torch.nn.Dropout) for m in plain.modules())
+    assert added and all(m.p == 0.5 for m in added)
+    assert parameter_count(dropped) == parameter_count(plain)  # dropout has no weights
+    if name in ("ResNet", "Inception"):
+        assert "pooled features" in dropout_placement(name) and added == [dropped.feature_dropout]
+        assert dropped.state_dict().keys() == plain.state_dict().keys()  # checkpoints saved before still load
+    else:  # one dropout after each hidden linear layer of the classifier
+        hidden = [m for m in dropped.classifier if isinstance(m, torch.nn.Linear)][:-1]
+        assert "hidden fully connected layer" in dropout_placement(name) and len(added) == len(hidden)
+    images = torch.rand(8, *shape)
+    dropped.eval()
+    plain.eval()
+    assert torch.equal(dropped(images), plain(images))  # eval mode: dropout is the identity
+    dropped.train()
+    assert not torch.equal(dropped(images), dropped(images))  # train mode: it drops
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_the_weight_decay_label_says_what_torch_does_with_it(name):
+    """Coupled (L2): the step equals a no-decay step on g + λ·θ. Decoupled: θ·(1 − ηλ) first, then the
+    no-decay step on g alone. Three steps of torch.optim each way, with fresh gradients."""
+    label, tooltip = weight_decay_label(name)
+    decay, generator = 0.1, torch.Generator().manual_seed(1)
+    grads = [torch.randn(5, generator=generator) for _ in range(3)]
+    decayed = torch.nn.Parameter(torch.randn(5, generator=generator))
+    reference = torch.nn.Parameter(decayed.detach().clone())
+    with_decay = build_optimizer(name, [decayed], weight_decay=decay)
+    without = build_optimizer(name, [reference], weight_decay=0.0)
+    lr = with_decay.param_groups[0]["lr"]
+    for grad in grads:
+        decayed.grad = grad.clone()
+        with_decay.step()
+        with torch.no_grad():
+            if "decoupled" in label:
+                reference.mul_(1 - lr * decay)
+                reference.grad = grad.clone()
+            else:
+                reference.grad = grad + decay * reference.detach()
+        without.step()
+        assert torch.allclose(decayed, reference, atol=1e-6), (name, label)
+    assert ("θ ← θ − η·λ·θ" in tooltip) == ("decoupled" in label)
+    assert ("g ← g + λ·θ" in tooltip) == ("(L2)" in label)

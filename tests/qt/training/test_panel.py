@@ -2,20 +2,27 @@
 
 import csv
 import math
+import re
 import time
 
+import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import QSettings, Qt
 
+from visionlab.core.training import monitor
 from visionlab.core.training.checkpoint import build_model_from_checkpoint
 from visionlab.core.training.config import AugmentSpec, TrainConfig
 from visionlab.core.training.models import ModelSpec
 from visionlab.core.training.runs import config_difference, list_runs
 from visionlab.qt.common import theme
+from visionlab.qt.training import panel as panel_module
 from visionlab.qt.training.panel import TrainingPanel
 
 QUICK = dict(dataset="digits", batch_size=64, model=ModelSpec("MLP", width=8, depth=1, batch_norm=False))
+# Adam at η = 0.03: the validation loss is lowest at epoch 4 of 6 (seeded: the same every run).
+OVERSHOOT = dict(QUICK, epochs=6, optimizer_params={"lr": 0.03}, model=ModelSpec("MLP", width=16, depth=1,
+                                                                                 batch_norm=False))
 
 
 @pytest.fixture()
@@ -38,8 +45,12 @@ def test_a_run_draws_curves_diagnosis_confusion_and_is_saved(qtbot, panel):
     x, y = panel.curves._curves["val_loss"].getData()
     assert list(x) == [1, 2, 3, 4] and y[-1] < y[0]  # the validation curve is drawn and falls
     assert "trainable parameters" in panel.model_label.text()
-    assert panel.diagnosis_label.text().startswith("<b>Diagnosis</b> (epoch 4)")
+    run_name = f"Run #{panel.worker.run_record.info['number']}"  # the run, not the form (it may have changed)
+    assert panel.diagnosis_label.text().startswith(f"<b>{run_name} · diagnosis, epoch 4 weights:</b> ")
+    assert panel.final_label.text().startswith(f"{run_name} · Final weights of epoch ")
     assert "finished" in panel.status_label.text()
+    assert panel.bar.progress.value() == panel.bar.progress.maximum()  # a finished run fills the bar
+    assert panel.bar.progress.text() == "finished · 4/4 epochs · 100%"
     panel.tabs.setCurrentWidget(panel.results_page)  # drawn when shown
     matrix = torch.tensor(panel.confusion.matrix)
     assert matrix.shape == (10, 10) and matrix.sum() == 360
@@ -65,17 +76,60 @@ def test_pause_holds_training_and_resume_continues(qtbot, panel):
     qtbot.waitUntil(lambda: len(panel.curves.steps["x"]) > held, timeout=5000)
 
 
-def test_switching_panels_stops_within_two_seconds_and_the_run_resumes(qtbot, panel):
+def _open_window(qtbot, tmp_path):
+    from visionlab.qt.main_window import MainWindow
+
+    window = MainWindow(QSettings(str(tmp_path / "w.ini"), QSettings.Format.IniFormat), initial_panel="training")
+    qtbot.addWidget(window)
+    window.resize(1200, 800)
+    window.show()
+    qtbot.waitUntil(lambda: window.panel("training") is not None, timeout=60000)
+    return window, window.panel("training")
+
+
+def _points(panel, name: str) -> int:
+    """Points the curve holds (0 before its first redraw: pyqtgraph's getData() is then (None, None))."""
+    xs = panel.curves._curves[name].getData()[0]
+    return 0 if xs is None else len(xs)
+
+
+def test_a_run_keeps_training_on_another_panel_draws_nothing_there_and_catches_up(qtbot, tmp_path):
+    window, panel = _open_window(qtbot, tmp_path)
+    panel.start_training(TrainConfig(epochs=300, **QUICK))
+    qtbot.waitUntil(lambda: len(panel.epoch_history) >= 2, timeout=20000)
+    window.show_panel("optimizer")
+    assert panel.worker.isRunning() and not panel.isVisible()
+    drawn = _points(panel, "val_loss")
+    hidden_at = len(panel.epoch_history)
+    qtbot.waitUntil(lambda: len(panel.epoch_history) >= hidden_at + 3, timeout=20000)  # still training...
+    assert _points(panel, "val_loss") == drawn  # ...and nothing was drawn
+    window.show_panel("training")
+    assert panel.curves.up_to_date()  # caught up in the same event
+    assert len(panel.curves._curves["val_loss"].getData()[0]) == len(panel.epoch_history) > drawn
+    assert f"Epoch {len(panel.epoch_history)}/300" in panel.status_label.text()
+    window.close()  # the window closing stops it, and says so
+    assert panel.worker.isFinished() and panel.last_finished.status == "stopped"
+    assert panel.last_finished.message.startswith("stopped: the window was closed")
+
+
+def test_stop_keeps_the_run_and_it_resumes(qtbot, panel):
     panel.start_training(TrainConfig(epochs=300, **QUICK))
     qtbot.waitUntil(lambda: len(panel.epoch_history) >= 2, timeout=20000)
     started = time.monotonic()
-    panel.panel_hidden()
+    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
     assert time.monotonic() - started < 2.0 and panel.worker.isFinished()
     qtbot.waitUntil(lambda: panel.start_button.isEnabled(), timeout=2000)
+    assert "stopped by the user" in panel.status_label.text()
+    done = len(panel.epoch_history)
     run = [r for r in list_runs() if r.run_id == panel.worker.run_record.run_id][0]
     assert run.info["status"] == "stopped"
-    done = len(run.metrics["epochs"])
-    assert done >= 2 and (run.folder / "best.pt").exists() and (run.folder / "resume.pt").exists()
+    total_steps = 300 * math.ceil(len(panel.worker.trainer.train_y) / 64)
+    fraction = run.metrics["steps"][-1]["step"] / total_steps  # where it stopped: the last step it reported
+    assert panel.bar.progress.text() == f"stopped · {done}/300 epochs · {fraction:.0%}"
+    assert f"{fraction:.0%} of its optimizer steps" in panel.bar.progress.toolTip()
+    assert panel.bar.progress.value() == round(fraction * 1000) < 1000
+    assert len(run.metrics["epochs"]) == done >= 2
+    assert (run.folder / "best.pt").exists() and (run.folder / "resume.pt").exists()
     assert panel.start_training(run.config.with_change("epochs", done + 2), resume=run)
     _wait_done(qtbot, panel)
     resumed = [r for r in list_runs() if r.run_id == run.run_id][0]
@@ -83,11 +137,113 @@ def test_switching_panels_stops_within_two_seconds_and_the_run_resumes(qtbot, pa
     assert resumed.info["status"] == "finished"
 
 
+def _screen(panel) -> dict:
+    """What every plot and line holds right now, read back from the widgets (xData / yData: the data given,
+    before pyqtgraph clips it to the view or downsamples it for painting)."""
+    curves = panel.curves
+    lengths = {name: 0 if item.xData is None else len(item.xData) for name, item in curves._curves.items()}
+    grads = {name: (item.xData, item.yData) for name, item in curves._grad_curves.items() if item.xData is not None}
+    return {"lengths": lengths, "grad_lengths": {name: len(x) for name, (x, _) in grads.items()},
+            "lr_last_x": curves._curves["lr"].xData[-1] if lengths["lr"] else None,
+            "grad_last_x": {name: x[-1] for name, (x, _) in grads.items() if len(x)},
+            "best": [line.value() if line.isVisible() else None for line in curves.best_lines],
+            "grad_view": curves.grad_plot.getViewBox().viewRange()[1],  # log10 of the norms, on a log axis
+            "grad_values": [math.log10(v) for _, (_, y) in grads.items() for v in y],
+            "status": panel.status_label.text(), "diagnosis": panel.diagnosis_label.text(),
+            "progress": panel.bar.progress.value(), "epochs": len(curves.epochs["x"]), "steps": len(curves.steps["x"]),
+            "history": list(panel.epoch_history), "last_step": panel._last_step}
+
+
+def test_every_plot_and_line_shows_the_same_step_and_epoch_at_every_redraw(qtbot, panel, monkeypatch):
+    screens = []
+    redraw = panel._redraw
+
+    def redraw_and_look():
+        redraw()
+        screens.append(_screen(panel))
+
+    monkeypatch.setattr(panel, "_redraw", redraw_and_look)
+    # Redraw at every tick (≤ 25 Hz) instead of within the 1 % CPU budget: a 12-epoch digits run takes about
+    # a second, which the budget may cover with only one or two redraws; many redraws are many chances to
+    # catch a plot that lags another.
+    monkeypatch.setattr(panel_module, "GUI_BUDGET", 1.0)
+    config = TrainConfig(epochs=12, optimizer="SGD", optimizer_params={"lr": 0.1}, dataset="digits", batch_size=32,
+                         model=ModelSpec("MLP", width=16, depth=2, batch_norm=False))
+    panel.start_training(config)
+    _wait_done(qtbot, panel)
+    live = [s for s in screens if s["steps"]]
+    assert len(live) >= 3  # redrawn during the run, not only at its end
+    for screen in live:
+        n, m = screen["steps"], screen["epochs"]
+        lengths = screen["lengths"]
+        assert {lengths[k] for k in ("step_loss_raw", "step_loss_ema", "step_acc_raw", "step_acc_ema", "lr")} == {n}
+        assert set(screen["grad_lengths"].values()) == {n}  # the gradient plot is at the same step
+        assert {lengths[k] for k in ("train_loss", "val_loss", "train_acc", "val_acc")} == {m}
+        assert set(screen["grad_last_x"].values()) == {screen["lr_last_x"]}
+        if m:
+            best = screen["history"][m - 1]["best_epoch"]
+            assert screen["best"] == [best] * 4  # one best epoch, a line in every plot
+            assert re.match(rf"<b>Run #\d+ · diagnosis, epoch {m} weights:</b> ", screen["diagnosis"])
+            if not screen["status"].startswith("Run "):
+                assert screen["status"].startswith(f"Epoch {m}/12:")
+        assert screen["progress"] == round(screen["last_step"].fraction * 1000) or screen["status"].startswith("Run ")
+        low, high = screen["grad_view"]  # the log axis spans every norm drawn
+        assert low <= min(screen["grad_values"]) and max(screen["grad_values"]) <= high
+    end = screens[-1]
+    run = list_runs()[0]
+    assert end["steps"] == len(run.metrics["steps"]) and end["epochs"] == len(run.metrics["epochs"]) == 12
+    assert max(end["grad_values"]) > -1  # norms above 0.1 occur in this run, and the axis holds them
+
+
+def _tensorboard_on_the_run(run, steps_per_epoch: int, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """The saved reports smoothed independently: each report expanded into its steps, TensorBoard's debiased
+    EMA over the steps (closed form, explicit weights), the same weights averaging the reports' centres."""
+    reports = run.metrics["steps"]
+    counts = np.diff([0] + [r["step"] for r in reports])
+    centres = np.array([r["epoch"] for r in reports]) - (counts - 1) / 2 / steps_per_epoch
+    values = np.repeat([r["train_loss"] for r in reports], counts)
+    positions = np.repeat(centres, counts)
+    beta = 1 - 2 / (window + 1)
+    xs, ys = [], []
+    for end in np.cumsum(counts):
+        weights = beta ** np.arange(end - 1, -1, -1.0)
+        xs.append((weights * positions[:end]).sum() / weights.sum())
+        ys.append((weights * values[:end]).sum() / weights.sum())
+    return np.array(xs), np.array(ys)
+
+
+def test_the_smoothed_curve_is_tensorboards_debiased_ema_over_steps_at_its_data(qtbot, panel):
+    panel.start_training(TrainConfig(epochs=3, **QUICK))
+    _wait_done(qtbot, panel)
+    run = list_runs()[0]
+    steps_per_epoch = math.ceil(len(panel.worker.trainer.train_y) / 64)
+    assert panel.curves.steps_per_epoch == steps_per_epoch
+    for window in (20, 1, 7):
+        panel.window_spin.setValue(window)
+        x, y = panel.curves._curves["step_loss_ema"].getData()
+        expected_x, expected_y = _tensorboard_on_the_run(run, steps_per_epoch, window)
+        assert list(y) == pytest.approx(list(expected_y), rel=1e-9)
+        assert list(x) == pytest.approx(list(expected_x), rel=1e-9)
+    raw_x, raw_y = panel.curves._curves["step_loss_raw"].getData()
+    assert list(raw_y) == pytest.approx([r["train_loss"] for r in run.metrics["steps"]])
+    panel.window_spin.setValue(1)
+    assert list(panel.curves._curves["step_loss_ema"].getData()[0]) == pytest.approx(list(raw_x))  # no smoothing
+    label = panel.smoothing.label.text()
+    assert "faint: means of ≤ 5 steps" in label and label.startswith("step: no smoothing")
+    panel.window_spin.setValue(10)
+    label = panel.smoothing.label.text()
+    assert f"≈ {10 / steps_per_epoch:.2g} epochs" in label
+    # The α shown is the newest step's weight in the reference EMA above: 1 − β with β = 1 − 2/(window + 1).
+    beta = 1 - 2 / (10 + 1)
+    assert f"α = {1 - beta:.3f}" in label and "debiased" in label
+
+
 def test_bad_inputs_give_clear_messages(qtbot, panel, tmp_path):
     (tmp_path / "pictures" / "only_one_class").mkdir(parents=True)
     panel.start_training(TrainConfig(dataset="image folder", folder=str(tmp_path / "pictures"), epochs=1))
     _wait_done(qtbot, panel)
     assert "at least two sub-folders" in panel.status_label.text()
+    assert panel.final_label.text() == ""  # no run: no promise of a test accuracy at its end
     assert theme.ERROR in panel.status_label.styleSheet()  # shown as an error
     panel.start_training(TrainConfig(dataset="image folder", folder="", epochs=1))
     _wait_done(qtbot, panel)
@@ -151,22 +307,6 @@ def test_export_csv_and_settings_round_trip(qtbot, panel, tmp_path):
     other.shutdown()
 
 
-def test_smoothing_window_changes_the_drawn_curve(qtbot, panel):
-    panel.start_training(TrainConfig(epochs=2, **QUICK))
-    _wait_done(qtbot, panel)
-    qtbot.waitUntil(panel.curves.up_to_date, timeout=5000)
-    raw = list(panel.curves.steps["loss"])
-    panel.window_spin.setValue(1)
-    assert panel.curves._curves["step_loss_ema"].getData()[1].tolist() == pytest.approx(raw)
-    panel.window_spin.setValue(20)
-    smoothed = panel.curves._curves["step_loss_ema"].getData()[1]
-    alpha = 2 / 21
-    expected = raw[0]
-    for value in raw[1:]:
-        expected = (1 - alpha) * expected + alpha * value
-    assert smoothed[-1] == pytest.approx(expected)
-
-
 def test_augmentation_preview_shows_flipped_shapes(qtbot, panel):
     panel.controls.set_config(TrainConfig(dataset="shapes", shapes_count=64, shapes_size=16, shapes_noise=0.0,
                                           augment=AugmentSpec(vflip=True, hflip=True)))
@@ -176,17 +316,6 @@ def test_augmentation_preview_shows_flipped_shapes(qtbot, panel):
     qtbot.waitUntil(lambda: grid._pixmap is not None, timeout=20000)
     # 16 images in rows of 8, each row of originals followed by its augmented row: 8 × 4 tiles of 16 px.
     assert grid._pixmap.width() == 8 * 16 + 7 and grid._pixmap.height() == 4 * 16 + 3
-
-
-def test_histograms_tab_shows_one_column_per_epoch(qtbot, panel):
-    panel.start_training(TrainConfig(epochs=3, **QUICK))
-    _wait_done(qtbot, panel)
-    panel.tabs.setCurrentWidget(panel.histograms)
-    assert panel.histograms.layer.count() == 2  # the MLP's two linear layers
-    panel.histograms.kind.setCurrentText("activations")
-    image = panel.histograms.image.image
-    assert image.shape == (40, 3)
-    assert "after epoch 3" in panel.histograms.note.text()
 
 
 def test_experiments_tab_runs_bias_variance_and_kfold(qtbot, panel):
@@ -207,13 +336,7 @@ def test_experiments_tab_runs_bias_variance_and_kfold(qtbot, panel):
 
 
 def test_closing_the_window_mid_run_stops_training_within_two_seconds(qtbot, tmp_path):
-    from visionlab.qt.main_window import MainWindow
-
-    window = MainWindow(QSettings(str(tmp_path / "w.ini"), QSettings.Format.IniFormat), initial_panel="training")
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.panel("training") is not None, timeout=60000)
-    panel = window.panel("training")
+    window, panel = _open_window(qtbot, tmp_path)
     panel.start_training(TrainConfig(epochs=500, **QUICK))
     qtbot.waitUntil(lambda: len(panel.epoch_history) >= 1, timeout=20000)
     started = time.monotonic()
@@ -264,3 +387,54 @@ def test_a_second_run_redraws_only_its_own_gradient_curves_and_best_epoch(qtbot,
     for name, curve in curves.items():  # each curve holds exactly this run's points (log axis: log10)
         assert list(curve.getData()[1]) == pytest.approx([math.log10(v) for v in panel.curves.grads[name][1]])
     assert all(line.value() == panel.curves.best_epoch for line in panel.curves.best_lines)
+
+
+def _test_accuracy_by_hand(trainer) -> float:
+    """The final weights on the held-out test share, computed here with torch alone."""
+    data = trainer.data
+    trainer.model.eval()
+    with torch.no_grad():
+        predicted = trainer.model(data.normalize(data.test_x)).argmax(1)
+    return float((predicted == data.test_y).double().mean())
+
+
+def test_test_accuracy_is_shown_only_at_the_end_next_to_train_and_validation(qtbot, panel, monkeypatch):
+    during = []
+    redraw = panel._redraw
+    monkeypatch.setattr(panel, "_redraw", lambda: (redraw(), during.append(panel.final_label.text())))
+    panel.start_training(TrainConfig(**OVERSHOOT))
+    assert panel.final_label.text() == monitor.TEST_SHARE_NOTE  # why no test number is shown yet
+    _wait_done(qtbot, panel)
+    assert during and all(text == monitor.TEST_SHARE_NOTE for text in during[:-1])  # never during training
+    trainer, history = panel.worker.trainer, panel.epoch_history
+    best = min(history, key=lambda row: row["val_loss"])["epoch"]
+    assert best == 4 < len(history) == 6
+    text = panel.final_label.text()
+    test_acc = _test_accuracy_by_hand(trainer)
+    run_name = f"Run #{panel.worker.run_record.info['number']}"
+    assert text.startswith(f"{run_name} · Final weights of epoch {best} (restored): train ")
+    assert f"test {test_acc:.1%} on {len(trainer.data.test_y)} held-out images (evaluated once" in text
+    val = next(row for row in history if row["epoch"] == best)["val_acc"]  # the restored epoch's own number
+    assert f"val {val:.1%}" in text
+    assert f"weights of epoch {best} (lowest validation loss) restored" in panel.status_label.text()
+
+
+def test_without_restoring_no_restored_weights_are_announced(qtbot, panel):
+    panel.start_training(TrainConfig(restore_best=False, **OVERSHOOT))
+    _wait_done(qtbot, panel)
+    assert "restored" not in panel.status_label.text() and "restored" not in panel.final_label.text()
+    run_name = f"Run #{panel.worker.run_record.info['number']}"
+    assert panel.final_label.text().startswith(f"{run_name} · Final weights of epoch 6: train ")
+    assert f"test {_test_accuracy_by_hand(panel.worker.trainer):.1%}" in panel.final_label.text()
+
+
+def test_labels_follow_the_optimizer_and_the_model(qtbot, panel):
+    controls = panel.controls
+    controls.optimizer.setCurrentText("AdamW")
+    assert controls.decay_label.text() == "weight decay (decoupled)"
+    controls.optimizer.setCurrentText("Adam")
+    assert controls.decay_label.text() == "weight decay (L2)"
+    controls.model_name.setCurrentText("ResNet")  # dropout acts there too, on the pooled features
+    assert controls.dropout.isEnabled() and "pooled features" in controls.dropout.toolTip()
+    controls.model_name.setCurrentText("MLP")
+    assert "hidden fully connected layer" in controls.dropout.toolTip()

@@ -110,6 +110,23 @@ AB_SETTINGS = ("batch_size", "optimizer_params.lr", "weight_decay", "model.dropo
                "early_stopping", "patience")
 
 
+# torch.optim's AdamW decays the weights apart from the gradient; every other optimizer here (NAdam and RAdam
+# included: build_optimizer leaves their decoupled_weight_decay off) adds λ·θ to the gradient.
+DECOUPLED_DECAY = ("AdamW",)
+
+
+def weight_decay_label(optimizer: str) -> tuple[str, str]:
+    """(form label, tooltip) of the weight-decay field, saying what torch does with λ for `optimizer`."""
+    if optimizer in DECOUPLED_DECAY:
+        return ("weight decay (decoupled)",
+                f"{optimizer}'s decoupled decay: every step first shrinks the weights, θ ← θ − η·λ·θ, then takes "
+                f"the update from the gradient alone. It is not an L2 term in the loss, so the per-weight "
+                f"rescaling of the update does not touch it.")
+    return ("weight decay (L2)",
+            f"L2 penalty (λ/2)·‖θ‖² in the loss: {optimizer} adds its gradient to the loss's, g ← g + λ·θ, "
+            f"before its update rule (an adaptive optimizer then rescales that term like the rest).")
+
+
 def current_value(config: TrainConfig, name: str) -> Any:
     """The value of setting `name` ("model.dropout" reaches into the model spec); None if there is none."""
     data: Any = config.to_dict()

@@ -3,6 +3,10 @@
 The pool is the training + validation part of the split (the test part stays untouched); each fold trains a
 fresh model (same seed, so folds differ only by their data) on k−1 folds and validates on the remaining one.
 Every sample is predicted exactly once by a model that never saw it: the out-of-fold accuracy.
+
+With early stopping on, folds stop at different epochs, so the per-epoch curves have different lengths: the
+mean and spread at an epoch are taken over the folds still training then, and each fold's score is that of
+the weights it ended with (the restored best epoch, or the last).
 """
 
 from __future__ import annotations
@@ -13,44 +17,64 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from visionlab.core.jobs import JobCancelled
 from visionlab.core.training.config import TrainConfig
 from visionlab.core.training.datasets import DataSplits
-from visionlab.core.training.trainer import EpochReport, Trainer
-
-
-class Cancelled(Exception):
-    """The user stopped the experiment."""
+from visionlab.core.training.trainer import EpochReport, Finished, Trainer
 
 
 @dataclass
 class CrossValidation:
-    fold_val_acc: list[list[float]]  # [fold][epoch]
+    fold_val_acc: list[list[float]]  # [fold][epoch]; folds that stopped early have shorter lists
     fold_val_loss: list[list[float]]
-    mean_acc: list[float]  # per epoch, over folds
+    mean_acc: list[float]  # per epoch, over the folds still training at that epoch
     std_acc: list[float]
+    folds_at_epoch: list[int]  # how many folds each mean_acc entry averages
+    fold_of_sample: np.ndarray  # for each pool sample (training share, then validation share): its held-out fold
+    out_of_fold_predictions: np.ndarray  # each pool sample's class, predicted by the fold model that did not see it
+    pool_labels: np.ndarray
+    fold_acc: list[float]  # each fold model's accuracy on its own held-out fold
+    fold_weights_epoch: list[int]  # the epoch whose weights made the fold's predictions
+    fold_status: list[str]  # the trainer's status per fold: "finished" or "early stopped"
     out_of_fold_acc: float
     k: int
     stratified: bool
 
 
+def _channel_stats(images: torch.Tensor) -> tuple[list[float], list[float]]:
+    """Per-channel mean and std, as datasets.split computes them, from the fold's training images only:
+    the held-out fold's pixels must not shape its own normalization either."""
+    channels = images.transpose(0, 1).flatten(1)
+    return channels.mean(dim=1).tolist(), channels.std(dim=1).clamp_min(1e-3).tolist()
+
+
+def fold_splits(data: DataSplits, k: int, stratified: bool, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """scikit-learn's (Stratified)KFold over the pool, shuffled with the run's seed."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    labels = torch.cat([data.train_y, data.val_y]).numpy()
+    splitter = (StratifiedKFold if stratified else KFold)(n_splits=k, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(labels)), labels))
+
+
 def cross_validate(config: TrainConfig, data: DataSplits, k: int = 5, stratified: bool = True,
                    progress: Callable[[float, str], None] | None = None,
                    should_stop: Callable[[], bool] = lambda: False) -> CrossValidation:
-    from sklearn.model_selection import KFold, StratifiedKFold
-
     if not 2 <= k <= 20:
         raise ValueError("k must be between 2 and 20")
     pool_x = torch.cat([data.train_x, data.val_x])
     pool_y = torch.cat([data.train_y, data.val_y])
-    splitter = (StratifiedKFold if stratified else KFold)(n_splits=k, shuffle=True, random_state=config.seed)
-    fold_acc, fold_loss = [], []
+    fold_val_acc: list[list[float]] = []
+    fold_val_loss: list[list[float]] = []
+    fold_acc, weights_epochs, statuses = [], [], []
     out_of_fold = np.full(len(pool_y), -1, np.int64)
-    folds = list(splitter.split(np.zeros(len(pool_y)), pool_y.numpy()))
-    for number, (train_idx, val_idx) in enumerate(folds):
+    fold_of_sample = np.full(len(pool_y), -1, np.int64)
+    for number, (train_idx, val_idx) in enumerate(fold_splits(data, k, stratified, config.seed)):
+        mean, std = _channel_stats(pool_x[train_idx])
         fold_data = DataSplits(data.name, data.class_names, pool_x[train_idx], pool_y[train_idx], pool_x[val_idx],
-                               pool_y[val_idx], data.test_x, data.test_y, data.mean, data.std)
-        trainer = Trainer(config.with_change("restore_best", False), fold_data)
-        accs, losses = [], []
+                               pool_y[val_idx], data.test_x, data.test_y, mean, std)
+        trainer = Trainer(config, fold_data)
+        accs, losses, finished = [], [], None
         for event in trainer.events(should_stop):
             if isinstance(event, EpochReport):
                 accs.append(event.val_acc)
@@ -58,12 +82,55 @@ def cross_validate(config: TrainConfig, data: DataSplits, k: int = 5, stratified
                 if progress is not None:
                     progress((number + event.epoch / config.epochs) / k,
                              f"fold {number + 1}/{k}, epoch {event.epoch}: val acc {event.val_acc:.1%}")
-        if should_stop():
-            raise Cancelled("cross-validation stopped")
-        _, _, logits = trainer.evaluate(trainer.val_x, trainer.val_y)
+            elif isinstance(event, Finished):
+                finished = event
+        if should_stop() or finished is None or finished.status == "stopped":
+            raise JobCancelled()
+        if finished.status == "diverged":
+            raise ValueError(f"fold {number + 1} diverged ({finished.message})")
+        # The weights the trainer ended with (restored best or last) predict the fold they never trained on.
+        _, accuracy, logits = trainer.evaluate(trainer.val_x, trainer.val_y)
         out_of_fold[val_idx] = logits.argmax(1).cpu().numpy()
-        fold_acc.append(accs)
-        fold_loss.append(losses)
-    table = np.array(fold_acc)
-    return CrossValidation(fold_acc, fold_loss, table.mean(0).tolist(), table.std(0).tolist(),
-                           float((out_of_fold == pool_y.numpy()).mean()), k, stratified)
+        fold_of_sample[val_idx] = number
+        fold_val_acc.append(accs)
+        fold_val_loss.append(losses)
+        fold_acc.append(accuracy)
+        weights_epochs.append(finished.weights_epoch)
+        statuses.append(finished.status)
+    mean_acc, std_acc, counts = ragged_mean_std(fold_val_acc)
+    labels = pool_y.numpy()
+    return CrossValidation(fold_val_acc, fold_val_loss, mean_acc, std_acc, counts, fold_of_sample, out_of_fold,
+                           labels, fold_acc, weights_epochs, statuses, float((out_of_fold == labels).mean()), k,
+                           stratified)
+
+
+def ragged_mean_std(rows: list[list[float]]) -> tuple[list[float], list[float], list[int]]:
+    """Mean, std (ddof 0) and count per column over the rows long enough to have that column."""
+    length = max((len(row) for row in rows), default=0)
+    table = np.full((len(rows), length), np.nan)
+    for number, row in enumerate(rows):
+        table[number, :len(row)] = row
+    counts = (~np.isnan(table)).sum(0)
+    return np.nanmean(table, 0).tolist(), np.nanstd(table, 0).tolist(), counts.tolist()
+
+
+def kfold_summary(result: CrossValidation) -> str:
+    """What the plot shows, from the result's numbers; the caveat is said only when it applies."""
+    scores = np.array(result.fold_acc)
+    text = (f"{result.k}-fold {'stratified ' if result.stratified else ''}CV on {len(result.pool_labels)} images "
+            f"(training + validation shares): out-of-fold accuracy {result.out_of_fold_acc:.1%}, every image "
+            f"predicted once, by the fold model that did not train on it; per fold {scores.mean():.1%} ± "
+            f"{scores.std():.1%} (from {scores.min():.1%} to {scores.max():.1%}).")
+    lengths = [len(accs) for accs in result.fold_val_acc]
+    stopped = result.fold_status.count("early stopped")
+    if stopped:
+        text += f" Early stopping ended {stopped} of {result.k} folds (epochs trained: {', '.join(map(str, lengths))})"
+        text += "; at each epoch the band covers the folds still training." if len(set(lengths)) > 1 else "."
+    restored = [epoch for epoch, length in zip(result.fold_weights_epoch, lengths, strict=True) if epoch != length]
+    if restored:
+        text += (f" {len(restored)} fold{'s' if len(restored) > 1 else ''} scored with the weights of "
+                 f"{'their' if len(restored) > 1 else 'its'} lowest validation loss.")
+    if stopped or restored:
+        # The stopping point or the kept epoch was chosen on the held-out fold itself.
+        text += " Those choices used the held-out fold's loss, so the estimate is slightly optimistic."
+    return text

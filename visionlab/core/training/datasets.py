@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from visionlab.core.errors import UserError
+
 if TYPE_CHECKING:
     from visionlab.core.training.config import TrainConfig
 
@@ -27,7 +29,7 @@ SHAPE_CLASSES = ["circle", "square", "triangle up", "triangle down"]
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
-class DatasetError(Exception):
+class DatasetError(UserError):
     """A data set that cannot be used; the message is written for the user."""
 
 

@@ -1,19 +1,25 @@
-"""Bootstrapping and ensembles (scikit-learn), and the bias–variance demo.
+"""Bootstrapping and ensembles (scikit-learn decision trees), and the bias–variance demo (polynomials).
 
 bagging_curve: decision trees on bootstrap samples, averaged; validation error of the first m members for
 m = 1..N (variance falls as members are averaged). boosting_curve: AdaBoost, each round focusing on the
-samples the previous rounds got wrong; validation error after each round. bias_variance: polynomials of
-rising degree fitted to bootstrap samples of one noisy training set; bias², variance and their sum.
+samples the previous rounds got wrong; validation error after each round. Both read only the images and
+labels of a data set (as flat pixel vectors), never a network or an optimizer.
+
+bias_variance: synthetic data, y = sin 2πx + noise at fixed x, fitted by least-squares polynomials of
+rising degree, each on many training sets that differ only by their noise draw (see bias_variance).
 """
 
 from __future__ import annotations
 
-import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from visionlab.core.training.datasets import DataSplits
+
+Progress = Callable[[float, str], None] | None
+BOOSTING_DEPTH = 2  # AdaBoost's weak learners: decision trees this deep (bagging's trees are grown fully)
 
 
 def _flat(data: DataSplits) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -21,8 +27,8 @@ def _flat(data: DataSplits) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
             data.val_y.numpy())
 
 
-def bagging_curve(data: DataSplits, members: int = 30, seed: int = 0, progress=None,
-                  should_stop=lambda: False) -> list[float]:
+def bagging_curve(data: DataSplits, members: int = 30, seed: int = 0, progress: Progress = None,
+                  should_stop: Callable[[], bool] = lambda: False) -> list[float]:
     """Validation error of the averaged vote of the first m bootstrap trees, m = 1..members."""
     from sklearn.ensemble import BaggingClassifier
     from sklearn.tree import DecisionTreeClassifier
@@ -39,18 +45,23 @@ def bagging_curve(data: DataSplits, members: int = 30, seed: int = 0, progress=N
         votes += tree.predict_proba(val_x[:, features])
         errors.append(float((classes[votes.argmax(1)] != val_y).mean()))
         if progress is not None:
-            progress((number + 1) / members, f"bagging: {number + 1} members")
+            progress(0.5 * (number + 1) / members, f"bagging: {number + 1} trees")
     return errors
 
 
-def boosting_curve(data: DataSplits, rounds: int = 60, seed: int = 0, progress=None,
-                   should_stop=lambda: False) -> list[float]:
-    """Validation error of AdaBoost (depth-2 trees) after each boosting round."""
+def boosting_curve(data: DataSplits, rounds: int = 30, seed: int = 0, progress: Progress = None,
+                   should_stop: Callable[[], bool] = lambda: False) -> list[float]:
+    """Validation error of AdaBoost (depth-2 trees) after each boosting round.
+
+    scikit-learn ends the boosting early when a round's tree fits the weighted samples perfectly or is no
+    better than chance, so the list can be shorter than `rounds`.
+    """
     from sklearn.ensemble import AdaBoostClassifier
     from sklearn.tree import DecisionTreeClassifier
 
     train_x, train_y, val_x, val_y = _flat(data)
-    model = AdaBoostClassifier(DecisionTreeClassifier(max_depth=2), n_estimators=rounds, random_state=seed)
+    model = AdaBoostClassifier(DecisionTreeClassifier(max_depth=BOOSTING_DEPTH), n_estimators=rounds,
+                               random_state=seed)
     model.fit(train_x, train_y)
     errors = []
     for number, predicted in enumerate(model.staged_predict(val_x)):
@@ -58,48 +69,133 @@ def boosting_curve(data: DataSplits, rounds: int = 60, seed: int = 0, progress=N
             break
         errors.append(float((predicted != val_y).mean()))
         if progress is not None and number % 10 == 0:
-            progress((number + 1) / rounds, f"boosting: round {number + 1}")
+            progress(0.5 + 0.5 * (number + 1) / rounds, f"boosting: round {number + 1}")
     return errors
+
+
+def ensembles_summary(bagging: list[float], boosting: list[float], requested: int) -> str:
+    """The two curves' first and last errors; says so when AdaBoost stopped before `requested` rounds."""
+    text = (f"Bagging averages {len(bagging)} full-depth trees, each grown on its own bootstrap sample: "
+            f"validation error {bagging[0]:.1%} with one tree, {bagging[-1]:.1%} with {len(bagging)}. Boosting "
+            f"adds depth-{BOOSTING_DEPTH} trees one after another, each weighting the samples the ensemble so far "
+            f"gets wrong: {boosting[0]:.1%} after one round, {boosting[-1]:.1%} after {len(boosting)}.")
+    if len(boosting) < requested:
+        text += (f" AdaBoost stopped after {len(boosting)} of {requested} rounds: a round's tree was perfect on "
+                 f"the weighted samples or no better than chance.")
+    return text
+
+
+# -- bias and variance -------------------------------------------------------------------------------
+POINTS = 20  # training x positions, evenly spaced on [0, 1]
+NOISE = 0.3  # σ of the Gaussian noise on y
+MODELS = 500  # training sets (noise draws) fitted per degree
+TARGET_X = (0.25, 0.75)  # the bull's-eye's two coordinates: the sine's peak and trough
 
 
 @dataclass
 class BiasVariance:
     degrees: list[int]
-    bias_squared: list[float]
+    bias_squared: list[float]  # averaged over x in [0, 1]
     variance: list[float]
     total: list[float]  # expected squared error against the true function: bias² + variance
+    sampled_total: list[float]  # the same, measured on the `models` sampled fits
+    shots: list[np.ndarray]  # per degree: (models, 2) prediction − truth at TARGET_X, one row per fit
     noise: float
+    points: int
+    models: int
 
 
 def true_function(x: np.ndarray) -> np.ndarray:
     return np.sin(2 * np.pi * x)
 
 
-def bias_variance(degrees: range | list[int] = range(1, 11), samples: int = 40, bootstraps: int = 200,
-                  noise: float = 0.3, seed: int = 0) -> BiasVariance:
-    """Fit each degree to `bootstraps` resamples of one noisy training set of `samples` points on [0, 1].
+def _fit(x: np.ndarray, targets: np.ndarray, degree: int, at: np.ndarray) -> np.ndarray:
+    """Least-squares polynomials of `degree`, one per column of `targets`, evaluated at `at`: (columns, len(at)).
 
-    At each test point x: bias² = (mean prediction − f(x))², variance = the predictions' variance; averaged
-    over x. Their sum equals the mean squared error against f (checked in the tests).
+    The fit is in the Legendre basis on [−1, 1]: the same least-squares polynomial as a fit in powers of x,
+    but well conditioned up to degree 15, where the Vandermonde matrix of x on [0, 1] is not.
     """
-    rng = np.random.default_rng(seed)
-    x = np.sort(rng.uniform(0, 1, samples))
-    y = true_function(x) + rng.normal(0, noise, samples)
-    grid = np.linspace(0.02, 0.98, 100)
-    picks = rng.integers(0, samples, (bootstraps, samples))
-    result = BiasVariance([], [], [], [], noise)
+    coefficients = np.polynomial.legendre.legfit(2 * x - 1, targets, degree)
+    return np.polynomial.legendre.legval(2 * at - 1, coefficients).reshape(-1, len(at))
+
+
+def bias_variance(degrees: range | list[int] = range(1, 11), points: int = POINTS, models: int = MODELS,
+                  noise: float = NOISE, seed: int = 0) -> BiasVariance:
+    """Fit each degree to `models` training sets: the same `points` x positions, fresh noise on y each time.
+
+    Bias and variance are those of the prediction f̂(x) over training sets, averaged over x on [0, 1]. A
+    least-squares fit is linear in y, so they are known exactly: the mean prediction is the fit to the
+    noise-free sine (bias), and the variance is σ² times the squared weights the fit gives each training y.
+    (Estimated from the sampled fits instead, bias² would carry an extra variance/models and seem to rise
+    with the degree.) The sampled fits are the shots of the bull's-eye and give sampled_total.
+    """
+    x = np.linspace(0, 1, points)
+    grid = np.linspace(0, 1, 101)
+    probe = np.concatenate([grid, TARGET_X])
+    truth = true_function(probe)
+    noisy = true_function(x)[:, None] + np.random.default_rng(seed).normal(0, noise, (points, models))
+    result = BiasVariance([], [], [], [], [], [], noise, points, models)
     for degree in degrees:
-        predictions = np.empty((bootstraps, len(grid)))
-        with warnings.catch_warnings():
-            # A resample with repeated points cannot pin down a degree-12 polynomial: that wild fit is the
-            # variance this demo is about, not a problem to report.
-            warnings.simplefilter("ignore", np.exceptions.RankWarning)
-            for b, pick in enumerate(picks):
-                coefficients = np.polynomial.polynomial.polyfit(x[pick], y[pick], degree)
-                predictions[b] = np.polynomial.polynomial.polyval(grid, coefficients)
-        mean = predictions.mean(0)
+        if not 1 <= degree < points:
+            raise ValueError(f"degree must be between 1 and {points - 1} for {points} training points")
+        mean_fit = _fit(x, true_function(x), degree, grid)[0]
+        weights = _fit(x, np.eye(points), degree, grid)  # row i: the fit's response to training y_i
+        predictions = _fit(x, noisy, degree, probe)
+        bias_squared = float(((mean_fit - truth[:len(grid)]) ** 2).mean())
+        variance = float(noise ** 2 * (weights ** 2).sum(0).mean())
         result.degrees.append(int(degree))
-        result.bias_squared.append(float(((mean - true_function(grid)) ** 2).mean()))
-        result.variance.append(float(predictions.var(0).mean()))
-        result.total.append(float(((predictions - true_function(grid)) ** 2).mean()))
+        result.bias_squared.append(bias_squared)
+        result.variance.append(variance)
+        result.total.append(bias_squared + variance)
+        result.sampled_total.append(float(((predictions[:, :len(grid)] - truth[:len(grid)]) ** 2).mean()))
+        result.shots.append(predictions[:, len(grid):] - truth[len(grid):])
     return result
+
+
+def verdict(result: BiasVariance, index: int) -> str:
+    """The lecture's word for one degree, from its numbers: which part of the error dominates, next to the
+    degree with the lowest total."""
+    best = int(np.argmin(result.total))
+    bias, variance = result.bias_squared[index], result.variance[index]
+    if index == best:
+        return "lowest total"
+    if index < best and bias > variance:
+        return "underfits: bias dominates"
+    if index > best and variance > bias:
+        return "overfits: variance dominates"
+    return "bias dominates" if bias > variance else "variance dominates"
+
+
+def shot_stats(shots: np.ndarray) -> tuple[float, float]:
+    """(bias², variance) of a bull's-eye: the squared distance of the shots' centre from the truth, and the
+    shots' mean squared distance from their centre (both summed over the two coordinates)."""
+    centre = shots.mean(0)
+    return float((centre ** 2).sum()), float(((shots - centre) ** 2).sum(1).mean())
+
+
+def bias_variance_summary(result: BiasVariance) -> str:
+    first, last, best = 0, len(result.degrees) - 1, int(np.argmin(result.total))
+
+    def describe(index: int) -> str:
+        return (f"degree {result.degrees[index]} has bias² {result.bias_squared[index]:.3g} and variance "
+                f"{result.variance[index]:.3g} ({verdict(result, index)})")
+
+    def trend(values: list[float]) -> str:
+        # Within 1 %: "stays", not a rise or fall read from rounding (degree 2 fits the sine no better than 1).
+        if abs(values[last] - values[first]) <= 0.01 * max(abs(values[first]), abs(values[last])):
+            return "stays level"
+        return "falls" if values[last] < values[first] else "rises"
+
+    bias_trend, variance_trend = trend(result.bias_squared), trend(result.variance)
+    # First against last only: the words claim no trend in between (bias² is flat from degree 1 to 2 here).
+    return (f"{describe(first).capitalize()}; {describe(last)}. From degree {result.degrees[first]} to "
+            f"{result.degrees[last]}, bias² {bias_trend} and "
+            f"variance {variance_trend}; the total is lowest at degree {result.degrees[best]} "
+            f"({result.total[best]:.3g}; measured on the {result.models} fits: {result.sampled_total[best]:.3g}). "
+            f"New noisy data would add σ² = {result.noise ** 2:.3g}.")
+
+
+def target_indices(result: BiasVariance) -> list[int]:
+    """The degrees the bull's-eyes compare: the lowest, the one with the lowest total, the highest."""
+    best = int(np.argmin(result.total))
+    return sorted({0, best, len(result.degrees) - 1})

@@ -13,8 +13,11 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import cast
 
+import numpy as np
 import torch
 from torch import nn
+
+from visionlab.core.jobs import JobCancelled
 
 
 def filter_normalized_direction(model: nn.Module, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -111,8 +114,10 @@ def sharp_vs_flat(config, data, small_batch: int = 16, large_batch: int = 1024, 
                 if target is not None and event.train_loss <= target:
                     break
         events.close()  # ends the generator now (it restores the torch thread count)
-        if should_stop() or last is None:
-            raise RuntimeError("stopped")
+        if should_stop():
+            raise JobCancelled()
+        if last is None:
+            raise ValueError(f"the batch-{batch} run ended before its first epoch")
         target = last.train_loss if target is None else target
         accuracies.append(trainer.evaluate(trainer.val_x, trainer.val_y)[1])
         models.append(trainer.model.cpu())
@@ -123,3 +128,22 @@ def sharp_vs_flat(config, data, small_batch: int = 16, large_batch: int = 1024, 
     between = torch.linspace(-0.5, 1.5, points).tolist()
     return SharpFlat(alphas, small_batch, large_batch, small, large, between,
                      interpolate(models[0], models[1], images, labels, between), accuracies[0], accuracies[1])
+
+
+SAME_SHARPNESS = 0.1  # relative difference of the two rises below which neither minimum is called sharper
+
+
+def sharp_flat_summary(result: SharpFlat) -> str:
+    """How much each loss curve rises from its minimum (α = 0) to the ends α = ±1, on average."""
+    middle = len(result.alphas) // 2
+    rise_small = float(np.mean([result.small_losses[0], result.small_losses[-1]]) - result.small_losses[middle])
+    rise_large = float(np.mean([result.large_losses[0], result.large_losses[-1]]) - result.large_losses[middle])
+    sharper = result.small_batch if rise_small > rise_large else result.large_batch
+    low, high = sorted((rise_small, rise_large))
+    # A rise within SAME_SHARPNESS of the other is no contrast worth a word: say so instead of naming one.
+    verdict = f"the batch-{sharper} minimum is sharper" if high > (1 + SAME_SHARPNESS) * max(low, 0.0) else \
+        f"the two minima are about as sharp (within {SAME_SHARPNESS:.0%})"
+    return (f"From α = 0 to α = ±1 the training loss rises by {rise_small:.2f} on average (batch {result.small_batch})"
+            f" and {rise_large:.2f} (batch {result.large_batch}): {verdict}. "
+            f"Validation accuracy {result.small_val_acc:.1%} (batch {result.small_batch}) vs "
+            f"{result.large_val_acc:.1%} (batch {result.large_batch}).")

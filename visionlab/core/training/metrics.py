@@ -1,4 +1,4 @@
-"""Confusion matrix and misclassified examples, computed from a validation pass."""
+"""Confusion matrix and misclassified examples from a validation pass; the smoothing of the live step curves."""
 
 from __future__ import annotations
 
@@ -23,19 +23,39 @@ def misclassified(images: torch.Tensor, labels: torch.Tensor, logits: torch.Tens
 
 
 def ema_alpha(window: int) -> float:
-    """The weight of the newest point for an EMA spanning about `window` points: α = 2 / (window + 1)."""
+    """The weight of the newest step for an EMA spanning about `window` steps: α = 2 / (window + 1)."""
     return 2.0 / (max(int(window), 1) + 1.0)
 
 
-def ema(values: list[float], window: int, start: float | None = None) -> list[float]:
-    """Exponential moving average s_t = (1 − α)·s_{t−1} + α·x_t, s_0 = x_0 (window 1 = the raw values).
+class StepSmoother:
+    """TensorBoard's debiased EMA over optimizer steps, fed with reports that each cover several steps.
 
-    `start` continues an earlier smoothing (the last smoothed value), so a live curve is smoothed
-    incrementally instead of from scratch at every redraw.
+    A report is the mean of `steps` consecutive steps; it counts as that many steps of its mean value, so
+    the window is in steps whatever the reporting interval (every 5 steps, or once per epoch on a tiny
+    data set). Per step the running sum decays by β = 1 − α and the result is divided by 1 − β^(steps so
+    far), TensorBoard's debiasing: the first value gets no extra weight and there is no start-up bias
+    toward zero or toward the first point.
+
+    Each smoothed value is placed at the same weighted mean of the reports' positions (x), not at the
+    newest report: a moving average describes the stretch it averages, so on a straight trend the smoothed
+    curve lies on the trend instead of trailing it by about a window. `xs` / `ys` hold the whole series.
     """
-    alpha = ema_alpha(window)
-    out, level = [], start
-    for value in values:
-        level = value if level is None else (1.0 - alpha) * level + alpha * value
-        out.append(level)
-    return out
+
+    def __init__(self, window: int) -> None:
+        self.decay = 1.0 - ema_alpha(window)
+        self._value = self._position = 0.0
+        self._steps = 0
+        self.xs: list[float] = []
+        self.ys: list[float] = []
+
+    def add(self, value: float, position: float, steps: int = 1) -> tuple[float, float]:
+        """Take a report (its mean over `steps` steps, centred at `position`); return (x, smoothed value)."""
+        steps = max(int(steps), 1)
+        keep = self.decay ** steps
+        self._value = keep * self._value + (1.0 - keep) * value
+        self._position = keep * self._position + (1.0 - keep) * position
+        self._steps += steps
+        debias = 1.0 - self.decay ** self._steps  # > 0: at least one step was added (β < 1)
+        self.xs.append(self._position / debias)
+        self.ys.append(self._value / debias)
+        return self.xs[-1], self.ys[-1]

@@ -102,9 +102,13 @@ class ZooModel(nn.Module):
             flat = hidden
         layers.append(nn.Linear(flat, num_classes))
         self.classifier = nn.Sequential(*layers)
+        # ResNet and Inception end in global average pooling and one linear layer, no hidden FC layer to drop
+        # nodes of: there dropout acts on the pooled features before that layer, as in GoogLeNet. Outside
+        # `classifier`, so the checkpoint's parameter names are the same with and without it.
+        self.feature_dropout = nn.Dropout(dropout) if dropout > 0 and not classifier_hidden else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(torch.flatten(self.features(x), 1))
+        return self.classifier(self.feature_dropout(torch.flatten(self.features(x), 1)))
 
 
 def _stages(input_shape: tuple[int, int, int], spec: ModelSpec, make_stage) -> nn.Sequential:
@@ -150,6 +154,17 @@ def build_model(spec: ModelSpec, input_shape: tuple[int, int, int], num_classes:
     blocks = _stages((spec.width, *input_shape[1:]), spec, lambda i, o, s: [InceptionBlock(i, o, bn)])
     features = nn.Sequential(*stem, *blocks, nn.AdaptiveAvgPool2d(1))
     return ZooModel(features, [], input_shape, num_classes, spec.dropout)
+
+
+POOLED_DROPOUT = ("ResNet", "Inception")  # no hidden fully connected layer: dropout acts on the pooled features
+
+
+def dropout_placement(name: str) -> str:
+    """Where dropout p acts in model `name`, for the form (a test checks it against the built models)."""
+    if name in POOLED_DROPOUT:
+        return (f"{name} has no hidden fully connected layer (global average pooling, then one linear layer): "
+                f"dropout drops pooled features before that layer, as GoogLeNet does.")
+    return f"{name}: dropout drops nodes of each hidden fully connected layer, after its ReLU, as in the lecture."
 
 
 def parameter_count(model: nn.Module) -> int:

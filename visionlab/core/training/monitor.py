@@ -8,6 +8,7 @@ never string-tagged tuples.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,12 +19,27 @@ from visionlab.core.training.datasets import DatasetError, load_splits
 from visionlab.core.training.diagnosis import diagnose
 from visionlab.core.training.metrics import ema_alpha
 from visionlab.core.training.models import ModelSpec, build_model, parameter_count
-from visionlab.core.training.runs import Run, create_run, delete_run, list_runs
+from visionlab.core.training.runs import (
+    Run,
+    create_run,
+    delete_run,
+    list_runs,
+    overlay_label,
+    rename_run,
+    settings_text,
+    varying_settings,
+)
 from visionlab.core.training.trainer import EpochReport, Finished, StepReport, Trainer
 
-__all__ = ["AB_SETTINGS", "DataProgress", "DatasetError", "EpochReport", "Finished", "ModelSpec", "Run",
-           "RunFailed", "RunStarted", "StepReport", "TrainConfig", "ab_variant", "count_parameters",
-           "delete_run", "diagnose", "ema_alpha", "list_runs", "train_run"]
+__all__ = ["AB_SETTINGS", "TEST_SHARE_NOTE", "DataProgress", "DatasetError", "EpochReport", "Finished", "ModelSpec",
+           "Run", "RunFailed", "RunStarted", "StepReport", "TrainConfig", "ab_variant", "count_parameters",
+           "delete_run", "diagnose", "ema_alpha", "final_summary", "list_runs", "overlay_label", "rename_run",
+           "settings_text",
+           "train_run", "varying_settings"]
+
+# Why the test accuracy appears only when a run ends (for the panel to show beside it).
+TEST_SHARE_NOTE = ("The test share is evaluated once, when the run ends: a number watched during training "
+                   "steers choices (early stopping, the best epoch, your next settings) and is no longer a test.")
 
 
 @dataclass
@@ -63,14 +79,30 @@ def count_parameters(config: TrainConfig) -> tuple[int, tuple[int, ...], int | N
     return parameter_count(build_model(config.model, shape, classes or 2)), shape, classes
 
 
+def final_summary(finished: Finished) -> str:
+    """The final weights' accuracies, all in eval mode (train on the diagnosis's fixed training sample)."""
+    if not math.isfinite(finished.val_loss):
+        return "The final weights are not finite: there is nothing to evaluate."
+    if finished.status == "stopped" and not finished.restored:
+        which = f"weights at the stop in epoch {finished.weights_epoch + 1}"
+    else:
+        which = f"weights of epoch {finished.weights_epoch}" + (" (restored)" if finished.restored else "")
+    test = "no test share held out" if finished.test_acc is None else \
+        f"test {finished.test_acc:.1%} on {finished.test_count} held-out images (evaluated once, at the end)"
+    return f"Final {which}: train {finished.train_acc:.1%} · val {finished.val_acc:.1%} · {test}"
+
+
 def train_run(config: TrainConfig, emit: Callable[[Any], None], should_stop: Callable[[], bool], *,
               resume: Run | None = None, parent_run: str | None = None, change: str | None = None,
               on_trainer: Callable[[Trainer, Run], None] | None = None,
-              loading_should_stop: Callable[[], bool] | None = None) -> float:
+              loading_should_stop: Callable[[], bool] | None = None,
+              stop_reason: Callable[[], str] = lambda: "stopped by the user") -> float:
     """Train one run to its end (or until `should_stop`); returns the seconds spent training.
 
     `should_stop` is polled every step (a paused run simply blocks inside it); loading the data polls
     `loading_should_stop` instead when given (pausing means pausing the training, not the download).
+    `stop_reason` words a stop for the run's message ("stopped by the user", "stopped: you left the
+    Training panel"); it is asked once, when `should_stop` said yes.
     The run's files are complete on disk whatever happens: `Run.close` runs in a `finally`.
     """
     data = load_splits(config, progress=lambda fraction, text: emit(DataProgress(fraction, text)),
@@ -88,7 +120,7 @@ def train_run(config: TrainConfig, emit: Callable[[Any], None], should_stop: Cal
                     {key: list(value) for key, value in run.metrics.items()}))
     started, train_seconds = time.perf_counter(), 0.0
     try:
-        for event in trainer.events(should_stop):
+        for event in trainer.events(should_stop, stop_reason):
             if isinstance(event, Finished):
                 # Training, its per-epoch files and the final evaluation are done; what follows is
                 # waiting for the disk to confirm the last files, which is not training time.

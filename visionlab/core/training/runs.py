@@ -1,6 +1,9 @@
 """The run manager: every run is a folder in the user data folder, written atomically as it trains.
 
-    runs/<run id>/run.json      config, status, label, parameter count, parent run and changed setting (A/B)
+    runs/<run id>/run.json      config, status, label, parameter count, parent run and changed setting (A/B),
+                                and when it ended the final weights' train / val / test numbers ("final")
+                 name.txt       the name the student gave the run (its own file: renaming a run that is
+                                training never races the trainer's rewrites of run.json)
                  metrics.json   step and epoch histories (while training rewritten after an epoch at most
                                 once a second, and always when the run ends)
                  best.pt        checkpoint of the best validation epoch (checkpoint.py format; while
@@ -17,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import shutil
 import time
 from dataclasses import asdict
@@ -27,7 +31,8 @@ import torch
 from visionlab.core import paths
 from visionlab.core.atomic import write_text
 from visionlab.core.training.checkpoint import checkpoint_bytes
-from visionlab.core.training.config import TrainConfig
+from visionlab.core.training.config import AB_SETTINGS, TrainConfig
+from visionlab.core.training.optimizers import OPTIMIZERS, default_params
 from visionlab.core.training.trainer import EpochReport, Finished, StepReport, Trainer
 from visionlab.core.training.writer import BackgroundWriter
 
@@ -38,7 +43,10 @@ BEST_EVERY_S = 5.0  # while training, best.pt is rewritten at most this often (a
 # 16 times a second (~2 % of the run); a 20 s CIFAR epoch still writes after every epoch.
 FILES_EVERY_S = 1.0
 RESUME_EVERY = 10  # epochs between resume snapshots while training (one is always written on a stop)
-EPOCH_FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr")
+EPOCH_FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "train_eval_loss", "train_eval_acc")
+FINAL_FIELDS = ("weights_epoch", "restored", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
+                "test_count")
+NAME_LIMIT = 80
 
 
 def runs_dir() -> Path:
@@ -54,6 +62,8 @@ class Run:
         metrics = self.folder / "metrics.json"
         self.metrics = json.loads(metrics.read_text(encoding="utf-8")) if metrics.exists() else \
             {"steps": [], "epochs": []}
+        name = self.folder / "name.txt"
+        self.custom_name = name.read_text(encoding="utf-8").strip() if name.is_file() else ""
         self._writer: BackgroundWriter | None = None
         self._best: tuple[dict, dict, dict] | None = None  # best weights not yet on disk
         self._best_written = self._files_written = time.monotonic()
@@ -70,6 +80,20 @@ class Run:
     @property
     def label(self) -> str:
         return self.info.get("label", self.run_id)
+
+    @property
+    def name(self) -> str:
+        """The student's name for the run, else the number and label it was created with."""
+        if self.custom_name:
+            return self.custom_name
+        number = self.info.get("number")
+        return f"#{number} {self.label}" if number else self.label
+
+    @property
+    def short_name(self) -> str:
+        """The student's name for the run, else its number ("#3"): for lines that must stay short."""
+        number = self.info.get("number")
+        return self.custom_name or (f"#{number}" if number else self.label)
 
     def _write(self, name: str, data: bytes) -> None:
         if self._writer is None:
@@ -114,7 +138,10 @@ class Run:
                 self._write_best()
             if event.status == "stopped" and trainer.epoch > trainer.start_epoch:
                 self._save_resume(trainer)  # the weights now, so nothing trained is lost
-            self.info.update(status=event.status, message=event.message, best_epoch=event.best_epoch)
+            final = {key: getattr(event, key) for key in FINAL_FIELDS}
+            # JSON has no NaN: a number that could not be measured (diverged weights) is null.
+            final = {key: None if isinstance(v, float) and not math.isfinite(v) else v for key, v in final.items()}
+            self.info.update(status=event.status, message=event.message, best_epoch=event.best_epoch, final=final)
             self._save_files()
             self.close()
 
@@ -173,7 +200,8 @@ class Run:
                 writer.add_scalar("step/lr", step["lr"], step["step"])
             for epoch in self.metrics["epochs"]:
                 for key in EPOCH_FIELDS[1:]:
-                    writer.add_scalar(f"epoch/{key}", epoch[key], epoch["epoch"])
+                    if key in epoch:  # runs recorded before the eval-mode train fields lack them
+                        writer.add_scalar(f"epoch/{key}", epoch[key], epoch["epoch"])
         finally:
             writer.close()
         return folder
@@ -192,8 +220,10 @@ def create_run(config: TrainConfig, parameter_count: int = 0, parent: str | None
     label = f"{config.model.name} on {config.dataset}, {config.optimizer} lr {config.learning_rate:g}"
     if change:
         label = f"A/B: {change} (of {parent})"
+    # Numbered, so runs with the same settings still have different names until the student renames them.
+    number = 1 + max((run.info.get("number", 0) for run in list_runs()), default=0)
     info = {"config": config.to_dict(), "created": time.time(), "status": "new", "label": label,
-            "parameter_count": parameter_count, "parent": parent, "change": change}
+            "number": number, "parameter_count": parameter_count, "parent": parent, "change": change}
     write_text(folder / "run.json", json.dumps(info, indent=1))
     return Run(folder)
 
@@ -210,6 +240,18 @@ def list_runs() -> list[Run]:
     return sorted(runs, key=lambda run: run.info.get("created", 0), reverse=True)
 
 
+def rename_run(run: Run, name: str) -> str:
+    """Give `run` the name `name` (one line, at most NAME_LIMIT characters); returns the name kept."""
+    name = " ".join(name.split())
+    if not name:
+        raise ValueError("a run's name cannot be empty")
+    if len(name) > NAME_LIMIT:
+        raise ValueError(f"a run's name can have at most {NAME_LIMIT} characters")
+    write_text(run.folder / "name.txt", name)
+    run.custom_name = name
+    return name
+
+
 def delete_run(run: Run) -> None:
     if run.folder.parent.resolve() != runs_dir().resolve():
         raise ValueError("refusing to delete a folder outside the runs folder")
@@ -221,6 +263,81 @@ def config_difference(a: TrainConfig, b: TrainConfig) -> list[str]:
     flat_a, flat_b = _flatten(asdict(a)), _flatten(asdict(b))
     return [f"{key}: {flat_a.get(key)} → {flat_b.get(key)}" for key in sorted(flat_a.keys() | flat_b.keys())
             if flat_a.get(key) != flat_b.get(key)]
+
+
+# The settings form's own labels (tests/qt/training checks each against the form), so the runs list and the
+# legends speak as the form does: "batch norm off", not "model.batch_norm off".
+SETTING_LABELS = {
+    "dataset": "data set", "shapes_count": "shapes: count", "shapes_size": "shapes: size",
+    "shapes_noise": "shapes: noise", "folder": "image folder", "val_fraction": "validation share",
+    "test_fraction": "test share", "seed": "seed", "model.name": "model", "model.width": "width",
+    "model.depth": "depth", "model.dropout": "dropout p", "model.batch_norm": "batch norm",
+    "optimizer": "optimizer", "weight_decay": "weight decay", "schedule": "LR schedule", "batch_size": "batch size",
+    "epochs": "epochs", "device": "device", "cpu_threads": "CPU threads", "early_stopping": "early stopping",
+    "patience": "patience", "restore_best": "restore best weights", "augment.hflip": "h-flip",
+    "augment.vflip": "v-flip", "augment.rotation": "rotation ±", "augment.crop_padding": "random crop",
+    "augment.jitter": "color jitter", "input_noise": "input noise σ", "weight_noise": "weight noise σ",
+} | {f"optimizer_params.{p.name}": p.label for _, params in OPTIMIZERS.values() for p in params}
+
+
+def setting_label(key: str) -> str:
+    """The form's label of a flattened setting ("model.batch_norm" → "batch norm")."""
+    return SETTING_LABELS.get(key, key.rsplit(".", 1)[-1].replace("_", " "))
+
+
+def varying_settings(configs: list[TrainConfig]) -> list[str]:
+    """The settings ("model.dropout") whose values differ between `configs`: what tells runs apart. A setting
+    counts among the runs where it acts (the patience of those with early stopping on). The most
+    distinguishing come first (most distinct values; then the A/B settings in their order), so a line cut
+    short at the window's edge still shows what tells the runs apart."""
+    flats = [_effective(config) for config in configs]
+    keys = sorted(set().union(*flats)) if flats else []
+    distinct = {key: len({repr(flat[key]) for flat in flats if key in flat}) for key in keys}
+    order = {key: i for i, key in enumerate(AB_SETTINGS)}
+    return sorted((key for key in keys if distinct[key] > 1),
+                  key=lambda key: (-distinct[key], order.get(key, len(order)), key))
+
+
+def settings_text(config: TrainConfig, keys: list[str]) -> str:
+    """`config`'s values of `keys`, short: "dropout p 0.5 · learning rate η 0.01" (settings that do nothing in it
+    are left out)."""
+    flat = _effective(config)
+    return " · ".join(f"{setting_label(key)} {_shown(flat[key])}" for key in keys if key in flat)
+
+
+def overlay_label(run: Run, keys: list[str]) -> str:
+    """A short legend name: the run's own name, or its number with its values of `keys` (what differs between
+    the runs drawn together), so nine "MLP on shapes" runs stay apart in one legend."""
+    differs = settings_text(run.config, keys)
+    if not differs:
+        return run.name
+    return f"{run.short_name} · {differs}"
+
+
+def _shown(value) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _effective(config: TrainConfig) -> dict:
+    """The flattened settings that act in this run, with the optimizer's defaults filled in (an unset η is
+    still an η). Settings that do nothing here are left out: the shapes' count for digits, the patience
+    without early stopping, the step schedule's period under another schedule."""
+    data = asdict(config)
+    data["optimizer_params"] = default_params(config.optimizer) | dict(config.optimizer_params)
+    idle = set()
+    if config.dataset != "shapes":
+        idle |= {"shapes_count", "shapes_size", "shapes_noise"}
+    if config.dataset != "image folder":
+        idle |= {"folder", "folder_size"}
+    if not config.early_stopping:
+        idle.add("patience")
+    if config.schedule != "step":
+        idle |= {"step_every_epochs", "step_gamma"}
+    return {key: value for key, value in _flatten(data).items() if key not in idle}
 
 
 def _flatten(data: dict, prefix: str = "") -> dict:

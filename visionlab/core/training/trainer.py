@@ -3,7 +3,8 @@
 `Trainer(config, data).events(should_stop)` yields `StepReport`s (every `report_every` steps: mean loss and
 accuracy since the last report, learning rate, per-layer gradient norms, samples/s, ETA), one `EpochReport`
 per epoch (train and validation loss / accuracy, best epoch, early-stopping counter) and a final `Finished`
-(status, confusion matrix, misclassified validation images). Pausing needs nothing here: a generator that
+(status, confusion matrix, misclassified validation images, and the final weights' train / validation / test
+accuracy: the test share's one evaluation). Pausing needs nothing here: a generator that
 is not advanced does not run. Values are pulled from the device only once per report, never per step.
 """
 
@@ -26,8 +27,14 @@ from visionlab.core.training.models import build_model, parameter_count
 from visionlab.core.training.optimizers import build_optimizer, lr_at
 
 EVAL_BATCH = 512
-HISTOGRAM_PROBE = 64  # validation images whose layer outputs are histogrammed
-HISTOGRAM_SHARE = 0.01  # histograms may cost about this share of training time
+# Validation images whose layer outputs are histogrammed: the smallest layer (10 logits) still gives 320 values
+# for 64 bins, and the probe's forward pass, most of a snapshot's cost, is half that of 64 images.
+HISTOGRAM_PROBE = 32
+HISTOGRAM_SHARE = 0.01  # histogram snapshots may cost about this share of training time...
+HISTOGRAM_MIN_SNAPSHOTS = 12  # ...unless that leaves a run fewer snapshots than this: too few to see change
+# The eval-mode train accuracy is measured on a fixed sample of training images as large as the validation
+# set (at least this many, at most TRAIN_EVAL_MAX): one more validation-sized pass per epoch.
+TRAIN_EVAL_MIN, TRAIN_EVAL_MAX = 256, 2048
 
 
 @dataclass
@@ -55,6 +62,11 @@ class EpochReport:
     best_val_loss: float
     patience_used: int  # epochs since the best one (the early-stopping counter)
     improved: bool
+    # train_loss / train_acc above are running means over the epoch's steps, in train mode (dropout on, batch
+    # statistics, augmented and noisy inputs, weights changing). These are measured like val_*: eval mode,
+    # after the epoch, on a fixed sample of un-augmented training images. The diagnosis compares these.
+    train_eval_loss: float = math.nan
+    train_eval_acc: float = math.nan
     histograms: dict = field(default_factory=dict)  # layer → {"weights": counts, "activations": counts}; {} if skipped
     histogram_ranges: dict = field(default_factory=dict)  # "layer/kind" → half-width of the fixed bins
 
@@ -66,6 +78,18 @@ class Finished:
     best_epoch: int
     confusion: list[list[int]] = field(default_factory=list)
     mistakes: list[dict] = field(default_factory=list)
+    # The final weights, measured once when the run ends, all in eval mode. weights_epoch: the completed
+    # epoch they come from (the restored best, else the last; a stop in mid-epoch adds that epoch's steps).
+    weights_epoch: int = 0
+    restored: bool = False  # the best epoch's weights replaced the last ones
+    train_acc: float = math.nan  # on the same fixed training sample as EpochReport.train_eval_acc
+    val_loss: float = math.nan
+    val_acc: float = math.nan
+    # The held-out test share is evaluated here only, never during training: a number that steered the
+    # run (early stopping, the best epoch, the student's next settings) would no longer be a test.
+    test_loss: float | None = None  # None: no test share, or weights that diverged
+    test_acc: float | None = None
+    test_count: int = 0
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -77,11 +101,6 @@ def pick_device(name: str = "auto") -> torch.device:
     if mps is not None and mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
-
-
-def layer_names(model: nn.Module) -> list[str]:
-    """One entry per weight tensor (biases and BN shifts are left out to keep the plot readable)."""
-    return [name for name, p in model.named_parameters() if p.requires_grad and p.dim() > 1]
 
 
 class Trainer:
@@ -108,6 +127,11 @@ class Trainer:
         self.train_y = data.train_y.to(self.device)
         self.val_x = data.normalize(data.val_x.to(self.device))
         self.val_y = data.val_y.to(self.device)
+        # A fixed sample (same seed, same images every epoch), never augmented or noised.
+        size = min(len(data.train_y), max(len(data.val_y), TRAIN_EVAL_MIN), TRAIN_EVAL_MAX)
+        sample = torch.randperm(len(data.train_y), generator=torch.Generator().manual_seed(config.seed))[:size]
+        self.train_eval_x = data.normalize(data.train_x[sample].to(self.device))
+        self.train_eval_y = data.train_y[sample].to(self.device)
         self.histograms = HistogramTracker(self.model, self.val_x[:HISTOGRAM_PROBE])
         self._histogram_every = 1
 
@@ -156,16 +180,20 @@ class Trainer:
         # Accuracy is not computed here: the report takes the window's logits at once (fewer small ops a step).
         return loss.detach(), logits.detach()
 
-    def events(self, should_stop: Callable[[], bool] = lambda: False) -> Iterator[StepReport | EpochReport | Finished]:
+    def events(self, should_stop: Callable[[], bool] = lambda: False,
+               stop_reason: Callable[[], str] = lambda: "stopped by the user",
+               ) -> Iterator[StepReport | EpochReport | Finished]:
+        """`stop_reason` is asked once, when `should_stop` said yes: who stopped the run, for its message."""
         threads = torch.get_num_threads()
         if self.device.type == "cpu":
             torch.set_num_threads(self.config.cpu_threads)
         try:
-            yield from self._events(should_stop)
+            yield from self._events(should_stop, stop_reason)
         finally:
             torch.set_num_threads(threads)
 
-    def _events(self, should_stop: Callable[[], bool]) -> Iterator[StepReport | EpochReport | Finished]:
+    def _events(self, should_stop: Callable[[], bool],
+                stop_reason: Callable[[], str]) -> Iterator[StepReport | EpochReport | Finished]:
         cfg = self.config
         order = torch.Generator().manual_seed(cfg.seed)  # same seed: same batches in the same order
         for _ in range(self.start_epoch):  # a resumed run continues the same data order
@@ -174,6 +202,7 @@ class Trainer:
         step = self.start_epoch * self.steps_per_epoch
         best_loss, best_epoch, waited = math.inf, self.start_epoch, 0
         started, started_step = time.perf_counter(), step
+        blocked_s = 0.0  # time spent inside should_stop (a paused run waits there): not training, not speed
         status, message = "finished", f"trained {cfg.epochs} epochs"
         best_logits = last_logits = None  # validation logits of the best / latest epoch (reused by finish)
         lr = math.nan  # no step yet: the first scheduled value always differs and is written
@@ -186,8 +215,11 @@ class Trainer:
             loss_sum, correct, epoch_seen = 0.0, 0, 0
             window: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
             for start in range(0, len(perm), cfg.batch_size):
-                if should_stop():
-                    status, message = "stopped", f"stopped by the user in epoch {epoch + 1}"
+                asked = time.perf_counter()
+                stop = should_stop()
+                blocked_s += time.perf_counter() - asked
+                if stop:
+                    status, message = "stopped", f"{stop_reason()} in epoch {epoch + 1}"
                     break
                 step_lr = lr_at(step, total_steps, self.base_lr, cfg.schedule,
                                 cfg.step_every_epochs * self.steps_per_epoch, cfg.step_gamma)
@@ -211,7 +243,7 @@ class Trainer:
                     loss_sum += window_loss
                     correct += window_correct
                     epoch_seen += window_seen
-                    elapsed = time.perf_counter() - started
+                    elapsed = time.perf_counter() - started - blocked_s
                     speed = (step - started_step) * cfg.batch_size / max(elapsed, 1e-9)
                     yield StepReport(step, epoch + start / len(perm), mean_loss, window_correct / window_seen,
                                      lr, self.grad_norms(), speed,
@@ -224,6 +256,7 @@ class Trainer:
                 last_logits = None
                 break
             self.epoch = epoch + 1
+            train_eval_loss, train_eval_acc, _ = self.evaluate(self.train_eval_x, self.train_eval_y)
             improved = val_loss < best_loss
             if improved:
                 best_loss, best_epoch, waited = val_loss, epoch + 1, 0
@@ -233,8 +266,9 @@ class Trainer:
                 waited += 1
             yield EpochReport(epoch + 1, loss_sum / max(epoch_seen, 1), correct / max(epoch_seen, 1),
                               val_loss, val_acc, lr, best_epoch, best_loss, waited, improved,
-                              self._histograms_for(epoch + 1, time.perf_counter() - epoch_started),
-                              dict(self.histograms.ranges))
+                              train_eval_loss=train_eval_loss, train_eval_acc=train_eval_acc,
+                              histograms=self._histograms_for(epoch + 1, time.perf_counter() - epoch_started),
+                              histogram_ranges=dict(self.histograms.ranges))
             if cfg.early_stopping and waited >= cfg.patience:
                 status = "early stopped"
                 message = f"validation loss did not improve for {waited} epochs (best epoch {best_epoch})"
@@ -243,11 +277,16 @@ class Trainer:
         # of an epoch that was just evaluated (the last one, or the restored best), its logits are reused:
         # same weights in eval mode give the same logits, so a second pass would only cost time.
         final_logits = last_logits if status in ("finished", "early stopped") else None
-        if cfg.restore_best and best_epoch > 0 and status in ("finished", "early stopped", "diverged"):
+        weights_epoch, restored = self.epoch, False
+        # Restoring is said only when it changed the weights: a best epoch that is the last one keeps them.
+        # A stopped run keeps its last weights (it may be resumed from them).
+        if cfg.restore_best and best_epoch > 0 and status in ("finished", "early stopped", "diverged") \
+                and (best_epoch != self.epoch or status == "diverged"):
             self.model.load_state_dict(self.best_state)
-            message += f"; weights of epoch {best_epoch} restored"
+            weights_epoch, restored = best_epoch, True
+            message += f"; weights of epoch {best_epoch} (lowest validation loss) restored"
             final_logits = best_logits if best_epoch > self.start_epoch else None
-        yield self.finish(status, message, best_epoch, final_logits)
+        yield self.finish(status, message, best_epoch, final_logits, weights_epoch, restored)
 
     @staticmethod
     def _window_sums(window: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> tuple[float, int, int]:
@@ -261,17 +300,22 @@ class Trainer:
         return sum(loss * size for loss, size in zip(values, sizes, strict=False)), int(values[-1]), sum(sizes)
 
     def _histograms_for(self, epoch: int, epoch_seconds: float) -> dict:
-        """A histogram snapshot at this epoch, or {} when skipped to keep their cost near 1 % of training.
+        """A histogram snapshot at this epoch, or {} when skipped to keep their cost near HISTOGRAM_SHARE.
 
-        A snapshot costs ~2 ms; a digits epoch can take 60 ms, so on such tiny epochs only every k-th epoch
-        is histogrammed (the view holds each snapshot until the next). The first epoch always is.
+        A snapshot costs ~1-5 ms here; a digits epoch can take 50 ms, so on such tiny epochs only every k-th
+        epoch is histogrammed (the view holds each snapshot until the next). k never leaves a run fewer than
+        HISTOGRAM_MIN_SNAPSHOTS (a 10-epoch run gets every epoch, whatever it costs), and the first and the
+        last epoch of the run always get one: the picture starts and ends with the real weights.
         """
-        if epoch > 1 + self.start_epoch and (epoch - 1) % self._histogram_every:
+        first, last = 1 + self.start_epoch, self.config.epochs
+        if epoch not in (first, last) and (epoch - first) % self._histogram_every:
             return {}
         started = time.perf_counter()
         snapshot = self.histograms.snapshot(self.model)
         cost = time.perf_counter() - started
-        self._histogram_every = max(1, math.ceil(cost / (HISTOGRAM_SHARE * max(epoch_seconds, 1e-6))))
+        within_budget = math.ceil(cost / (HISTOGRAM_SHARE * max(epoch_seconds, 1e-6)))
+        enough_to_see = max(1, (last - first + 1) // HISTOGRAM_MIN_SNAPSHOTS)
+        self._histogram_every = max(1, min(within_budget, enough_to_see))
         return snapshot
 
     def _copy_weights(self) -> dict[str, torch.Tensor]:
@@ -294,11 +338,23 @@ class Trainer:
         norms = torch.stack(torch._foreach_norm([grad for _, grad in named])).tolist()
         return {name: norm for (name, _), norm in zip(named, norms, strict=True)}
 
-    def finish(self, status: str, message: str, best_epoch: int, logits: torch.Tensor | None = None) -> Finished:
-        """The final report; `logits` are the validation logits of the current weights if already known."""
+    def finish(self, status: str, message: str, best_epoch: int, logits: torch.Tensor | None = None,
+               weights_epoch: int | None = None, restored: bool = False) -> Finished:
+        """The final report, with the one evaluation of the test share; `logits` are the validation logits
+        of the current weights if already known."""
         if logits is None:
             _, _, logits = self.evaluate(self.val_x, self.val_y)
+        val_loss = nn.functional.cross_entropy(logits, self.val_y).item()
+        val_acc = (logits.argmax(1) == self.val_y).float().mean().item()
+        _, train_acc, _ = self.evaluate(self.train_eval_x, self.train_eval_y)
+        test_loss = test_acc = None
+        if len(self.data.test_y) and math.isfinite(val_loss):
+            test_loss, test_acc, _ = self.evaluate(self.data.normalize(self.data.test_x.to(self.device)),
+                                                   self.data.test_y.to(self.device))
         predictions = logits.argmax(1).cpu()
         matrix = confusion_matrix(self.data.val_y, predictions, len(self.data.class_names))
         mistakes = misclassified(self.data.val_x, self.data.val_y, logits.cpu(), limit=24)
-        return Finished(status, message, best_epoch, matrix, mistakes)
+        return Finished(status, message, best_epoch, matrix, mistakes,
+                        weights_epoch=self.epoch if weights_epoch is None else weights_epoch, restored=restored,
+                        train_acc=train_acc, val_loss=val_loss, val_acc=val_acc, test_loss=test_loss,
+                        test_acc=test_acc, test_count=len(self.data.test_y))

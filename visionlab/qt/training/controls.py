@@ -18,15 +18,16 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
     QWidget,
 )
 
-from visionlab.core.training.config import TrainConfig, current_value
+from visionlab.core.training.config import TrainConfig, current_value, weight_decay_label
 from visionlab.core.training.datasets import DATASET_NAMES
-from visionlab.core.training.models import MODEL_NAMES
+from visionlab.core.training.models import MODEL_NAMES, dropout_placement
 from visionlab.core.training.optimizers import OPTIMIZERS, SCHEDULES, hyperparameters
 from visionlab.qt.common.layouts import column_layout
 
@@ -85,6 +86,8 @@ class TrainingControls(QWidget):
         self._rebuild_optimizer_params()
         self.set_config(TrainConfig())
         self.optimizer.currentTextChanged.connect(self._rebuild_optimizer_params)
+        self.model_name.currentTextChanged.connect(self._on_model_changed)
+        self._on_model_changed()
         for widget in self.findChildren(QWidget):
             for signal in ("valueChanged", "currentTextChanged", "toggled", "textChanged"):
                 if hasattr(widget, signal) and not isinstance(widget, QPushButton):
@@ -145,6 +148,7 @@ class TrainingControls(QWidget):
         form.addRow("depth", self.depth)
         form.addRow("dropout p", self.dropout)
         form.addRow("", self.batch_norm)
+        self._model_form = form
         return box
 
     def _optimizer_group(self) -> QGroupBox:
@@ -162,7 +166,8 @@ class TrainingControls(QWidget):
         self.schedule.addItems(SCHEDULES)
         self.batch_size = _spin(1, 4096, 64)
         self.epochs = _spin(1, 1000, 20)
-        form.addRow("weight decay (L2)", self.weight_decay)
+        self.decay_label = QLabel(weight_decay_label(self.optimizer.currentText())[0])
+        form.addRow(self.decay_label, self.weight_decay)
         form.addRow("LR schedule", self.schedule)
         form.addRow("batch size", self.batch_size)
         form.addRow("epochs", self.epochs)
@@ -179,6 +184,9 @@ class TrainingControls(QWidget):
         self.early_stopping = QCheckBox("early stopping")
         self.patience = _spin(1, 100, 5, " epochs")
         self.restore_best = QCheckBox("restore best weights")
+        self.restore_best.setToolTip("When a run ends (early stopping or not), go back to the weights of the "
+                                     "epoch with the lowest validation loss, if that was not the last one. The "
+                                     "confusion matrix and the test accuracy are then those of that epoch.")
         form.addRow(self.early_stopping, self.patience)
         form.addRow("", self.restore_best)
         self.hflip = QCheckBox("h-flip")
@@ -213,6 +221,16 @@ class TrainingControls(QWidget):
             box.valueChanged.connect(self.changed)
             self._params_form.addRow(spec.label, box)
             self._param_boxes[spec.name] = box
+        # The weight decay's meaning follows the optimizer: L2 in the gradient, or AdamW's decoupled decay.
+        label, tip = weight_decay_label(self.optimizer.currentText())
+        self.decay_label.setText(label)
+        for widget in (self.decay_label, self.weight_decay):
+            widget.setToolTip(tip)
+
+    def _on_model_changed(self, *_args) -> None:
+        tip = dropout_placement(self.model_name.currentText())
+        self.dropout.setToolTip(tip)
+        self._model_form.labelForField(self.dropout).setToolTip(tip)
 
     def _on_dataset_changed(self, *_args) -> None:
         name = self.dataset.currentText()

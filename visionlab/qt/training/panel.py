@@ -3,12 +3,17 @@
 Left: every setting (data, model, optimizer, regularization). Right: start / pause / stop, progress, the
 diagnosis line, and tabs for the live curves, the confusion matrix and mistakes, an augmentation preview,
 the saved runs (overlay, A/B, resume, export) and the experiments beyond one run. Training runs in a
-TrainingWorker thread; a single-shot timer drains its events and redraws one plot group at a time, spaced
-to a CPU budget (short, rare GUI slices keep both the window and the training loop fast).
+TrainingWorker thread; a single-shot timer drains its events. A redraw updates all four plots, the
+progress bar and the lines about the run together, so they always show the same step and epoch; redraws
+are spaced to a CPU budget (short, rare GUI slices keep both the window and the training loop fast).
+
+A run keeps training while another panel is shown: nothing is drawn then, and everything catches up in
+one redraw when the panel is shown again.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import time
@@ -28,28 +33,27 @@ from visionlab.qt.common.jobs import JobRunner
 from visionlab.qt.common.layouts import column_layout
 from visionlab.qt.panel import Panel
 from visionlab.qt.training.controls import TrainingControls
-from visionlab.qt.training.curves import PARTS, TrainingCurves
+from visionlab.qt.training.curves import TrainingCurves
 from visionlab.qt.training.experiments import ExperimentsTab
 from visionlab.qt.training.histograms import HistogramsView
 from visionlab.qt.training.preview import AugmentationPreview
-from visionlab.qt.training.results import ConfusionView, MistakesGallery
+from visionlab.qt.training.results import ResultsPage
+from visionlab.qt.training.run_actions import RunActions
 from visionlab.qt.training.run_bar import RunBar, SmoothingRow
 from visionlab.qt.training.runs import RunList
 from visionlab.qt.training.worker import TrainingWorker
 
 log = logging.getLogger(__name__)
-REDRAW_MS = 40  # 25 Hz at most; each redraw updates one of the three plot groups
+REDRAW_MS = 40  # 25 Hz at most; each redraw updates every plot
+HIDDEN_DRAIN_MS = 500  # while another panel is shown: events are only stored, so a slow drain is enough
 # Share of one CPU the curves may use. Redrawing holds Python's GIL, which a small model's training loop
 # needs all the time, so redraws are spaced to fit this budget: on a fast machine every tick redraws, on a
-# busy 2-core laptop each plot updates every second or two.
-# Measured with `visionlab bench training` on digits (throughput_ratio): 0.15 → 0.66, 0.04 → 0.77-0.79,
-# 0.02 → 0.84-0.90, 0.01 → 0.90-0.94 (then ~0.94 once ranges stopped changing between runs). At ~3-4 ms
-# per plot-group update + paint here, 1 % means a redraw every ~0.3-0.4 s.
+# busy 2-core laptop the plots update about once a second.
 GUI_BUDGET = 0.01
-MAX_REDRAW_GAP_S = 0.5  # however slow painting is, each plot still updates at least every 1.5 s
+MAX_REDRAW_GAP_S = 1.0  # however slow painting is, the plots still update at least once a second
 
 
-class TrainingPanel(Panel):
+class TrainingPanel(RunActions, Panel):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -57,8 +61,10 @@ class TrainingPanel(Panel):
         self.class_names: list[str] = []
         self.epoch_history: list[dict] = []
         self.last_finished: monitor.Finished | None = None
-        self._tick = 0
-        self._labels_updated = 0.0
+        self._last_step: monitor.StepReport | None = None
+        self._labelled_epochs = 0  # the epoch the status and diagnosis lines speak of
+        self._end_shown = False
+        self._run_name = ""  # "Run #6 …": the run the diagnosis and final lines speak of
         self._next_redraw = 0.0
         self._redraw_cost = 0.0
         self.jobs = JobRunner(self)  # run list reads and exports, the preview, experiments
@@ -71,7 +77,7 @@ class TrainingPanel(Panel):
         self._count_timer.timeout.connect(self._update_parameter_count)
         self.controls.changed.connect(self._count_timer.start)
         self._update_parameter_count()
-        self._set_running(False)
+        self.bar.set_running(False)
 
     # -- layout -------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -88,12 +94,12 @@ class TrainingPanel(Panel):
         self.bar = RunBar()
         self.bar.start_button.clicked.connect(lambda: self.start_training())
         self.bar.pause_button.clicked.connect(self.toggle_pause)
-        self.bar.stop_button.clicked.connect(self.stop_training)
+        self.bar.stop_button.clicked.connect(lambda: self.stop_training())  # not clicked(checked) as the reason
         # The widgets a student (and a test) looks at, by their names.
         self.start_button, self.pause_button, self.stop_button = (self.bar.start_button, self.bar.pause_button,
                                                                   self.bar.stop_button)
         self.model_label, self.status_label = self.bar.model_label, self.bar.status_label
-        self.diagnosis_label = self.bar.diagnosis_label
+        self.diagnosis_label, self.final_label = self.bar.diagnosis_label, self.bar.final_label
         column.addWidget(self.bar)
         self.tabs = QTabWidget()
         column.addWidget(self.tabs, 1)
@@ -106,15 +112,9 @@ class TrainingPanel(Panel):
         curves_layout.addWidget(self.smoothing)
         curves_layout.addWidget(self.curves, 1)
         self.tabs.addTab(curves_page, "Live curves")
-        self.results_page = QSplitter()
-        self.confusion = ConfusionView()
-        self.mistakes = MistakesGallery()
-        self.results_page.addWidget(self.confusion)
-        self.results_page.addWidget(self.mistakes)
-        self.results_page.setSizes([500, 400])
+        self.results_page = ResultsPage()
+        self.confusion, self.mistakes = self.results_page.confusion, self.results_page.mistakes
         self.tabs.addTab(self.results_page, "Confusion && mistakes")
-        self._results_drawn = False
-        self.tabs.currentChanged.connect(self._show_results)
         self.histograms = HistogramsView()
         self.tabs.addTab(self.histograms, "Histograms")
         self.preview_page = AugmentationPreview(self.controls.config, self.jobs)
@@ -154,13 +154,16 @@ class TrainingPanel(Panel):
         self.histograms.clear()
         self.last_finished = None
         self.diagnosis_label.setText("")
+        self.final_label.show_message(monitor.TEST_SHARE_NOTE if config.test_fraction > 0 else
+                                      "No test share is held out (test fraction 0): only train and validation.")
+        self._last_step, self._labelled_epochs, self._end_shown = None, 0, False
         self.bar.show_fraction(0.0)
         self.worker = TrainingWorker(config, resume_run=resume, parent_run=parent_run, change=change)
         self.worker.finished.connect(self._on_worker_finished)
         threads.track(self.worker)
         self.worker.start()
         self.timer.start(REDRAW_MS)  # the first drain soon (a run's last wait may have set up to 0.5 s)
-        self._set_running(True)
+        self.bar.set_running(True)
         self._message("Loading data…" if resume is None else f"Resuming {resume.run_id}…")
         return True
 
@@ -169,18 +172,18 @@ class TrainingPanel(Panel):
             return
         if self.worker.paused:
             self.worker.resume()
-            self.pause_button.setText("Pause")
+            self.bar.set_paused(False)
             self._message("Training resumed.")
         else:
             self.worker.pause()
-            self.pause_button.setText("Resume")
+            self.bar.set_paused(True)
             self._message("Paused: the trainer waits between two steps. Press Resume to continue.")
 
-    def stop_training(self) -> bool:
+    def stop_training(self, reason: str = "stopped by the user") -> bool:
         """Ask the run to stop and wait up to 2 s; the run and its last good checkpoint stay saved."""
         if self.worker is None:
             return True
-        stopped = self.worker.stop_and_wait(2000)
+        stopped = self.worker.stop_and_wait(2000, reason)
         if not stopped:
             log.warning("training worker did not stop within 2 s")
         self._drain()
@@ -188,16 +191,14 @@ class TrainingPanel(Panel):
 
     def _on_worker_finished(self) -> None:
         self._drain()
-        self.curves.refresh()
+        if self.isVisible():
+            self._redraw()  # the end, whatever the budget: the bar and the plots show the last epoch
         self.timer.stop()
-        self._set_running(False)
+        self.bar.set_running(False)
         self.run_list.refresh()
 
-    def _set_running(self, running: bool) -> None:
-        self.bar.set_running(running)
-
     def _drain(self) -> None:
-        """Take everything the worker produced since the last tick; redraw once."""
+        """Take everything the worker produced since the last tick; redraw when the budget allows."""
         if self.worker is None:
             return
         batch = []
@@ -213,68 +214,85 @@ class TrainingPanel(Panel):
                 self._on_started(event)
             elif isinstance(event, monitor.RunFailed):
                 self._message(event.text, error=True)
+                self.final_label.show_message("")  # no run, so nothing will be evaluated at its end
         if batch:
             self._take_events(batch)
-        self._redraw_within_budget()
+        visible = self.isVisible()
+        if visible:
+            self._redraw_within_budget()
         if self.worker.isRunning():
-            wait_s = max(REDRAW_MS / 1000, self._next_redraw - time.perf_counter())
+            wait_s = max(REDRAW_MS / 1000, self._next_redraw - time.perf_counter()) if visible else \
+                HIDDEN_DRAIN_MS / 1000
             self.timer.start(int(wait_s * 1000))
 
     def _take_events(self, batch: list) -> None:
+        """Store the events' numbers; what they change on screen waits for the next redraw."""
         self.curves.add_events(batch)
         for event in batch:
             if isinstance(event, monitor.EpochReport):
                 self.epoch_history.append({k: v for k, v in vars(event).items() if not k.startswith("histogram")})
-                self.histograms.add(event.histograms, event.histogram_ranges)
-        last_step = next((e for e in reversed(batch) if isinstance(e, monitor.StepReport)), None)
-        now = time.monotonic()
-        if last_step is not None and now - self._labels_updated > 0.25:  # text at 4 Hz is plenty to read
-            self._labels_updated = now
-            self.bar.show_step(last_step)
-        if any(isinstance(event, monitor.EpochReport) for event in batch):
-            verdict = monitor.diagnose(self.epoch_history)
-            self.diagnosis_label.setText(f"<b>Diagnosis</b> (epoch {len(self.epoch_history)}): {verdict.line()}")
-            last = self.epoch_history[-1]
-            self._message(f"Epoch {last['epoch']}/{self.worker.config.epochs}: train loss {last['train_loss']:.3f},"
-                          f" val loss {last['val_loss']:.3f}, val acc {last['val_acc']:.1%}; "
-                          f"{self.curves.early_stopping_text}")
-        if isinstance(batch[-1], monitor.Finished):  # last, so its message is the one that stays
-            self._on_finished(batch[-1])
+                self.histograms.add(event.epoch, event.histograms, event.histogram_ranges)
+            elif isinstance(event, monitor.StepReport):
+                self._last_step = event
+            elif isinstance(event, monitor.Finished):
+                self.last_finished = event
+                self._end_shown = False
 
     def _redraw_within_budget(self) -> None:
         now = time.perf_counter()
         if now < self._next_redraw:
             return
-        self._tick += 1
-        self.curves.refresh(PARTS[self._tick % len(PARTS)])
+        self._redraw()
         cost = time.perf_counter() - now + self.curves.last_paint_s  # this update + the latest paint
         self._redraw_cost = 0.7 * self._redraw_cost + 0.3 * cost  # smoothed: one slow full paint is no trend
         self._next_redraw = now + min(self._redraw_cost / GUI_BUDGET, MAX_REDRAW_GAP_S)
 
+    def _redraw(self) -> None:
+        """Everything about the run on screen, from the same data: plots, progress, status and diagnosis."""
+        self.curves.refresh()
+        self.smoothing.show_reporting(self.curves.steps_per_report, self.curves.steps_per_epoch)
+        if self.histograms.isVisible():
+            self.histograms.redraw()
+        epochs = self.curves.drawn_epochs
+        if epochs != self._labelled_epochs and epochs == len(self.epoch_history) and epochs:
+            self._labelled_epochs = epochs
+            verdict = monitor.diagnose(self.epoch_history)
+            # Named by run and epoch: the form (and the header) may already describe the next run, and the
+            # final line quotes the restored epoch's weights, not the last epoch's.
+            self.diagnosis_label.setText(f"<b>{html.escape(self._run_name)} · diagnosis, epoch {epochs} "
+                                         f"weights:</b> {html.escape(verdict.line())}")
+            self.diagnosis_label.setToolTip(verdict.line())  # the whole sentence when two lines cut it
+            last = self.epoch_history[-1]
+            self._message(f"Epoch {last['epoch']}/{self.worker.config.epochs}: train loss "
+                          f"{self.curves.epochs['train_loss'][-1]:.3f} (eval mode), val loss {last['val_loss']:.3f},"
+                          f" val acc {last['val_acc']:.1%}; {self.curves.early_stopping_text}")
+        if self._last_step is not None and not self._end_shown:
+            self.bar.show_step(self._last_step)
+        if self.last_finished is not None and not self._end_shown:  # last, so its message is the one that stays
+            self._end_shown = True
+            self._show_end(self.last_finished)
+
     def _on_started(self, started: monitor.RunStarted) -> None:
         self.class_names = started.class_names
         run = started.run
-        self.model_label.setText(f"Run {run.run_id} · {started.parameter_count:,} trainable parameters · "
+        self._run_name = f"Run {run.short_name}"
+        self.model_label.setText(f"Run {run.name} · {started.parameter_count:,} trainable parameters · "
                                  f"{started.steps_per_epoch} steps per epoch")
+        self.curves.set_steps_per_epoch(started.steps_per_epoch)
         if started.start_epoch:
             self.curves.load_history(started.history)
             self.epoch_history = list(started.history["epochs"])
         self.run_list.refresh()
         self.run_list.select(run.run_id)
 
-    def _on_finished(self, event: monitor.Finished) -> None:
-        self.last_finished = event
+    def _show_end(self, event: monitor.Finished) -> None:
         self._message(f"Run {event.status}: {event.message}.", error=event.status == "diverged")
-        self._results_drawn = False
-        self._show_results()
-
-    def _show_results(self, *_args) -> None:
-        """Draw the confusion matrix and gallery only when their tab is visible (nothing paints unseen)."""
-        if self.last_finished is None or self._results_drawn or self.tabs.currentWidget() is not self.results_page:
-            return
-        self._results_drawn = True
-        self.confusion.show_matrix(self.last_finished.confusion, self.class_names)
-        self.mistakes.show_mistakes(self.last_finished.mistakes, self.class_names)
+        fraction = self._last_step.fraction if self._last_step is not None else 0.0
+        self.curves.end_run()  # the x axis fits the epochs run (an early stop ends before the last)
+        self.bar.show_end(event.status, len(self.epoch_history), self.worker.config.epochs, fraction)
+        self.final_label.show_message(f"{self._run_name} · {monitor.final_summary(event)}")
+        self.final_label.setToolTip(monitor.TEST_SHARE_NOTE)  # the why stays one hover away
+        self.results_page.set_result(event, self.class_names)
 
     def _message(self, text: str, error: bool = False) -> None:
         self.status_label.show_message(text, error)
@@ -290,48 +308,19 @@ class TrainingPanel(Panel):
         self.model_label.setText(f"{config.model.name}: {count:,} trainable parameters for "
                                  f"{'×'.join(map(str, shape))} inputs{note}")
 
-    # -- runs ---------------------------------------------------------------------------------------
-    def start_ab(self, run: monitor.Run, setting: str, text: str) -> None:
-        try:
-            variant = monitor.ab_variant(run.config, setting, text)
-        except (ValueError, KeyError) as exc:
-            self._message(str(exc), error=True)
-            return
-        self.tabs.setCurrentIndex(0)
-        self.start_training(variant, parent_run=run.run_id, change=f"{setting} = {text.strip()}")
-
-    def resume_run(self, run: monitor.Run) -> None:
-        if run.info.get("status") in ("finished", "early stopped"):
-            self._message(f"{run.run_id} is already {run.info['status']}; nothing to resume.", error=True)
-            return
-        self.tabs.setCurrentIndex(0)
-        self.start_training(run.config, resume=run)
-
-    def _delete_run(self, run: monitor.Run) -> None:
-        if self.worker is not None and self.worker.isRunning() and self.worker.run_record is not None \
-                and self.worker.run_record.run_id == run.run_id:
-            self._message("This run is training: stop it before deleting it.", error=True)
-            return
-        monitor.delete_run(run)
-        self.run_list.refresh()
-        self._update_overlays()
-
-    def _update_overlays(self) -> None:
-        # Short legend names: the run's time, and what an A/B run changed (else its model).
-        self.curves.set_overlays([(f"{run.run_id[9:11]}:{run.run_id[11:13]}:{run.run_id[13:15]} "
-                                   f"{run.info.get('change') or run.config.model.name}"[:30], run.metrics)
-                                  for run in self.run_list.checked_runs()])
-
     # -- Panel contract -----------------------------------------------------------------------------
     def panel_shown(self) -> None:
         self.run_list.refresh()
+        if self.worker is not None:
+            self._drain()
+            self._redraw()  # catch up at once with what was trained while hidden
 
     def panel_hidden(self) -> None:
-        self.stop_training()  # a run never trains unseen; it stays saved and can be resumed
+        """A run keeps training while another panel is shown; `_drain` draws nothing until it is back."""
 
     def shutdown(self) -> None:
         self.timer.stop()
-        self.stop_training()
+        self.stop_training("stopped: the window was closed")
         self.jobs.shutdown(2.0)
 
     def save_settings(self, settings: QSettings) -> None:
@@ -350,11 +339,10 @@ class TrainingPanel(Panel):
     def prepare_screenshot(self) -> None:
         self.tabs.setCurrentIndex(0)
         # A small MLP with dropout on digits: curves move visibly for several epochs, with a gap to shade.
+        model = monitor.ModelSpec("MLP", width=16, depth=2, batch_norm=False, dropout=0.3)
         self.controls.set_config(monitor.TrainConfig(dataset="digits", epochs=24, optimizer="SGD", batch_size=32,
-                                             schedule="one-cycle",
-                                             optimizer_params={"lr": 0.05}, early_stopping=True, patience=6,
-                                             model=monitor.ModelSpec("MLP", width=16, depth=2, batch_norm=False,
-                                                             dropout=0.3)))
+                                                     schedule="one-cycle", optimizer_params={"lr": 0.05},
+                                                     early_stopping=True, patience=6, model=model))
         self.start_training()
 
     def screenshot_ready(self) -> bool:

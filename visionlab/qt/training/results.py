@@ -5,10 +5,22 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QIcon, QImage, QPixmap
-from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QSizePolicy
+from PySide6.QtGui import QFontMetrics, QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QSizePolicy,
+    QSplitter,
+    QStyle,
+    QStyleOptionViewItem,
+    QWidget,
+)
 
 from visionlab.core.training.augment import mosaic
+from visionlab.core.training.trainer import Finished
+from visionlab.qt.common.layouts import column_layout
 
 
 def to_pixmap(rgb: np.ndarray, scale: int = 1) -> QPixmap:
@@ -21,72 +33,183 @@ def to_pixmap(rgb: np.ndarray, scale: int = 1) -> QPixmap:
     return QPixmap.fromImage(image)
 
 
-class ConfusionView(pg.PlotWidget):
-    """Rows are the true class, columns the predicted one; each cell shows its count."""
+NAME_CHARS = 20  # class names longer than this are cut (image-folder names can be long)
+
+
+def short_name(name: str) -> str:
+    return name if len(name) <= NAME_CHARS else name[:NAME_CHARS - 1] + "…"
+
+
+class ConfusionView(QWidget):
+    """Rows are the true class, columns the predicted one; each cell shows its count.
+
+    The caption above the matrix (a wrapping label, not the plot's title, whose width would set the plot's
+    minimum and clip it in a narrow window) says which images and weights, and the diagonal's share.
+    Columns are labelled by name when the names fit under their cells, else by number (the rows then carry
+    "number name"); re-checked on every resize.
+    """
 
     def __init__(self, parent=None) -> None:
-        super().__init__(parent, background="w")
-        self.setTitle("confusion matrix (validation, best weights)")
+        super().__init__(parent)
+        layout = column_layout(self)
+        self.caption = QLabel("The confusion matrix of the validation set appears when a run ends.")
+        self.caption.setWordWrap(True)
+        layout.addWidget(self.caption)
+        self.plot = pg.PlotWidget(background="w")
+        layout.addWidget(self.plot, 1)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setLookupTable(pg.colormap.get("CET-L12").getLookupTable(nPts=256))
-        self.addItem(self.image)
-        self.getViewBox().invertY(True)
-        self.getViewBox().setAspectLocked(True)
-        self.setLabel("left", "true class")
-        self.setLabel("bottom", "predicted class")
+        self.plot.addItem(self.image)
+        view = self.plot.getViewBox()
+        view.invertY(True)
+        view.setAspectLocked(True)
+        view.setMouseEnabled(False, False)
+        self.plot.hideButtons()
+        self.plot.setLabel("left", "true class")
+        self.plot.setLabel("bottom", "predicted class")
         self._labels: list[pg.TextItem] = []
         self.matrix: list[list[int]] = []
+        self.class_names: list[str] = []
+        self.columns_by_number = False
+        self._caption = ""
+        view.sigResized.connect(self._label_axes)
 
-    def show_matrix(self, matrix: list[list[int]], class_names: list[str]) -> None:
-        self.matrix = matrix
+    def show_matrix(self, matrix: list[list[int]], class_names: list[str], weights_epoch: int | None = None,
+                    restored: bool = False) -> None:
+        """`weights_epoch` / `restored`: Finished's, for the caption (None: the caption names no epoch)."""
+        self.matrix, self.class_names = matrix, list(class_names)
         for label in self._labels:
-            self.removeItem(label)
+            self.plot.removeItem(label)
         self._labels = []
         counts = np.asarray(matrix, float)
         if counts.size == 0:
             self.image.clear()
+            self.caption.setText("No confusion matrix: the run ended before its weights could be evaluated.")
             return
         # Row-normalized colors: each true class is judged by its own share of right answers.
         shares = counts / np.maximum(counts.sum(1, keepdims=True), 1)
         self.image.setImage(shares, autoLevels=False, levels=(0, 1))
+        total, right = int(counts.sum()), int(np.trace(counts))
+        weights = "" if weights_epoch is None else \
+            f", the weights of epoch {weights_epoch}" + (" (lowest validation loss, restored)" if restored else "")
+        self._caption = (f"Validation set ({total} images){weights}: {right} on the diagonal "
+                         f"({right / max(total, 1):.1%} right). Rows: true class; columns: predicted; "
+                         f"colour: share of the row.")
         n = len(matrix)
-        ticks = [(i + 0.5, class_names[i][:10]) for i in range(n)]
-        for axis in ("left", "bottom"):
-            self.getAxis(axis).setTicks([ticks])
         if n <= 12:
             for row in range(n):
                 for col in range(n):
                     text = pg.TextItem(str(int(counts[row, col])), anchor=(0.5, 0.5),
                                        color="w" if shares[row, col] > 0.5 else (40, 40, 40))
                     text.setPos(col + 0.5, row + 0.5)
-                    self.addItem(text)
+                    self.plot.addItem(text)
                     self._labels.append(text)
-        self.autoRange()
+        self.plot.getViewBox().setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
+        self._label_axes()
+
+    def _label_axes(self, *_args) -> None:
+        n = len(self.class_names)
+        if not n or not self.matrix:
+            return
+        names = [short_name(name) for name in self.class_names]
+        bottom = self.plot.getAxis("bottom")
+        metrics = QFontMetrics(bottom.style.get("tickFont") or self.plot.font())
+        cell = self.plot.getViewBox().width() / n
+        self.columns_by_number = max(metrics.horizontalAdvance(name) for name in names) > cell - 6
+        if self.columns_by_number:
+            bottom.setTicks([[(i + 0.5, str(i)) for i in range(n)]])
+            self.plot.getAxis("left").setTicks([[(i + 0.5, f"{name} {i}") for i, name in enumerate(names)]])
+        else:
+            bottom.setTicks([[(i + 0.5, name) for i, name in enumerate(names)]])
+            self.plot.getAxis("left").setTicks([[(i + 0.5, name) for i, name in enumerate(names)]])
+        numbered = " Columns are numbered like the rows: the names do not fit under them."
+        self.caption.setText(self._caption + (numbered if self.columns_by_number else ""))
 
 
 class MistakesGallery(QListWidget):
-    """Misclassified validation images, most confident mistakes first, with true and predicted labels."""
+    """Misclassified validation images, most confident mistakes first, with true and predicted labels.
+
+    The grid is sized to the longest caption, so no caption is elided: the predicted class is the point.
+    """
+
+    ICON = 56
+    MAX_TEXT_WIDTH = 220  # a longer name wraps onto another line instead of widening every cell
+    CELL_GAP = 8  # pixels between neighbouring cells
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setViewMode(QListView.ViewMode.IconMode)
-        self.setIconSize(QSize(56, 56))
-        self.setGridSize(QSize(112, 92))
+        self.setIconSize(QSize(self.ICON, self.ICON))
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
         self.setWordWrap(True)
+        self.setToolTip("The most confident mistakes first: true class, → the class the model predicted, and "
+                        "the probability it gave that class.")
 
     def show_mistakes(self, mistakes: list[dict], class_names: list[str]) -> None:
         self.clear()
-        for mistake in mistakes:
+        # Three short lines keep the cells narrow: two or more columns even in a narrow pane.
+        captions = [f"true {short_name(class_names[m['true']])}\n→ {short_name(class_names[m['predicted']])}\n"
+                    f"{m['confidence']:.0%} sure" for m in mistakes]
+        for mistake, caption in zip(mistakes, captions, strict=True):
             picture = mosaic(mistake["image"].unsqueeze(0), columns=1, gap=0)
-            scale = max(56 // picture.shape[0], 1)
-            item = QListWidgetItem(QIcon(to_pixmap(picture, scale)),
-                                   f"true {class_names[mistake['true']]}\n→ {class_names[mistake['predicted']]} "
-                                   f"({mistake['confidence']:.0%})")
+            scale = max(self.ICON // picture.shape[0], 1)
+            item = QListWidgetItem(QIcon(to_pixmap(picture, scale)), caption)
+            item.setToolTip(f"true class {class_names[mistake['true']]}, predicted {class_names[mistake['predicted']]}"
+                            f" with probability {mistake['confidence']:.1%}")
             self.addItem(item)
         if not mistakes:
             self.addItem(QListWidgetItem("no mistakes on the validation set"))
+        self._fit_grid()
+
+    def _fit_grid(self) -> None:
+        """Cells as wide as the longest caption line (capped) and as tall as Qt's own layout of the tallest
+        item at that width: a fixed grid smaller than an item makes Qt elide its caption."""
+        metrics = self.fontMetrics()
+        lines = [line for row in range(self.count()) for line in self.item(row).text().split("\n")]
+        widest = max((metrics.horizontalAdvance(line) for line in lines), default=self.ICON)
+        margin = 2 * (self.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self) + 1)
+        width = max(self.ICON, min(widest, self.MAX_TEXT_WIDTH)) + margin + self.CELL_GAP
+        self.setGridSize(QSize(width, 10_000))  # the option's rect takes the grid: text wraps at this width
+        option = QStyleOptionViewItem()
+        self.initViewItemOption(option)
+        delegate = self.itemDelegate()
+        needed = [delegate.sizeHint(option, self.indexFromItem(self.item(row))) for row in range(self.count())]
+        width = max([width] + [size.width() + self.CELL_GAP for size in needed])
+        height = max([self.ICON] + [size.height() for size in needed]) + self.CELL_GAP
+        self.setGridSize(QSize(width, height))
+
+
+class ResultsPage(QSplitter):
+    """The Confusion & mistakes tab: a finished run's matrix and gallery, drawn when the page is first seen
+    after the run ends (nothing paints unseen; a run that ends while another tab is shown costs nothing)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.confusion = ConfusionView()
+        self.mistakes = MistakesGallery()
+        self.addWidget(self.confusion)
+        self.addWidget(self.mistakes)
+        self.setSizes([500, 400])
+        self._finished: Finished | None = None
+        self._class_names: list[str] = []
+        self._drawn = False
+
+    def set_result(self, finished: Finished, class_names: list[str]) -> None:
+        self._finished, self._class_names, self._drawn = finished, list(class_names), False
+        self._draw_if_seen()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._draw_if_seen()
+
+    def _draw_if_seen(self) -> None:
+        if self._finished is None or self._drawn or not self.isVisible():
+            return
+        self._drawn = True
+        finished = self._finished
+        self.confusion.show_matrix(finished.confusion, self._class_names, finished.weights_epoch, finished.restored)
+        self.mistakes.show_mistakes(finished.mistakes, self._class_names)
 
 
 class ImageGrid(QLabel):

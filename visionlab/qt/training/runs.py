@@ -1,8 +1,10 @@
-"""The run list: saved runs with overlay check boxes, A/B, resume, delete and export buttons.
+"""The run list: saved runs with overlay check boxes, names, A/B, resume, delete and export buttons.
 
 The widget only shows runs and emits what the user asked for; the panel does the work. Reading the run
 folders is file I/O, so it happens in a job of the panel's JobRunner; `refreshed` fires when the list is
-up to date.
+up to date. Each row shows the run's name (numbered until renamed, so runs with the same settings still
+differ), its result, and its values of the settings that differ between the listed runs. Renaming writes
+the run's name file in a job too.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from visionlab.core import paths
-from visionlab.core.training.monitor import AB_SETTINGS, Run, list_runs
+from visionlab.core.training.monitor import AB_SETTINGS, Run, list_runs, rename_run, settings_text, varying_settings
 from visionlab.qt.common.jobs import JobRunner
 from visionlab.qt.common.layouts import column_layout
 
@@ -47,13 +49,26 @@ class RunList(QWidget):
         super().__init__(parent)
         self.jobs = jobs
         layout = column_layout(self, 4)
-        hint = QLabel("Tick runs to overlay their validation curves. A/B repeats the selected run with the same "
-                      "seed and data order, changing exactly one setting.")
+        hint = QLabel("Tick runs to overlay their validation curves. Under each run: its values of the settings "
+                      "that differ between the runs listed. A/B repeats the selected run with the same seed and "
+                      "data order, changing exactly one setting.")
         hint.setWordWrap(True)
         layout.addWidget(hint)
         self.list = QListWidget()
         self.list.itemChanged.connect(lambda _item: self.overlay_changed.emit())
+        self.list.currentItemChanged.connect(self._show_selected_name)
         layout.addWidget(self.list, 1)
+        naming = QHBoxLayout()
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("select a run to name it")
+        self.name_edit.setMaxLength(80)
+        self.name_edit.returnPressed.connect(self._rename)
+        self.rename_button = QPushButton("Rename")
+        self.rename_button.clicked.connect(self._rename)
+        naming.addWidget(QLabel("name"))
+        naming.addWidget(self.name_edit, 1)
+        naming.addWidget(self.rename_button)
+        layout.addLayout(naming)
         buttons = QGridLayout()
         actions = [("Refresh", self.refresh), ("Use settings", lambda: self._emit(self.load_requested)),
                    ("Resume", lambda: self._emit(self.resume_requested)),
@@ -108,15 +123,22 @@ class RunList(QWidget):
         self.list.blockSignals(True)
         self.list.clear()
         self.runs = {}
+        differing = varying_settings([run.config for run in runs])
         for run in runs:
             self.runs[run.run_id] = run
             when = time.strftime("%m-%d %H:%M", time.localtime(run.info.get("created", 0)))
             best = run.info.get("best_val_acc")
-            score = f", best val acc {best:.1%}" if isinstance(best, float) else ""
-            item = QListWidgetItem(f"{when}  {run.label}  [{run.info.get('status', '?')}{score}]")
+            score = f", best val acc (any epoch) {best:.1%}" if isinstance(best, float) else ""
+            test = (run.info.get("final") or {}).get("test_acc")
+            score += f", test acc {test:.1%}" if isinstance(test, float) else ""
+            # Second line: this run's values of what differs between the listed runs (the A/B lesson).
+            # The most distinguishing first, so a line cut at a narrow window still tells the runs apart.
+            settings = f"\n      {settings_text(run.config, differing)}" if differing else ""
+            text = f"{when}  {run.name}  [{run.info.get('status', '?')}{score}]{settings}"
+            item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, run.run_id)
-            # Where the files are: best.pt opens in the Feature Maps panel.
-            item.setToolTip(f"{run.folder}\n{run.info.get('message', '')}")
+            # The whole line (cut at a narrow window), then where the files are: best.pt opens in Feature Maps.
+            item.setToolTip(f"{text}\n{run.folder}\n{run.info.get('message', '')}")
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if run.run_id in checked else Qt.CheckState.Unchecked)
             self.list.addItem(item)
@@ -125,8 +147,27 @@ class RunList(QWidget):
         if self._wanted_selection in self.runs:  # a list read before the run started keeps waiting for it
             self._wanted_selection = None
         self.list.blockSignals(False)
+        self._show_selected_name()  # the selection was set with signals blocked
         self.overlay_changed.emit()  # checked runs may have new epochs
         self.refreshed.emit()
+
+    def _show_selected_name(self, *_args) -> None:
+        run = self.selected_run()
+        self.name_edit.setText(run.name if run is not None else "")
+
+    def _rename(self) -> None:
+        run = self.selected_run()
+        if run is None or not self.name_edit.text().strip():
+            self.message.emit("Select a run and type its new name." if run is None else
+                              "A run's name cannot be empty.", True)
+            return
+        self.jobs.start(f"rename {run.run_id}", rename_run, run, self.name_edit.text(),
+                        on_done=lambda name: self._renamed(run, name),
+                        on_error=lambda text: self.message.emit(f"Could not rename: {text}", True))
+
+    def _renamed(self, run: Run, name: str) -> None:
+        self.message.emit(f"Renamed {run.run_id} to '{name}'", False)
+        self.refresh()
 
     def checked_ids(self) -> list[str]:
         return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())

@@ -36,6 +36,7 @@ class TrainingWorker(QThread):
         self.run_record: monitor.Run | None = None
         self.trainer = None
         self.train_seconds = 0.0  # from the first step to the final report (what the bench divides by)
+        self._stop_reason = "stopped by the user"
 
     # -- controls, called from the GUI thread -------------------------------------------------------
     def pause(self) -> None:
@@ -48,8 +49,12 @@ class TrainingWorker(QThread):
     def paused(self) -> bool:
         return not self._running.is_set()
 
-    def stop_and_wait(self, msecs: int = 2000) -> bool:
-        """Stop within `msecs`; a step still running then (a big model) is retired and ends on its own."""
+    def stop_and_wait(self, msecs: int = 2000, reason: str = "stopped by the user") -> bool:
+        """Stop within `msecs`; a step still running then (a big model) is retired and ends on its own.
+
+        `reason` words the run's end message ("stopped by the user", "stopped: the window was closed").
+        """
+        self._stop_reason = reason
         self.requestInterruption()
         self._running.set()  # a paused run must wake up to stop
         return threads.stop(self, msecs)
@@ -68,7 +73,7 @@ class TrainingWorker(QThread):
             self.train_seconds = monitor.train_run(
                 self.config, self.outbox.append, self._should_stop, resume=self.resume_run,
                 parent_run=self.parent_run, change=self.change, on_trainer=self._on_trainer,
-                loading_should_stop=self.isInterruptionRequested)
+                loading_should_stop=self.isInterruptionRequested, stop_reason=lambda: self._stop_reason)
         except (monitor.DatasetError, ValueError, KeyError) as exc:  # bad settings or data: a clear message
             self.outbox.append(monitor.RunFailed(str(exc)))
         except Exception as exc:  # never a crash: logged with the traceback, shown as one line
