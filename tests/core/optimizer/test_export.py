@@ -92,3 +92,26 @@ def test_animation_refuses_other_formats(tmp_path):
 
     with pytest.raises(ValueError, match="gif"):
         save_animation([np.zeros((10, 10, 3), np.uint8)], tmp_path / "x.avi")
+
+
+def test_frame_labels_spell_greek_out_instead_of_question_marks():
+    from visionlab.core.optimizer.presets import PRESETS
+    from visionlab.core.optimizer.render import frame_label
+
+    titles = {r.title() for p in PRESETS for r in p.racers} | {"Adam λ=1 · λ=0"}
+    for title in titles:
+        label = frame_label(title)
+        assert label.isascii() and "?" not in label, title
+    assert frame_label("SGD η=0.19") == "SGD lr=0.19" and frame_label("Adam λ=5") == "Adam lambda=5"
+
+
+def test_animation_is_not_written_into_a_folder_that_does_not_exist(tmp_path):
+    from visionlab.core.optimizer.export import export_problem
+    from visionlab.core.optimizer.render import save_animation
+
+    missing = tmp_path / "typo" / "race.gif"
+    assert export_problem(str(missing), (".gif",)) == f"the folder {missing.parent} does not exist"
+    with pytest.raises(ValueError, match="does not exist"):
+        save_animation([np.zeros((4, 4, 3), np.uint8)], missing)
+    assert not missing.parent.exists()
+    assert export_problem(str(tmp_path / "race.gif"), (".gif",)) == ""

@@ -136,3 +136,94 @@ def test_race_is_fast_enough_to_recompute_while_dragging():
         run_racer(surface, racer, (-1.5, 2.0), 1000)
     # Generous bound (shared noisy machine): the benchmark measures the real figure (≈ 10 ms).
     assert time.perf_counter() - start < 0.5
+
+
+def test_isolines_lie_on_the_closed_form_level_curves_and_skip_poles():
+    from visionlab.core.optimizer.custom_surface import make_custom_surface
+    from visionlab.core.optimizer.mathns import ARRAY
+    from visionlab.core.optimizer.surfaces import isolines
+
+    ellipse = make_custom_surface("x**2 + 4*y**2")
+    xs, ys, z = ellipse.evaluate(61)
+    levels = (0.5, 2.0, 5.0)
+    for level, segments in zip(levels, isolines(xs, ys, z, levels, lambda x, y: ellipse.value(x, y, ARRAY)),
+                               strict=True):
+        ends = segments.reshape(-1, 2)
+        # every end lies on the ellipse x² + 4y² = level (the closed form), and the curve goes all round it
+        assert np.allclose(ends[:, 0] ** 2 + 4 * ends[:, 1] ** 2, level, rtol=1e-3)
+        length = np.hypot(*(segments[:, 1] - segments[:, 0]).T).sum()
+        a, b = np.sqrt(level), np.sqrt(level) / 2  # Ramanujan's perimeter of the ellipse
+        perimeter = np.pi * (3 * (a + b) - np.sqrt((3 * a + b) * (a + 3 * b)))
+        assert length == pytest.approx(perimeter, rel=0.01)
+    pole = make_custom_surface("1/x + y")
+    xs, ys, z = pole.evaluate(40)  # 40 points: no grid column at x = 0, the pole falls between two columns
+    (segments,) = isolines(xs, ys, z, (0.0,), lambda x, y: pole.value(x, y, ARRAY))
+    assert len(segments) and (np.abs(segments[..., 0]) > 1e-3).all()  # 1/x + y = 0 never crosses x = 0
+    ends = segments.reshape(-1, 2)
+    assert np.allclose(1 / ends[:, 0] + ends[:, 1], 0, atol=1e-2 * (1 + np.abs(1 / ends[:, 0])))
+
+
+@pytest.mark.parametrize("condition,angle", [(10.0, 30.0), (50.0, 0.0), (1000.0, 45.0)])
+def test_the_quadratics_note_says_what_plain_gd_does_there(condition, angle):
+    from visionlab.core.optimizer.claims import turns_back
+
+    surface = get_surface("quadratic", condition=condition, angle_deg=angle)
+    limit = 2 / condition  # the closed form: along the steep axis each step multiplies the distance by 1 − ηκ
+    assert f"η < 2/κ = {limit:.3g}" in surface.note and f"= {condition:g}:" in surface.note
+
+    def sgd(rate):
+        return run_racer(surface, Racer("sgd", {"lr": rate}), surface.start, 150)
+
+    near, small, beyond = sgd(0.95 * limit), sgd(0.05 * limit), sgd(1.01 * limit)
+    assert turns_back(near) >= 50 and near.losses[-1] < near.losses[0]  # "near that limit it zig-zags" (down)
+    assert turns_back(small) == 0 and small.losses[-1] < small.losses[0]  # "crawls down without zig-zagging"
+    assert beyond.losses[-1] > 100 * beyond.losses[0]  # "stable only for η < 2/κ": just beyond, it grows
+
+
+def local_minima(surface, starts=14):
+    """Every local minimum inside the view that scipy's L-BFGS-B finds from starts× starts grid points (with the
+    analytic gradient): interior points, told apart to 1e-3, each with its value."""
+    import scipy.optimize
+
+    x_min, x_max, y_min, y_max = surface.bounds
+    found = []
+    for x0 in np.linspace(x_min, x_max, starts):
+        for y0 in np.linspace(y_min, y_max, starts):
+            result = scipy.optimize.minimize(
+                lambda p: surface.value(p[0], p[1], SCALAR), (x0, y0),
+                jac=lambda p: np.array(surface.grad(p[0], p[1], SCALAR), float), method="L-BFGS-B",
+                bounds=[(x_min, x_max), (y_min, y_max)], options={"gtol": 1e-10, "ftol": 1e-15})
+            x, y = result.x
+            edge = min(x - x_min, x_max - x, y - y_min, y_max - y)
+            if edge > 1e-3 and np.hypot(*surface.grad(x, y, SCALAR)) < 1e-5:
+                if all(np.hypot(x - fx, y - fy) > 1e-3 for fx, fy, _ in found):
+                    found.append((x, y, float(result.fun)))
+    return found
+
+
+def test_the_surface_notes_say_what_scipy_finds_from_many_starts():
+    camel = local_minima(get_surface("six_hump_camel"))
+    assert "Six minima, two of them global" in get_surface("six_hump_camel").note
+    lowest = min(v for *_, v in camel)
+    assert len(camel) == 6 and sum(abs(v - lowest) < 1e-9 for *_, v in camel) == 2
+    himmelblau = get_surface("himmelblau")
+    four = local_minima(himmelblau)
+    assert "Four equal minima" in himmelblau.note
+    assert len(four) == 4 and max(v for *_, v in four) < 1e-12  # all four at f = 0
+    for x, y, _ in four:  # and they are the listed ones
+        assert min(np.hypot(x - mx, y - my) for mx, my in himmelblau.minima) < 1e-5
+    ackley = get_surface("ackley")
+    ripples = local_minima(ackley)
+    assert "many ripples, one deep funnel at the origin" in ackley.note
+    deepest = min(ripples, key=lambda m: m[2])
+    # 4e-6 at the origin: the 1e-12 under Ackley's square root (20·0.2·√1e-12), not a missed minimum
+    assert np.hypot(deepest[0], deepest[1]) < 1e-6 and abs(deepest[2]) < 1e-5 and len(ripples) > 10
+    assert sorted(v for *_, v in ripples)[1] > 2.0  # every other minimum is far shallower: one funnel
+    rastrigin = get_surface("rastrigin")
+    assert "covered in local minima" in rastrigin.note and len(local_minima(rastrigin)) > 30
+    goldstein = get_surface("goldstein_price")
+    best = min(local_minima(goldstein), key=lambda m: m[2])
+    assert "the global minimum 3 is at (0, −1)" in goldstein.note
+    assert np.hypot(best[0], best[1] + 1) < 1e-5 and best[2] == pytest.approx(3.0, abs=1e-9)
+    _, _, z = goldstein.grid(200)
+    assert np.log10(np.nanmax(z) / np.nanmin(z)) >= 5.5  # "six orders of magnitude"

@@ -1,11 +1,18 @@
 """The Optimizer Lab as a student uses it: presets, clicks, sliders, bad input, sweeps, exports."""
 
+import math
+
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, QSettings, Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
+from PySide6.QtGui import QGuiApplication, QImage
 
+from visionlab.core.optimizer.mathns import SCALAR, torch_namespace
+from visionlab.core.optimizer.presets import PALETTE
 from visionlab.qt.optimizer.panel import OptimizerPanel
+from visionlab.qt.optimizer.readouts import STATUS_COLORS, short_status
+
+TORCH = torch_namespace()
 
 
 @pytest.fixture
@@ -45,11 +52,57 @@ def test_dragging_the_learning_rate_slider_recomputes_every_time(panel):
     panel.controls.racer_list.setCurrentRow(5)  # Adam
     row = panel.controls.params.rows["lr"]
     finals = set()
+    others = panel.trajectories[:5]
     for position in range(300, 700, 50):
         row.slider.setValue(position)
         finals.add(round(float(panel.trajectories[5].xs[-1]), 6))
         assert panel.config.racers[5].hp["lr"] == pytest.approx(row.from_slider(position))
     assert len(finals) == 8
+    # Only Adam's path was rerun; every path still equals the lab's own fresh run of the whole race.
+    assert all(a is b for a, b in zip(others, panel.trajectories[:5], strict=True))
+    for shown, fresh in zip(panel.trajectories, panel.config.run(panel.surface), strict=True):
+        assert np.array_equal(shown.xs, fresh.xs) and np.array_equal(shown.ys, fresh.ys)
+
+
+def drag(qtbot, slider, pixels):
+    """Press on the slider's handle, move `pixels` to the right, release: as a student's mouse would."""
+    from PySide6.QtWidgets import QStyle, QStyleOptionSlider
+
+    option = QStyleOptionSlider()
+    slider.initStyleOption(option)
+    handle = slider.style().subControlRect(QStyle.ComplexControl.CC_Slider, option,
+                                           QStyle.SubControl.SC_SliderHandle, slider).center()
+    qtbot.mousePress(slider, Qt.MouseButton.LeftButton, pos=handle)
+    for step in range(1, pixels + 1):
+        qtbot.mouseMove(slider, handle + QPoint(step, 0))
+    qtbot.mouseRelease(slider, Qt.MouseButton.LeftButton, pos=handle + QPoint(pixels, 0))
+
+
+def test_a_30_pixel_drag_of_the_learning_rate_is_a_small_change(qtbot, open_panel):
+    panel = open_panel(OptimizerPanel(), size=(1024, 633))  # the small window: the narrowest slider
+    qtbot.waitUntil(lambda: len(panel.trajectories) > 0, timeout=5000)
+    for key in ("adam", "sgd", "adagrad", "adadelta"):
+        panel.controls.add_box.setCurrentIndex(panel.controls.add_box.findData(key))
+        panel.controls._add_racer() if key != "adam" else panel.controls.racer_list.setCurrentRow(5)
+        row = panel.controls.params.rows["lr"]
+        index = panel.controls.selected_index()
+        before = panel.config.racers[index].settings()["lr"]
+        drag(qtbot, row.slider, 30)
+        after = panel.config.racers[index].hp["lr"]
+        assert after > before and after / before < 3.5, (key, before, after)  # not 0.05 → 100 any more
+        assert panel.trajectories[index].racer.hp["lr"] == after
+        panel.controls._remove_racer() if key != "adam" else None
+
+
+def test_a_learning_rate_beyond_the_slider_is_typed_in_the_field(panel):
+    panel.controls.racer_list.setCurrentRow(5)  # Adam: slider 1e-4 … 1, torch allows up to 100
+    row = panel.controls.params.rows["lr"]
+    row.field.setText("20")
+    row.field.editingFinished.emit()
+    assert panel.controls.params.error_text("lr") == ""
+    assert panel.config.racers[5].hp["lr"] == 20.0 and panel.trajectories[5].racer.settings()["lr"] == 20.0
+    assert row.slider.value() == row.slider.maximum()  # pinned at its end, the field holds the value
+    assert "type any value from" in row.slider.toolTip()
 
 
 def test_out_of_range_value_is_refused_at_the_field(panel, qtbot):
@@ -71,11 +124,82 @@ def test_out_of_range_value_is_refused_at_the_field(panel, qtbot):
 
 def test_divergence_is_marked_and_the_ui_stays_alive(panel):
     load_preset(panel, "too_large_lr")
-    statuses = [t.status() for t in panel.trajectories]
-    assert statuses[:2] == ["ok", "ok"] and statuses[2].startswith("diverged at step")
+    outcomes = [t.outcome() for t in panel.trajectories]
+    assert [o.kind for o in outcomes[:2]] == ["ok", "ok"] and outcomes[2].failed
     panel.set_step(panel.config.steps)
-    assert panel.side.table.item(2, 5).text().startswith("diverged at step")
-    assert "diverged at step" in panel.message.text()
+    cell = panel.side.table.item(2, 5)
+    assert cell.text() in (outcomes[2].text, "diverged") and cell.toolTip() == outcomes[2].text
+    assert cell.foreground().color().name() == STATUS_COLORS["diverged"]
+    assert outcomes[2].text in panel.message.full_text and panel.message.is_error
+
+
+def test_each_preset_tells_its_story_with_its_own_run(panel, qtbot):
+    from visionlab.core.optimizer.presets import PRESETS
+
+    for preset in PRESETS:
+        load_preset(panel, preset.key)
+        story = panel.controls.story.text()
+        # the label shows what the claims say about the run on screen, and every claim holds on it
+        assert story == preset.tell(panel.trajectories), preset.key
+        assert all(claim.check(panel.trajectories) for claim in preset.claims), preset.key
+        assert "not on this run" not in story and story != preset.story, preset.key
+    load_preset(panel, "too_large_lr")
+    panel.controls.racer_list.setCurrentRow(2)
+    panel.controls.params.changed.emit("lr", 0.1)  # the diverging racer now converges: the story follows the run
+    qtbot.waitUntil(lambda: "not on this run" in panel.controls.story.text(), timeout=1000)
+    assert panel.controls.story.text() == panel.config.story(panel.trajectories)
+
+
+def test_leaving_the_view_is_said_plainly_not_as_a_failure(panel):
+    load_preset(panel, "momentum_saddle")
+    outcomes = [t.outcome() for t in panel.trajectories]
+    away = [o for o in outcomes if o.kind != "ok"]
+    assert away and not any(o.failed for o in away)  # the saddle has no bottom: leaving is the point
+    assert not panel.message.is_error
+    for traj, outcome in zip(panel.trajectories, outcomes, strict=True):
+        if outcome.kind != "ok":
+            assert f"{traj.racer.title()}: {outcome.text}" in panel.message.full_text
+    for row, outcome in enumerate(outcomes):
+        cell = panel.side.table.item(row, 5)
+        assert cell.text() in (outcome.text, short_status(outcome.kind)) and "diverged" not in cell.text()
+        assert cell.foreground().color().name() != STATUS_COLORS["diverged"]
+
+
+def test_a_long_message_is_elided_and_moves_nothing(panel, qtbot):
+    bar_height, map_size = panel.message.height(), panel.map.size()
+    text = "; ".join(f"Racer {i}: left the view at step {i}" for i in range(40))
+    panel.message.show_message(text, error=True)
+    qtbot.wait(50)
+    assert panel.message.height() == bar_height and panel.map.size() == map_size
+    shown = panel.message.shown_lines()
+    assert len(shown) == 2 and shown[-1].endswith("…") and panel.message.toolTip() == text
+    assert text.startswith(" ".join(shown)[:-1])  # the start of the message, broken at spaces
+    assert all(panel.message.fontMetrics().horizontalAdvance(line) <= panel.message.width() for line in shown)
+
+
+@pytest.mark.parametrize("size", [(1400, 833), (1024, 633)], ids=["1400x900", "1024x700"])
+@pytest.mark.parametrize("preset", ["momentum_saddle", "too_large_lr", "six_on_rosenbrock"])
+def test_every_column_of_the_values_table_is_visible(qtbot, open_panel, size, preset):
+    """The panel's share of a 1400×900 / 1024×700 main window: every column inside the viewport, every number
+    whole, every status either core's sentence or its kind, never cut."""
+    panel = open_panel(OptimizerPanel(), size=size)
+    qtbot.waitUntil(lambda: len(panel.trajectories) > 0, timeout=5000)
+    load_preset(panel, preset)
+    panel.set_step(panel.config.steps)
+    table = panel.side.table
+    qtbot.wait(50)
+    assert panel.width() <= size[0]  # the panel fits the window: nothing pushed out on the right
+    right = table.columnViewportPosition(5) + table.columnWidth(5)
+    assert right <= table.viewport().width() and not table.horizontalScrollBar().isVisible()
+    metrics = table.fontMetrics()
+    for row, traj in enumerate(panel.trajectories):
+        for col in range(1, 6):
+            text = table.item(row, col).text()
+            assert metrics.horizontalAdvance(text) + 6 <= table.columnWidth(col), (text, table.columnWidth(col))
+        outcome = traj.outcome(panel.step)
+        assert table.item(row, 5).text() in (outcome.text, short_status(outcome.kind))
+        if size[0] == 1400:  # at the default size the racers' names are whole too
+            assert metrics.horizontalAdvance(traj.racer.title()) + 6 <= table.columnWidth(0)
 
 
 def test_custom_expression_errors_are_inline_with_the_position(panel):
@@ -91,6 +215,28 @@ def test_custom_expression_errors_are_inline_with_the_position(panel):
     assert all(t.diverged_at is None for t in panel.trajectories)
 
 
+def test_an_expression_that_fails_when_computed_is_refused_at_the_field(panel, qtbot):
+    box = panel.controls.surface_box
+    box.setCurrentIndex(box.findData("custom"))
+    qtbot.wait(20)
+    shown, map_size, controls_width = panel.surface, panel.map.size(), panel.controls.width()
+    for text, words in (("x**2 + 1/(1-1)", "division by zero"), ("sqrt(-1 - x*x)", "no finite value"),
+                        ("x*" * 200 + "yy", "unknown name"), ("x+" * 249 + "+", "expected a number")):
+        panel.controls.expression.setText(text)
+        panel.controls.expression.editingFinished.emit()
+        qtbot.wait(20)
+        error = panel.controls.expression_error
+        assert words in error.text() and "the last accepted f" in error.text() and error.isVisible()
+        assert panel.surface is shown and not panel.message.is_error  # nothing raw in the top bar
+        # a long refusal wraps in the column: the column and the map keep their sizes
+        assert panel.map.size() == map_size and panel.controls.width() == controls_width
+        assert error.width() <= panel.controls.viewport().width()
+    panel.controls.expression.setText("log(x) + y**2")  # defined for x > 0 only: drawn, the rest hatched
+    panel.controls.expression.editingFinished.emit()
+    assert panel.controls.expression_error.text() == "" and panel.surface.formula == "log(x) + y**2"
+    assert panel.map.undefined_share == pytest.approx(0.5, abs=0.02) and panel.map.hatch.isVisible()
+
+
 def test_play_advances_and_pause_stops(panel, qtbot):
     panel.set_step(0)
     panel.play_button.click()
@@ -101,14 +247,95 @@ def test_play_advances_and_pause_stops(panel, qtbot):
     assert panel.step == stopped_at and not panel.play_timer.isActive()
 
 
+def cross(a, b):
+    return a[0] * b[1] - a[1] * b[0]
+
+
+def arrows_on_the_map(panel):
+    """(drawn vector, label) of each arrow, from the map's items: a line, its head, its label."""
+    items = panel.map.arrow_items
+    lines = [i for i in items if hasattr(i, "xData") and i.xData is not None and len(i.xData) == 2]
+    labels = [i.toPlainText() for i in items if hasattr(i, "toPlainText")]
+    vectors = [(line.xData[1] - line.xData[0], line.yData[1] - line.yData[0]) for line in lines]
+    return list(zip(vectors, labels[:len(vectors)], strict=True)), labels
+
+
 def test_internals_of_nesterov_show_lookahead_and_arrows(panel):
     load_preset(panel, "nesterov_vs_momentum")
     panel.side.internals.racer_box.setCurrentIndex(1)
     panel.set_step(10)
     text = panel.side.internals.text.text()
-    assert "look-ahead point" in text and "step t = 10" in text
-    labels = [item.toPlainText() for item in panel.map.arrow_items if hasattr(item, "toPlainText")]
-    assert "−∇L (direction)" in labels and any("look-ahead" in label for label in labels)
+    assert "look-ahead point" in text and "step t = 10" in text and "Regular path" in text
+    arrows, labels = arrows_on_the_map(panel)
+    assert any(label.startswith("−∇L") for label in labels) and any("torch's parameter" in label for label in labels)
+    # The velocity moves the lecture's θ: its arrow runs from θ before to θ after, both from the lecture's form.
+    h = panel.trajectories[1].racer.settings()
+    theta, v = np.array(panel.config.start), np.zeros(2)
+    for _ in range(10):
+        g = np.array(panel.surface.grad(*(theta + h["momentum"] * v), SCALAR))
+        v = h["momentum"] * v - h["lr"] * g
+        theta = theta + v
+    line = next(i for i in panel.map.arrow_items if getattr(i, "xData", None) is not None and len(i.xData) == 2
+                and i.opts["pen"].color().name() == "#ffffff")
+    assert (line.xData[0], line.yData[0]) == pytest.approx(tuple(theta - v), rel=1e-9)
+    drawn = (line.xData[1] - line.xData[0], line.yData[1] - line.yData[0])
+    assert cross(drawn, v) == pytest.approx(0, abs=1e-9 * np.linalg.norm(drawn) * np.linalg.norm(v))
+
+
+def test_the_status_column_follows_the_current_step(panel):
+    load_preset(panel, "momentum_saddle")
+    momentum = panel.trajectories[1]
+    left = momentum.left_view_at
+    assert left is not None
+    panel.set_step(left - 1)
+    assert panel.side.table.item(1, 5).text() == "ok" == momentum.outcome(left - 1).text
+    panel.set_step(left)
+    outcome = momentum.outcome(left)
+    cell = panel.side.table.item(1, 5)
+    assert outcome.kind != "ok" and cell.text() in (outcome.text, outcome.kind) and cell.toolTip() == outcome.text
+    assert "✗" not in cell.text() and cell.foreground().color().name() != STATUS_COLORS["diverged"]
+
+
+def test_the_internals_text_scrolls_rather_than_being_cut_at_1024x700(qtbot, open_panel):
+    panel = open_panel(OptimizerPanel(), size=(1024, 633))
+    qtbot.waitUntil(lambda: len(panel.trajectories) > 0, timeout=5000)
+    panel.side.internals.racer_box.setCurrentIndex(5)  # Adam: the longest text of the default race
+    panel.set_step(150)
+    qtbot.wait(50)
+    view = panel.side.internals
+    assert view.text.height() >= view.text.heightForWidth(view.text.width())  # the whole text is laid out
+    bar = view.scroll.verticalScrollBar()
+    bar.setValue(bar.maximum())  # scrolled to the end, the text's last line is inside the view
+    qtbot.wait(20)
+    bottom = view.text.mapTo(view, QPoint(0, view.text.height())).y()
+    assert bottom <= view.height() and view.text.isVisible()
+
+
+@pytest.mark.parametrize("racer, step", [(0, 10), (1, 40), (5, 150)], ids=["SGD", "Momentum", "Adam"])
+def test_arrow_labels_say_how_much_each_arrow_was_stretched(panel, racer, step):
+    import torch
+
+    panel.side.internals.racer_box.setCurrentIndex(racer)
+    panel.set_step(step)
+    traj = panel.trajectories[racer]
+    (gradient, gradient_label), (drawn, label) = arrows_on_the_map(panel)[0]
+    # −∇L: its direction and |∇L| from autograd at the point before the step.
+    x, y = (torch.tensor(float(v), dtype=torch.float64, requires_grad=True)
+            for v in (traj.xs[step - 1], traj.ys[step - 1]))
+    panel.surface.value(x, y, TORCH).backward()
+    true = -np.array([x.grad.item(), y.grad.item()])
+    assert cross(gradient, true) == pytest.approx(0, abs=1e-9 * np.linalg.norm(true)) and np.dot(gradient, true) > 0
+    assert f"|∇L| = {np.linalg.norm(true):.3g}" in gradient_label and "direction only" in gradient_label
+    # The step (Momentum's velocity is the step too, θ ← θ + v): its true length from the path itself.
+    step_vector = np.array([traj.xs[step] - traj.xs[step - 1], traj.ys[step] - traj.ys[step - 1]])
+    assert cross(drawn, step_vector) == pytest.approx(0, abs=1e-9 * np.linalg.norm(drawn) + 1e-15)
+    ratio = np.linalg.norm(drawn) / np.linalg.norm(step_vector)
+    if abs(ratio - 1) < 1e-9:
+        assert "true length" in label
+    else:
+        times = float(label.split("drawn ")[1].split("×")[0].replace(",", ""))
+        assert times == pytest.approx(ratio, rel=0.05 if ratio < 10 else 0.5 / ratio + 1e-3)
+        assert "longer, to be visible" in label
 
 
 def test_adam_bias_correction_switch_changes_the_path_and_the_text(panel):
@@ -152,18 +379,69 @@ def test_basin_map_runs_off_the_gui_thread_and_can_be_cancelled(panel, qtbot):
     qtbot.waitUntil(lambda: not panel.basin.busy() and panel.basin.run_button.isEnabled(), timeout=2000)
 
 
-def test_learning_rate_strip_and_sharp_flat_statistics(panel, qtbot):
-    load_preset(panel, "sharp_flat")
-    panel.config.steps = 800
+def test_learning_rate_strip_labels_every_decade_and_colours_each_racers_crosses(qtbot, open_panel):
+    panel = open_panel(OptimizerPanel(), size=(1024, 633))
+    qtbot.waitUntil(lambda: len(panel.trajectories) > 0, timeout=5000)
+    panel.tabs.setCurrentWidget(panel.lr_strip)
     panel.lr_strip.count.setValue(50)
     panel.lr_strip.start()
-    qtbot.waitUntil(lambda: not panel.lr_strip.busy() and "best η" in panel.lr_strip.caption.text(), timeout=30000)
+    qtbot.waitUntil(lambda: not panel.lr_strip.busy() and "best η" in panel.lr_strip.caption.text(), timeout=60000)
+    view = panel.lr_strip
+    axis = view.rate_axis
+    def decade_labels() -> dict:
+        levels = axis.tickValues(*axis.range, axis.width())
+        return {round(v, 6): label for _, values in levels
+                for v, label in zip(values, axis.tickStrings(values, 1, 1), strict=True)}
+
+    # The plot was behind the "Press Run" note until now: its axis gets its width (and ticks) from a queued
+    # relayout, so wait (bounded) until every decade 1e-5 … 10 has a tick.
+    qtbot.waitUntil(lambda: view.plot.isVisible() and all(d in decade_labels() for d in range(-5, 2)), timeout=3000)
+    labels = decade_labels()
+    for decade in range(-5, 2):  # each labelled with its own value
+        assert parse_power(labels[decade]) == pytest.approx(10.0 ** decade)
+    _, finals = view.result
+    diverged = {PALETTE[i].lower() for i, final in enumerate(finals.values()) if np.isinf(final).any()}
+    crosses = [item for item in view.plot.listDataItems() if item.opts["symbol"] == "x"]
+    assert len(diverged) >= 2 and len(crosses) == len(diverged)
+    assert {item.opts["symbolPen"].color().name() for item in crosses} == diverged  # each in its racer's colour
+    assert len({float(item.yData[0]) for item in crosses}) == len(crosses)  # one row each
+    caption = view.caption
+    # Every line of the caption shows, once the layout has taken the new text (a queued relayout).
+    qtbot.waitUntil(lambda: caption.height() >= caption.heightForWidth(caption.width()), timeout=2000)
+
+
+def parse_power(label):
+    digits = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+    return 10.0 ** int(label[2:].translate(digits)) if label.startswith("10") and len(label) > 2 and \
+        not label[2:].isdigit() else float(label)
+
+
+def test_sharp_flat_caption_follows_the_surface_and_draws_the_lecture_picture(panel, qtbot):
+    import torch
+
+    panel.tabs.setCurrentWidget(panel.sharp_flat)
+    panel.sharp_flat.start()  # on Rosenbrock: cannot run, and says why
+    assert "choose the 'Sharp vs flat minima' surface" in panel.sharp_flat.caption.text()
+    load_preset(panel, "sharp_flat")
+    assert "Cannot run" not in panel.sharp_flat.caption.text()
+    assert panel.sharp_flat.run_button.isEnabled()
+    picture = panel.sharp_flat.picture
+    u, text = np.array(picture.direction), panel.sharp_flat.picture_label.text()
+    for minimum in (picture.flat, picture.sharp):  # the numbers in the sentence, recomputed with torch
+        theta = np.array(picture.origin) + minimum.position * u
+        train, test = (panel.surface.value(torch.tensor(p[0]), torch.tensor(p[1]), TORCH).item()
+                       for p in (theta, theta - picture.shift * u))
+        assert f"by {test - train:.3f} ({train:.3f} → {test:.3f})" in text
+    assert "the flat minimum stays low, the sharp one does not" in text
+    curves = panel.sharp_flat.picture_plot.listDataItems()
+    assert len(curves) == 4  # train, shifted "test", and the rise at each minimum
     panel.sharp_flat.seeds.setValue(40)
     panel.sharp_flat.start()
     qtbot.waitUntil(lambda: "batch 1: flat" in panel.sharp_flat.caption.text(), timeout=30000)
     load_preset(panel, "six_on_rosenbrock")
-    panel.sharp_flat.start()
-    assert "choose the 'Sharp vs flat minima' surface" in panel.sharp_flat.caption.text()
+    assert "need the 'Sharp vs flat minima' surface" in panel.sharp_flat.caption.text()
+    assert panel.sharp_flat.picture is None and not panel.sharp_flat.picture_plot.listDataItems()
+    assert not panel.sharp_flat.picture_plot.isVisible() and "is drawn on the" in panel.sharp_flat.picture_label.text()
 
 
 def test_exports_write_files_and_copy_python(panel, qtbot, tmp_path):
@@ -177,6 +455,22 @@ def test_exports_write_files_and_copy_python(panel, qtbot, tmp_path):
     assert QGuiApplication.clipboard().text() == code
     panel.export_animation(str(tmp_path / "race.avi"))
     qtbot.waitUntil(lambda: "Export failed" in panel.message.text(), timeout=10000)
+    missing = tmp_path / "no such folder" / "deeper"
+    for name, export in (("race.csv", panel.export_csv), ("view.png", panel.export_png),
+                         ("race.gif", panel.export_animation)):
+        export(str(missing / name))  # one clear line, and the folder is not created behind the user's back
+        qtbot.waitUntil(lambda: "Export failed" in panel.message.text(), timeout=10000)
+        assert panel.message.full_text == f"Export failed: the folder {missing} does not exist."
+        assert not missing.parent.exists()
+    panel.export_csv(str(tmp_path))  # a folder, not a file name
+    assert "is a folder" in panel.message.full_text and "Error" not in panel.message.full_text
+
+
+def test_a_failing_export_says_one_plain_line():
+    from visionlab.qt.optimizer.exports import _plain
+
+    assert _plain("PermissionError: [Errno 13] Permission denied: '/x/a.csv'") == "Permission denied: '/x/a.csv'"
+    assert _plain("ValueError: choose a .gif or .mp4 file name\nmore") == "choose a .gif or .mp4 file name"
 
 
 def test_settings_round_trip(panel, qtbot, tmp_path):
@@ -195,14 +489,63 @@ def test_settings_round_trip(panel, qtbot, tmp_path):
     assert third.config.surface == "rosenbrock"
 
 
-def test_3d_view_explains_itself_offscreen(panel):
+def test_3d_view_explains_itself_offscreen_and_shares_the_play_bar(panel):
     panel.tabs.setCurrentWidget(panel.view3d)
     assert panel.view3d.gl is None
     assert "needs OpenGL" in panel.view3d.message.text()
+    assert panel.playback.isVisible()
+    panel.set_step(42)
+    assert panel.view3d.step == 42
+    panel.tabs.setCurrentWidget(panel.basin)
+    assert not panel.playback.isVisible()  # sweeps have no steps to play
+    panel.tabs.setCurrentWidget(panel.map)
+    assert panel.playback.isVisible()
+
+
+def symlog_tick_value(label):
+    digits = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+    sign = -1.0 if label.startswith("−") else 1.0
+    body = label.lstrip("−")
+    return sign * (10.0 ** int(body[2:].translate(digits)) if body.startswith("10") and not body.isdigit()
+                   else float(body))
+
+
+@pytest.mark.parametrize("preset, kind", [("six_on_rosenbrock", "log"), ("momentum_saddle", "symlog"),
+                                          ("sharp_flat", "gap")])
+def test_the_loss_plot_says_what_it_plots_and_its_label_fits(panel, preset, kind):
+    import scipy.optimize
+
+    load_preset(panel, preset)
+    plot, axis = panel.side.loss, panel.side.loss.axis
+    scale = plot.scale
+    assert scale.kind == kind
+    assert "x1e" not in axis.labelString() and "(x" not in axis.labelString()  # no SI prefix over log ticks
+    assert axis.label.boundingRect().width() <= axis.height()  # the rotated label is not clipped
+    for curve, traj in zip(plot.curves, panel.trajectories, strict=True):
+        x = curve.xData  # the data given, not getData(): that is decimated to one min/max pair per pixel
+        assert np.array_equal(x, np.arange(len(traj.losses)))  # step k at x = k: the curve is not shifted
+    if kind == "gap":  # L* is the lowest minimum of the surface (scipy from each listed minimum)
+        lowest = min(scipy.optimize.minimize(lambda p: panel.surface.value(p[0], p[1], np), m).fun
+                     for m in panel.surface.minima)
+        assert scale.reference == pytest.approx(lowest, abs=1e-9)
+        assert f"L* = {scale.reference:.4g}" in plot.getPlotItem().titleLabel.text
+    if kind == "symlog":  # each tick label is the true loss at that height
+        low, high = axis.range
+        ticks = [v for _, values in axis.tickValues(low, high, axis.height()) for v in values]
+        assert len(ticks) >= 3
+        for tick, label in zip(ticks, axis.tickStrings(ticks, 1, 1), strict=True):
+            loss = symlog_tick_value(label)
+            assert scale.transform(np.array([loss]))[0] == pytest.approx(tick, abs=1e-9)
+        c = scale.linear_within
+        assert f"linear within ±{c:g}" in plot.getPlotItem().titleLabel.text
+        raw = np.concatenate([t.losses for t in panel.trajectories])
+        assert np.nanmin(raw) < 0  # a loss with no bottom, drawn unshifted
 
 
 @pytest.mark.xvfb
 def test_3d_view_renders_under_xvfb(panel, qtbot, tmp_path):
+    import pyqtgraph.opengl as gl
+
     panel.tabs.setCurrentWidget(panel.view3d)
     assert panel.view3d.ensure_gl()
     qtbot.wait(300)
@@ -212,3 +555,54 @@ def test_3d_view_renders_under_xvfb(panel, qtbot, tmp_path):
     pixels = np.array([[image.pixelColor(x, y).red() for x in range(0, image.width(), 7)]
                        for y in range(0, image.height(), 7)])
     assert pixels.std() > 10  # a surface, not a blank background
+    texts = [item.text for item in panel.view3d.gl.items if isinstance(item, gl.GLTextItem)]
+    x_min, x_max, y_min, y_max = panel.surface.bounds
+    assert {"x", "y", "loss", f"{x_min:.3g}", f"{x_max:.3g}", f"{y_min:.3g}", f"{y_max:.3g}"} <= set(texts)
+    # The markers sit where each racer is at the step the play bar shows, and follow it.
+    for step in (25, 300):
+        panel.set_step(step)
+        heads = panel.view3d.head_positions()
+        for head, traj in zip(heads, panel.trajectories, strict=True):
+            k = min(step, len(traj.xs) - 1)
+            assert x_min + (head[0] + 1) / 2 * (x_max - x_min) == pytest.approx(traj.xs[k], abs=1e-5)
+            assert y_min + (head[1] + 1) / 2 * (y_max - y_min) == pytest.approx(traj.ys[k], abs=1e-5)
+    exported = tmp_path / "exported3d.png"
+    panel.export_png(str(exported))  # the PNG export of the 3D tab keeps what OpenGL drew, labels included
+    qtbot.waitUntil(lambda: exported.exists(), timeout=5000)
+    drawn = panel.view3d.grab_image().convertToFormat(QImage.Format.Format_RGB32)
+    assert QImage(str(exported)).convertToFormat(QImage.Format.Format_RGB32) == drawn
+    panel.set_step(0)
+    panel.play_button.click()
+    qtbot.waitUntil(lambda: panel.view3d.step >= 50, timeout=3000)  # the same play bar drives the 3D view
+    panel.play_button.click()
+
+
+def test_the_colour_bar_reads_the_loss_the_map_colours_and_the_ticked_isolines_lie_on_it(panel):
+    """On the default Rosenbrock view: each colour-bar label is the loss (closed form) of the pixels coloured
+    as the bar's colour at that label, and the brighter isolines (those with a tick) run where L equals a label."""
+    from visionlab.qt.optimizer.surface_map import COLOURS
+
+    def rosenbrock(x, y):
+        return (1 - x) ** 2 + 100 * (y - x * x) ** 2
+
+    view = panel.map
+    assert panel.surface.key == "rosenbrock" and panel.controls.log_scale.isChecked()
+    lo, hi = view.colour_bar.levels()
+    ticks = view.colour_bar.axis._tickLevels[0]
+    assert len(ticks) >= 2 and "log" in view.colour_bar.axis.labelText
+    x_min, x_max, y_min, y_max = panel.surface.bounds
+    image = view.image.image
+    xs, ys = np.linspace(x_min, x_max, image.shape[1]), np.linspace(y_min, y_max, image.shape[0])
+    heights = np.log10(rosenbrock(*np.meshgrid(xs, ys)))  # row i is y = ys[i], as the image is drawn
+    for position, label in ticks:
+        loss = float(label)
+        assert position == pytest.approx(math.log10(loss), abs=1e-3)  # the label sits at its own height
+        near = np.abs(heights - position) < 0.005
+        assert near.sum() >= 5, label
+        expected = COLOURS.map((position - lo) / (hi - lo), mode="byte")[:3]
+        assert np.abs(image[near][:, :3].astype(int) - expected).max() <= 3, label  # the bar's colour there
+    ticked = view.contours[1]
+    on_line = np.log10(rosenbrock(np.asarray(ticked.xData), np.asarray(ticked.yData)))
+    assert on_line.size > 100
+    distance = np.min(np.abs(on_line[:, None] - np.array([p for p, _ in ticks])[None, :]), axis=1)
+    assert distance.max() < 1e-6  # every vertex of a ticked isoline has L equal to one of the bar's labels

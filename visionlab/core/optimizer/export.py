@@ -4,11 +4,28 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import textwrap
+from pathlib import Path
 
 from visionlab.core.optimizer.engine import Racer, Trajectory
 from visionlab.core.optimizer.hyperparams import OPTIMIZERS
 from visionlab.core.optimizer.surfaces import Surface
+
+
+def export_problem(path: str, suffixes: tuple[str, ...]) -> str:
+    """Why `path` cannot take an export, in one line ("" when it can). Checked before the job starts so that a
+    mistyped folder is refused, not created."""
+    target = Path(path)
+    if target.is_dir():
+        return f"{target} is a folder: add a file name"
+    if target.suffix.lower() not in suffixes:
+        return f"choose a {' or '.join(suffixes)} file name (not '{target.suffix or target.name}')"
+    if not target.parent.is_dir():
+        return f"the folder {target.parent} does not exist"
+    if not os.access(target.parent, os.W_OK):
+        return f"the folder {target.parent} is not writable"
+    return ""
 
 
 def trajectories_csv(trajectories: list[Trajectory]) -> str:

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from visionlab.core.errors import UserError
 
 MAX_LENGTH = 500
 MAX_DEPTH = 60
@@ -27,29 +29,39 @@ VARIABLES = ("x", "y")
 KNOWN_NAMES = frozenset(FUNCTIONS) | frozenset(CONSTANTS) | frozenset(VARIABLES)
 _NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+_SHOWN = 20  # characters of a quoted token in a message: a 500-letter name must not make the message as wide
 
 
-class ExpressionError(ValueError):
+class ExpressionError(UserError, ValueError):
     def __init__(self, message: str, position: int) -> None:
         super().__init__(f"{message} (at position {position + 1})")
         self.message = message
         self.position = position
 
 
+def _quoted(token: str) -> str:
+    return f"'{token}'" if len(token) <= _SHOWN else f"'{token[:_SHOWN]}…'"
+
+
+# Each node keeps the position of its token (the operator of a Binary) so that an error found later, when the
+# tree is computed (a division by zero in its constants), can still point at the character to blame.
 @dataclass(frozen=True)
 class Num:
     value: float
+    pos: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
 class Var:
     name: str
+    pos: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
 class Unary:
     op: str
     operand: Node
+    pos: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -57,12 +69,14 @@ class Binary:
     op: str
     left: Node
     right: Node
+    pos: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
 class Call:
     func: str
     arg: Node
+    pos: int = field(default=0, compare=False)
 
 
 Node = Num | Var | Unary | Binary | Call
@@ -86,7 +100,7 @@ def tokenize(text: str) -> list[tuple[str, str, int]]:
         if name:
             if name.group() not in KNOWN_NAMES:
                 raise ExpressionError(
-                    f"unknown name '{name.group()}': use x, y, pi, e or {', '.join(FUNCTIONS)}", i)
+                    f"unknown name {_quoted(name.group())}: use x, y, pi, e or {', '.join(FUNCTIONS)}", i)
             tokens.append(("name", name.group(), i))
             i = name.end()
             continue
@@ -120,7 +134,7 @@ class _Parser:
     def expect(self, text: str) -> None:
         kind, value, pos = self.take()
         if value != text or kind != "op":
-            found = "the end" if kind == "end" else f"'{value}'"
+            found = "the end" if kind == "end" else _quoted(value)
             raise ExpressionError(f"expected '{text}' but found {found}", pos)
 
     def nest(self, pos: int) -> None:
@@ -132,21 +146,21 @@ class _Parser:
         node = self.expr()
         kind, value, pos = self.peek()
         if kind != "end":
-            raise ExpressionError(f"unexpected '{value}' (an operator such as * is missing?)", pos)
+            raise ExpressionError(f"unexpected {_quoted(value)} (an operator such as * is missing?)", pos)
         return node
 
     def expr(self) -> Node:
         node = self.term()
         while self.peek()[1] in ("+", "-") and self.peek()[0] == "op":
-            op = self.take()[1]
-            node = Binary(op, node, self.term())
+            _, op, pos = self.take()
+            node = Binary(op, node, self.term(), pos)
         return node
 
     def term(self) -> Node:
         node = self.unary()
         while self.peek()[1] in ("*", "/") and self.peek()[0] == "op":
-            op = self.take()[1]
-            node = Binary(op, node, self.unary())
+            _, op, pos = self.take()
+            node = Binary(op, node, self.unary(), pos)
         return node
 
     def unary(self) -> Node:
@@ -156,7 +170,7 @@ class _Parser:
             self.nest(pos)
             operand = self.unary()
             self.depth -= 1
-            return operand if value == "+" else Unary("-", operand)
+            return operand if value == "+" else Unary("-", operand, pos)
         return self.power()
 
     def power(self) -> Node:
@@ -167,33 +181,33 @@ class _Parser:
             self.nest(pos)
             exponent = self.unary()
             self.depth -= 1
-            return Binary("**", base, exponent)
+            return Binary("**", base, exponent, pos)
         return base
 
     def atom(self) -> Node:
         kind, value, pos = self.take()
         if kind == "num":
-            return Num(float(value))
+            return Num(float(value), pos)
         if kind == "name":
             if value in VARIABLES:
-                return Var(value)
+                return Var(value, pos)
             if value in CONSTANTS:
-                return Num(CONSTANTS[value])
+                return Num(CONSTANTS[value], pos)
             if value in FUNCTIONS:
                 self.expect("(")
                 self.nest(pos)
                 arg = self.expr()
                 self.depth -= 1
                 self.expect(")")
-                return Call(value, arg)
-            raise ExpressionError(f"unknown name '{value}': use x, y, pi, e or {', '.join(FUNCTIONS)}", pos)
+                return Call(value, arg, pos)
+            raise ExpressionError(f"unknown name {_quoted(value)}: use x, y, pi, e or {', '.join(FUNCTIONS)}", pos)
         if kind == "op" and value == "(":
             self.nest(pos)
             node = self.expr()
             self.depth -= 1
             self.expect(")")
             return node
-        found = "the end of the expression" if kind == "end" else f"'{value}'"
+        found = "the end of the expression" if kind == "end" else _quoted(value)
         raise ExpressionError(f"expected a number, x, y, a function or '(' but found {found}", pos)
 
 
@@ -219,8 +233,8 @@ def uses_variables(node: Node) -> set[str]:
 
 def to_python(node: Node) -> str:
     """The tree as Python/torch source (for the exported snippet; every sub-expression parenthesised)."""
-    if isinstance(node, Num):
-        return repr(node.value)
+    if isinstance(node, Num):  # a negative constant (folded) keeps its sign apart: -2.0 ** x is -(2.0 ** x)
+        return repr(node.value) if node.value >= 0 else f"({node.value!r})"
     if isinstance(node, Var):
         return node.name
     if isinstance(node, Unary):

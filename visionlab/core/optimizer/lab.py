@@ -49,10 +49,11 @@ class LabConfig:
                            expression=self.expression)
 
     def all_racers(self) -> list[Racer]:
-        """The racers, plus a λ = 0 twin of each racer with weight decay when comparing."""
-        racers = list(self.racers)
+        """The racers (twins told apart by their settings), plus a λ = 0 twin of each racer with weight decay
+        when comparing."""
+        racers = titled(self.racers)
         if self.compare_no_decay:
-            for r in self.racers:
+            for r in list(racers):
                 if r.settings().get("weight_decay", 0.0) > 0:
                     racers.append(Racer(r.key, {**r.hp, "weight_decay": 0.0}, r.batch_size, f"{r.title()} · λ=0"))
         return racers
@@ -61,6 +62,11 @@ class LabConfig:
         surface = surface or self.make_surface()
         return run_race(surface, self.all_racers(), self.start, min(self.steps, MAX_UI_STEPS), seed=self.seed,
                         noise=self.noise, noise_scale=self.noise_scale)
+
+    def story(self, trajectories: list[Trajectory]) -> str:
+        """The preset's story told with this run's numbers (`trajectories` from run()); "" without a preset."""
+        preset = PRESETS_BY_KEY.get(self.preset)
+        return preset.tell(trajectories) if preset else ""
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -77,3 +83,33 @@ class LabConfig:
                          for r in data.get("racers", []) if isinstance(r, dict) and r.get("key") in OPTIMIZERS]
         config.make_surface()  # raises if the saved surface is unusable
         return config
+
+
+def _short(name: str) -> str:
+    """A setting's name as a label says it: "learning rate η" → "η", "bias correction" stays."""
+    spec_label = next((p.label for spec in OPTIMIZERS.values() for p in spec.params if p.name == name), name)
+    last = spec_label.split()[-1]
+    return last if len(last) == 1 else spec_label
+
+
+def titled(racers: list[Racer]) -> list[Racer]:
+    """The racers, those that would share a title (two Adams, one without bias correction) labelled with the
+    settings in which they differ: "Adam (bias correction off)", "Adam (bias correction on)". Racers with a
+    label of their own keep it."""
+    out = list(racers)
+    groups: dict[str, list[int]] = {}
+    for index, racer in enumerate(racers):
+        if not racer.label:
+            groups.setdefault(racer.title(), []).append(index)
+    for title, members in groups.items():
+        if len(members) < 2:
+            continue
+        settings = [racers[i].settings() for i in members]
+        differing = [name for name in settings[0] if len({s.get(name) for s in settings}) > 1]
+        params = {p.name: p for p in OPTIMIZERS[racers[members[0]].key].params}
+        for i, s in zip(members, settings, strict=True):
+            words = [f"{params[n].label} {'on' if s[n] else 'off'}" if params[n].is_bool else f"{_short(n)}={s[n]:g}"
+                     for n in differing]
+            if words:
+                out[i] = replace(racers[i], label=f"{title} ({', '.join(words)})")
+    return out

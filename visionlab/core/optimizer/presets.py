@@ -1,10 +1,29 @@
-"""Presets that tell the lecture's stories, each a complete race the student can start from."""
+"""Presets that tell the lecture's stories, each a complete race the student can start from.
+
+A preset's `story` only sets the scene; what the student should see is in its `claims` (stories.py), each
+checked on the preset's own run and told with that run's numbers by `Preset.tell`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from visionlab.core.optimizer.engine import Racer
+from visionlab.core.optimizer.claims import Claim
+from visionlab.core.optimizer.engine import Racer, Trajectory
+from visionlab.core.optimizer.stories import (
+    ADAGRAD_SHRINKS,
+    ADAM_VS_RMSPROP,
+    BATCH_VARIANTS,
+    HIMMELBLAU_BASINS,
+    ILL_CONDITIONED,
+    MOMENTUM_SADDLE,
+    NESTEROV_VS_MOMENTUM,
+    RASTRIGIN_LOCAL,
+    SHARP_FLAT,
+    SIX_ON_ROSENBROCK,
+    TOO_LARGE_LR,
+    WEIGHT_DECAY,
+)
 
 # One palette for the lab's plots and exported animations: bright colours that stand out on the viridis
 # heat map (paths also get a dark outline).
@@ -24,6 +43,14 @@ class Preset:
     surface_params: dict = field(default_factory=dict)
     noise: bool = False
     noise_scale: float = 1.0
+    claims: tuple[Claim, ...] = ()
+
+    def tell(self, trajectories: list[Trajectory]) -> str:
+        """The scene, then each claim with this run's numbers (or that this run does not show it)."""
+        keys = [t.racer.key for t in trajectories[:len(self.racers)]]
+        if keys != [r.key for r in self.racers]:
+            return f"{self.story} (The racers were changed: the story is about the preset's own racers.)"
+        return " ".join([self.story, *(claim.sentence(trajectories) for claim in self.claims)])
 
 
 def _r(key: str, label: str = "", batch: int = 0, **hp) -> Racer:
@@ -33,61 +60,60 @@ def _r(key: str, label: str = "", batch: int = 0, **hp) -> Racer:
 PRESETS: tuple[Preset, ...] = (
     Preset("six_on_rosenbrock", "The lecture's six on Rosenbrock",
            "SGD, Momentum, Nesterov, Adagrad, RMSprop and Adam from the same start in Rosenbrock's curved "
-           "valley. Watch who finds the valley floor and who follows it to (1, 1).",
+           "valley, whose minimum is at (1, 1).",
            "rosenbrock", (_r("sgd", lr=1e-3), _r("momentum", lr=5e-4), _r("nesterov", lr=5e-4),
-                          _r("adagrad", lr=0.3), _r("rmsprop", lr=0.005), _r("adam", lr=0.05)), (-1.5, 2.0), 1000),
+                          _r("adagrad", lr=0.3), _r("rmsprop", lr=0.005), _r("adam", lr=0.05)), (-1.5, 2.0), 1000,
+           claims=SIX_ON_ROSENBROCK),
     Preset("momentum_saddle", "Momentum through a saddle",
-           "Started almost on the ridge of x² − y², plain gradient descent crawls: the gradient along y is "
-           "tiny. Momentum accumulates those tiny steps and escapes the saddle point much sooner.",
-           "saddle", (_r("sgd", lr=0.01), _r("momentum", lr=0.01, momentum=0.9)), (-1.8, 1e-3), 150),
+           "Started almost on the ridge of x² − y² (y = 0.001), where the gradient along y is tiny. The "
+           "surface has no bottom.",
+           "saddle", (_r("sgd", lr=0.01), _r("momentum", lr=0.01, momentum=0.9)), (-1.8, 1e-3), 400,
+           claims=MOMENTUM_SADDLE),
     Preset("ill_conditioned", "Zig-zag in a narrow valley",
-           "A quadratic with condition number 50. SGD bounces between the steep walls; momentum averages the "
-           "bounces away and Adam rescales each axis.",
-           "quadratic", (_r("sgd", lr=0.035), _r("momentum", lr=0.01, momentum=0.9), _r("adam", lr=0.1)),
-           (-2.5, 2.0), 150, {"condition": 50.0, "angle_deg": 30.0}),
+           "A quadratic with condition number κ = 50: curvature 50 across the valley (y), 1 along it (x). SGD's "
+           "η = 0.039 is just under its stability limit 2/κ = 0.04.",
+           "quadratic", (_r("sgd", lr=0.039), _r("momentum", lr=0.02, momentum=0.6), _r("adam", lr=0.1)),
+           (-2.5, 2.0), 150, {"condition": 50.0, "angle_deg": 0.0}, claims=ILL_CONDITIONED),
     Preset("too_large_lr", "Too large a learning rate diverges",
-           "On a quadratic with largest curvature κ = 10, gradient descent is stable only for η < 2/κ = 0.2. "
-           "η = 0.05 converges, η = 0.19 oscillates, η = 0.21 diverges.",
+           "On a quadratic with largest curvature κ = 10, each step multiplies the distance along the steep axis "
+           "by 1 − η·κ: gradient descent is stable only for η < 2/κ = 0.2.",
            "quadratic", (_r("sgd", "SGD η=0.05", lr=0.05), _r("sgd", "SGD η=0.19", lr=0.19),
-                         _r("sgd", "SGD η=0.21", lr=0.21)), (-2.5, 2.0), 120, {"condition": 10.0, "angle_deg": 0.0}),
+                         _r("sgd", "SGD η=0.21", lr=0.21)), (-2.5, 2.0), 120, {"condition": 10.0, "angle_deg": 0.0},
+           claims=TOO_LARGE_LR),
     Preset("adagrad_shrinks", "Adagrad's shrinking steps",
-           "Adagrad divides by the root of the sum of all squared gradients so far: G only grows, so its "
-           "steps shrink and it stalls. RMSprop's moving average forgets old gradients and keeps going.",
-           "rosenbrock", (_r("adagrad", lr=0.3), _r("rmsprop", lr=0.01)), (-1.5, 2.0), 1500),
+           "Adagrad divides by the root of the sum of all squared gradients so far, so G only grows; RMSprop "
+           "divides by a moving average that forgets old gradients.",
+           "rosenbrock", (_r("adagrad", lr=0.3), _r("rmsprop", lr=0.01)), (-1.5, 2.0), 1500, claims=ADAGRAD_SHRINKS),
     Preset("adam_vs_rmsprop", "Adam vs RMSprop on Rosenbrock",
            "Adam is RMSprop plus momentum (and bias correction). Same learning rate, same start.",
-           "rosenbrock", (_r("rmsprop", lr=0.02), _r("adam", lr=0.02)), (-1.5, 2.0), 1500),
+           "rosenbrock", (_r("rmsprop", lr=0.02), _r("adam", lr=0.02)), (-1.5, 2.0), 1500, claims=ADAM_VS_RMSPROP),
     Preset("nesterov_vs_momentum", "Nesterov looks ahead",
-           "Nesterov takes the gradient at the look-ahead point θ + α·v, so it brakes before it overshoots.",
+           "Nesterov takes the gradient at the look-ahead point θ + α·v (torch keeps that point as its parameter), "
+           "momentum at θ; both with α = 0.95 in a valley of condition number 20.",
            "quadratic", (_r("momentum", lr=0.02, momentum=0.95), _r("nesterov", lr=0.02, momentum=0.95)),
-           (-2.5, 2.0), 200, {"condition": 20.0, "angle_deg": 30.0}),
+           (-2.5, 2.0), 200, {"condition": 20.0, "angle_deg": 30.0}, claims=NESTEROV_VS_MOMENTUM),
     Preset("batch_variants", "Batch, mini-batch and stochastic GD",
-           "Linear regression on 200 points. Batch GD uses all of them every step, mini-batch GD 16, SGD one: "
-           "the smaller the batch, the noisier the path around the same minimum.",
+           "Linear regression on 200 points. Batch GD uses all of them every step, mini-batch GD 16, SGD one.",
            "regression", (_r("sgd", "Batch GD (200)", lr=0.1), _r("sgd", "Mini-batch GD (16)", 16, lr=0.1),
-                          _r("sgd", "SGD (1)", 1, lr=0.1)), (-1.5, 2.5), 300),
+                          _r("sgd", "SGD (1)", 1, lr=0.1)), (-1.5, 2.5), 300, claims=BATCH_VARIANTS),
     Preset("sharp_flat", "Small batches find flat minima",
-           "Gradient noise of scale σ/√batch. Started in the sharp basin, the large-batch path stays there; "
-           "the small-batch path is shaken out and settles in the wide, flat minimum (Keskar et al. 2017). "
-           "Run the statistics for many seeds.",
+           "Gradient noise of scale σ/√batch (σ = 2) on a sharp minimum near (1.2, 0) and a wide, flat one near "
+           "(−1.1, 0); both paths start in the sharp basin (Keskar et al. 2017). One seed: the statistics tab "
+           "runs many.",
            "sharp_flat", (_r("sgd", "SGD batch 1", 1, lr=0.1), _r("sgd", "SGD batch 256", 256, lr=0.1)),
-           (1.35, 0.12), 2000, noise=True, noise_scale=2.0),
+           (1.35, 0.12), 2000, noise=True, noise_scale=2.0, claims=SHARP_FLAT),
     Preset("weight_decay", "Weight decay pulls toward the origin",
-           "The L2 penalty λ/2·|θ|² moves the minimum of Rosenbrock from (1, 1) toward the origin; the "
-           "larger λ, the stronger the pull.",
+           "The L2 penalty λ/2·|θ|² is added to Rosenbrock's loss, whose own minimum is at (1, 1).",
            "rosenbrock", (_r("adam", "Adam λ=0", lr=0.05), _r("adam", "Adam λ=1", lr=0.05, weight_decay=1.0),
-                          _r("adam", "Adam λ=5", lr=0.05, weight_decay=5.0)), (-1.5, 2.0), 1500),
+                          _r("adam", "Adam λ=5", lr=0.05, weight_decay=5.0)), (-1.5, 2.0), 1500, claims=WEIGHT_DECAY),
     Preset("himmelblau_basins", "Which minimum? Himmelblau",
-           "Four equal minima. Different optimizers from the same start can end in different ones; open "
-           "the basin map to see every start at once.",
+           "Four equal minima (loss 0). Open the basin map to see where every start ends.",
            "himmelblau", (_r("sgd", lr=0.01), _r("momentum", lr=0.005), _r("adam", lr=0.1), _r("rmsprop", lr=0.05)),
-           (0.5, -1.0), 400),
+           (0.5, -1.0), 400, claims=HIMMELBLAU_BASINS),
     Preset("rastrigin_local", "Stuck in a local minimum",
-           "Rastrigin's dimples trap gradient methods: SGD and momentum stall in the dimple next to the start, "
-           "far from the global minimum at the origin. RMSprop with a large step hops a few dimples over, and "
-           "is stuck again: local minima are a real trap in low dimensions.",
-           "rastrigin", (_r("sgd", lr=0.002), _r("momentum", lr=0.005, momentum=0.95), _r("rmsprop", lr=0.3)),
-           (3.2, 2.3), 300),
+           "Rastrigin's bowl is covered in dimples, each a local minimum; the global one is at the origin.",
+           "rastrigin", (_r("sgd", lr=0.002), _r("momentum", lr=0.005, momentum=0.95), _r("adagrad", lr=1.0),
+                         _r("rmsprop", lr=0.1)), (3.2, 2.3), 300, claims=RASTRIGIN_LOCAL),
 )
 
 PRESETS_BY_KEY = {p.key: p for p in PRESETS}

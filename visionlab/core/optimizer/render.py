@@ -15,6 +15,15 @@ from visionlab.core.optimizer.engine import Trajectory
 from visionlab.core.optimizer.presets import PALETTE
 from visionlab.core.optimizer.surfaces import Surface
 
+# OpenCV's Hershey fonts draw ASCII only (η would come out as "??"): frame labels spell Greek letters out.
+_SPELLED = {"η": "lr ", "λ": "lambda ", "α": "alpha ", "β": "beta ", "ε": "eps ", "·": "*", "−": "-", "≈": "~"}
+
+
+def frame_label(text: str) -> str:
+    """`text` in the characters OpenCV can draw: "Adam λ=1" reads "Adam lambda=1"."""
+    spelled = "".join(_SPELLED.get(ch, ch) for ch in text).replace(" =", "=")
+    return spelled.encode("ascii", "replace").decode("ascii")
+
 
 def _rgb(hex_color: str) -> tuple[int, int, int]:
     return tuple(int(hex_color[i:i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
@@ -65,8 +74,8 @@ def render_frames(surface: Surface, trajectories: list[Trajectory], size: tuple[
             pts = to_pixels(traj, int(cut))
             cv2.polylines(frame, [pts.reshape(-1, 1, 2)], False, color, 2, cv2.LINE_AA)
             cv2.circle(frame, tuple(int(v) for v in pts[-1]), 5, color, -1, cv2.LINE_AA)
-            cv2.putText(frame, traj.racer.title(), (8, 18 + 18 * number), cv2.FONT_HERSHEY_SIMPLEX, 0.5, color, 1,
-                        cv2.LINE_AA)
+            cv2.putText(frame, frame_label(traj.racer.title()), (8, 18 + 18 * number), cv2.FONT_HERSHEY_SIMPLEX,
+                        0.5, color, 1, cv2.LINE_AA)
         cv2.putText(frame, f"step {int(cut) - 1}", (8, height - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
                     (255, 255, 255), 1, cv2.LINE_AA)
         images.append(frame)
@@ -83,7 +92,8 @@ def save_animation(frames: list[np.ndarray], path: str | os.PathLike, fps: int =
         raise ValueError("choose a .gif or .mp4 file name")
     if not frames:
         raise ValueError("nothing to save: the race has no steps")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.parent.is_dir():  # the user's own folder: a typo must not create a tree of new ones
+        raise ValueError(f"the folder {target.parent} does not exist")
     fd, tmp = tempfile.mkstemp(suffix=suffix, dir=target.parent, prefix=f".{target.stem}.")
     os.close(fd)
     try:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from visionlab.core.optimizer.mathns import ARRAY
+from visionlab.core.optimizer.mathns import ARRAY, SCALAR
 
 Bounds = tuple[float, float, float, float]  # x_min, x_max, y_min, y_max
 
@@ -33,26 +33,116 @@ class Surface:
     log_scale: bool = False
     note: str = ""
     params: dict[str, float] = field(default_factory=dict)
+    # explain(x, y): why f or its gradient is no number there, in words ("" where both are); None: defined everywhere
+    explain: Callable[[float, float], str] | None = None
 
     @property
     def divergence_limit(self) -> float:
         """|θ| beyond this (1000 view widths out) counts as diverged, as do NaN and inf."""
         return 1000.0 * max(abs(b) for b in self.bounds)
 
-    def grid(self, resolution: int = 200, bounds: Bounds | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Values on a regular grid; Z[i, j] is the value at (xs[j], ys[i]). Non-finite values become NaN."""
+    def evaluate(self, resolution: int = 200, bounds: Bounds | None = None,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Values on a regular grid; Z[i, j] is the value at (xs[j], ys[i]). NaN where f is undefined, ±inf
+        where it overflows: the map hatches the one and clips the other to its colour scale."""
         x_min, x_max, y_min, y_max = bounds or self.bounds
         xs = np.linspace(x_min, x_max, resolution)
         ys = np.linspace(y_min, y_max, resolution)
         grid_x, grid_y = np.meshgrid(xs, ys)
         with np.errstate(all="ignore"):
             z = np.asarray(self.value(grid_x, grid_y, ARRAY), dtype=float) * np.ones_like(grid_x)
+        return xs, ys, z
+
+    def grid(self, resolution: int = 200, bounds: Bounds | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """evaluate(), with every value that is not a finite number (undefined or overflowing) as NaN."""
+        xs, ys, z = self.evaluate(resolution, bounds)
         z[~np.isfinite(z)] = np.nan
         return xs, ys, z
+
+    def undefined_reason(self, x: float, y: float) -> str:
+        """Why f or its gradient is not a finite number at (x, y), e.g. "log of a negative number: log(-0.3)";
+        "" where both are. The engine says this when a racer steps where f is undefined."""
+        if self.explain is not None:
+            return self.explain(x, y)
+        try:
+            numbers = (self.value(x, y, SCALAR), *self.grad(x, y, SCALAR))
+        except (ArithmeticError, ValueError) as exc:
+            return f"f cannot be computed here ({exc})"
+        return "" if all(math.isfinite(n) for n in numbers) else "f or its gradient is not a finite number here"
 
     def loss_along(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
             return np.asarray(self.value(np.asarray(xs, float), np.asarray(ys, float), ARRAY), float) * np.ones(len(xs))
+
+
+# --- isolines ----------------------------------------------------------------------------------------------
+
+# Marching squares. A cell's corners are a = (i, j), b = (i, j+1), c = (i+1, j+1), d = (i+1, j); its edges
+# 0: a–b, 1: b–c, 2: d–c, 3: a–d. The case number has a bit per corner above the level (a 1, b 2, c 4, d 8);
+# the two saddle cases (5, 10) add 16 when the cell's centre is above, which joins the corners above.
+_SEGMENTS = {1: ((3, 0),), 2: ((0, 1),), 3: ((3, 1),), 4: ((1, 2),), 5: ((3, 0), (1, 2)), 21: ((0, 1), (2, 3)),
+             6: ((0, 2),), 7: ((3, 2),), 8: ((2, 3),), 9: ((0, 2),), 10: ((0, 1), (2, 3)), 26: ((3, 0), (1, 2)),
+             11: ((1, 2),), 12: ((3, 1),), 13: ((0, 1),), 14: ((3, 0),)}
+_TABLE = np.full((27, 2, 2), -1)
+for _case, _pairs in _SEGMENTS.items():
+    _TABLE[_case, :len(_pairs)] = _pairs
+
+
+def isolines(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, levels,
+             f: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> list[np.ndarray]:
+    """For each level, the curve z = level on the grid of `evaluate` as straight segments, shape (n, 2, 2): n
+    segments of two (x, y) ends on cell edges. A cell with a corner that is no finite number is skipped, so no
+    line runs into an undefined region. Given f (vectorised, f(xs, ys) -> z), each end is found by bisecting
+    its edge, and an edge whose values jump instead of crossing the level (a pole: 1/x from −∞ to +∞) gives
+    no line: f is never equal to the level there."""
+    z = np.asarray(z, dtype=float)
+    finite = np.isfinite(z)
+    cell_finite = finite[:-1, :-1] & finite[:-1, 1:] & finite[1:, 1:] & finite[1:, :-1]
+    with np.errstate(invalid="ignore"):
+        centre = (z[:-1, :-1] + z[:-1, 1:] + z[1:, 1:] + z[1:, :-1]) / 4
+    return [_isoline(xs, ys, z, float(level), cell_finite, centre, f) for level in levels]
+
+
+def _isoline(xs, ys, z, level, cell_finite, centre, f) -> np.ndarray:
+    above = (z > level).view(np.uint8)
+    case = above[:-1, :-1] | above[:-1, 1:] << 1 | above[1:, 1:] << 2 | above[1:, :-1] << 3
+    case = np.where(((case == 5) | (case == 10)) & (centre > level), case + 16, case) * cell_finite
+    i, j = np.nonzero(_TABLE[case, 0, 0] >= 0)
+    if not len(i):
+        return np.zeros((0, 2, 2))
+    corner = [(xs[j], ys[i], z[i, j]), (xs[j + 1], ys[i], z[i, j + 1]), (xs[j + 1], ys[i + 1], z[i + 1, j + 1]),
+              (xs[j], ys[i + 1], z[i + 1, j])]
+    ends = np.empty((4, len(i), 2))
+    real = np.ones((4, len(i)), dtype=bool)
+    with np.errstate(all="ignore"):  # edges the level does not cross are computed too, and never used
+        for edge, (p, q) in enumerate(((0, 1), (1, 2), (3, 2), (0, 3))):
+            ends[edge], real[edge] = _crossing(corner[p], corner[q], level, f)
+    pairs = _TABLE[case[i, j]]  # (cells, 2 slots, 2 edges)
+    cells = np.arange(len(i))
+    segments = [np.stack([ends[pairs[:, slot, 0], cells], ends[pairs[:, slot, 1], cells]], axis=1)[used]
+                for slot in (0, 1)
+                if (used := (pairs[:, slot, 0] >= 0) & real[pairs[:, slot, 0], cells] & real[pairs[:, slot, 1], cells])
+                .any()]
+    return np.concatenate(segments) if segments else np.zeros((0, 2, 2))
+
+
+def _crossing(a, b, level: float, f, steps: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Where the edges from corners a to b (arrays x, y, z each) cross `level`, and whether they really do."""
+    (ax, ay, az), (bx, by, bz) = a, b
+    jump = np.abs(bz - az)
+    if f is not None:
+        a_above = az > level
+        for _ in range(steps):  # halve each edge, keeping the half whose ends are on both sides of the level
+            mx, my = (ax + bx) / 2, (ay + by) / 2
+            mz = np.asarray(f(mx, my), dtype=float) * np.ones_like(mx)
+            keep_a = (mz > level) != a_above
+            ax, ay, az = np.where(keep_a, ax, mx), np.where(keep_a, ay, my), np.where(keep_a, az, mz)
+            bx, by, bz = np.where(keep_a, mx, bx), np.where(keep_a, my, by), np.where(keep_a, mz, bz)
+    t = (level - az) / (bz - az)
+    point = np.stack([ax + t * (bx - ax), ay + t * (by - ay)], axis=1)
+    # 2⁸ times shorter, a continuous f differs about 2⁸ times less between the ends; across a pole it does not
+    real = np.ones(len(t), dtype=bool) if f is None else np.isfinite(az + bz) & (np.abs(bz - az) <= jump / 8)
+    return point, real
 
 
 # --- the analytic surfaces ------------------------------------------------------------------------------
@@ -75,8 +165,10 @@ def make_quadratic(condition: float = 10.0, angle_deg: float = 30.0) -> Surface:
         "quadratic", "Ill-conditioned quadratic", f"½(u² + κ·v²), κ = {k:g}, rotated {angle_deg:g}°",
         value, grad, (-3, 3, -3, 3), (-2.5, 2.0),
         f"0.5*(({c!r}*x + {s!r}*y)**2 + {k!r}*(-{s!r}*x + {c!r}*y)**2)", ((0.0, 0.0),),
-        note="Condition number κ = largest / smallest curvature. Plain GD zig-zags across the narrow valley; "
-             "momentum and adaptive methods cut through it.",
+        # Checked in test_surfaces.py: zig-zag near the limit, none at a small η, divergence beyond it.
+        note=f"Condition number κ = largest / smallest curvature = {k:g}: plain gradient descent is stable only for "
+             f"η < 2/κ = {2 / k:.3g}. Near that limit it zig-zags across the narrow valley; with a much smaller η "
+             f"it crawls down without zig-zagging.",
         params={"condition": k, "angle_deg": float(angle_deg)},
     )
 

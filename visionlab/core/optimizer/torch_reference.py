@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from visionlab.core.optimizer.data_surface import batch_indices
-from visionlab.core.optimizer.engine import Racer
+from visionlab.core.optimizer.engine import Racer, jitter_signs
 from visionlab.core.optimizer.mathns import torch_namespace
 from visionlab.core.optimizer.surfaces import Surface
 
@@ -50,8 +50,11 @@ def build_torch_optimizer(racer: Racer, params):
 
 
 def torch_path(surface: Surface, racer: Racer, start: tuple[float, float], steps: int, *, seed: int = 0,
-               noise: bool = False, noise_scale: float = 1.0) -> np.ndarray:
+               noise: bool = False, noise_scale: float = 1.0, jitter: float = 0.0) -> np.ndarray:
     """Positions (steps + 1, 2) of torch.optim in float64, with autograd gradients.
+
+    jitter = d: every gradient is taken at θ ± d (engine.jitter_signs), a rounding-sized disturbance at every
+    step (chaos.py uses it to find paths that amplify last-bit differences).
 
     The default dtype is float64 while the optimizer is built: torch keeps some optimizer state (NAdam's
     running product of momentum factors, step counters) in the default dtype, float32 otherwise.
@@ -61,12 +64,12 @@ def torch_path(surface: Surface, racer: Racer, start: tuple[float, float], steps
     previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     try:
-        return _torch_path(surface, racer, start, steps, seed, noise, noise_scale)
+        return _torch_path(surface, racer, start, steps, seed, noise, noise_scale, jitter)
     finally:
         torch.set_default_dtype(previous)
 
 
-def _torch_path(surface, racer, start, steps, seed, noise, noise_scale) -> np.ndarray:
+def _torch_path(surface, racer, start, steps, seed, noise, noise_scale, jitter) -> np.ndarray:
     import torch
 
     xp = torch_namespace()
@@ -81,14 +84,16 @@ def _torch_path(surface, racer, start, steps, seed, noise, noise_scale) -> np.nd
     if noise and racer.batch_size > 0 and not minibatch and data is None:
         rng = np.random.default_rng(seed)
         extra = torch.from_numpy(rng.standard_normal((steps, 2)) * (noise_scale / math.sqrt(racer.batch_size)))
+    shifts = torch.from_numpy(jitter_signs(steps) * jitter) if jitter else None
     path = [theta.detach().clone()]
     for t in range(steps):
         optimizer.zero_grad()
+        at = theta + shifts[t] if shifts is not None else theta
         if minibatch:
             batch_x, batch_y = data_x[rows[t]], data_y[rows[t]]
-            loss = ((theta[0] * batch_x + theta[1] - batch_y) ** 2).mean()
+            loss = ((at[0] * batch_x + at[1] - batch_y) ** 2).mean()
         else:
-            loss = surface.value(theta[0], theta[1], xp)
+            loss = surface.value(at[0], at[1], xp)
         loss.backward()
         if extra is not None:
             assert theta.grad is not None  # loss.backward() above filled it

@@ -4,8 +4,10 @@ steps, gradient noise and weight-decay comparison. Edits the panel's LabConfig i
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -19,16 +21,18 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from visionlab.core.optimizer.catalog import SURFACE_KEYS, SURFACE_NAMES
+from visionlab.core.optimizer.custom_surface import make_custom_surface
 from visionlab.core.optimizer.engine import Racer
 from visionlab.core.optimizer.expression import ExpressionError
 from visionlab.core.optimizer.hyperparams import OPTIMIZERS
-from visionlab.core.optimizer.lab import MAX_UI_STEPS, LabConfig
+from visionlab.core.optimizer.lab import MAX_UI_STEPS, LabConfig, titled
 from visionlab.core.optimizer.presets import PALETTE, PRESETS, PRESETS_BY_KEY
 from visionlab.qt.common import theme
 from visionlab.qt.common.layouts import column_layout
@@ -95,6 +99,8 @@ class OptimControls(QScrollArea):
         self.expression_error = QLabel()
         self.expression_error.setWordWrap(True)
         self.expression_error.setStyleSheet(f"color: {theme.ERROR};")
+        # Ignored: the refusal wraps to the column's width, whatever its length, and never widens the column
+        self.expression_error.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         form.addRow(self.expression)
         form.addRow(self.expression_error)
         self.log_scale = QCheckBox("log colour scale")
@@ -110,11 +116,15 @@ class OptimControls(QScrollArea):
         racer_layout = QVBoxLayout(racer_group)
         self.racer_list = QListWidget()
         self.racer_list.setMaximumHeight(120)
-        self.racer_list.setStyleSheet("QListWidget { background: #202124; }")
+        dark = self.racer_list.palette()  # a palette, not a style sheet: styled lists repaint far slower
+        dark.setColor(QPalette.ColorRole.Base, QColor("#202124"))
+        self.racer_list.setPalette(dark)
         self.racer_list.currentRowChanged.connect(self._racer_selected)
         racer_layout.addWidget(self.racer_list)
         add_row = QHBoxLayout()
+        add_row.addWidget(QLabel("add:"))  # the box picks a new racer's optimizer; it is not the selected one's
         self.add_box = QComboBox()
+        self.add_box.setToolTip("the optimizer of a new racer: choose one, then press +")
         for key, spec in OPTIMIZERS.items():
             self.add_box.addItem(spec.name, key)
         add_button = QPushButton("+")
@@ -214,7 +224,7 @@ class OptimControls(QScrollArea):
         self._refresh_racers(0)
 
     def set_surface_info(self, formula: str, note: str, log_default: bool, surface_changed: bool) -> None:
-        self.formula.setText(f"<b>{formula}</b><br>{note}")
+        self.formula.setText(f"<b>{_breakable(html.escape(formula))}</b><br>{note}")
         if surface_changed:
             self.log_scale.blockSignals(True)
             self.log_scale.setChecked(log_default)
@@ -234,7 +244,7 @@ class OptimControls(QScrollArea):
     def _refresh_racers(self, select: int) -> None:
         self.racer_list.blockSignals(True)
         self.racer_list.clear()
-        for number, racer in enumerate(self.config.racers):
+        for number, racer in enumerate(titled(self.config.racers)):
             item = QListWidgetItem(f"● {racer.title()}")
             item.setForeground(QColor(PALETTE[number % len(PALETTE)]))
             self.racer_list.addItem(item)
@@ -272,7 +282,15 @@ class OptimControls(QScrollArea):
         row = self.selected_index()
         if 0 <= row < len(self.config.racers):
             self.config.racers[row].hp[name] = value
+            self._retitle()
             self.changed.emit(False)
+
+    def _retitle(self) -> None:
+        """Twins (two Adams) are told apart by the settings they differ in: a changed setting may rename them."""
+        for number, racer in enumerate(titled(self.config.racers)):
+            item = self.racer_list.item(number)
+            if item is not None and item.text() != f"● {racer.title()}":
+                item.setText(f"● {racer.title()}")
 
     def _batch_changed(self, value: int) -> None:
         row = self.selected_index()
@@ -291,7 +309,8 @@ class OptimControls(QScrollArea):
 
     def _surface_chosen(self, index: int) -> None:
         self.config.surface = self.surface_box.itemData(index)
-        self.config.preset = ""
+        self.config.preset = ""  # another surface: the preset's story no longer applies
+        self.preset_box.setCurrentIndex(0)
         self._update_surface_rows()
         self.changed.emit(True)
 
@@ -301,19 +320,23 @@ class OptimControls(QScrollArea):
 
     def _expression_edited(self) -> None:
         text = self.expression.text()
-        from visionlab.core.optimizer.expression import parse
-
-        try:
-            parse(text)
+        try:  # the whole surface, not only the parse: 1/(1-1) parses, and fails only when computed
+            make_custom_surface(text)
         except ExpressionError as exc:
-            self.expression_error.setText(f"At position {exc.position + 1}: {exc.message}<br><tt>"
-                                          f"{_mark(text, exc.position)}</tt>")
-            self.expression_error.show()
+            self.show_expression_error(text, exc)
             return
         self.expression_error.setText("")
         self.expression_error.hide()
         self.config.expression = text
         self.changed.emit(True)
+
+    def show_expression_error(self, text: str, error: ExpressionError) -> None:
+        """The refusal at the field, with the place to blame; the map keeps the last accepted f and says so."""
+        kept = "" if text == self.config.expression else " The map still shows the last accepted f."
+        message = html.escape(error.message, quote=False)
+        self.expression_error.setText(f"At position {error.position + 1}: {message}.{kept}"
+                                      f"<br><tt>{_mark(text, error.position)}</tt>")
+        self.expression_error.show()
 
     def set_start(self, x: float, y: float) -> None:
         for box, value in ((self.start_x, x), (self.start_y, y)):
@@ -342,11 +365,21 @@ class OptimControls(QScrollArea):
         self.changed.emit(False)
 
 
-def _mark(text: str, position: int) -> str:
-    """The text with the offending character highlighted (HTML-escaped, shortened around it)."""
-    import html
+def _breakable(formula: str) -> str:
+    """The formula with a zero-width space after each operator, so a long one wraps instead of widening."""
+    return "".join(ch + "\u200b" if ch in "+-*/^" else ch for ch in formula).replace("*\u200b*", "**")
 
-    lo = max(0, position - 30)
-    before, at, after = text[lo:position], text[position:position + 1] or " ", text[position + 1:position + 30]
-    return (html.escape(before) + f"<span style='background:{theme.ERROR};color:white'>{html.escape(at)}</span>"
-            + html.escape(after))
+
+MARK_CONTEXT = 12  # characters of the expression kept on each side of the one to blame
+
+
+def _mark(text: str, position: int) -> str:
+    """The text around the offending character, that character highlighted: HTML-escaped, shortened to
+    ±MARK_CONTEXT characters (an ellipsis says where it was cut) and breakable after each operator, so a long
+    expression wraps in the column instead of widening it."""
+    lo, hi = max(0, position - MARK_CONTEXT), position + 1 + MARK_CONTEXT
+    before, at, after = text[lo:position], text[position:position + 1] or " ", text[position + 1:hi]
+    before = ("…" if lo > 0 else "") + before
+    after = after + ("…" if hi < len(text) else "")
+    return (html.escape(_breakable(before)) + f"<span style='background:{theme.ERROR};color:white'>"
+            f"{html.escape(at)}</span>" + html.escape(_breakable(after)))

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -25,19 +24,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from visionlab.core import atomic, paths
-from visionlab.core.optimizer.engine import Racer, Trajectory, trace_step
-from visionlab.core.optimizer.export import python_snippet, trajectories_csv
-from visionlab.core.optimizer.internals import describe
-from visionlab.core.optimizer.lab import LabConfig
+from visionlab.core.optimizer.engine import OK, Racer, Trajectory, trace_step
+from visionlab.core.optimizer.expression import ExpressionError
+from visionlab.core.optimizer.internals import describe, rule, undefined_start_text
+from visionlab.core.optimizer.lab import LabConfig, titled
 from visionlab.core.optimizer.mathns import SCALAR
 from visionlab.core.optimizer.presets import PALETTE, PRESETS_BY_KEY
 from visionlab.qt.common.first_paint import FirstPaintWatcher
 from visionlab.qt.common.jobs import JobRunner
 from visionlab.qt.common.layouts import column_layout, row_layout
-from visionlab.qt.common.theme import StatusLine
 from visionlab.qt.optimizer.controls import OptimControls
-from visionlab.qt.optimizer.readouts import SideColumn
+from visionlab.qt.optimizer.exports import ExportsMixin
+from visionlab.qt.optimizer.readouts import SideColumn, internals_marks
 from visionlab.qt.optimizer.surface_3d import Surface3DView
 from visionlab.qt.optimizer.surface_map import GRID, SurfaceMap
 from visionlab.qt.optimizer.sweeps import BasinView, LearningRateView, SharpFlatView
@@ -45,9 +43,10 @@ from visionlab.qt.panel import Panel
 
 log = logging.getLogger(__name__)
 SPEEDS = (1, 2, 5, 10, 25, 50)
+STORY_DELAY_MS = 80  # the story follows a slider drag this long after it pauses (re-wrapping it costs a frame)
 
 
-class OptimizerPanel(Panel):
+class OptimizerPanel(ExportsMixin, Panel):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -56,6 +55,8 @@ class OptimizerPanel(Panel):
         self.trajectories: list[Trajectory] = []
         self.colors: list[str] = []
         self.step = 0
+        self._race_cache: dict[tuple, Trajectory] = {}  # paths of unchanged racers are not recomputed
+        self._internals_shown: tuple | None = None
         self.jobs = JobRunner(self)  # sweeps (one kind per view) and exports
 
         self.controls = OptimControls(config)
@@ -68,29 +69,29 @@ class OptimizerPanel(Panel):
         for view in (self.basin, self.lr_strip, self.sharp_flat):
             view.panel = self
         self.side = SideColumn()
+        self.side.setMinimumWidth(340)  # the values table's six columns stay readable at 1024×700
 
         center = QWidget()
         center_layout = column_layout(center)
         center_layout.addLayout(self._export_bar())
         self.tabs = QTabWidget()
-        map_page = QWidget()
-        map_layout = column_layout(map_page)
-        map_layout.addWidget(self.map, 1)
-        map_layout.addLayout(self._playback_bar())
-        self.tabs.addTab(map_page, "Map")
+        self.tabs.addTab(self.map, "Map")
         self.tabs.addTab(self.view3d, "3D")
         self.tabs.addTab(self.basin, "Basin map")
         self.tabs.addTab(self.lr_strip, "LR strip")
         self.tabs.addTab(self.sharp_flat, "Sharp vs flat")
         self.tabs.currentChanged.connect(self._tab_changed)
         center_layout.addWidget(self.tabs, 1)
+        self.playback = QWidget()  # one play / step bar for the map and the 3D view
+        self.playback.setLayout(self._playback_bar())
+        center_layout.addWidget(self.playback)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.controls)
         splitter.addWidget(center)
         splitter.addWidget(self.side)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([290, 640, 340])
+        splitter.setSizes([290, 640, 400])
         splitter.setCollapsible(0, False)
         splitter.setCollapsible(2, False)
         layout = row_layout(self, 2)
@@ -99,6 +100,10 @@ class OptimizerPanel(Panel):
         self.play_timer = QTimer(self)
         self.play_timer.setInterval(33)  # ≈30 Hz
         self.play_timer.timeout.connect(self._advance)
+        self.story_timer = QTimer(self)
+        self.story_timer.setSingleShot(True)
+        self.story_timer.setInterval(STORY_DELAY_MS)
+        self.story_timer.timeout.connect(self._tell_story)
         self.controls.changed.connect(self.recompute)
         self.controls.preset_loaded.connect(lambda: self.recompute(True))
         self.map.start_clicked.connect(self.controls.set_start)
@@ -117,19 +122,9 @@ class OptimizerPanel(Panel):
             self.recompute(True)
 
     # -- layout pieces -------------------------------------------------------------------------------
-    def _export_bar(self) -> QHBoxLayout:
-        bar = QHBoxLayout()
-        for label, slot in (("PNG", self._ask_png), ("GIF / MP4", self._ask_animation), ("CSV", self._ask_csv),
-                            ("Copy as Python", self.copy_python)):
-            button = QPushButton(label)
-            button.clicked.connect(slot)
-            bar.addWidget(button)
-        self.message = StatusLine()
-        bar.addWidget(self.message, 1)
-        return bar
-
     def _playback_bar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
         self.play_button = QPushButton("▶ Play")
         self.play_button.setMinimumWidth(70)
         self.play_button.setCheckable(True)
@@ -162,30 +157,68 @@ class OptimizerPanel(Panel):
         try:
             if surface_changed:
                 self.surface = self.config.make_surface()
-            trajectories = self.config.run(self.surface)
+                self._race_cache = {}
+            trajectories = self._run_race()
+        except ExpressionError as exc:  # a custom f is refused at its field, where it is typed
+            self.controls.show_expression_error(self.config.expression, exc)
+            return
         except Exception as exc:  # bad parameters are shown, the last good view stays
             self.message.show_message(str(exc), error=True)
             return
-        self.message.show_message("")
         if surface_changed or self.controls.penalized.isChecked():
             self._draw_surface(surface_changed)
         self.trajectories = trajectories
         self.colors = [PALETTE[i % len(PALETTE)] for i in range(len(trajectories))]
         self.map.set_paths(trajectories, self.colors, self.config.start)
-        self.side.loss.set_curves(trajectories, self.colors)
-        longest = max(len(t.xs) - 1 for t in trajectories) if trajectories else 0
+        self.side.loss.set_curves(trajectories, self.colors, self.surface)
         self.slider.blockSignals(True)
         self.slider.setRange(0, max(self.config.steps, 1))
         self.slider.blockSignals(False)
         self._refresh_racer_box()
         if not self.play_timer.isActive():
             self.step = self.config.steps
-        self.set_step(min(self.step, self.config.steps), force=True)
         self.view3d.show_race(self.surface, trajectories, self.colors, self.controls.log_scale.isChecked())
-        diverged = [t.racer.title() + ": " + t.status() for t in trajectories if t.diverged_at is not None]
-        if diverged:
-            self.message.show_message("; ".join(diverged), error=True)
-        del longest
+        self.set_step(min(self.step, self.config.steps), force=True)
+        if surface_changed:
+            self.sharp_flat.surface_changed(self.surface)
+            self.basin.follow_race(self.config.steps)
+        self._say_outcomes()
+        if surface_changed:
+            self._tell_story()
+        else:  # a slider drag: the wrapped label's relayout (≈2 ms) is done once the drag pauses
+            self.story_timer.start()
+
+    def _tell_story(self) -> None:
+        """The preset's claims, told with (and checked on) the run on screen; "" once the surface is changed."""
+        self.story_timer.stop()
+        self.controls.story.setText(self.config.story(self.trajectories))
+
+    def _run_race(self) -> list[Trajectory]:
+        """The race, through LabConfig.run, for the racers whose settings changed only: dragging one racer's
+        slider reruns one path, not six. The cache is emptied when the surface changes."""
+        config = self.config
+        shared = (config.start, config.steps, config.seed, config.noise, config.noise_scale)
+        cache, paths = {}, []
+        for racer in config.all_racers():
+            key = (shared, racer.key, tuple(sorted(racer.settings().items())), racer.batch_size, racer.label)
+            if key not in self._race_cache:
+                alone = replace(config, racers=[racer], compare_no_decay=False)
+                self._race_cache[key] = alone.run(self.surface)[0]
+            cache[key] = self._race_cache[key]
+            paths.append(cache[key])
+        self._race_cache = cache
+        return paths
+
+    def _say_outcomes(self) -> None:
+        """Failures in red; a racer that left the view (or escaped down a surface with no bottom) is said
+        plainly: that is not a failure."""
+        undefined = next((t.undefined_start for t in self.trajectories if t.undefined_start), "")
+        if undefined:  # no racer moved: one sentence about the start, not one "diverged" per racer
+            self.message.show_message(undefined_start_text(self.config.start, undefined), error=False)
+            return
+        outcomes = [(t.racer.title(), t.outcome()) for t in self.trajectories]
+        news = [f"{title}: {o.text}" for title, o in outcomes if o.kind != OK]
+        self.message.show_message("; ".join(news), error=any(o.failed for _, o in outcomes))
 
     def _draw_surface(self, surface_changed: bool) -> None:
         self.controls.set_surface_info(self.surface.formula, self.surface.note, self.surface.log_scale, surface_changed)
@@ -200,6 +233,9 @@ class OptimizerPanel(Panel):
 
     def _refresh_racer_box(self) -> None:
         box = self.side.internals.racer_box
+        titles = [traj.racer.title() for traj in self.trajectories]
+        if titles == [box.itemText(i) for i in range(box.count())]:
+            return  # the same racers (a slider moved): refilling the box would cost more than the race
         current = box.currentIndex()
         box.blockSignals(True)
         box.clear()
@@ -210,7 +246,7 @@ class OptimizerPanel(Panel):
 
     def selected_racer(self) -> Racer | None:
         index = self.controls.selected_index()
-        racers = self.config.racers
+        racers = titled(self.config.racers)  # named as in the list, the legend and the table
         return racers[index] if 0 <= index < len(racers) else (racers[0] if racers else None)
 
     # -- playback ------------------------------------------------------------------------------------
@@ -234,6 +270,7 @@ class OptimizerPanel(Panel):
             except (OverflowError, ValueError, ZeroDivisionError):
                 grads.append(float("nan"))
         self.side.table.show_step(self.trajectories, self.colors, step, grads)
+        self.view3d.show_step(step)
         self._show_internals()
 
     def set_playing(self, playing: bool) -> None:
@@ -260,89 +297,29 @@ class OptimizerPanel(Panel):
         if not (0 <= index < len(self.trajectories)):
             return
         traj = self.trajectories[index]
+        if traj.undefined_start:
+            self._internals_shown = None
+            self.side.internals.text.setText(f"<b>{traj.racer.title()}</b>: {rule(traj.racer)}<br>"
+                                             + undefined_start_text(self.config.start, traj.undefined_start))
+            self.map.set_arrows([], [])
+            return
         step = min(self.step, traj.steps_done)
+        # The same (unchanged, cached) path at the same step shows the same internals: nothing to redo.
+        last = self._internals_shown
+        if last is not None and last[0] is traj and last[1:] == (step, self.surface.bounds):
+            return
+        self._internals_shown = (traj, step, self.surface.bounds)
         info = trace_step(self.surface, traj.racer, self.config.start, step, seed=self.config.seed,
                           noise=self.config.noise, noise_scale=self.config.noise_scale) if step >= 1 else None
         self.side.internals.text.setText(describe(traj.racer, step, info))
-        arrows, points = [], []
-        if info is not None:
-            x_min, x_max, y_min, y_max = self.surface.bounds
-            reach = 0.15 * max(x_max - x_min, y_max - y_min)
-            before = info["before"]
-            gx, gy = info["grad"]
-            norm = float(np.hypot(gx, gy)) or 1.0
-            arrows.append((before, (-gx / norm * reach, -gy / norm * reach), "#ff5555", "−∇L (direction)"))
-            vector = info.get("velocity", info.get("step"))
-            vnorm = float(np.hypot(*vector))
-            if vnorm > 0:
-                scale = reach / vnorm if vnorm > reach or vnorm < reach / 20 else 1.0
-                label = "v (velocity)" if "velocity" in info else "step"
-                arrows.append((before, (vector[0] * scale, vector[1] * scale), "#ffffff",
-                               label + ("" if scale == 1.0 else f" ×{scale:.3g}")))
-            if "lookahead" in info:
-                points.append((info["lecture_theta"], "#ffd700", "lecture's θ"))
-                points.append((info["lookahead"], "#ff9900", "look-ahead θ+αv (torch's p)"))
-        self.map.set_arrows(arrows, points)
-
-    # -- exports -------------------------------------------------------------------------------------
-    def _run_export(self, function, *args, done: str) -> None:
-        """One export at a time: a new one replaces (cancels) an export still running."""
-        self.jobs.start("export", function, *args,
-                        on_progress=lambda f, m: self.message.show_message(f"Exporting… {f:.0%}"),
-                        on_done=lambda _: self.message.show_message(done),
-                        on_error=lambda msg: self.message.show_message(f"Export failed: {msg}", error=True))
-
-    def _save_name(self, title: str, default: str, filters: str) -> str:
-        path, _ = QFileDialog.getSaveFileName(self, title, str(paths.subdir("exports") / default), filters)
-        return path
-
-    def _ask_png(self) -> None:
-        path = self._save_name("Save the view as PNG", "optimizer.png", "PNG (*.png)")
-        if path:
-            self.export_png(path)
-
-    def _ask_animation(self) -> None:
-        path = self._save_name("Save the race as an animation", "race.gif", "GIF (*.gif);;MP4 video (*.mp4)")
-        if path:
-            self.export_animation(path)
-
-    def _ask_csv(self) -> None:
-        path = self._save_name("Save the paths as CSV", "race.csv", "CSV (*.csv)")
-        if path:
-            self.export_csv(path)
-
-    def export_png(self, path: str) -> None:
-        image = self.tabs.currentWidget().grab().toImage()
-
-        def save(target):
-            if not image.save(target):
-                raise OSError(f"could not write {target}")
-        self._run_export(save, path, done=f"Saved {path}")
-
-    def export_csv(self, path: str) -> None:
-        text = trajectories_csv(self.trajectories)
-        self._run_export(atomic.write_text, path, text, done=f"Saved {path}")
-
-    def export_animation(self, path: str) -> None:
-        from visionlab.core.optimizer.render import export_animation  # OpenCV and Pillow load only when needed
-
-        self._run_export(export_animation, self.surface, list(self.trajectories), path, done=f"Saved {path}")
-
-    def copy_python(self) -> str:
-        try:
-            code = python_snippet(self.surface, self.config.all_racers(), self.config.start, self.config.steps,
-                                  seed=self.config.seed, noise=self.config.noise, noise_scale=self.config.noise_scale)
-        except ValueError as exc:
-            self.message.show_message(str(exc), error=True)
-            return ""
-        QGuiApplication.clipboard().setText(code)
-        self.message.show_message("A runnable torch.optim script is on the clipboard.")
-        return code
+        self.map.set_arrows(*(internals_marks(info, self.surface.bounds) if info is not None else ([], [])))
 
     # -- panel hooks ---------------------------------------------------------------------------------
     def _tab_changed(self, index: int) -> None:
-        if self.tabs.widget(index) is self.view3d:
-            self.view3d.ensure_gl()
+        page = self.tabs.widget(index)
+        self.playback.setVisible(page in (self.map, self.view3d))
+        if page is self.view3d and self.view3d.ensure_gl():
+            self.view3d.show_step(self.step)
 
     def panel_hidden(self) -> None:
         self.set_playing(False)

@@ -1,7 +1,9 @@
 """A form for one optimizer's hyperparameters: a slider and a text field per value, checked at the field.
 
 Dragging a slider changes the value continuously (the lab recomputes every path while you drag); typing
-a value out of range shows the reason under the field and keeps the last good value.
+a value out of range shows the reason under the field and keeps the last good value. A log-scaled value
+(a learning rate, ε) gets a slider over the useful range, two decades either side of its default, across
+the whole column's width; the field takes anything the optimizer allows.
 """
 
 from __future__ import annotations
@@ -15,6 +17,16 @@ from visionlab.core.optimizer.hyperparams import Param
 from visionlab.qt.common import theme
 
 SLIDER_STEPS = 1000
+SLIDER_DECADES = 2  # either side of the default, for log-scaled values
+
+
+def slider_range(param: Param) -> tuple[float, float]:
+    """The values the slider spans: the whole range for linear values; for log-scaled ones two decades either
+    side of the default (1e-4 … 1 for Adam's η = 0.01: a 30 px drag is a factor of about 2, not 10⁴)."""
+    if not param.log:
+        return param.minimum, param.maximum
+    spread = 10.0 ** SLIDER_DECADES
+    return max(param.minimum, param.default / spread), min(param.maximum, param.default * spread)
 
 
 class ParamRow:
@@ -32,26 +44,30 @@ class ParamRow:
             self.slider = self.field = None
             return
         self.check = None
+        self.low, self.high = slider_range(param)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, SLIDER_STEPS)
+        self.slider.setToolTip(f"{param.help}: the slider spans {self.low:g} … {self.high:g}"
+                               + ("" if (self.low, self.high) == (param.minimum, param.maximum) else
+                                  f"; type any value from {param.minimum:g} to {param.maximum:g} in the field"))
         self.field = QLineEdit()
-        self.field.setMaximumWidth(70)
+        self.field.setMaximumWidth(80)
         self.field.setToolTip(f"{param.help} (from {param.minimum:g} to {param.maximum:g})")
         self.set_value(value)
 
-    # The slider covers the whole valid range, log-spaced for learning rates and eps.
+    def _ends(self) -> tuple[float, float]:
+        return (math.log10(max(self.low, 1e-300)), math.log10(self.high)) if self.param.log else (self.low, self.high)
+
     def _to_slider(self, value: float) -> int:
-        p = self.param
-        lo, hi = (math.log10(max(p.minimum, 1e-12)), math.log10(p.maximum)) if p.log else (p.minimum, p.maximum)
-        v = math.log10(max(value, 1e-12)) if p.log else value
-        return int(round((v - lo) / (hi - lo) * SLIDER_STEPS))
+        """The slider position for `value`, at the nearer end when the value lies outside the slider's span."""
+        lo, hi = self._ends()
+        v = math.log10(max(value, 1e-300)) if self.param.log else value
+        return int(round(min(max((v - lo) / (hi - lo), 0.0), 1.0) * SLIDER_STEPS))
 
     def from_slider(self, position: int) -> float:
-        p = self.param
-        if p.log:
-            lo, hi = math.log10(max(p.minimum, 1e-12)), math.log10(p.maximum)
-            return float(f"{10 ** (lo + (hi - lo) * position / SLIDER_STEPS):.3g}")
-        return float(f"{p.minimum + (p.maximum - p.minimum) * position / SLIDER_STEPS:.4g}")
+        lo, hi = self._ends()
+        at = lo + (hi - lo) * position / SLIDER_STEPS
+        return float(f"{10 ** at:.3g}") if self.param.log else float(f"{at:.4g}")
 
     def set_value(self, value: float) -> None:
         if self.check is not None:
@@ -88,14 +104,16 @@ class ParamForm(QWidget):
             self.rows[param.name] = row
             self.grid.addWidget(row.label, line, 0)
             if row.check is not None:
-                self.grid.addWidget(row.check, line, 1, 1, 2)
+                self.grid.addWidget(row.check, line, 1)
                 row.check.toggled.connect(lambda on, n=param.name: self.changed.emit(n, 1.0 if on else 0.0))
             else:
-                self.grid.addWidget(row.slider, line, 1)
-                self.grid.addWidget(row.field, line, 2)
+                # The field beside the label, the slider below across the column: every pixel is precision.
+                self.grid.addWidget(row.field, line, 1, Qt.AlignmentFlag.AlignRight)
+                line += 1
+                self.grid.addWidget(row.slider, line, 0, 1, 2)
                 row.slider.valueChanged.connect(lambda pos, r=row: self._slid(r, pos))
                 row.field.editingFinished.connect(lambda r=row: self._typed(r))
-            self.grid.addWidget(row.error, line + 1, 0, 1, 3)
+            self.grid.addWidget(row.error, line + 1, 0, 1, 2)
             line += 2
 
     def _slid(self, row: ParamRow, position: int) -> None:
@@ -118,8 +136,9 @@ class ParamForm(QWidget):
         self._accept(row, value)
 
     def _accept(self, row: ParamRow, value: float) -> None:
-        row.error.hide()
-        row.field.setStyleSheet("")
+        if row.field.styleSheet():  # restyling costs a repolish: only when an error was shown
+            row.error.hide()
+            row.field.setStyleSheet("")
         self.changed.emit(row.param.name, value)
 
     def _reject(self, row: ParamRow, message: str) -> None:

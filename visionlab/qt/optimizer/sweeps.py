@@ -1,127 +1,37 @@
 """The Optimizer Lab's sweep views: basin map, learning-rate strip and sharp-vs-flat statistics.
 
 Each runs as a finite job of the panel's JobRunner, one kind per view (progress bar, cancel); starting a
-new one cancels the old one.
+new one cancels the old one. The sharp-vs-flat view also draws the lecture's picture of the two minima,
+computed from the surface at once (no job: a few hundred evaluations).
 """
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QWidget
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from visionlab.core.optimizer.presets import PALETTE
 from visionlab.core.optimizer.sweeps import (
     DIVERGED,
+    MAX_ATTRACTORS,
     NOT_CONVERGED,
+    OTHER_MINIMUM,
     basin_map,
     learning_rate_strip,
+    sharp_flat_picture,
     sharp_flat_statistics,
 )
 from visionlab.qt.common.layouts import column_layout
+from visionlab.qt.optimizer.axes import DecadeAxis, plain_axes
+from visionlab.qt.optimizer.readouts import LossAxis, loss_scale
+from visionlab.qt.optimizer.sweep_frame import SweepView, spin_box
 
 BASIN_COLORS = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#A6761D",
-                "#66A61E", "#E7298A", "#7570B3", "#1B9E77")
-
-
-def spin_box(low: int, high: int, value: int) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(low, high)
-    box.setValue(value)
-    return box
-
-
-class SweepView(QWidget):
-    """Shared frame: a row of controls, Run / Cancel, a progress bar, a plot, a caption."""
-
-    kind = ""  # the job kind in the panel's JobRunner
-
-    def __init__(self, run_label: str, parent=None) -> None:
-        super().__init__(parent)
-        self.panel = None  # the OptimizerPanel, set by it (its `jobs` runs the sweeps)
-        layout = column_layout(self, 2)
-        self.controls = QHBoxLayout()
-        self.run_button = QPushButton(run_label)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.run_button.clicked.connect(self.start)
-        self.cancel_button.clicked.connect(self.cancel)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        layout.addLayout(self.controls)
-        row = QHBoxLayout()
-        row.addWidget(self.run_button)
-        row.addWidget(self.cancel_button)
-        row.addWidget(self.progress, 1)
-        layout.addLayout(row)
-        self.plot: pg.PlotWidget | None = None  # built on first view: keeps the app's start-up fast
-        self._plot_layout = layout
-        self.caption = QLabel()
-        self.caption.setWordWrap(True)
-        layout.addWidget(self.caption)
-
-    def add_controls(self, *widgets: QWidget, caption: str) -> None:
-        """The view's own controls (left of Run) and the caption shown until a result arrives."""
-        for widget in widgets:
-            self.controls.addWidget(widget)
-        self.controls.addStretch(1)
-        self.caption.setText(caption)
-
-    def ensure_plot(self) -> pg.PlotWidget:
-        if self.plot is None:
-            self.plot = pg.PlotWidget()
-            self.plot.setBackground("#202124")
-            self._plot_layout.insertWidget(self._plot_layout.count() - 1, self.plot, 1)
-            self.setup_plot(self.plot)
-        return self.plot
-
-    def showEvent(self, event) -> None:
-        self.ensure_plot()
-        super().showEvent(event)
-
-    def setup_plot(self, plot: pg.PlotWidget) -> None:
-        pass
-
-    def job(self):  # -> (function, args, kwargs)
-        raise NotImplementedError
-
-    def show_result(self, result) -> None:
-        raise NotImplementedError
-
-    def start(self) -> None:
-        try:
-            function, args, kwargs = self.job()
-        except Exception as exc:  # e.g. a bad custom surface: say so, do not start
-            self.caption.setText(f"Cannot run: {exc}")
-            return
-        self.run_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.progress.setValue(0)
-        # Replaces (cancels) a sweep of this view still running; its late result is dropped.
-        self.panel.jobs.start(self.kind, function, *args, **kwargs, on_done=self._done,
-                              on_progress=lambda f, m: (self.progress.setValue(int(f * 1000)),
-                                                        self.progress.setFormat(m)),
-                              on_error=lambda msg: self._finished(f"Failed: {msg}"),
-                              on_cancel=lambda: self._finished("Cancelled."))
-
-    def _done(self, result) -> None:
-        self._finished("")
-        self.ensure_plot()
-        self.show_result(result)
-
-    def _finished(self, message: str) -> None:
-        self.run_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
-        if message:
-            self.caption.setText(message)
-
-    def cancel(self) -> None:
-        """Ask the sweep to stop (within a second: every sweep checks should_stop per chunk)."""
-        self.panel.jobs.cancel(self.kind)
-
-    def busy(self) -> bool:
-        return self.panel is not None and self.panel.jobs.is_running(self.kind)
+                "#66A61E", "#E7298A", "#7570B3", "#9E0142")  # twelve that differ
 
 
 class BasinView(SweepView):
@@ -141,7 +51,8 @@ class BasinView(SweepView):
         self.result = None
         self.add_controls(QLabel("grid"), self.resolution, QLabel("steps"), self.steps, QLabel("show"), self.mode,
                           caption="Runs the selected racer from every start on a grid and colours each start by "
-                                  "the minimum it reached (grey: not converged, black: diverged).")
+                                  "the minimum it reached (light grey: another minimum, grey: not converged, "
+                                  "black: diverged).")
 
     def setup_plot(self, plot: pg.PlotWidget) -> None:
         self.image = pg.ImageItem(axisOrder="row-major")
@@ -150,6 +61,10 @@ class BasinView(SweepView):
         plot.setLabel("left", "start y")
         self.minima = pg.ScatterPlotItem(size=12, symbol="x", pen=pg.mkPen("w", width=2))
         plot.addItem(self.minima)
+
+    def follow_race(self, steps: int) -> None:
+        """A new race (preset or surface) was loaded: the map runs as many steps as the race by default."""
+        self.steps.setValue(min(max(steps, self.steps.minimum()), self.steps.maximum()))
 
     def job(self):
         surface = self.panel.surface
@@ -162,6 +77,7 @@ class BasinView(SweepView):
         if self.mode.currentIndex() == 0:
             colors = np.zeros(result.labels.shape + (3,), np.uint8)
             colors[result.labels == NOT_CONVERGED] = (110, 110, 110)
+            colors[result.labels == OTHER_MINIMUM] = (225, 225, 225)
             colors[result.labels == DIVERGED] = (0, 0, 0)
             for index in range(len(result.attractors)):
                 hexc = BASIN_COLORS[index % len(BASIN_COLORS)]
@@ -170,15 +86,22 @@ class BasinView(SweepView):
             parts = [f"<span style='color:{BASIN_COLORS[i % 12]}'>■</span> ({ax:.2f}, {ay:.2f}): "
                      f"{result.fractions()[f'minimum {i + 1}']:.0%}" for i, (ax, ay) in enumerate(result.attractors)]
             fr = result.fractions()
-            parts += [f"not converged {fr['not converged']:.0%}", f"diverged {fr['diverged']:.0%}"]
-            self.caption.setText(" · ".join(parts))
+            if fr["other minima"]:
+                parts.append(f"<span style='color:#e1e1e1'>■</span> other minima (beyond {MAX_ATTRACTORS}) "
+                             f"{fr['other minima']:.0%}")
+            parts += [f"<span style='color:#6e6e6e'>■</span> not converged in {result.steps} steps "
+                      f"{fr['not converged']:.0%}",
+                      f"<span style='color:#000000'>■</span> diverged {fr['diverged']:.0%}"]
+            self.caption.setText(f"{html.escape(result.racer)}, {result.steps} steps from each of "
+                                 f"{result.labels.size} starts: " + " · ".join(parts))
         else:
             steps = np.nan_to_num(result.steps_to_converge, nan=result.steps)
             self.image.setImage(steps, autoLevels=False, levels=(0, result.steps))
             self.image.setLookupTable(pg.colormap.get("magma").getLookupTable(nPts=256))
             finite = np.isfinite(result.steps_to_converge).any()
             median = np.nanmedian(result.steps_to_converge) if finite else float("nan")
-            self.caption.setText(f"Steps until the step size fell below 1e-4 (bright: slow, never: {result.steps}). "
+            self.caption.setText(f"{html.escape(result.racer)}: steps until the step size fell below 1e-4 at a "
+                                 f"minimum (bright: slow; not converged in {result.steps} steps: brightest). "
                                  f"Median over converged starts: {median:.0f}.")
         self.image.setRect(QRectF(x_min, y_min, x_max - x_min, y_max - y_min))
         self.minima.setData([a[0] for a in result.attractors], [a[1] for a in result.attractors])
@@ -190,45 +113,71 @@ class LearningRateView(SweepView):
     def __init__(self, parent=None) -> None:
         super().__init__("Run learning-rate sweep", parent)
         self.count = spin_box(50, 200, 60)
+        self.pending = None  # (surface, its loss at the start, steps) of the sweep that is running
+        self.result = None  # (learning rates, {racer: final losses}) of the last sweep shown
         self.add_controls(QLabel("learning rates (log-spaced 1e-5 … 10)"), self.count,
                           caption="Final loss after the race's steps for every racer at each learning rate; "
-                                  "crosses at the top are diverged runs.")
+                                  "diverged runs are crosses above the curves, one row per racer in its colour.")
+
+    def make_plot(self) -> pg.PlotWidget:
+        self.loss_axis = LossAxis()
+        self.rate_axis = DecadeAxis("bottom")
+        return pg.PlotWidget(axisItems={"left": self.loss_axis, "bottom": self.rate_axis})
 
     def setup_plot(self, plot: pg.PlotWidget) -> None:
-        plot.setLogMode(True, True)
         plot.setLabel("bottom", "learning rate η")
-        plot.setLabel("left", "final loss (shifted > 0)")
-        self.legend = plot.addLegend(offset=(8, 8), labelTextColor="w")
 
     def job(self):
         config = self.panel.config
         lrs = np.logspace(-5, 1, self.count.value())
-        return learning_rate_strip, (self.panel.surface, list(config.racers), config.start, config.steps, lrs), {}
+        start_loss = float(self.panel.surface.loss_along(np.array([config.start[0]]), np.array([config.start[1]]))[0])
+        self.pending = (self.panel.surface, start_loss, config.steps)
+        noise = {"seed": config.seed, "noise": config.noise, "noise_scale": config.noise_scale}
+        return learning_rate_strip, (self.panel.surface, list(config.racers), config.start, config.steps, lrs), noise
 
     def show_result(self, result) -> None:
+        self.result = result
         lrs, curves = result
+        surface, start_loss, steps = self.pending
         self.plot.clear()
-        self.legend.clear()
-        finite = np.concatenate([v[np.isfinite(v)] for v in curves.values()] or [np.zeros(1)])
-        offset = -finite.min() + 1e-12 if finite.size and finite.min() <= 0 else 0.0
-        top = (finite.max() + offset) * 10 if finite.size else 1.0
+        scale = loss_scale(np.concatenate(list(curves.values()) or [np.zeros(0)]), surface, start_loss)
+        self.loss_axis.scale_ = scale
+        self.plot.setLogMode(True, scale.kind != "symlog")
+        self.plot.setLabel("left", "final " + scale.axis_label())
+        # Heights in plotted units (log10 of the value on a log axis), so the rows of crosses sit evenly above.
+        shown = {title: scale.transform(final) for title, final in curves.items()}
+        plotted = np.concatenate([v[np.isfinite(v)] for v in shown.values()] or [np.zeros(0)])
+        units = np.log10(plotted) if scale.kind != "symlog" else plotted
+        top, span = (units.max(), max(np.ptp(units), 1.0)) if units.size else (0.0, 1.0)
+        best, rows = [], 0
         for number, (title, final) in enumerate(curves.items()):
             color = PALETTE[number % len(PALETTE)]
             ok = np.isfinite(final)
-            self.plot.plot(lrs[ok], final[ok] + offset, pen=pg.mkPen(color, width=2), symbol="o", symbolSize=4,
+            if ok.any():
+                best.append(f"{title}: best η ≈ {lrs[np.argmin(np.where(ok, final, np.inf))]:.2g}")
+            self.plot.plot(lrs[ok], shown[title][ok], pen=pg.mkPen(color, width=2), symbol="o", symbolSize=4,
                            symbolBrush=color, name=title)
             if (~ok).any():
-                self.plot.plot(lrs[~ok], np.full((~ok).sum(), max(top, 1e-12)), pen=None, symbol="x",
-                               symbolPen=pg.mkPen(color), symbolSize=8)
-        best = [f"{t}: best η ≈ {lrs[np.nanargmin(np.where(np.isfinite(v), v, np.nan))]:.2g}"
-                for t, v in curves.items() if np.isfinite(v).any()]
-        self.caption.setText(" · ".join(best) + ("" if offset == 0 else f" (losses shifted by {offset:.3g})"))
+                rows += 1
+                height = top + 0.08 * span * rows
+                height = 10 ** height if scale.kind != "symlog" else height
+                self.plot.plot(lrs[~ok], np.full((~ok).sum(), height), pen=None, symbol="x", symbolSize=9,
+                               symbolPen=pg.mkPen(color, width=2), symbolBrush=color)
+        self.show_key([(PALETTE[i % len(PALETTE)], "━", title) for i, title in enumerate(curves)]
+                      + ([("#dddddd", "✕", "diverged (in the racer's colour)")] if rows else []))
+        crossed = f" ✕: diverged, one row per racer ({rows} of {len(curves)} diverged somewhere)." if rows else ""
+        title = scale.title()
+        note = "" if scale.kind == "log" else f"; plotted: {title[0].lower()}{title[1:]}"
+        self.caption.setText(f"Final loss after {steps} steps from the start{note}. " + " · ".join(best) + "."
+                             + crossed)
 
 
 class SharpFlatView(SweepView):
     kind = "sharp-flat statistics"
 
     BATCHES = (1, 2, 4, 8, 16, 64, 256)
+    NOT_HERE = ("The statistics and the picture need the 'Sharp vs flat minima' surface: choose it, or the preset "
+                "'Small batches find flat minima'.")
 
     def __init__(self, parent=None) -> None:
         super().__init__("Run statistics", parent)
@@ -236,12 +185,83 @@ class SharpFlatView(SweepView):
         self.add_controls(QLabel("seeds per batch size"), self.seeds,
                           caption="On the sharp-vs-flat surface: the selected racer from the start with gradient "
                                   "noise σ/√batch, many seeds per batch size. Where do they end?")
+        self.picture_plot: pg.PlotWidget | None = None
+        self.picture_label = QLabel()
+        self.picture_label.setWordWrap(True)
+        self.picture_label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self.surface = None  # the sharp-vs-flat surface when it is loaded, else None
+        self.picture = None
+
+    def plot_area(self, plot: pg.PlotWidget) -> QWidget:
+        """The lecture's picture on the left, the statistics on the right."""
+        self.picture_plot = pg.PlotWidget()
+        self.picture_plot.setBackground("#202124")
+        plain_axes(self.picture_plot)
+        self.picture_plot.setLabel("left", "loss")
+        self.picture_plot.setTitle("Train vs shifted (“test”) loss", color="#ddd", size="9pt")
+        self.picture_legend = self.picture_plot.addLegend(offset=(8, 8), labelTextColor="w",
+                                                          brush=pg.mkBrush(0, 0, 0, 150))
+        area = QWidget()
+        row = QHBoxLayout(area)
+        row.setContentsMargins(0, 0, 0, 0)
+        left = QWidget()
+        column = column_layout(left)
+        column.addWidget(self.picture_plot, 1)
+        column.addWidget(self.picture_label)
+        row.addWidget(left, 3)  # the lecture's picture needs the width more than the bars do
+        row.addWidget(self.waiting_stack(plot), 2)
+        return area
 
     def setup_plot(self, plot: pg.PlotWidget) -> None:
         plot.setLabel("bottom", "batch size")
         plot.setLabel("left", "fraction of seeds")
         plot.setYRange(0, 1)
-        self.legend = plot.addLegend(offset=(8, 8), labelTextColor="w")
+        self._draw_picture()
+
+    def surface_changed(self, surface) -> None:
+        """A new surface was loaded: the caption and the picture follow it (no stale "Cannot run")."""
+        if self.busy():
+            self.cancel()  # its result would be about the surface that is gone
+        self.surface = surface if surface.key == "sharp_flat" else None
+        self.picture = sharp_flat_picture(surface) if self.surface is not None else None
+        self.caption.setText(self.hint if self.surface is not None else self.NOT_HERE)
+        if self.plot is not None:
+            self.plot.clear()
+            self.show_key([])
+            self.show_waiting(True)
+        self._draw_picture()
+
+    def _draw_picture(self) -> None:
+        if self.picture_plot is None:
+            return
+        self.picture_plot.clear()
+        self.picture_legend.clear()
+        picture = self.picture
+        self.picture_plot.setVisible(picture is not None)  # no empty axes on another surface
+        if picture is None:
+            self.picture_label.setText("The lecture's picture (training loss and a shifted “test” loss) is drawn "
+                                       "on the 'Sharp vs flat minima' surface.")
+            return
+        # Drawn against the coordinate the line runs along (x on the built-in surface: flat left, sharp right).
+        axis = 0 if abs(picture.direction[0]) >= abs(picture.direction[1]) else 1
+        def coordinate(s):
+            return picture.origin[axis] + np.asarray(s) * picture.direction[axis]
+        self.picture_plot.setLabel("bottom", f"{'xy'[axis]} (a line through both minima)")
+        self.picture_plot.plot(coordinate(picture.positions), picture.train, pen=pg.mkPen("#ffffff", width=2),
+                               name="training loss")
+        self.picture_plot.plot(coordinate(picture.positions), picture.test, pen=pg.mkPen(
+            "#ff9500", width=2, style=Qt.PenStyle.DashLine), name=f"“test” (shift {picture.shift:g})")
+        for minimum, color in ((picture.flat, "#009E73"), (picture.sharp, "#D55E00")):
+            at = float(coordinate(minimum.position))
+            self.picture_plot.plot([at, at], [minimum.train, minimum.test], pen=pg.mkPen(color, width=3),
+                                   symbol="o", symbolBrush=color, symbolSize=8)
+        flat, sharp = picture.flat, picture.sharp
+        verdict = ("the flat minimum stays low, the sharp one does not" if flat.rise < sharp.rise
+                   else "here the flat minimum rises more than the sharp one")
+        self.picture_label.setText(
+            f"Shifted by {picture.shift:g}: the flat minimum's loss rises by {flat.rise:.3f} ({flat.train:.3f} → "
+            f"{flat.test:.3f}), the sharp minimum's by {sharp.rise:.3f} ({sharp.train:.3f} → {sharp.test:.3f}): "
+            f"{verdict}. Curvature along the line: {flat.curvature:.3g} (flat), {sharp.curvature:.3g} (sharp).")
 
     def job(self):
         config = self.panel.config
@@ -253,13 +273,14 @@ class SharpFlatView(SweepView):
 
     def show_result(self, result) -> None:
         self.plot.clear()
-        self.legend.clear()
         x = np.log2(np.array(list(result), float))
-        for offset, key, color in ((-0.25, "flat", "#009E73"), (0.0, "sharp", "#D55E00"), (0.25, "other", "#999999")):
+        bars_of = ((-0.25, "flat", "#009E73", "ends in the flat minimum"),
+                   (0.0, "sharp", "#D55E00", "in the sharp one"), (0.25, "other", "#999999", "elsewhere"))
+        for offset, key, color, _ in bars_of:
             values = [result[b][key] for b in result]
             bars = pg.BarGraphItem(x=x + offset, height=values, width=0.24, brush=color)
             self.plot.addItem(bars)
-            self.legend.addItem(bars, f"ends in the {key} minimum" if key != "other" else "elsewhere")
+        self.show_key([(color, "■", words) for _, _, color, words in bars_of])
         self.plot.getAxis("bottom").setTicks([[(float(v), str(b)) for v, b in zip(x, result, strict=False)]])
         lines = [f"batch {b}: flat {r['flat']:.0%}, sharp {r['sharp']:.0%}" for b, r in result.items()]
         self.caption.setText(" · ".join(lines))
