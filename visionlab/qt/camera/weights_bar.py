@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QSettings, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout
 
 from visionlab.core.weights.source import IMPORT_BUTTON, WeightsSource, download_source
-from visionlab.qt.common.mirror import MirrorButton
+from visionlab.qt.common.mirror import HasMirror, MirrorButton
 
 # What a model of each task draws, in the sentence "so its … are noise".
 NOISE = {"detection": "its boxes are", "instance": "its boxes and masks are",
          "segmentation": "its class per pixel is"}
 
 
-class WeightsBar(QFrame):
+class WeightsBar(HasMirror, QFrame):
     download_requested = Signal()
     import_requested = Signal()
     cancel_requested = Signal()
@@ -96,20 +96,7 @@ class WeightsBar(QFrame):
         self.progress.setFormat(shown or "%p%")
         self.progress.setToolTip(message)
 
-    # -- the classroom mirror (the Mirror… button keeps it) -------------------------------------------
-    @property
-    def mirror(self) -> str:
-        return self.mirror_button.mirror
-
-    def set_mirror(self, mirror: str) -> None:
-        self.mirror_button.set_mirror(mirror)
-
-    def save_settings(self, settings: QSettings) -> None:
-        self.mirror_button.save_settings(settings)
-
-    def restore_settings(self, settings: QSettings) -> None:
-        self.mirror_button.restore_settings(settings)
-
+    # -- the classroom mirror (the Mirror… button keeps it; HasMirror reads and saves it) --------------
     def _mirror_changed(self, mirror: str) -> None:
         self.download_button.setToolTip(f"Download the published weights {download_source(mirror)} "
                                         "(sha256 checked against the model's card)")

@@ -49,3 +49,22 @@ class MirrorButton(QPushButton):
                 return
             except WeightsError as exc:
                 prompt = f"{exc}.\n\n{MIRROR_PROMPT}"
+
+
+class HasMirror:
+    """For a bar that owns a `mirror_button`: the mirror it downloads from and its settings, in one place."""
+
+    mirror_button: MirrorButton
+
+    @property
+    def mirror(self) -> str:
+        return self.mirror_button.mirror
+
+    def set_mirror(self, mirror: str) -> None:
+        self.mirror_button.set_mirror(mirror)
+
+    def save_settings(self, settings: QSettings) -> None:
+        self.mirror_button.save_settings(settings)
+
+    def restore_settings(self, settings: QSettings) -> None:
+        self.mirror_button.restore_settings(settings)

@@ -6,7 +6,7 @@ Both only ask (file dialogs, clipboard) and emit what the student chose; the pan
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QSettings, QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFontMetrics, QGuiApplication, QImage
 from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QPushButton, QSizePolicy, QWidget
 
@@ -16,7 +16,7 @@ from visionlab.core.features.viewer import sample_images
 from visionlab.core.weights.source import IMPORT_BUTTON, download_source
 from visionlab.qt.common import theme
 from visionlab.qt.common.layouts import row_layout
-from visionlab.qt.common.mirror import MirrorButton
+from visionlab.qt.common.mirror import HasMirror, MirrorButton
 
 
 def qimage_to_rgb(image: QImage) -> np.ndarray:
@@ -72,7 +72,7 @@ class FittedLabel(QLabel):
         self.setText(fitted_label(self.full_text, self.fontMetrics(), self.width()))
 
 
-class ModelBar(QWidget):
+class ModelBar(HasMirror, QWidget):
     model_chosen = Signal(str)              # a torchvision name or a checkpoint path
     weights_file_chosen = Signal(str, str)  # model name, .pth path
     download_requested = Signal(str, str)   # model name, mirror folder ("": torchvision's own server)
@@ -133,20 +133,7 @@ class ModelBar(QWidget):
         self.download_button.setVisible(not active and not (pretrained and self._trusted))
         self.cancel_button.setVisible(active)
 
-    # -- the classroom mirror (the Mirror… button keeps it) -------------------------------------------
-    @property
-    def mirror(self) -> str:
-        return self.mirror_button.mirror
-
-    def set_mirror(self, mirror: str) -> None:
-        self.mirror_button.set_mirror(mirror)
-
-    def save_settings(self, settings: QSettings) -> None:
-        self.mirror_button.save_settings(settings)
-
-    def restore_settings(self, settings: QSettings) -> None:
-        self.mirror_button.restore_settings(settings)
-
+    # -- the classroom mirror (the Mirror… button keeps it; HasMirror reads and saves it) --------------
     def _mirror_changed(self, mirror: str) -> None:
         self.download_button.setToolTip(f"Download this model's published ImageNet weights {download_source(mirror)} "
                                         "(sha256 checked against the model's card; only when you click)")
