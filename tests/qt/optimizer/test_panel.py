@@ -1,31 +1,13 @@
 """The Optimizer Lab as a student uses it: presets, clicks, sliders, bad input, sweeps, exports."""
 
-import math
 
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
 from PySide6.QtGui import QGuiApplication, QImage
 
-from visionlab.core.optimizer.mathns import SCALAR, torch_namespace
-from visionlab.core.optimizer.presets import PALETTE
 from visionlab.qt.optimizer.panel import OptimizerPanel
 from visionlab.qt.optimizer.readouts import STATUS_COLORS, short_status
-
-TORCH = torch_namespace()
-
-
-@pytest.fixture
-def panel(qtbot, open_panel):
-    widget = open_panel(OptimizerPanel(), size=(1300, 850))
-    qtbot.waitUntil(lambda: len(widget.trajectories) > 0, timeout=5000)  # drawn right after the first paint
-    return widget
-
-
-def load_preset(panel, key):
-    box = panel.controls.preset_box
-    box.setCurrentIndex(box.findData(key))
-    box.activated.emit(box.currentIndex())
 
 
 def test_default_race_draws_six_paths_table_and_loss_curves(panel):
@@ -122,7 +104,7 @@ def test_out_of_range_value_is_refused_at_the_field(panel, qtbot):
     assert panel.config.racers[1].hp["momentum"] == 0.5
 
 
-def test_divergence_is_marked_and_the_ui_stays_alive(panel):
+def test_divergence_is_marked_and_the_ui_stays_alive(panel, load_preset):
     load_preset(panel, "too_large_lr")
     outcomes = [t.outcome() for t in panel.trajectories]
     assert [o.kind for o in outcomes[:2]] == ["ok", "ok"] and outcomes[2].failed
@@ -133,7 +115,7 @@ def test_divergence_is_marked_and_the_ui_stays_alive(panel):
     assert outcomes[2].text in panel.message.full_text and panel.message.is_error
 
 
-def test_each_preset_tells_its_story_with_its_own_run(panel, qtbot):
+def test_each_preset_tells_its_story_with_its_own_run(panel, qtbot, load_preset):
     from visionlab.core.optimizer.presets import PRESETS
 
     for preset in PRESETS:
@@ -150,7 +132,7 @@ def test_each_preset_tells_its_story_with_its_own_run(panel, qtbot):
     assert panel.controls.story.text() == panel.config.story(panel.trajectories)
 
 
-def test_leaving_the_view_is_said_plainly_not_as_a_failure(panel):
+def test_leaving_the_view_is_said_plainly_not_as_a_failure(panel, load_preset):
     load_preset(panel, "momentum_saddle")
     outcomes = [t.outcome() for t in panel.trajectories]
     away = [o for o in outcomes if o.kind != "ok"]
@@ -179,7 +161,7 @@ def test_a_long_message_is_elided_and_moves_nothing(panel, qtbot):
 
 @pytest.mark.parametrize("size", [(1400, 833), (1024, 633)], ids=["1400x900", "1024x700"])
 @pytest.mark.parametrize("preset", ["momentum_saddle", "too_large_lr", "six_on_rosenbrock"])
-def test_every_column_of_the_values_table_is_visible(qtbot, open_panel, size, preset):
+def test_every_column_of_the_values_table_is_visible(qtbot, open_panel, size, preset, load_preset):
     """The panel's share of a 1400×900 / 1024×700 main window: every column inside the viewport, every number
     whole, every status either core's sentence or its kind, never cut."""
     panel = open_panel(OptimizerPanel(), size=size)
@@ -247,108 +229,7 @@ def test_play_advances_and_pause_stops(panel, qtbot):
     assert panel.step == stopped_at and not panel.play_timer.isActive()
 
 
-def cross(a, b):
-    return a[0] * b[1] - a[1] * b[0]
-
-
-def arrows_on_the_map(panel):
-    """(drawn vector, label) of each arrow, from the map's items: a line, its head, its label."""
-    items = panel.map.arrow_items
-    lines = [i for i in items if hasattr(i, "xData") and i.xData is not None and len(i.xData) == 2]
-    labels = [i.toPlainText() for i in items if hasattr(i, "toPlainText")]
-    vectors = [(line.xData[1] - line.xData[0], line.yData[1] - line.yData[0]) for line in lines]
-    return list(zip(vectors, labels[:len(vectors)], strict=True)), labels
-
-
-def test_internals_of_nesterov_show_lookahead_and_arrows(panel):
-    load_preset(panel, "nesterov_vs_momentum")
-    panel.side.internals.racer_box.setCurrentIndex(1)
-    panel.set_step(10)
-    text = panel.side.internals.text.text()
-    assert "look-ahead point" in text and "step t = 10" in text and "Regular path" in text
-    arrows, labels = arrows_on_the_map(panel)
-    assert any(label.startswith("−∇L") for label in labels) and any("torch's parameter" in label for label in labels)
-    # The velocity moves the lecture's θ: its arrow runs from θ before to θ after, both from the lecture's form.
-    h = panel.trajectories[1].racer.settings()
-    theta, v = np.array(panel.config.start), np.zeros(2)
-    for _ in range(10):
-        g = np.array(panel.surface.grad(*(theta + h["momentum"] * v), SCALAR))
-        v = h["momentum"] * v - h["lr"] * g
-        theta = theta + v
-    line = next(i for i in panel.map.arrow_items if getattr(i, "xData", None) is not None and len(i.xData) == 2
-                and i.opts["pen"].color().name() == "#ffffff")
-    assert (line.xData[0], line.yData[0]) == pytest.approx(tuple(theta - v), rel=1e-9)
-    drawn = (line.xData[1] - line.xData[0], line.yData[1] - line.yData[0])
-    assert cross(drawn, v) == pytest.approx(0, abs=1e-9 * np.linalg.norm(drawn) * np.linalg.norm(v))
-
-
-def test_the_status_column_follows_the_current_step(panel):
-    load_preset(panel, "momentum_saddle")
-    momentum = panel.trajectories[1]
-    left = momentum.left_view_at
-    assert left is not None
-    panel.set_step(left - 1)
-    assert panel.side.table.item(1, 5).text() == "ok" == momentum.outcome(left - 1).text
-    panel.set_step(left)
-    outcome = momentum.outcome(left)
-    cell = panel.side.table.item(1, 5)
-    assert outcome.kind != "ok" and cell.text() in (outcome.text, outcome.kind) and cell.toolTip() == outcome.text
-    assert "✗" not in cell.text() and cell.foreground().color().name() != STATUS_COLORS["diverged"]
-
-
-def test_the_internals_text_scrolls_rather_than_being_cut_at_1024x700(qtbot, open_panel):
-    panel = open_panel(OptimizerPanel(), size=(1024, 633))
-    qtbot.waitUntil(lambda: len(panel.trajectories) > 0, timeout=5000)
-    panel.side.internals.racer_box.setCurrentIndex(5)  # Adam: the longest text of the default race
-    panel.set_step(150)
-    qtbot.wait(50)
-    view = panel.side.internals
-    assert view.text.height() >= view.text.heightForWidth(view.text.width())  # the whole text is laid out
-    bar = view.scroll.verticalScrollBar()
-    bar.setValue(bar.maximum())  # scrolled to the end, the text's last line is inside the view
-    qtbot.wait(20)
-    bottom = view.text.mapTo(view, QPoint(0, view.text.height())).y()
-    assert bottom <= view.height() and view.text.isVisible()
-
-
-@pytest.mark.parametrize("racer, step", [(0, 10), (1, 40), (5, 150)], ids=["SGD", "Momentum", "Adam"])
-def test_arrow_labels_say_how_much_each_arrow_was_stretched(panel, racer, step):
-    import torch
-
-    panel.side.internals.racer_box.setCurrentIndex(racer)
-    panel.set_step(step)
-    traj = panel.trajectories[racer]
-    (gradient, gradient_label), (drawn, label) = arrows_on_the_map(panel)[0]
-    # −∇L: its direction and |∇L| from autograd at the point before the step.
-    x, y = (torch.tensor(float(v), dtype=torch.float64, requires_grad=True)
-            for v in (traj.xs[step - 1], traj.ys[step - 1]))
-    panel.surface.value(x, y, TORCH).backward()
-    true = -np.array([x.grad.item(), y.grad.item()])
-    assert cross(gradient, true) == pytest.approx(0, abs=1e-9 * np.linalg.norm(true)) and np.dot(gradient, true) > 0
-    assert f"|∇L| = {np.linalg.norm(true):.3g}" in gradient_label and "direction only" in gradient_label
-    # The step (Momentum's velocity is the step too, θ ← θ + v): its true length from the path itself.
-    step_vector = np.array([traj.xs[step] - traj.xs[step - 1], traj.ys[step] - traj.ys[step - 1]])
-    assert cross(drawn, step_vector) == pytest.approx(0, abs=1e-9 * np.linalg.norm(drawn) + 1e-15)
-    ratio = np.linalg.norm(drawn) / np.linalg.norm(step_vector)
-    if abs(ratio - 1) < 1e-9:
-        assert "true length" in label
-    else:
-        times = float(label.split("drawn ")[1].split("×")[0].replace(",", ""))
-        assert times == pytest.approx(ratio, rel=0.05 if ratio < 10 else 0.5 / ratio + 1e-3)
-        assert "longer, to be visible" in label
-
-
-def test_adam_bias_correction_switch_changes_the_path_and_the_text(panel):
-    panel.controls.racer_list.setCurrentRow(5)
-    before = panel.trajectories[5].xs.copy()
-    panel.controls.params.rows["bias_correction"].check.setChecked(False)
-    assert not np.array_equal(panel.trajectories[5].xs, before)
-    panel.side.internals.racer_box.setCurrentIndex(5)
-    panel.set_step(3)
-    assert "bias correction OFF" in panel.side.internals.text.text()
-
-
-def test_weight_decay_comparison_adds_dashed_twins(panel):
+def test_weight_decay_comparison_adds_dashed_twins(panel, load_preset):
     load_preset(panel, "weight_decay")
     panel.controls.compare_decay.setChecked(True)
     titles = [t.racer.title() for t in panel.trajectories]
@@ -359,89 +240,6 @@ def test_weight_decay_comparison_adds_dashed_twins(panel):
     panel.controls.racer_list.setCurrentRow(2)
     panel.controls.penalized.setChecked(True)
     assert panel.map.image.image is not None
-
-
-def test_basin_map_runs_off_the_gui_thread_and_can_be_cancelled(panel, qtbot):
-    load_preset(panel, "himmelblau_basins")
-    panel.tabs.setCurrentWidget(panel.basin)
-    panel.basin.resolution.setCurrentIndex(0)
-    panel.basin.steps.setValue(300)
-    panel.basin.start()
-    qtbot.waitUntil(lambda: panel.basin.result is not None, timeout=30000)
-    assert panel.basin.result.labels.shape == (64, 64)
-    assert len(panel.basin.result.attractors) == 4
-    assert "(3.00, 2.00)" in panel.basin.caption.text()
-    panel.basin.steps.setValue(5000)
-    panel.basin.resolution.setCurrentIndex(2)
-    panel.basin.start()
-    qtbot.wait(100)
-    panel.basin.cancel()  # returns at once; the sweep notices within a chunk of work
-    qtbot.waitUntil(lambda: not panel.basin.busy() and panel.basin.run_button.isEnabled(), timeout=2000)
-
-
-def test_learning_rate_strip_labels_every_decade_and_colours_each_racers_crosses(qtbot, open_panel):
-    panel = open_panel(OptimizerPanel(), size=(1024, 633))
-    qtbot.waitUntil(lambda: len(panel.trajectories) > 0, timeout=5000)
-    panel.tabs.setCurrentWidget(panel.lr_strip)
-    panel.lr_strip.count.setValue(50)
-    panel.lr_strip.start()
-    qtbot.waitUntil(lambda: not panel.lr_strip.busy() and "best η" in panel.lr_strip.caption.text(), timeout=60000)
-    view = panel.lr_strip
-    axis = view.rate_axis
-    def decade_labels() -> dict:
-        levels = axis.tickValues(*axis.range, axis.width())
-        return {round(v, 6): label for _, values in levels
-                for v, label in zip(values, axis.tickStrings(values, 1, 1), strict=True)}
-
-    # The plot was behind the "Press Run" note until now: its axis gets its width (and ticks) from a queued
-    # relayout, so wait (bounded) until every decade 1e-5 … 10 has a tick.
-    qtbot.waitUntil(lambda: view.plot.isVisible() and all(d in decade_labels() for d in range(-5, 2)), timeout=3000)
-    labels = decade_labels()
-    for decade in range(-5, 2):  # each labelled with its own value
-        assert parse_power(labels[decade]) == pytest.approx(10.0 ** decade)
-    _, finals = view.result
-    diverged = {PALETTE[i].lower() for i, final in enumerate(finals.values()) if np.isinf(final).any()}
-    crosses = [item for item in view.plot.listDataItems() if item.opts["symbol"] == "x"]
-    assert len(diverged) >= 2 and len(crosses) == len(diverged)
-    assert {item.opts["symbolPen"].color().name() for item in crosses} == diverged  # each in its racer's colour
-    assert len({float(item.yData[0]) for item in crosses}) == len(crosses)  # one row each
-    caption = view.caption
-    # Every line of the caption shows, once the layout has taken the new text (a queued relayout).
-    qtbot.waitUntil(lambda: caption.height() >= caption.heightForWidth(caption.width()), timeout=2000)
-
-
-def parse_power(label):
-    digits = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
-    return 10.0 ** int(label[2:].translate(digits)) if label.startswith("10") and len(label) > 2 and \
-        not label[2:].isdigit() else float(label)
-
-
-def test_sharp_flat_caption_follows_the_surface_and_draws_the_lecture_picture(panel, qtbot):
-    import torch
-
-    panel.tabs.setCurrentWidget(panel.sharp_flat)
-    panel.sharp_flat.start()  # on Rosenbrock: cannot run, and says why
-    assert "choose the 'Sharp vs flat minima' surface" in panel.sharp_flat.caption.text()
-    load_preset(panel, "sharp_flat")
-    assert "Cannot run" not in panel.sharp_flat.caption.text()
-    assert panel.sharp_flat.run_button.isEnabled()
-    picture = panel.sharp_flat.picture
-    u, text = np.array(picture.direction), panel.sharp_flat.picture_label.text()
-    for minimum in (picture.flat, picture.sharp):  # the numbers in the sentence, recomputed with torch
-        theta = np.array(picture.origin) + minimum.position * u
-        train, test = (panel.surface.value(torch.tensor(p[0]), torch.tensor(p[1]), TORCH).item()
-                       for p in (theta, theta - picture.shift * u))
-        assert f"by {test - train:.3f} ({train:.3f} → {test:.3f})" in text
-    assert "the flat minimum stays low, the sharp one does not" in text
-    curves = panel.sharp_flat.picture_plot.listDataItems()
-    assert len(curves) == 4  # train, shifted "test", and the rise at each minimum
-    panel.sharp_flat.seeds.setValue(40)
-    panel.sharp_flat.start()
-    qtbot.waitUntil(lambda: "batch 1: flat" in panel.sharp_flat.caption.text(), timeout=30000)
-    load_preset(panel, "six_on_rosenbrock")
-    assert "need the 'Sharp vs flat minima' surface" in panel.sharp_flat.caption.text()
-    assert panel.sharp_flat.picture is None and not panel.sharp_flat.picture_plot.listDataItems()
-    assert not panel.sharp_flat.picture_plot.isVisible() and "is drawn on the" in panel.sharp_flat.picture_label.text()
 
 
 def test_exports_write_files_and_copy_python(panel, qtbot, tmp_path):
@@ -473,7 +271,7 @@ def test_a_failing_export_says_one_plain_line():
     assert _plain("ValueError: choose a .gif or .mp4 file name\nmore") == "choose a .gif or .mp4 file name"
 
 
-def test_settings_round_trip(panel, qtbot, tmp_path):
+def test_settings_round_trip(panel, qtbot, tmp_path, load_preset):
     load_preset(panel, "batch_variants")
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     panel.save_settings(settings)
@@ -512,7 +310,7 @@ def symlog_tick_value(label):
 
 @pytest.mark.parametrize("preset, kind", [("six_on_rosenbrock", "log"), ("momentum_saddle", "symlog"),
                                           ("sharp_flat", "gap")])
-def test_the_loss_plot_says_what_it_plots_and_its_label_fits(panel, preset, kind):
+def test_the_loss_plot_says_what_it_plots_and_its_label_fits(panel, preset, kind, load_preset):
     import scipy.optimize
 
     load_preset(panel, preset)
@@ -575,34 +373,3 @@ def test_3d_view_renders_under_xvfb(panel, qtbot, tmp_path):
     panel.play_button.click()
     qtbot.waitUntil(lambda: panel.view3d.step >= 50, timeout=3000)  # the same play bar drives the 3D view
     panel.play_button.click()
-
-
-def test_the_colour_bar_reads_the_loss_the_map_colours_and_the_ticked_isolines_lie_on_it(panel):
-    """On the default Rosenbrock view: each colour-bar label is the loss (closed form) of the pixels coloured
-    as the bar's colour at that label, and the brighter isolines (those with a tick) run where L equals a label."""
-    from visionlab.qt.optimizer.surface_map import COLOURS
-
-    def rosenbrock(x, y):
-        return (1 - x) ** 2 + 100 * (y - x * x) ** 2
-
-    view = panel.map
-    assert panel.surface.key == "rosenbrock" and panel.controls.log_scale.isChecked()
-    lo, hi = view.colour_bar.levels()
-    ticks = view.colour_bar.axis._tickLevels[0]
-    assert len(ticks) >= 2 and "log" in view.colour_bar.axis.labelText
-    x_min, x_max, y_min, y_max = panel.surface.bounds
-    image = view.image.image
-    xs, ys = np.linspace(x_min, x_max, image.shape[1]), np.linspace(y_min, y_max, image.shape[0])
-    heights = np.log10(rosenbrock(*np.meshgrid(xs, ys)))  # row i is y = ys[i], as the image is drawn
-    for position, label in ticks:
-        loss = float(label)
-        assert position == pytest.approx(math.log10(loss), abs=1e-3)  # the label sits at its own height
-        near = np.abs(heights - position) < 0.005
-        assert near.sum() >= 5, label
-        expected = COLOURS.map((position - lo) / (hi - lo), mode="byte")[:3]
-        assert np.abs(image[near][:, :3].astype(int) - expected).max() <= 3, label  # the bar's colour there
-    ticked = view.contours[1]
-    on_line = np.log10(rosenbrock(np.asarray(ticked.xData), np.asarray(ticked.yData)))
-    assert on_line.size > 100
-    distance = np.min(np.abs(on_line[:, None] - np.array([p for p, _ in ticks])[None, :]), axis=1)
-    assert distance.max() < 1e-6  # every vertex of a ticked isoline has L equal to one of the bar's labels

@@ -235,3 +235,34 @@ def _pixels(image):
     raw = np.frombuffer(image.constBits(), np.uint8, image.bytesPerLine() * image.height())
     return raw.reshape(image.height(), image.bytesPerLine())[:, :image.width() * 3].reshape(
         image.height(), image.width(), 3).copy()  # a copy: the converted image's memory goes with it
+
+
+def test_the_colour_bar_reads_the_loss_the_map_colours_and_the_ticked_isolines_lie_on_it(panel):
+    """On the default Rosenbrock view: each colour-bar label is the loss (closed form) of the pixels coloured
+    as the bar's colour at that label, and the brighter isolines (those with a tick) run where L equals a label."""
+    from visionlab.qt.optimizer.surface_map import COLOURS
+
+    def rosenbrock(x, y):
+        return (1 - x) ** 2 + 100 * (y - x * x) ** 2
+
+    view = panel.map
+    assert panel.surface.key == "rosenbrock" and panel.controls.log_scale.isChecked()
+    lo, hi = view.colour_bar.levels()
+    ticks = view.colour_bar.axis._tickLevels[0]
+    assert len(ticks) >= 2 and "log" in view.colour_bar.axis.labelText
+    x_min, x_max, y_min, y_max = panel.surface.bounds
+    image = view.image.image
+    xs, ys = np.linspace(x_min, x_max, image.shape[1]), np.linspace(y_min, y_max, image.shape[0])
+    heights = np.log10(rosenbrock(*np.meshgrid(xs, ys)))  # row i is y = ys[i], as the image is drawn
+    for position, label in ticks:
+        loss = float(label)
+        assert position == pytest.approx(math.log10(loss), abs=1e-3)  # the label sits at its own height
+        near = np.abs(heights - position) < 0.005
+        assert near.sum() >= 5, label
+        expected = COLOURS.map((position - lo) / (hi - lo), mode="byte")[:3]
+        assert np.abs(image[near][:, :3].astype(int) - expected).max() <= 3, label  # the bar's colour there
+    ticked = view.contours[1]
+    on_line = np.log10(rosenbrock(np.asarray(ticked.xData), np.asarray(ticked.yData)))
+    assert on_line.size > 100
+    distance = np.min(np.abs(on_line[:, None] - np.array([p for p, _ in ticks])[None, :]), axis=1)
+    assert distance.max() < 1e-6  # every vertex of a ticked isoline has L equal to one of the bar's labels

@@ -8,24 +8,13 @@ import pytest
 from visionlab.core.training.config import TrainConfig
 from visionlab.core.training.histograms import BINS
 from visionlab.core.training.models import ModelSpec
-from visionlab.qt.training.panel import TrainingPanel
 
 QUICK = dict(dataset="digits", batch_size=64, model=ModelSpec("MLP", width=8, depth=1, batch_norm=False))
 
 
-@pytest.fixture()
-def panel(open_panel):
-    return open_panel(TrainingPanel())
-
-
-def _wait_done(qtbot, panel, timeout=30000):
-    qtbot.waitUntil(lambda: panel.worker is not None and panel.worker.isFinished() and panel.start_button.isEnabled(),
-                    timeout=timeout)
-
-
-def test_histograms_tab_shows_one_column_per_epoch_with_what_it_captures(qtbot, panel):
+def test_histograms_tab_shows_one_column_per_epoch_with_what_it_captures(qtbot, panel, wait_done):
     panel.start_training(TrainConfig(epochs=3, **QUICK))
-    _wait_done(qtbot, panel)
+    wait_done(qtbot, panel)
     panel.tabs.setCurrentWidget(panel.histograms)
     view = panel.histograms
     assert view.layer.count() == 2  # the MLP's two linear layers

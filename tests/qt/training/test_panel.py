@@ -10,7 +10,6 @@ import pytest
 import torch
 from PySide6.QtCore import QSettings, Qt
 
-from visionlab.core.training import monitor
 from visionlab.core.training.checkpoint import build_model_from_checkpoint
 from visionlab.core.training.config import AugmentSpec, TrainConfig
 from visionlab.core.training.models import ModelSpec
@@ -25,21 +24,11 @@ OVERSHOOT = dict(QUICK, epochs=6, optimizer_params={"lr": 0.03}, model=ModelSpec
                                                                                  batch_norm=False))
 
 
-@pytest.fixture()
-def panel(open_panel):
-    return open_panel(TrainingPanel())
-
-
-def _wait_done(qtbot, panel, timeout=30000):
-    qtbot.waitUntil(lambda: panel.worker is not None and panel.worker.isFinished() and panel.start_button.isEnabled(),
-                    timeout=timeout)
-
-
-def test_a_run_draws_curves_diagnosis_confusion_and_is_saved(qtbot, panel):
+def test_a_run_draws_curves_diagnosis_confusion_and_is_saved(qtbot, panel, wait_done):
     panel.controls.set_config(TrainConfig(epochs=4, **QUICK))
     qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
     assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
-    _wait_done(qtbot, panel)
+    wait_done(qtbot, panel)
     qtbot.waitUntil(panel.curves.up_to_date, timeout=5000)
     assert panel.curves.epochs["x"] == [1.0, 2.0, 3.0, 4.0]
     x, y = panel.curves._curves["val_loss"].getData()
@@ -112,7 +101,7 @@ def test_a_run_keeps_training_on_another_panel_draws_nothing_there_and_catches_u
     assert panel.last_finished.message.startswith("stopped: the window was closed")
 
 
-def test_stop_keeps_the_run_and_it_resumes(qtbot, panel):
+def test_stop_keeps_the_run_and_it_resumes(qtbot, panel, wait_done):
     panel.start_training(TrainConfig(epochs=300, **QUICK))
     qtbot.waitUntil(lambda: len(panel.epoch_history) >= 2, timeout=20000)
     started = time.monotonic()
@@ -131,7 +120,7 @@ def test_stop_keeps_the_run_and_it_resumes(qtbot, panel):
     assert len(run.metrics["epochs"]) == done >= 2
     assert (run.folder / "best.pt").exists() and (run.folder / "resume.pt").exists()
     assert panel.start_training(run.config.with_change("epochs", done + 2), resume=run)
-    _wait_done(qtbot, panel)
+    wait_done(qtbot, panel)
     resumed = [r for r in list_runs() if r.run_id == run.run_id][0]
     assert [e["epoch"] for e in resumed.metrics["epochs"]] == list(range(1, done + 3))
     assert resumed.info["status"] == "finished"
@@ -154,7 +143,7 @@ def _screen(panel) -> dict:
             "history": list(panel.epoch_history), "last_step": panel._last_step}
 
 
-def test_every_plot_and_line_shows_the_same_step_and_epoch_at_every_redraw(qtbot, panel, monkeypatch):
+def test_every_plot_and_line_shows_the_same_step_and_epoch_at_every_redraw(qtbot, panel, monkeypatch, wait_done):
     screens = []
     redraw = panel._redraw
 
@@ -170,7 +159,7 @@ def test_every_plot_and_line_shows_the_same_step_and_epoch_at_every_redraw(qtbot
     config = TrainConfig(epochs=12, optimizer="SGD", optimizer_params={"lr": 0.1}, dataset="digits", batch_size=32,
                          model=ModelSpec("MLP", width=16, depth=2, batch_norm=False))
     panel.start_training(config)
-    _wait_done(qtbot, panel)
+    wait_done(qtbot, panel)
     live = [s for s in screens if s["steps"]]
     assert len(live) >= 3  # redrawn during the run, not only at its end
     for screen in live:
@@ -212,9 +201,9 @@ def _tensorboard_on_the_run(run, steps_per_epoch: int, window: int) -> tuple[np.
     return np.array(xs), np.array(ys)
 
 
-def test_the_smoothed_curve_is_tensorboards_debiased_ema_over_steps_at_its_data(qtbot, panel):
+def test_the_smoothed_curve_is_tensorboards_debiased_ema_over_steps_at_its_data(qtbot, panel, wait_done):
     panel.start_training(TrainConfig(epochs=3, **QUICK))
-    _wait_done(qtbot, panel)
+    wait_done(qtbot, panel)
     run = list_runs()[0]
     steps_per_epoch = math.ceil(len(panel.worker.trainer.train_y) / 64)
     assert panel.curves.steps_per_epoch == steps_per_epoch
@@ -238,26 +227,26 @@ def test_the_smoothed_curve_is_tensorboards_debiased_ema_over_steps_at_its_data(
     assert f"α = {1 - beta:.3f}" in label and "debiased" in label
 
 
-def test_bad_inputs_give_clear_messages(qtbot, panel, tmp_path):
+def test_bad_inputs_give_clear_messages(qtbot, panel, tmp_path, wait_done):
     (tmp_path / "pictures" / "only_one_class").mkdir(parents=True)
     panel.start_training(TrainConfig(dataset="image folder", folder=str(tmp_path / "pictures"), epochs=1))
-    _wait_done(qtbot, panel)
+    wait_done(qtbot, panel)
     assert "at least two sub-folders" in panel.status_label.text()
     assert panel.final_label.text() == ""  # no run: no promise of a test accuracy at its end
     assert theme.ERROR in panel.status_label.styleSheet()  # shown as an error
     panel.start_training(TrainConfig(dataset="image folder", folder="", epochs=1))
-    _wait_done(qtbot, panel)
+    wait_done(qtbot, panel)
     assert "choose an image folder" in panel.status_label.text()
     huge = TrainConfig(epochs=3, optimizer="SGD", optimizer_params={"lr": 10.0}, dataset="digits",
                        model=ModelSpec("MLP", width=64, depth=4, batch_norm=False))
     panel.start_training(huge)
-    _wait_done(qtbot, panel)
+    wait_done(qtbot, panel)
     assert "diverged" in panel.status_label.text() and "learning rate" in panel.status_label.text()
 
 
-def test_ab_run_changes_one_setting_and_overlays(qtbot, panel):
+def test_ab_run_changes_one_setting_and_overlays(qtbot, panel, wait_done):
     panel.start_training(TrainConfig(epochs=2, **QUICK))
-    _wait_done(qtbot, panel)
+    wait_done(qtbot, panel)
     panel.tabs.setCurrentWidget(panel.run_list)
     qtbot.waitUntil(lambda: panel.run_list.list.count() == 1, timeout=5000)
     panel.run_list.list.setCurrentRow(0)
@@ -265,7 +254,7 @@ def test_ab_run_changes_one_setting_and_overlays(qtbot, panel):
     panel.run_list.ab_setting.setCurrentText("model.dropout")
     panel.run_list.ab_value.setText("0.5")
     panel.run_list.ab_button.click()
-    _wait_done(qtbot, panel)
+    wait_done(qtbot, panel)
     runs = list_runs()
     variant = [r for r in runs if r.run_id != base.run_id][0]
     assert variant.info["parent"] == base.run_id
@@ -282,9 +271,9 @@ def test_ab_run_changes_one_setting_and_overlays(qtbot, panel):
     assert "already 0.5" in panel.status_label.text()
 
 
-def test_export_csv_and_settings_round_trip(qtbot, panel, tmp_path):
+def test_export_csv_and_settings_round_trip(qtbot, panel, tmp_path, wait_done):
     panel.start_training(TrainConfig(epochs=2, **QUICK))
-    _wait_done(qtbot, panel)
+    wait_done(qtbot, panel)
     run = list_runs()[0]
     with qtbot.waitSignal(panel.run_list.message, timeout=10000):
         panel.run_list.export(run, "csv", str(tmp_path / "metrics.csv"))
@@ -367,10 +356,10 @@ def test_gap_shading_covers_every_epoch_after_the_axis_grows(qtbot):
         assert (span.left(), span.right()) == (1.0, 10.0)
 
 
-def test_a_second_run_redraws_only_its_own_gradient_curves_and_best_epoch(qtbot, panel):
+def test_a_second_run_redraws_only_its_own_gradient_curves_and_best_epoch(qtbot, panel, wait_done):
     """Curves are reused between runs to save GUI time; what is shown must still be the new run's."""
     panel.start_training(TrainConfig(epochs=3, **QUICK))  # MLP depth 1: two weight tensors
-    _wait_done(qtbot, panel)
+    wait_done(qtbot, panel)
     qtbot.waitUntil(panel.curves.up_to_date, timeout=5000)
     first = panel.curves._grad_curves
     assert len(first) == 2 and all(len(c.getData()[0]) for c in first.values())
@@ -378,7 +367,7 @@ def test_a_second_run_redraws_only_its_own_gradient_curves_and_best_epoch(qtbot,
     deeper = dict(QUICK, model=ModelSpec("MLP", width=8, depth=2, batch_norm=False))
     panel.start_training(TrainConfig(epochs=2, **deeper))  # another model: three weight tensors
     assert not any(line.isVisible() for line in panel.curves.best_lines)  # cleared with the old run
-    _wait_done(qtbot, panel)
+    wait_done(qtbot, panel)
     qtbot.waitUntil(panel.curves.up_to_date, timeout=5000)
     curves = panel.curves._grad_curves
     assert list(curves) == list(panel.curves.grads) and len(curves) == 3
@@ -387,54 +376,3 @@ def test_a_second_run_redraws_only_its_own_gradient_curves_and_best_epoch(qtbot,
     for name, curve in curves.items():  # each curve holds exactly this run's points (log axis: log10)
         assert list(curve.getData()[1]) == pytest.approx([math.log10(v) for v in panel.curves.grads[name][1]])
     assert all(line.value() == panel.curves.best_epoch for line in panel.curves.best_lines)
-
-
-def _test_accuracy_by_hand(trainer) -> float:
-    """The final weights on the held-out test share, computed here with torch alone."""
-    data = trainer.data
-    trainer.model.eval()
-    with torch.no_grad():
-        predicted = trainer.model(data.normalize(data.test_x)).argmax(1)
-    return float((predicted == data.test_y).double().mean())
-
-
-def test_test_accuracy_is_shown_only_at_the_end_next_to_train_and_validation(qtbot, panel, monkeypatch):
-    during = []
-    redraw = panel._redraw
-    monkeypatch.setattr(panel, "_redraw", lambda: (redraw(), during.append(panel.final_label.text())))
-    panel.start_training(TrainConfig(**OVERSHOOT))
-    assert panel.final_label.text() == monitor.TEST_SHARE_NOTE  # why no test number is shown yet
-    _wait_done(qtbot, panel)
-    assert during and all(text == monitor.TEST_SHARE_NOTE for text in during[:-1])  # never during training
-    trainer, history = panel.worker.trainer, panel.epoch_history
-    best = min(history, key=lambda row: row["val_loss"])["epoch"]
-    assert best == 4 < len(history) == 6
-    text = panel.final_label.text()
-    test_acc = _test_accuracy_by_hand(trainer)
-    run_name = f"Run #{panel.worker.run_record.info['number']}"
-    assert text.startswith(f"{run_name} · Final weights of epoch {best} (restored): train ")
-    assert f"test {test_acc:.1%} on {len(trainer.data.test_y)} held-out images (evaluated once" in text
-    val = next(row for row in history if row["epoch"] == best)["val_acc"]  # the restored epoch's own number
-    assert f"val {val:.1%}" in text
-    assert f"weights of epoch {best} (lowest validation loss) restored" in panel.status_label.text()
-
-
-def test_without_restoring_no_restored_weights_are_announced(qtbot, panel):
-    panel.start_training(TrainConfig(restore_best=False, **OVERSHOOT))
-    _wait_done(qtbot, panel)
-    assert "restored" not in panel.status_label.text() and "restored" not in panel.final_label.text()
-    run_name = f"Run #{panel.worker.run_record.info['number']}"
-    assert panel.final_label.text().startswith(f"{run_name} · Final weights of epoch 6: train ")
-    assert f"test {_test_accuracy_by_hand(panel.worker.trainer):.1%}" in panel.final_label.text()
-
-
-def test_labels_follow_the_optimizer_and_the_model(qtbot, panel):
-    controls = panel.controls
-    controls.optimizer.setCurrentText("AdamW")
-    assert controls.decay_label.text() == "weight decay (decoupled)"
-    controls.optimizer.setCurrentText("Adam")
-    assert controls.decay_label.text() == "weight decay (L2)"
-    controls.model_name.setCurrentText("ResNet")  # dropout acts there too, on the pooled features
-    assert controls.dropout.isEnabled() and "pooled features" in controls.dropout.toolTip()
-    controls.model_name.setCurrentText("MLP")
-    assert "hidden fully connected layer" in controls.dropout.toolTip()

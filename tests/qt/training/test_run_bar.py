@@ -9,19 +9,8 @@ from visionlab.core.training import monitor
 from visionlab.core.training.config import TrainConfig
 from visionlab.core.training.models import ModelSpec
 from visionlab.qt.training.curves import X_MARGIN, TrainingCurves
-from visionlab.qt.training.panel import TrainingPanel
 
 QUICK = dict(dataset="digits", batch_size=64, model=ModelSpec("MLP", width=8, depth=1, batch_norm=False))
-
-
-@pytest.fixture()
-def panel(open_panel):
-    return open_panel(TrainingPanel())
-
-
-def _wait_done(qtbot, panel, timeout=30000):
-    qtbot.waitUntil(lambda: panel.worker is not None and panel.worker.isFinished() and panel.start_button.isEnabled(),
-                    timeout=timeout)
 
 
 def _timed_run(config: TrainConfig, pause_at_step: int | None = None, pause_s: float = 0.0):
@@ -76,11 +65,11 @@ def test_the_bar_shows_the_trainers_speed_and_eta_and_says_paused(qtbot, panel):
     panel.stop_training()
 
 
-def test_after_early_stopping_the_axis_fits_the_epochs_run_and_labels_the_last(qtbot, panel):
+def test_after_early_stopping_the_axis_fits_the_epochs_run_and_labels_the_last(qtbot, panel, wait_done):
     config = TrainConfig(epochs=20, early_stopping=True, patience=2, optimizer_params={"lr": 0.03},
                          **dict(QUICK, model=ModelSpec("MLP", width=16, depth=1, batch_norm=False)))
     panel.start_training(config)
-    _wait_done(qtbot, panel)
+    wait_done(qtbot, panel)
     last = len(panel.epoch_history)
     assert panel.last_finished.status == "early stopped" and last < 20
     x_range = panel.curves.loss_plot.getViewBox().viewRange()[0]
@@ -91,9 +80,9 @@ def test_after_early_stopping_the_axis_fits_the_epochs_run_and_labels_the_last(q
     assert panel.curves.early_stopping_text.endswith(f"{used} of 2 allowed epochs without improvement")
 
 
-def test_one_epoch_without_improvement_is_singular(qtbot, panel):
+def test_one_epoch_without_improvement_is_singular(qtbot, panel, wait_done):
     panel.start_training(TrainConfig(epochs=3, **QUICK))
-    _wait_done(qtbot, panel)
+    wait_done(qtbot, panel)
     report = monitor.EpochReport(**{**panel.epoch_history[-1], "patience_used": 1})
     curves = TrainingCurves()
     qtbot.addWidget(curves)

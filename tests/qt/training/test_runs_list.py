@@ -1,6 +1,5 @@
 """The Runs tab speaks the form's language, tells runs apart (even when its lines are cut), renames, deletes."""
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QFormLayout, QLabel
 
@@ -10,20 +9,9 @@ from visionlab.core.training.optimizers import OPTIMIZERS
 from visionlab.core.training.runs import SETTING_LABELS, create_run, list_runs
 from visionlab.qt.common.jobs import JobRunner
 from visionlab.qt.training.controls import TrainingControls
-from visionlab.qt.training.panel import TrainingPanel
 from visionlab.qt.training.runs import RunList
 
 QUICK = dict(dataset="digits", batch_size=64, model=ModelSpec("MLP", width=8, depth=1, batch_norm=False))
-
-
-@pytest.fixture()
-def panel(open_panel):
-    return open_panel(TrainingPanel())
-
-
-def _wait_done(qtbot, panel, timeout=30000):
-    qtbot.waitUntil(lambda: panel.worker is not None and panel.worker.isFinished() and panel.start_button.isEnabled(),
-                    timeout=timeout)
 
 
 def _form_texts(controls: TrainingControls) -> set[str]:
@@ -70,10 +58,10 @@ def test_the_list_names_settings_in_the_forms_words_and_the_whole_line_is_on_hov
     jobs.shutdown(2.0)
 
 
-def test_runs_with_the_same_settings_are_named_apart_in_the_list_and_the_legend(qtbot, panel):
+def test_runs_with_the_same_settings_are_named_apart_in_the_list_and_the_legend(qtbot, panel, wait_done):
     for _ in range(2):
         panel.start_training(TrainConfig(epochs=1, **QUICK))
-        _wait_done(qtbot, panel)
+        wait_done(qtbot, panel)
     runs = panel.run_list
     panel.tabs.setCurrentWidget(runs)
     qtbot.waitUntil(lambda: runs.list.count() == 2, timeout=5000)
@@ -92,13 +80,13 @@ def test_runs_with_the_same_settings_are_named_apart_in_the_list_and_the_legend(
     assert "val second try" in legend and "val #1 MLP on digits, Adam lr 0.001" in legend
 
 
-def test_deleting_a_run_removes_its_folder_off_the_gui_thread(qtbot, panel, monkeypatch):
+def test_deleting_a_run_removes_its_folder_off_the_gui_thread(qtbot, panel, monkeypatch, wait_done):
     import threading
 
     from visionlab.core.training import runs as runs_module
 
     panel.start_training(TrainConfig(epochs=1, **QUICK))
-    _wait_done(qtbot, panel)
+    wait_done(qtbot, panel)
     run = list_runs()[0]
     assert run.folder.is_dir()
     removed_on = []
