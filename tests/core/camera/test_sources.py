@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import struct
 import threading
 import time
-import zlib
 
 import cv2
 import numpy as np
 import pytest
+from bad_images import huge_png
 from PIL import Image
 
 from visionlab.core.camera.pipeline import capture_loop
@@ -99,15 +98,6 @@ def test_image_file_and_folder(tmp_path):
     empty.mkdir()
     with pytest.raises(SourceError, match="holds no images"):
         ImageFolderSource(empty).open()
-
-
-def huge_png(path, width=100_000, height=100_000):
-    """A PNG whose header claims width×height, with almost no data: what crashed OpenCV's imread."""
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-                     + chunk(b"IEND", b""))
 
 
 def bad_files(folder):

@@ -5,23 +5,14 @@ from __future__ import annotations
 import io
 import struct
 import time
-import zlib
 
 import cv2
 import numpy as np
 import pytest
+from bad_images import huge_png
 from PIL import Image
 
 from visionlab.core.features.images import ImageError, load_image, resize_for_model, to_batch
-
-
-def _huge_png_header(path, width: int, height: int) -> None:
-    """A PNG that claims width×height in its header, with almost no data (nothing to decode)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-                     + chunk(b"IEND", b""))
 
 
 def _huge_jpeg_header(path, width: int, height: int) -> None:
@@ -35,8 +26,8 @@ def _huge_jpeg_header(path, width: int, height: int) -> None:
 
 
 @pytest.mark.parametrize("write, width, height, claimed", [
-    (_huge_png_header, 100_000, 100_000, "10,000 megapixels"),  # over PIL's own bomb limit
-    (_huge_png_header, 8_000, 7_000, "8000×7000 pixels"),  # under PIL's limit, over ours (50 MP)
+    (huge_png, 100_000, 100_000, "10,000 megapixels"),  # over PIL's own bomb limit
+    (huge_png, 8_000, 7_000, "8000×7000 pixels"),  # under PIL's limit, over ours (50 MP)
     (_huge_jpeg_header, 60_000, 60_000, "3,600 megapixels"),
 ])
 def test_huge_image_is_refused_from_its_header(tmp_path, caplog, write, width, height, claimed) -> None:

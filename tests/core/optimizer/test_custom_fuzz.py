@@ -31,19 +31,22 @@ POINTS = [(0.0, 0.0), (1.0, -1.0), (-2.5, 2.5), (1e-9, 3.0), (-0.3, 0.7)]
 FUZZ = settings(max_examples=5000, deadline=None, suppress_health_check=list(HealthCheck))
 
 
-def _use_everything(text: str) -> None:
-    """Make the surface and use every part the lab uses; only ExpressionError may come out."""
+def _made(text: str):
+    """(surface, None) or (None, the parser's ExpressionError); any other exception fails the test."""
     try:
-        surface = make_custom_surface(text)
+        return make_custom_surface(text), None
     except ExpressionError as error:
-        assert 0 <= error.position <= len(text) and error.message and "\n" not in error.message
-        return
+        return None, error
+
+
+def _drawn(surface, text: str) -> np.ndarray:
+    """Use every part of a surface the lab uses (map grid, gradients, the racers' points, the words for
+    where f is undefined); returns the map's grid of values."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # numpy's "divide by zero" warnings would be errors here too
         xs, ys, z = surface.evaluate(9)
         with np.errstate(all="ignore"):
             gx, gy = surface.grad(*np.meshgrid(xs, ys), ARRAY)
-        assert z.shape == (9, 9) and np.isfinite(z).any()
         assert np.shape(gx * np.ones_like(z)) == (9, 9)
     for x, y in POINTS:
         value = surface.value(x, y, SCALAR)
@@ -53,18 +56,32 @@ def _use_everything(text: str) -> None:
         assert isinstance(reason, str)
         if not math.isfinite(value):
             assert reason, (text, x, y)  # an undefined point is always explained
+    return z
+
+
+def _refused_at_the_field_or_drawn(text: str) -> None:
+    surface, error = _made(text)
+    if error is not None:  # the field's inline message: a position inside the text and one line of words
+        assert 0 <= error.position <= len(text) and error.message and "\n" not in error.message
+    else:  # a surface the map can draw: a 9×9 grid with at least one finite loss
+        z = _drawn(surface, text)
+        assert z.shape == (9, 9) and np.isfinite(z).any()
 
 
 @FUZZ
 @given(EXPRESSIONS)
 def test_generated_expressions_are_refused_or_drawn(text):
-    _use_everything(text)
+    surface, error = _made(text)
+    assert (surface is None) != (error is None)
+    _refused_at_the_field_or_drawn(text)
 
 
 @settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.one_of(NEAR_TEXT, st.text(max_size=60)))
 def test_random_strings_are_refused_or_drawn(text):
-    _use_everything(text)
+    surface, error = _made(text)
+    assert (surface is None) != (error is None)
+    _refused_at_the_field_or_drawn(text)
 
 
 @settings(max_examples=300, deadline=None)

@@ -10,23 +10,6 @@ import pytest
 
 from visionlab.core.camera.detectors import CPU_DEFAULTS
 from visionlab.core.camera.overlay import class_color
-from visionlab.core.weights.store import WeightsStore
-from visionlab.qt.camera.panel import CameraPanel
-
-
-@pytest.fixture
-def panel(open_panel, tmp_path):
-    return open_panel(CameraPanel(store=WeightsStore(cache_dir=tmp_path / "weights")), show=False)
-
-
-def start(panel, qtbot, model):
-    panel.select_model(model)
-    panel.show()
-    panel.panel_shown()
-    qtbot.waitUntil(lambda: panel.detector is not None and panel.detector.name == model, timeout=30000)
-    qtbot.waitUntil(lambda: panel.last_result is not None and panel.last_result.detections is not None,
-                    timeout=30000)
-
 
 NOTES_PX = 60  # the top rows of a 480-line frame where the overlay may write its notes
 
@@ -43,7 +26,7 @@ def box_outline(image, box):
     return np.concatenate([image[y1, x1:x2 + 1], image[y2, x1:x2 + 1], image[y1:y2 + 1, x1], image[y1:y2 + 1, x2]])
 
 
-def test_streams_the_default_detector_with_boxes_and_numbers(panel, qtbot):
+def test_streams_the_default_detector_with_boxes_and_numbers(panel, qtbot, start):
     panel.controls.threshold_slider.setValue(0)
     panel.controls.max_spin.setValue(1)  # one box drawn: the best-scoring detection
     start(panel, qtbot, CPU_DEFAULTS["detection"])
@@ -70,7 +53,7 @@ def test_streams_the_default_detector_with_boxes_and_numbers(panel, qtbot):
     qtbot.waitUntil(lambda: not any(thread.isRunning() for thread in threads), timeout=10000)
 
 
-def test_overlay_controls_redraw_a_paused_frame(panel, qtbot):
+def test_overlay_controls_redraw_a_paused_frame(panel, qtbot, start):
     start(panel, qtbot, "hog_people")
     panel.controls.pause_button.setChecked(True)
     before_index = panel.last_result.frame.index
@@ -106,7 +89,7 @@ def test_overlay_controls_redraw_a_paused_frame(panel, qtbot):
     assert np.array_equal(shown_image(panel)[NOTES_PX:], panel.last_result.frame.image[NOTES_PX:])  # filtered
 
 
-def test_single_step_while_paused(panel, qtbot):
+def test_single_step_while_paused(panel, qtbot, start):
     start(panel, qtbot, "haar_face")
     panel.controls.pause_button.setChecked(True)
     qtbot.wait(200)
@@ -118,7 +101,7 @@ def test_single_step_while_paused(panel, qtbot):
     assert panel.last_result.frame.index == stepped  # exactly one frame, then still paused
 
 
-def test_classical_detector_from_the_no_weights_banner(panel, qtbot):
+def test_classical_detector_from_the_no_weights_banner(panel, qtbot, start):
     start(panel, qtbot, CPU_DEFAULTS["segmentation"])
     assert panel.weights_bar.isVisible()
     assert "its class per pixel is noise" in panel.weights_bar.text.text()  # a segmenter draws no boxes
@@ -133,14 +116,14 @@ def test_classical_detector_from_the_no_weights_banner(panel, qtbot):
     assert panel.controls.model_combo.currentData() == "hog_people"
 
 
-def test_unknown_model_gives_a_message(panel, qtbot):
+def test_unknown_model_gives_a_message(panel, qtbot, start):
     start(panel, qtbot, "haar_face")
     panel.load_model("fasterrcnn_typo")
     qtbot.waitUntil(lambda: "Could not load fasterrcnn_typo" in panel.message_label.text(), timeout=10000)
     assert panel.detector.name == "haar_face"  # the old model keeps running
 
 
-def test_snapshot_and_recording_write_real_files(panel, qtbot, private_data_dir):
+def test_snapshot_and_recording_write_real_files(panel, qtbot, private_data_dir, start):
     start(panel, qtbot, "haar_face")
     panel.controls.snapshot_button.click()
     qtbot.waitUntil(lambda: "Snapshot saved" in panel.message_label.text(), timeout=5000)
@@ -192,7 +175,7 @@ class SlowModel:
 
 
 @pytest.mark.parametrize("seconds, limit", [(0.3, 2.0), (2.5, 3.0)])
-def test_closing_during_inference_stops_every_thread(panel, qtbot, seconds, limit):
+def test_closing_during_inference_stops_every_thread(panel, qtbot, seconds, limit, start):
     from visionlab.qt.common import threads as thread_registry
 
     start(panel, qtbot, "haar_face")
@@ -213,7 +196,7 @@ def test_closing_during_inference_stops_every_thread(panel, qtbot, seconds, limi
     qtbot.waitUntil(lambda: not any(thread.isRunning() for thread in threads), timeout=5000)
 
 
-def test_inside_faster_rcnn_on_the_paused_frame(panel, qtbot):
+def test_inside_faster_rcnn_on_the_paused_frame(panel, qtbot, start):
     start(panel, qtbot, CPU_DEFAULTS["detection"])
     panel.tabs.setCurrentWidget(panel.inside_view)
     panel.inside_view.top_n.setValue(12)
@@ -239,13 +222,13 @@ def test_inside_faster_rcnn_on_the_paused_frame(panel, qtbot):
     assert not np.array_equal(before, grid.items[0].image)
 
 
-def test_inside_is_explained_for_models_without_proposals(panel, qtbot):
+def test_inside_is_explained_for_models_without_proposals(panel, qtbot, start):
     start(panel, qtbot, "haar_face")
     panel.analyse_frame()
     assert "no proposal stage" in panel.inside_view.note.text()
 
 
-def test_mirror_setting_refuses_files_off_the_card_and_imports_say_unverified(panel, qtbot, tmp_path):
+def test_mirror_setting_refuses_files_off_the_card_and_imports_say_unverified(panel, qtbot, tmp_path, start):
     """The classroom mirror is the weights bar's setting; the file's name and sha256 come from the card only.
 
     The mirror serves the running model's random-init weights under their own hash and under the official
@@ -330,7 +313,7 @@ def test_mirror_setting_refuses_files_off_the_card_and_imports_say_unverified(pa
     assert panel.budget.item(row, panel.budget.columnCount() - 1).text() == "imported, unverified"
 
 
-def test_switching_panels_never_waits_for_a_slow_forward_pass(panel, qtbot):
+def test_switching_panels_never_waits_for_a_slow_forward_pass(panel, qtbot, start):
     start(panel, qtbot, "haar_face")
     model = SlowModel(1.5)
     panel.stream.set_detector(model)
@@ -346,7 +329,7 @@ def test_switching_panels_never_waits_for_a_slow_forward_pass(panel, qtbot):
     assert not panel.stream.pipeline.retired
 
 
-def test_download_progress_is_readable_at_1024x700(panel, qtbot, tmp_path):
+def test_download_progress_is_readable_at_1024x700(panel, qtbot, tmp_path, start):
     """The downloader's own messages for this model's file, shown in the bar of a 1024×700 window: every one
     fits the bar (the file name moves to the tooltip), none is cut."""
     import http.server

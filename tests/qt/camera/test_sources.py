@@ -7,25 +7,10 @@ import time
 
 import cv2
 import numpy as np
-import pytest
+from bad_images import huge_png
 
 from visionlab.core.camera.sources import SyntheticSource
-from visionlab.core.weights.store import WeightsStore
 from visionlab.qt.camera.panel import CameraPanel
-
-
-@pytest.fixture
-def panel(open_panel, tmp_path):
-    return open_panel(CameraPanel(store=WeightsStore(cache_dir=tmp_path / "weights")), show=False)
-
-
-def start(panel, qtbot, model):
-    panel.select_model(model)
-    panel.show()
-    panel.panel_shown()
-    qtbot.waitUntil(lambda: panel.detector is not None and panel.detector.name == model, timeout=30000)
-    qtbot.waitUntil(lambda: panel.last_result is not None and panel.last_result.detections is not None,
-                    timeout=30000)
 
 
 def write_video(path, count=6, size=(200, 150)):
@@ -35,7 +20,7 @@ def write_video(path, count=6, size=(200, 150)):
     writer.release()
 
 
-def test_switching_sources_while_streaming_and_a_corrupt_video(panel, qtbot, tmp_path):
+def test_switching_sources_while_streaming_and_a_corrupt_video(panel, qtbot, tmp_path, start):
     start(panel, qtbot, "haar_face")
     video = tmp_path / "clip.avi"
     write_video(video)
@@ -109,19 +94,7 @@ def test_after_a_restart_the_picker_names_the_source_that_streams(panel, qtbot, 
     assert "street.png is gone" in plugged.message_label.text()
 
 
-def huge_png(path, width=100_000, height=100_000):
-    """A PNG whose header claims width×height (nothing to decode): what crashed the capture thread."""
-    import struct
-    import zlib
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-                     + chunk(b"IEND", b""))
-
-
-def test_a_bad_image_or_folder_never_kills_the_stream(panel, qtbot, tmp_path, caplog):
+def test_a_bad_image_or_folder_never_kills_the_stream(panel, qtbot, tmp_path, caplog, start):
     start(panel, qtbot, "haar_face")
     huge = tmp_path / "huge.png"
     huge_png(huge)
@@ -146,7 +119,7 @@ def test_a_bad_image_or_folder_never_kills_the_stream(panel, qtbot, tmp_path, ca
     assert all(record.exc_info is None for record in caplog.records)
 
 
-def test_a_lost_camera_is_reported_and_comes_back(panel, qtbot, monkeypatch):
+def test_a_lost_camera_is_reported_and_comes_back(panel, qtbot, monkeypatch, start):
     from visionlab.core.camera import pipeline
     from visionlab.core.camera.sources import FrameSource, SourceError
 

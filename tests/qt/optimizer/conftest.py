@@ -13,6 +13,14 @@ def panel(qtbot, open_panel):
 
 
 @pytest.fixture
+def small_panel(qtbot, open_panel):
+    """The panel's share of a 1024×700 main window."""
+    widget = open_panel(OptimizerPanel(), size=(1024, 633))
+    qtbot.waitUntil(lambda: len(widget.trajectories) > 0, timeout=5000)
+    return widget
+
+
+@pytest.fixture
 def load_preset():
     """load_preset(panel, key): choose a preset as a student does, from the preset box."""
 

@@ -13,14 +13,6 @@ TORCH = torch_namespace()
 
 
 @pytest.fixture
-def small_panel(qtbot, open_panel):
-    """The panel's share of a 1024×700 main window."""
-    widget = open_panel(OptimizerPanel(), size=(1024, 633))
-    qtbot.waitUntil(lambda: len(widget.trajectories) > 0, timeout=5000)
-    return widget
-
-
-@pytest.fixture
 def panel_1400(qtbot, open_panel):
     """The panel's share of a 1400×900 main window."""
     widget = open_panel(OptimizerPanel(), size=(1400, 833))

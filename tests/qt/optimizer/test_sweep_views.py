@@ -14,14 +14,6 @@ from visionlab.qt.optimizer.panel import OptimizerPanel
 TORCH = torch_namespace()
 
 
-@pytest.fixture
-def small_panel(qtbot, open_panel):
-    """The panel's share of a 1024×700 main window."""
-    widget = open_panel(OptimizerPanel(), size=(1024, 633))
-    qtbot.waitUntil(lambda: len(widget.trajectories) > 0, timeout=5000)
-    return widget
-
-
 def run_view(panel, view, qtbot, timeout=60000):
     panel.tabs.setCurrentWidget(view)
     view.start()
