@@ -6,6 +6,7 @@
     visionlab screenshot --all --out DIR
     visionlab bench NAME [--json] [bench options]
     visionlab weights list|download|import|remove ...
+    visionlab train --task classify --data digits --epochs N --out RUN_DIR [--json]   (also under torchrun)
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 add_help=False)
     bench.add_argument("name", nargs="?", help="benchmark name (omit to list them)")
     commands.add_parser("weights", help="list, download, import or remove pretrained weights", add_help=False)
+    commands.add_parser("train", help="train without the window (also under torchrun)", add_help=False)
     return parser
 
 
@@ -60,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         from visionlab.core.weights.cli import main as weights_main
 
         return weights_main(rest)
+    if args.command == "train":
+        from visionlab.core.training.headless import main as train_main
+
+        return train_main(rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "screenshot":

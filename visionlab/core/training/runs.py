@@ -9,7 +9,10 @@
                  best.pt        checkpoint of the best validation epoch (checkpoint.py format; while
                                 training rewritten at most every 5 s, and always when the run ends)
                  resume.pt      last epoch's weights + optimizer state, to resume a stopped run
+                 events.out.tfevents.*   TensorBoard events written live (flushed every second): "step/<field>"
+                                at the optimizer step, "epoch/<field>" at the epoch (what export_tensorboard writes)
 
+`create_run(..., folder=...)` puts a run in a folder of the caller's choosing (`visionlab train --out`).
 Runs can be listed, deleted, resumed and exported as CSV or TensorBoard event files. While a run trains,
 its files are written by a BackgroundWriter, so the disk never pauses the training loop; a run's end
 (finished, stopped, diverged) waits until everything is on disk.
@@ -25,6 +28,7 @@ import shutil
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -36,6 +40,9 @@ from visionlab.core.training.optimizers import OPTIMIZERS, default_params
 from visionlab.core.training.trainer import EpochReport, Finished, StepReport, Trainer
 from visionlab.core.training.writer import BackgroundWriter
 
+if TYPE_CHECKING:
+    from torch.utils.tensorboard import SummaryWriter
+
 BEST_EVERY_S = 5.0  # while training, best.pt is rewritten at most this often (and always at the end)
 # metrics.json and run.json are rewritten after an epoch at most this often while training (and always when
 # the run ends or its thread exits): each atomic write (temp file, fsync, rename) wakes the writer thread,
@@ -43,6 +50,7 @@ BEST_EVERY_S = 5.0  # while training, best.pt is rewritten at most this often (a
 # 16 times a second (~2 % of the run); a 20 s CIFAR epoch still writes after every epoch.
 FILES_EVERY_S = 1.0
 RESUME_EVERY = 10  # epochs between resume snapshots while training (one is always written on a stop)
+STEP_TAGS = ("train_loss", "train_acc", "lr")  # written as "step/<name>" at the optimizer step
 EPOCH_FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "train_eval_loss", "train_eval_acc")
 FINAL_FIELDS = ("weights_epoch", "restored", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
                 "test_count")
@@ -65,6 +73,7 @@ class Run:
         name = self.folder / "name.txt"
         self.custom_name = name.read_text(encoding="utf-8").strip() if name.is_file() else ""
         self._writer: BackgroundWriter | None = None
+        self._events: SummaryWriter | None = None  # opened at the first recorded event
         self._best: tuple[dict, dict, dict] | None = None  # best weights not yet on disk
         self._best_written = self._files_written = time.monotonic()
         self._unsaved = False  # metrics / info changed since they were last handed to the writer
@@ -111,12 +120,27 @@ class Run:
     def _save_metrics(self) -> None:
         self._write("metrics.json", json.dumps(self.metrics).encode("utf-8"))
 
+    def _event_file(self) -> SummaryWriter:
+        # SummaryWriter queues each scalar and writes it on its own thread; flush_secs=1 keeps a watcher
+        # within a second of the run (its default, 120 s, would leave the live curves minutes behind).
+        if self._events is None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._events = SummaryWriter(log_dir=str(self.folder), flush_secs=1)
+        return self._events
+
     def record(self, event, trainer: Trainer) -> None:
         if isinstance(event, StepReport):
             self.metrics["steps"].append({"step": event.step, "epoch": event.epoch, "train_loss": event.train_loss,
                                           "train_acc": event.train_acc, "lr": event.lr})
+            events = self._event_file()
+            for key in STEP_TAGS:
+                events.add_scalar(f"step/{key}", getattr(event, key), event.step)
         elif isinstance(event, EpochReport):
             self.metrics["epochs"].append({key: getattr(event, key) for key in EPOCH_FIELDS})
+            events = self._event_file()
+            for key in EPOCH_FIELDS[1:]:
+                events.add_scalar(f"epoch/{key}", getattr(event, key), event.epoch)
             extra = {"epoch": event.epoch, "metrics": {key: getattr(event, key) for key in EPOCH_FIELDS}}
             if event.improved:
                 self._best = (trainer.best_state, trainer.model_config(), extra)
@@ -145,8 +169,19 @@ class Run:
             self._save_files()
             self.close()
 
+    def fail(self, message: str) -> None:
+        """The run ended on an error (e.g. another process of a distributed run died): say so in run.json."""
+        if self._best is not None:  # the best epoch so far, not yet on disk
+            self._write_best()
+        self.info.update(status="failed", message=message)
+        self._unsaved = True
+        self.close()
+
     def close(self) -> None:
         """Wait until every file of this run is on disk; a write that failed is noted in run.json."""
+        if self._events is not None:
+            events, self._events = self._events, None
+            events.close()  # flushes the queued scalars and joins its thread
         if self._unsaved:  # e.g. the training thread failed: keep every epoch recorded so far
             self._save_files()
         if self._writer is None:
@@ -196,8 +231,9 @@ class Run:
         writer = SummaryWriter(log_dir=str(folder))
         try:
             for step in self.metrics["steps"]:
-                writer.add_scalar("step/train_loss", step["train_loss"], step["step"])
-                writer.add_scalar("step/lr", step["lr"], step["step"])
+                for key in STEP_TAGS:
+                    if key in step:
+                        writer.add_scalar(f"step/{key}", step[key], step["step"])
             for epoch in self.metrics["epochs"]:
                 for key in EPOCH_FIELDS[1:]:
                     if key in epoch:  # runs recorded before the eval-mode train fields lack them
@@ -208,7 +244,28 @@ class Run:
 
 
 def create_run(config: TrainConfig, parameter_count: int = 0, parent: str | None = None,
-               change: str | None = None) -> Run:
+               change: str | None = None, folder: str | Path | None = None) -> Run:
+    """A new run in the user's runs folder, or in `folder` (ValueError if it holds a run already)."""
+    explicit = folder
+    if folder is not None:
+        folder = Path(folder)
+        if (folder / "run.json").exists():
+            raise ValueError(f"{folder} already holds a run: choose another folder")
+        folder.mkdir(parents=True, exist_ok=True)
+    else:
+        folder = _new_run_folder(config)
+    label = f"{config.model.name} on {config.dataset}, {config.optimizer} lr {config.learning_rate:g}"
+    if change:
+        label = f"A/B: {change} (of {parent})"
+    # Numbered, so runs with the same settings still have different names until the student renames them.
+    number = 1 + max((run.info.get("number", 0) for run in list_runs()), default=0) if explicit is None else 1
+    info = {"config": config.to_dict(), "created": time.time(), "status": "new", "label": label,
+            "number": number, "parameter_count": parameter_count, "parent": parent, "change": change}
+    write_text(folder / "run.json", json.dumps(info, indent=1))
+    return Run(folder)
+
+
+def _new_run_folder(config: TrainConfig) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     base = f"{stamp}-{config.model.name}-{config.dataset}".replace(" ", "_")
     folder = runs_dir() / base
@@ -217,15 +274,7 @@ def create_run(config: TrainConfig, parameter_count: int = 0, parent: str | None
         number += 1
         folder = runs_dir() / f"{base}-{number}"
     folder.mkdir(parents=True)
-    label = f"{config.model.name} on {config.dataset}, {config.optimizer} lr {config.learning_rate:g}"
-    if change:
-        label = f"A/B: {change} (of {parent})"
-    # Numbered, so runs with the same settings still have different names until the student renames them.
-    number = 1 + max((run.info.get("number", 0) for run in list_runs()), default=0)
-    info = {"config": config.to_dict(), "created": time.time(), "status": "new", "label": label,
-            "number": number, "parameter_count": parameter_count, "parent": parent, "change": change}
-    write_text(folder / "run.json", json.dumps(info, indent=1))
-    return Run(folder)
+    return folder
 
 
 def list_runs() -> list[Run]:

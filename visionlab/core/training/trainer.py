@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -25,6 +26,9 @@ from visionlab.core.training.histograms import HistogramTracker
 from visionlab.core.training.metrics import confusion_matrix, misclassified
 from visionlab.core.training.models import build_model, parameter_count
 from visionlab.core.training.optimizers import build_optimizer, lr_at
+
+if TYPE_CHECKING:
+    from visionlab.core.training.distributed import TrainingGroup
 
 EVAL_BATCH = 512
 # Validation images whose layer outputs are histogrammed: the smallest layer (10 logits) still gives 320 values
@@ -105,11 +109,12 @@ def pick_device(name: str = "auto") -> torch.device:
 
 class Trainer:
     def __init__(self, config: TrainConfig, data: DataSplits, report_every: int = 5,
-                 start_epoch: int = 0, state: dict | None = None) -> None:
+                 start_epoch: int = 0, state: dict | None = None, group: TrainingGroup | None = None) -> None:
+        """`group`: this process's place in a torchrun run (distributed.py); None trains in this process alone."""
         config.validate()
-        self.config, self.data, self.report_every = config, data, max(report_every, 1)
-        self.device = pick_device(config.device)
-        torch.manual_seed(config.seed)  # same seed: same initial weights
+        self.config, self.data, self.report_every, self.group = config, data, max(report_every, 1), group
+        self.device = group.device if group else pick_device(config.device)
+        torch.manual_seed(config.seed)  # same seed: same initial weights (on every rank of a group, too)
         self.model = build_model(config.model, data.input_shape, len(data.class_names)).to(self.device)
         self.parameter_count = parameter_count(self.model)
         self.optimizer = build_optimizer(config.optimizer, self.model.parameters(), config.optimizer_params,
@@ -120,6 +125,9 @@ class Trainer:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
         self.best_state = self._copy_weights()
+        # Training steps go through DDP (it averages the gradients); everything else (evaluation, state
+        # dicts, histograms) uses the plain model, whose parameters are the same tensors.
+        self._train_model = group.wrap(self.model) if group else self.model
         self.epoch = start_epoch
         self._weighted = [(name, p) for name, p in self.model.named_parameters() if p.dim() > 1]
         self._transform = build_transform(config.augment, data.input_shape[-1])
@@ -137,6 +145,8 @@ class Trainer:
 
     @property
     def steps_per_epoch(self) -> int:
+        if self.group:
+            return self.group.steps_per_epoch(len(self.train_y), self.config.batch_size)
         return math.ceil(len(self.train_y) / self.config.batch_size)
 
     def model_config(self) -> dict:
@@ -168,7 +178,7 @@ class Trainer:
                     noise = cfg.weight_noise * torch.randn_like(p)
                     p.add_(noise)
                     noises.append(noise)
-        logits = self.model(images)
+        logits = self._train_model(images)
         loss = nn.functional.cross_entropy(logits, labels)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -194,7 +204,10 @@ class Trainer:
 
     def _events(self, should_stop: Callable[[], bool],
                 stop_reason: Callable[[], str]) -> Iterator[StepReport | EpochReport | Finished]:
-        cfg = self.config
+        cfg, group = self.config, self.group
+        batch_size = group.local_batch(cfg.batch_size) if group else cfg.batch_size
+        if group:  # a stop anywhere (a signal, a request) is a stop everywhere, at the same step
+            should_stop = group.agreed_stop(should_stop)
         order = torch.Generator().manual_seed(cfg.seed)  # same seed: same batches in the same order
         for _ in range(self.start_epoch):  # a resumed run continues the same data order
             torch.randperm(len(self.train_y), generator=order)
@@ -208,13 +221,14 @@ class Trainer:
         lr = math.nan  # no step yet: the first scheduled value always differs and is written
         for epoch in range(self.start_epoch, cfg.epochs):
             epoch_started = time.perf_counter()
-            perm = torch.randperm(len(self.train_y), generator=order).to(self.device)
+            perm = (group.epoch_order(len(self.train_y), epoch, cfg.seed) if group else
+                    torch.randperm(len(self.train_y), generator=order)).to(self.device)
             # Epoch sums are Python numbers built from the values each report pulls anyway. A window keeps
             # (loss, logits, labels) per step; its accuracy and weighted loss are a few ops per report
             # instead of five small tensor ops every step (a tiny model's step is ~3 ms of Python dispatch).
             loss_sum, correct, epoch_seen = 0.0, 0, 0
             window: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
-            for start in range(0, len(perm), cfg.batch_size):
+            for start in range(0, len(perm), batch_size):
                 asked = time.perf_counter()
                 stop = should_stop()
                 blocked_s += time.perf_counter() - asked
@@ -225,15 +239,18 @@ class Trainer:
                                 cfg.step_every_epochs * self.steps_per_epoch, cfg.step_gamma)
                 if step_lr != lr:
                     lr = step_lr
-                    for group in self.optimizer.param_groups:
-                        group["lr"] = lr
-                index = perm[start:start + cfg.batch_size]
+                    for param_group in self.optimizer.param_groups:
+                        param_group["lr"] = lr
+                index = perm[start:start + batch_size]
                 labels = self.train_y[index]
                 loss, logits = self._train_step(self.train_x[index], labels)
                 step += 1
                 window.append((loss, logits, labels))
-                if step % self.report_every == 0 or start + cfg.batch_size >= len(perm):
+                if step % self.report_every == 0 or start + batch_size >= len(perm):
                     window_loss, window_correct, window_seen = self._window_sums(window)  # one device sync
+                    if group:  # all ranks' images: the same numbers everywhere, and a NaN anywhere stops all
+                        summed = group.summed([window_loss, window_correct, window_seen])
+                        window_loss, window_correct, window_seen = summed[0], int(summed[1]), int(summed[2])
                     window = []
                     mean_loss = window_loss / window_seen
                     if not math.isfinite(mean_loss):
@@ -251,6 +268,8 @@ class Trainer:
             if status != "finished":
                 break
             val_loss, val_acc, last_logits = self.evaluate(self.val_x, self.val_y)
+            if group:  # rank 0's numbers steer early stopping and the best epoch on every rank alike
+                val_loss, val_acc = group.rank0_values([val_loss, val_acc])
             if not math.isfinite(val_loss):
                 status, message = "diverged", f"the validation loss became {val_loss} in epoch {epoch + 1}"
                 last_logits = None
