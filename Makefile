@@ -12,6 +12,9 @@ $(STAMP): pyproject.toml Makefile
 	# The torch pair is pinned here, not in pyproject: users elsewhere get their own matching pair.
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
 	$(PY) -m pip install -q -e '.[test]'
+	# MTCNN's trained face-detector weights (1.9 MB, MIT). --no-deps: its metadata pins torch<2.3 (and old
+	# numpy / Pillow), which pip would otherwise downgrade to; the app reads only its weight files.
+	$(PY) -m pip install -q --no-deps facenet-pytorch==2.6.0
 	touch $(STAMP)
 
 run: $(STAMP)

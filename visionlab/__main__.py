@@ -6,6 +6,7 @@
     visionlab screenshot --all --out DIR
     visionlab bench NAME [--json] [bench options]
     visionlab weights list|download|import|remove ...
+    visionlab detect INPUT --model NAME [--json] [--out DIR]                          (image, folder, video)
     visionlab train --task classify --data digits --epochs N --out RUN_DIR [--json]   (also under torchrun)
 """
 
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("name", nargs="?", help="benchmark name (omit to list them)")
     commands.add_parser("weights", help="list, download, import or remove pretrained weights", add_help=False)
     commands.add_parser("train", help="train without the window (also under torchrun)", add_help=False)
+    commands.add_parser("detect", help="run a camera model on an image, a folder or a video", add_help=False)
     return parser
 
 
@@ -62,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
         from visionlab.core.weights.cli import main as weights_main
 
         return weights_main(rest)
+    if args.command == "detect":
+        from visionlab.core.camera.detect_cli import main as detect_main
+
+        return detect_main(rest)
     if args.command == "train":
         from visionlab.core.training.headless import main as train_main
 

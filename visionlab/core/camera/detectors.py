@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torchvision  # noqa: F401  unused by name; kept so this module still loads torchvision (and its ops) on import
 
+from visionlab.core.camera import mtcnn
 from visionlab.core.camera.overlay import Detections
 from visionlab.core.weights.catalog import weights_enum
 
@@ -28,6 +29,8 @@ CLASSICAL_MODELS = {
     "haar_face": "Haar face cascade (Viola-Jones 2001, OpenCV)",
     "hog_people": "HOG + linear SVM people detector (Dalal-Triggs 2005, OpenCV)",
 }
+# Pretrained CNNs whose weights ship inside a pip package (no download): listed beside the classical ones.
+PACKAGED_MODELS = {mtcnn.NAME: mtcnn.DESCRIPTION}
 TORCH_TASKS = ("detection", "instance", "segmentation")
 CLASSICAL_SHORT = {"haar_face": "Haar faces (Viola-Jones)", "hog_people": "HOG people (Dalal-Triggs)"}
 # torchvision's builder names in words, piece by piece ("fasterrcnn_mobilenet_v3_large_320_fpn" is cut in
@@ -43,6 +46,8 @@ def display_name(name: str) -> str:
     one here, and every detector has an FPN; the tooltip has torchvision's name)."""
     if name in CLASSICAL_SHORT:
         return CLASSICAL_SHORT[name]
+    if name == mtcnn.NAME:
+        return mtcnn.SHORT_NAME
     words, rest = [], name
     while rest:
         for piece, word in NAME_PIECES:
@@ -198,8 +203,10 @@ class HogPeopleDetector(HaarFaceDetector):
 
 
 def build_detector(name: str, device: str = "auto", *, store: Any = None, pretrained: bool | None = None,
-                   **model_kwargs: Any) -> HaarFaceDetector | TorchDetector:
+                   **model_kwargs: Any) -> HaarFaceDetector | TorchDetector | mtcnn.MTCNNDetector:
     """A ready detector; torch models use the store's weights when it has them, random-init otherwise."""
+    if name == mtcnn.NAME:
+        return mtcnn.MTCNNDetector(device=resolve_device(device))
     if name == "haar_face":
         return HaarFaceDetector()
     if name == "hog_people":
@@ -223,17 +230,25 @@ def build_detector(name: str, device: str = "auto", *, store: Any = None, pretra
                          device=resolve_device(device))
 
 
-def warm_up(detector: HaarFaceDetector | TorchDetector, width: int = 640, height: int = 480) -> None:
+def default_model() -> str:
+    """The camera's model on a fresh install: MTCNN's real faces when its package is here, else the CPU
+    default detector (which needs a download to be more than noise)."""
+    return mtcnn.NAME if mtcnn.is_available() else CPU_DEFAULTS["detection"]
+
+
+def warm_up(detector: HaarFaceDetector | TorchDetector | mtcnn.MTCNNDetector, width: int = 640,
+            height: int = 480) -> None:
     """One pass on a blank frame: the first CUDA / oneDNN call is slow, and the user should not see it."""
     frame = np.zeros((height, width, 3), np.uint8)
     with torch.inference_mode():
         inputs: Any = detector.preprocess(frame)  # what this detector's own forward takes
-        detector.postprocess(detector.forward(inputs), frame.shape)
+        raw: Any = detector.forward(inputs)  # and what its own postprocess takes
+        detector.postprocess(raw, frame.shape)
 
 
 def load_detector(name: str, device: str = "auto", *, progress: Callable[[float, str], None],
                   should_stop: Callable[[], bool], store: Any = None,
-                  size: tuple[int, int] = (640, 480)) -> HaarFaceDetector | TorchDetector:
+                  size: tuple[int, int] = (640, 480)) -> HaarFaceDetector | TorchDetector | mtcnn.MTCNNDetector:
     """The finite job behind "load model": build, move to the device, warm up (the panel's "load" job)."""
     progress(0.1, f"building {name}…")
     detector = build_detector(name, device, store=store)

@@ -28,7 +28,9 @@ CANONICAL_SIZE, CANONICAL_LEVEL = 224, 4  # FPN paper, eq. 1: a 224×224 box is 
 
 
 def supports_inside(detector: object) -> str:
-    """'rcnn', 'segmentation' or '' (the views exist for two-stage detectors and segmenters)."""
+    """'mtcnn', 'rcnn', 'segmentation' or '' (the views exist for cascades, two-stage detectors and segmenters)."""
+    if getattr(detector, "name", "") == "mtcnn_faces":
+        return "mtcnn"
     model = getattr(detector, "model", None)
     if getattr(detector, "task", "") == "segmentation" and model is not None:
         return "segmentation"

@@ -7,11 +7,21 @@ modules that define them; the few functions here hold decisions the panel would 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from visionlab.core.camera.detectors import CLASSICAL_MODELS, CPU_DEFAULTS, TORCH_TASKS, display_name, load_detector
+from visionlab.core.camera import mtcnn
+from visionlab.core.camera.detectors import (
+    CLASSICAL_MODELS,
+    CPU_DEFAULTS,
+    PACKAGED_MODELS,
+    TORCH_TASKS,
+    default_model,
+    display_name,
+    load_detector,
+)
 from visionlab.core.camera.inside_model import analyse_rcnn, analyse_segmentation, supports_inside
 from visionlab.core.camera.overlay import Detections, OverlayOptions, class_color, classes_in_view, render_overlay
 from visionlab.core.camera.pipeline import InferenceResult
@@ -25,13 +35,16 @@ from visionlab.core.camera.sources import (
 )
 from visionlab.core.weights.store import DownloadCancelled, ModelCard, WeightsStore
 
-__all__ = ["CLASSICAL_MODELS", "CPU_DEFAULTS", "FILE_KINDS", "TORCH_TASKS", "CameraInfo", "Detections",
+__all__ = ["CLASSICAL_MODELS", "CPU_DEFAULTS", "FILE_KINDS", "PACKAGED_MODELS", "SAMPLE_PHOTO", "TORCH_TASKS",
+           "CameraInfo", "Detections", "default_model", "mtcnn",
            "DownloadCancelled", "FrameSource", "InferenceResult", "ModelCard", "OverlayOptions", "WeightsStore",
            "analyse", "device_choices", "display_name", "legend_html", "list_cameras", "load_detector", "model_cards",
            "probe_cameras", "render_overlay", "source_from_choice", "supports_inside"]
 
-NO_INSIDE = ("Pick Faster R-CNN, Mask R-CNN or a segmentation model (and let a frame arrive) to look inside it; "
-             "SSD, RetinaNet, FCOS and the classical detectors have no proposal stage to show.")
+# A real photo with one face (NASA, public domain; resources/samples/SOURCES.md): the screenshot's source.
+SAMPLE_PHOTO = Path(__file__).resolve().parents[3] / "resources" / "samples" / "astronaut.png"
+NO_INSIDE = ("Pick MTCNN faces, Faster R-CNN, Mask R-CNN or a segmentation model (and let a frame arrive) to look "
+             "inside it; SSD, RetinaNet, FCOS and the classical detectors have no proposal stage to show.")
 
 
 def device_choices() -> list[tuple[str, str]]:
@@ -54,6 +67,8 @@ def model_cards(store: WeightsStore) -> list[ModelCard]:
 def analyse(detector: Any, frame: np.ndarray, top_n: int = 30) -> Any:
     """Run `detector` stage by stage on `frame` ("Inside the model"); ValueError when it has no stages."""
     kind = supports_inside(detector)
+    if kind == "mtcnn":
+        return detector.detect(frame)  # the cascade keeps every stage's boxes, maps, counts and times
     if kind == "rcnn":
         return analyse_rcnn(detector, frame, top_n)
     if kind:

@@ -35,6 +35,7 @@ class Detections:
     semantic: np.ndarray | None = None  # uint8 when there are at most 256 classes (cheaper to draw)
     confidence: np.ndarray | None = None
     random_weights: bool = False  # the model that made these runs without trained weights
+    landmarks: np.ndarray | None = None  # N×K×2 (x, y) points per box (MTCNN: eyes, nose, mouth corners)
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -71,7 +72,8 @@ def filter_detections(detections: Detections, options: OverlayOptions) -> Detect
     index = np.flatnonzero(keep)[order]
     return replace(detections, boxes=detections.boxes[index], scores=detections.scores[index],
                    labels=detections.labels[index],
-                   masks=None if detections.masks is None else detections.masks[index])
+                   masks=None if detections.masks is None else detections.masks[index],
+                   landmarks=None if detections.landmarks is None else detections.landmarks[index])
 
 
 TOP_K_WHEN_RANDOM = 5  # boxes of a random model drawn at any score when none passes the threshold
@@ -225,6 +227,9 @@ def render_overlay(frame: np.ndarray, detections: Detections | None, options: Ov
     for box, label in zip(shown.boxes, shown.labels, strict=True):
         x1, y1, x2, y2 = (int(round(v)) for v in box)
         cv2.rectangle(image, (x1, y1), (x2, y2), class_color(int(label)), thickness)
+    for points in () if shown.landmarks is None else shown.landmarks:
+        for x, y in points:
+            cv2.circle(image, (int(round(x)), int(round(y))), thickness + 1, (255, 255, 255), -1)
     notes_width, notes_height = draw_notes(image, picture_notes(detections, options))
     label_scale = max(0.45, min(image.shape[:2]) / 1000)
     for box, score, label in zip(shown.boxes, shown.scores, shown.labels, strict=True):  # one row per detection
@@ -247,4 +252,5 @@ def _enlarged(detections: Detections, factor: int) -> Detections:
             return None
         return np.repeat(np.repeat(array, factor, axis=-2), factor, axis=-1)
     return replace(detections, boxes=detections.boxes * factor, masks=grow(detections.masks),
+                   landmarks=None if detections.landmarks is None else detections.landmarks * factor,
                    semantic=grow(detections.semantic), confidence=grow(detections.confidence))

@@ -18,7 +18,12 @@ from visionlab.core.weights.source import IMPORT_BUTTON
 log = logging.getLogger(__name__)
 
 # The lecture's networks, in the order it introduces them; the second item names the layer shown first.
-MODEL_NAMES = ("alexnet", "vgg11", "vgg16", "googlenet", "resnet18", "resnet50")
+TORCHVISION_NAMES = ("alexnet", "vgg11", "vgg16", "googlenet", "resnet18", "resnet50")
+# MTCNN's three face nets: trained weights with no download (they ship in the facenet-pytorch package).
+# (net, input side, Grad-CAM layer: its last spatial activation, before the heads).
+MTCNN_NAMES = {"mtcnn_pnet": ("pnet", 224, "prelu3"), "mtcnn_rnet": ("rnet", 24, "prelu3"),
+               "mtcnn_onet": ("onet", 48, "prelu4")}
+MODEL_NAMES = TORCHVISION_NAMES + tuple(MTCNN_NAMES)
 FIRST_CONV = {"alexnet": "features.0", "vgg11": "features.0", "vgg16": "features.0", "googlenet": "conv1.conv",
               "resnet18": "conv1", "resnet50": "conv1"}
 # Grad-CAM looks at the last spatial layer, where the evidence for a class is already assembled.
@@ -73,7 +78,9 @@ def _untrained(name: str) -> nn.Module:
 
 def load_torchvision(name: str, weights_store=None) -> LoadedModel:
     """`name` from MODEL_NAMES; pretrained if `weights_store` (or the default store) has its file."""
-    if name not in MODEL_NAMES:
+    if name in MTCNN_NAMES:
+        return load_mtcnn_net(name)
+    if name not in TORCHVISION_NAMES:
         raise ModelError(f"unknown model '{name}' (choose one of {', '.join(MODEL_NAMES)})")
     store = weights_store if weights_store is not None else _default_store()
     model, source, note = None, None, ""
@@ -94,6 +101,47 @@ def load_torchvision(name: str, weights_store=None) -> LoadedModel:
         loaded.note, loaded.weights_label = source.description, source.label
         loaded.weights_unverified = not source.verified
     return loaded
+
+
+class FaceScores(nn.Module):
+    """One of MTCNN's nets as the viewer reads a classifier: one row of (no face, face) log-probabilities.
+
+    The net's layers are this module's own children, under their own names (conv1, prelu1, …), and its
+    forward is the net's class's forward run on them; P-Net scores every 12×12 window of its input, and the
+    row is that of the most face-like window."""
+
+    def __init__(self, net: nn.Module, spatial: bool) -> None:
+        super().__init__()
+        self._net_forward = type(net).forward
+        self._spatial = spatial  # a plain flag, not a test of the tensor: torch.fx traces no such branch
+        for child_name, child in net.named_children():
+            self.add_module(child_name, child)
+
+    def forward(self, x):
+        probabilities = self._net_forward(self, x)[-1]  # every MTCNN net returns its probabilities last
+        if self._spatial:  # P-Net: (N, 2, H, W) -> the window where P(face) is highest
+            flat = probabilities.flatten(2)
+            best = flat[:, 1].argmax(1)  # gather, not indexing by len(): torch.fx traces it (receptive fields)
+            probabilities = flat.gather(2, best[:, None, None].expand(-1, 2, 1)).squeeze(2)
+        return probabilities.clamp_min(1e-12).log()
+
+
+def load_mtcnn_net(name: str) -> LoadedModel:
+    """P-Net (on a 224×224 picture: it is fully convolutional), R-Net (24×24) or O-Net (48×48), trained."""
+    from visionlab.core.camera import mtcnn
+
+    net_name, side, cam_layer = MTCNN_NAMES[name]
+    try:
+        net = mtcnn.load_net(net_name)
+    except mtcnn.MTCNNUnavailable as exc:
+        raise ModelError(str(exc)) from None
+    # MTCNN's inputs are (pixel - 127.5) / 128: on [0, 1] pixels, mean 127.5/255 and std 128/255.
+    model = FaceScores(net, spatial=net_name == "pnet").eval()
+    return LoadedModel(name, model, True, ["no face", "face"], input_shape=(3, side, side),
+                       mean=(127.5 / 255,) * 3, std=(128 / 255,) * 3,
+                       note=f"MTCNN {net_name} (Zhang et al. 2016): trained weights from facenet-pytorch, "
+                            "no download", weights_label="trained (MTCNN, facenet-pytorch)",
+                       default_layer="conv1", cam_layer=cam_layer)
 
 
 def _default_store():

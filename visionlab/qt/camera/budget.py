@@ -5,7 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
-from visionlab.core.camera.detectors import CLASSICAL_MODELS
+from visionlab.core.camera import mtcnn
+from visionlab.core.camera.detectors import CLASSICAL_MODELS, PACKAGED_MODELS
 
 # Measured FPS sits next to the name: it is the number this machine adds to the published ones.
 # torchvision's "GFLOPS" (weights meta "_ops") count one multiply-add as one operation; torch's own
@@ -37,6 +38,8 @@ class ModelBudgetTable(QTableWidget):
 
     def set_models(self, cards: list, available: dict[str, bool], measured: dict[str, float]) -> None:
         rows = [(name, "", "classical", "–", "–", "–", "–", "in OpenCV") for name in CLASSICAL_MODELS]
+        packaged = "in facenet-pytorch" if mtcnn.is_available() else f"not installed: {mtcnn.INSTALL_LINE}"
+        rows += [(name, "", "detection", "–", "–", "–", "–", packaged) for name in PACKAGED_MODELS]
         for card in cards:
             rows.append((card.name, "", card.task, published_score(card.metrics), f"{card.num_params / 1e6:.1f}",
                          "–" if card.gflops is None else f"{card.gflops:.2f}",

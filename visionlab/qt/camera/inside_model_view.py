@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from visionlab.core.camera.inside_model import RCNNInside, SegmentationInside, anchor_lines
+from visionlab.core.camera.mtcnn import MTCNNRun
 from visionlab.core.camera.overlay import OverlayOptions, boxes_to_draw, class_color, render_overlay
 from visionlab.qt.common.layouts import column_layout
 
@@ -152,7 +153,7 @@ class InsideView(QWidget):
             widget.hide()
         row.addStretch(1)
         layout.addLayout(row)
-        self.note = QLabel("Works on Faster R-CNN / Mask R-CNN and on the segmentation models. Pause, then "
+        self.note = QLabel("Works on MTCNN faces, Faster R-CNN / Mask R-CNN and the segmentation models. Pause, then "
                            "analyse; click a picture to move the anchors or to pick a detection.")
         self.note.setWordWrap(True)
         self.note.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
@@ -168,6 +169,10 @@ class InsideView(QWidget):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.rcnn_grid)
         self.stack.addWidget(self.segmentation_grid)
+        from visionlab.qt.camera.mtcnn_view import MTCNNPage, counts_html  # here: it draws with this module's helpers
+
+        self.mtcnn_page, self._mtcnn_note = MTCNNPage(), counts_html
+        self.stack.addWidget(self.mtcnn_page)
         # A splitter: the explanation gets ≈8 lines (the FPN strides fit), and the student can drag it larger.
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setChildrenCollapsible(False)
@@ -176,7 +181,7 @@ class InsideView(QWidget):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([150, 600])
         layout.addWidget(self.splitter, 1)
-        self.inside: RCNNInside | SegmentationInside | None = None
+        self.inside: RCNNInside | SegmentationInside | MTCNNRun | None = None
         self.click = (0.0, 0.0)
         self.chosen_box = 0
         self.analyse_button.clicked.connect(lambda: self.analyse_requested.emit(self.top_n.value()))
@@ -191,10 +196,18 @@ class InsideView(QWidget):
         self.inside = None
         for grid in (self.rcnn_grid, self.segmentation_grid):
             grid.clear_pictures()
+        self.mtcnn_page.clear()
         self.note.setText(f"{name} is loaded now; pause and analyse a frame to look inside it.")
 
-    def show_analysis(self, inside: RCNNInside | SegmentationInside) -> None:
+    def show_analysis(self, inside: RCNNInside | SegmentationInside | MTCNNRun) -> None:
         self.inside = inside
+        if isinstance(inside, MTCNNRun):
+            for widget in self.rcnn_controls + self.segmentation_controls:
+                widget.hide()
+            self.stack.setCurrentWidget(self.mtcnn_page)
+            self.note.setText(self._mtcnn_note(inside))
+            self.mtcnn_page.show_run(inside)
+            return
         height, width = inside.frame.shape[:2]
         self.click, self.chosen_box = (width / 2, height / 2), 0
         for widget in self.rcnn_controls:

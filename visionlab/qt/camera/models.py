@@ -53,10 +53,14 @@ class CameraModels(QObject):
         c.device_combo.clear()
         for label, device in live.device_choices():
             c.device_combo.addItem(label, device)
-        current = c.model_combo.currentData() or live.CPU_DEFAULTS["detection"]
+        current = c.model_combo.currentData() or live.default_model()
         c.model_combo.clear()
         for name, description in live.CLASSICAL_MODELS.items():
             self._add_model(live.display_name(name), name, description)
+        installed = live.mtcnn.is_available()  # a stat of three small files, no import of the package
+        for name, description in live.PACKAGED_MODELS.items():
+            self._add_model(live.display_name(name) + ("" if installed else " (not installed)"), name,
+                            description if installed else live.mtcnn.MISSING)
         self.cards = live.model_cards(self.store)
         for card in self.cards:
             state = " (imported, unverified)" if self.store.imported_path(card.name) else \
@@ -119,14 +123,16 @@ class CameraModels(QObject):
     def _loaded(self, detector: Any) -> None:
         self.detector = detector
         # What the build loaded, remembered by the store (memory only: no file is read on the GUI thread).
-        source = self.store.loaded_source(detector.name) if detector.name not in live.CLASSICAL_MODELS else None
-        weights = "random-init" if not detector.pretrained else "classical" if source is None else \
-            f"pretrained: {source.label}" if source.verified else source.label
+        packaged = detector.name in live.PACKAGED_MODELS
+        source = self.store.loaded_source(detector.name) \
+            if detector.name not in live.CLASSICAL_MODELS and not packaged else None
+        weights = "random-init" if not detector.pretrained else "pretrained, from facenet-pytorch" if packaged \
+            else "classical" if source is None else f"pretrained: {source.label}" if source.verified else source.label
         self.controls.model_status.setText(f"{detector.name} on {detector.device} ({weights})")
         self.controls.model_status.setToolTip(source.description if source is not None else "")
         if detector.notice:
             self.message.emit(detector.notice)
-        if detector.name in live.CLASSICAL_MODELS or (source is not None and source.verified):
+        if detector.name in live.CLASSICAL_MODELS or packaged or (source is not None and source.verified):
             self.weights_bar.hide()
         elif source is not None:
             self.weights_bar.show_unverified(source)

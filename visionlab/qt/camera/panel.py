@@ -263,7 +263,7 @@ class CameraPanel(Panel):
     # -- panel life cycle ---------------------------------------------------------------------------
     def panel_shown(self) -> None:
         if self.detector is None and not self.models.loading:
-            self.select_model(self.controls.model_combo.currentData() or live.CPU_DEFAULTS["detection"])
+            self.select_model(self.controls.model_combo.currentData() or live.default_model())
         if self._streaming_wanted and not self.stream.running:
             self._start()
 
@@ -285,7 +285,7 @@ class CameraPanel(Panel):
         settings.setValue("measured_fps", json.dumps(self.measured_fps))
 
     def restore_settings(self, settings: QSettings) -> None:
-        self.controls.restore_state(settings, default_model=live.CPU_DEFAULTS["detection"])
+        self.controls.restore_state(settings, default_model=live.default_model())
         self.weights_bar.restore_settings(settings)
         try:
             self.measured_fps = {str(k): float(v) for k, v in json.loads(settings.value("measured_fps", "{}")).items()}
@@ -297,12 +297,19 @@ class CameraPanel(Panel):
 
     # -- screenshot ---------------------------------------------------------------------------------
     def prepare_screenshot(self) -> None:
-        """Synthetic shapes through the CPU default detector, boxes and numbers visible."""
-        self.controls.threshold_slider.setValue(0)
+        """MTCNN on the astronaut photo when its package is here (real faces); otherwise synthetic shapes
+        through the CPU default detector. Boxes and numbers visible."""
+        model = live.default_model()
+        self.controls.threshold_slider.setValue(50 if model == live.mtcnn.NAME else 0)
         self.controls.max_spin.setValue(6)
-        self.open_source("synthetic")
-        if self.detector is None or self.detector.name != live.CPU_DEFAULTS["detection"]:
-            self.select_model(live.CPU_DEFAULTS["detection"])
+        if model == live.mtcnn.NAME and live.SAMPLE_PHOTO.is_file():
+            self.open_source("image", str(live.SAMPLE_PHOTO))
+            if self.stream.running:  # already streaming the default source while the window was not yet shown
+                self._start()
+        else:
+            self.open_source("synthetic")
+        if self.detector is None or self.detector.name != model:
+            self.select_model(model)
 
     def screenshot_ready(self) -> bool:
         stats = self.stream.stats
