@@ -366,6 +366,9 @@ def test_checkpoints_name_their_model_see_grey_digits_and_replace_each_other(qtb
     # The picker names what the model sees, the top-5 says "digit 3" (not "12.4% 3") beside chance, the
     # model box shows the whole name, and Grad-CAM starts off (its colours hid the 8×8 digit).
     assert panel.input_bar.samples.currentText() == "digits sample #0"
+    panel.window().resize(1024, 700)  # the smallest window we support: the picker still shows the whole name
+    qtbot.waitUntil(lambda: panel.input_bar.samples.width() >= panel.input_bar.samples.fontMetrics()
+                    .horizontalAdvance("digits sample #0") + 20, timeout=WAIT_MS)
     names = [str(c) for c in trainer.data.class_names]
     assert panel.view.predictions[0].label == f"digit {names[panel.view.predictions[0].index]}"
     assert f"digit {names[panel.view.predictions[0].index]}" in panel.predictions.label.text()

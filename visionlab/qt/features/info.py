@@ -72,12 +72,37 @@ class LayerTree(QTreeWidget):
                                             shape_text(layer.output_shape), field_text(layer), human(layer.params),
                                             human(layer.mult_adds) if layer.mult_adds else ""])
             item.setData(0, NAME_ROLE, layer.name)
-            item.setToolTip(0, layer.name)
+            item.setToolTip(0, f"{layer.name} ({layer.type_name})")
             item.setToolTip(1, layer.type_name)
+            if layer.mult_adds:  # the Mult-adds column is hidden in a narrow tree: the number stays at hand
+                item.setToolTip(4, f"{layer.params:,} parameters · {layer.mult_adds:,} mult-adds per image")
             if not layer.has_maps:
                 item.setForeground(0, self.palette().placeholderText())
             self._items[layer.name] = item
         self.blockSignals(False)
+        self._fit_columns()
+
+    MULT_ADDS, TYPE = 5, 1
+    # Dropped in this order when the tree is too narrow for every column (a 1024-px window scrolled it
+    # sideways); the totals below, each Params tooltip and each name's tooltip still give what they held.
+    DROPPABLE = (MULT_ADDS, TYPE)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        header = self.header()
+        widths = {i: max(self.sizeHintForColumn(i), header.sectionSizeHint(i)) for i in range(len(self.COLUMNS))}
+        widths[self.TYPE] = header.minimumSectionSize()  # it stretches into what is left, elided
+        room, hidden = self.viewport().width(), set()
+        for column in self.DROPPABLE:
+            if sum(width for i, width in widths.items() if i not in hidden) <= room:
+                break
+            hidden.add(column)
+        for column in self.DROPPABLE:
+            if header.isSectionHidden(column) != (column in hidden):
+                header.setSectionHidden(column, column in hidden)
 
     def select(self, name: str) -> None:
         item = self._items.get(name)

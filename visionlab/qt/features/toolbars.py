@@ -178,8 +178,10 @@ class InputBar(QWidget):
         paste_button.clicked.connect(self.paste)
         layout = row_layout(self)
         layout.addWidget(self.samples, 1)
-        layout.addWidget(open_button)
-        layout.addWidget(paste_button)
+        for button in (open_button, paste_button):
+            # Fitted to their words: at 1024 px the picker beside them needs the room ("digits sample #12").
+            button.setMaximumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 28)
+            layout.addWidget(button)
 
     def show_dataset_sample(self, name: str | None) -> None:
         """Name the picture the model sees when a checkpoint brought its own ("digits sample #0"), as the
@@ -189,6 +191,7 @@ class InputBar(QWidget):
             if index >= 0:
                 showing = self.samples.currentIndex() == index
                 self.samples.removeItem(index)
+                self.samples.setMinimumContentsLength(9)
                 if showing:
                     self.samples.setCurrentIndex(self._before_sample)
             return
@@ -197,6 +200,8 @@ class InputBar(QWidget):
             self.samples.insertItem(0, name, DATASET_SAMPLE)
             index = 0
         self.samples.setItemText(index, name)
+        self.samples.setItemData(index, name, Qt.ItemDataRole.ToolTipRole)
+        self.samples.setMinimumContentsLength(max(9, len(name)))  # the whole name, never "digits sampl…"
         self.samples.setCurrentIndex(index)
 
     def select_sample(self, name: str) -> None:
