@@ -20,6 +20,7 @@ BENCHES = {
     "soak": "visionlab.bench.soak_bench",
     "training": "visionlab.bench.training_bench",
     "features": "visionlab.bench.features_bench",
+    "tblogs": "visionlab.bench.tblogs_bench",
 }
 
 
