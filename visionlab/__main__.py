@@ -4,6 +4,7 @@
     visionlab --panel optimizer       open on a panel
     visionlab screenshot --panel NAME --out FILE.png [--size WxH]
     visionlab screenshot --all --out DIR
+    visionlab monitor LOGDIR          open the app watching a TensorBoard log folder, live
     visionlab bench NAME [--json] [bench options]
     visionlab weights list|download|import|remove ...
     visionlab detect INPUT --model NAME [--json] [--out DIR]                          (image, folder, video)
@@ -40,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--all", action="store_true", help="every panel, at the default size and at 1024x700")
     shot.add_argument("--out", required=True, help="the PNG file (or, with --all, the folder)")
     shot.add_argument("--size", type=parse_size, default=None, help="window size, e.g. 1024x700")
+    shot.add_argument("--watch", metavar="LOGDIR", help="with --panel training: watching this log folder")
+    monitor = commands.add_parser("monitor", help="open the app watching a TensorBoard log folder, live")
+    monitor.add_argument("logdir", help="the folder that holds the runs (events.out.tfevents.* files)")
     bench = commands.add_parser("bench", help="run a benchmark; the last line printed is JSON with --json",
                                 add_help=False)
     bench.add_argument("name", nargs="?", help="benchmark name (omit to list them)")
@@ -78,16 +82,28 @@ def main(argv: list[str] | None = None) -> int:
         from visionlab.qt.app import finish_threads
         from visionlab.qt.screenshot import screenshot_all, screenshot_panel
 
-        code = screenshot_all(args.out) if args.all else screenshot_panel(args.shot_panel, args.out, args.size)
+        code = screenshot_all(args.out) if args.all else screenshot_panel(args.shot_panel, args.out, args.size,
+                                                                          watch=args.watch)
         return finish_threads(code)  # e.g. the torch import a closed window left running
     from visionlab.qt.display_check import display_problem
 
+    if args.command == "monitor":
+        from visionlab.core.errors import UserError
+        from visionlab.core.training.logs import LogWatcher
+
+        try:
+            LogWatcher(args.logdir)  # the same sentence as the tab's for a folder that is not there
+        except UserError as exc:
+            print(exc, file=sys.stderr)
+            return 2
     problem = display_problem()  # before Qt's widgets load: where no window can open, Qt would abort
     if problem:
         print(problem, file=sys.stderr)
         return 2
     from visionlab.qt.app import run_gui
 
+    if args.command == "monitor":
+        return run_gui("training", watch=args.logdir)
     return run_gui(args.panel)
 
 

@@ -78,8 +78,9 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def run_gui(panel_id: str | None = None) -> int:
-    """The app's window until it closes (`visionlab` has checked `display_check` before importing this)."""
+def run_gui(panel_id: str | None = None, watch: str | None = None) -> int:
+    """The app's window until it closes (`visionlab` has checked `display_check` before importing this);
+    `watch`: a TensorBoard log folder the Training panel watches (`visionlab monitor LOGDIR`)."""
     setup_logging()
     app = create_application()
     bridge = install_exception_hooks()  # noqa: F841 (kept alive for the app's lifetime)
@@ -87,6 +88,8 @@ def run_gui(panel_id: str | None = None) -> int:
 
     window = MainWindow(settings=make_settings(), initial_panel=panel_id)
     window.show()
+    if watch is not None:
+        window.watch_folder(watch)
     log.info("VisionLab %s started (platform %s, pid %d)", __version__, app.platformName(), os.getpid())
     code = app.exec()
     return finish_threads(code)

@@ -69,6 +69,7 @@ class MainWindow(QMainWindow):
         self.torch_ready = False
         self._painted = False
         self._current: PanelSlot | None = None
+        self._pending_watch: str | None = None  # a log folder for the Training panel once it exists
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
@@ -111,6 +112,7 @@ class MainWindow(QMainWindow):
             panel = self._current.ensure_panel(self.torch_ready)
             if panel is not None:
                 panel.panel_shown()
+                self._start_pending_watch()
                 self.statusBar().showMessage(self._current.info.title, 2000)
 
     def _on_torch_loaded(self, device: str) -> None:
@@ -137,6 +139,9 @@ class MainWindow(QMainWindow):
         save_png = QAction("Save panel as PNG…", self, shortcut=QKeySequence("Ctrl+Shift+S"))
         save_png.triggered.connect(self._save_panel_png)
         file_menu.addAction(save_png)
+        watch = QAction("Watch folder…", self)  # a TensorBoard log folder, on the Training panel
+        watch.triggered.connect(self._choose_watch_folder)
+        file_menu.addAction(watch)
         quit_action = QAction("Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
@@ -149,6 +154,24 @@ class MainWindow(QMainWindow):
         about = QAction("About VisionLab", self, shortcut=QKeySequence("F1"))
         about.triggered.connect(self.show_about)
         help_menu.addAction(about)
+
+    def _choose_watch_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Watch a TensorBoard log folder")
+        if folder:
+            self.watch_folder(folder)
+
+    def watch_folder(self, folder: str) -> None:
+        """Show the Training panel watching `folder`; a panel still waiting for torch watches once created."""
+        self._pending_watch = folder
+        self.show_panel("training")
+        self._start_pending_watch()
+
+    def _start_pending_watch(self) -> None:
+        panel = self.panel("training") if "training" in self.slots else None
+        folder = self._pending_watch
+        if folder is not None and panel is not None and hasattr(panel, "watch_folder"):
+            self._pending_watch = None
+            panel.watch_folder(folder)
 
     def show_about(self) -> QMessageBox:
         box = QMessageBox(QMessageBox.Icon.Information, "About VisionLab", (

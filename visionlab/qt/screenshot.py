@@ -22,8 +22,11 @@ def _ensure_app():
     return create_application()
 
 
-def render_panel(panel_id: str, size: tuple[int, int]):
-    """Open a main window on `panel_id`, wait until the panel says it is ready, and grab it as a QImage."""
+def render_panel(panel_id: str, size: tuple[int, int], watch: str | None = None):
+    """Open a main window on `panel_id`, wait until the panel says it is ready, and grab it as a QImage.
+
+    `watch` (the Training panel only): its "Watched logs" tab watching that folder, grabbed once the
+    first poll is drawn."""
     from PySide6.QtCore import QSettings
 
     from visionlab.qt.main_window import MainWindow
@@ -44,9 +47,12 @@ def render_panel(panel_id: str, size: tuple[int, int]):
         panel = window.panel(panel_id)
         if panel is not None:
             if not prepared:
-                panel.prepare_screenshot()
+                if watch is not None:
+                    panel.watch_folder(watch)
+                else:
+                    panel.prepare_screenshot()
                 prepared = True
-            elif panel.screenshot_ready():
+            elif panel.watch_view.drawn_snapshots if watch is not None else panel.screenshot_ready():
                 break
         time.sleep(0.02)
     else:
@@ -60,13 +66,16 @@ def render_panel(panel_id: str, size: tuple[int, int]):
     return image
 
 
-def screenshot_panel(panel_id: str, out: str, size: tuple[int, int] | None = None) -> int:
+def screenshot_panel(panel_id: str, out: str, size: tuple[int, int] | None = None, watch: str | None = None) -> int:
     from visionlab.qt.panel import available_panels
 
     if panel_id not in {info.panel_id for info in available_panels()}:
         print(f"error: the '{panel_id}' panel is not part of this build", file=sys.stderr)
         return 2
-    image = render_panel(panel_id, size or DEFAULT_SIZE)
+    if watch is not None and panel_id != "training":
+        print("error: --watch shows a log folder on the training panel: use --panel training", file=sys.stderr)
+        return 2
+    image = render_panel(panel_id, size or DEFAULT_SIZE, watch)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     if not image.save(str(out)):
         print(f"error: could not write {out}", file=sys.stderr)

@@ -41,6 +41,7 @@ from visionlab.qt.training.results import ResultsPage
 from visionlab.qt.training.run_actions import RunActions
 from visionlab.qt.training.run_bar import RunBar, SmoothingRow
 from visionlab.qt.training.runs import RunList
+from visionlab.qt.training.watch_view import WatchView
 from visionlab.qt.training.worker import TrainingWorker
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,8 @@ class TrainingPanel(RunActions, Panel):
         self.tabs.addTab(self.run_list, "Runs")
         self.experiments = ExperimentsTab(self.controls.config, self.jobs)
         self.tabs.addTab(self.experiments, "Experiments")
+        self.watch_view = WatchView()  # any TensorBoard log folder, live (issue 13)
+        self.tabs.addTab(self.watch_view, "Watched logs")
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([300, 900])
@@ -308,6 +311,11 @@ class TrainingPanel(RunActions, Panel):
         self.model_label.setText(f"{config.model.name}: {count:,} trainable parameters for "
                                  f"{'×'.join(map(str, shape))} inputs{note}")
 
+    def watch_folder(self, path: str) -> None:
+        """Show the "Watched logs" tab watching `path` (File → Watch folder…, `visionlab monitor LOGDIR`)."""
+        self.tabs.setCurrentWidget(self.watch_view)
+        self.watch_view.watch(path)
+
     # -- Panel contract -----------------------------------------------------------------------------
     def panel_shown(self) -> None:
         self.run_list.refresh()
@@ -320,6 +328,7 @@ class TrainingPanel(RunActions, Panel):
 
     def shutdown(self) -> None:
         self.timer.stop()
+        self.watch_view.shutdown()
         self.stop_training("stopped: the window was closed")
         self.jobs.shutdown(2.0)
 

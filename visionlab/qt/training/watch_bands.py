@@ -1,0 +1,179 @@
+"""Groups of watched runs (seed repeats, k folds) drawn as a mean line with a ± std band, and their table.
+
+The numbers come from core (`group_runs`, `band`, `final_table`, computed in the watch worker); this
+module only draws them. Standard deviations are population ones (ddof=0) and the caption says so. A group
+of one run has no spread: its own validation curve is drawn, without a band.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QTableWidget, QTableWidgetItem, QWidget
+
+from visionlab.qt.common.layouts import column_layout
+from visionlab.qt.common.theme import StatusLine
+
+GROUP_BY = {"none": "none", "name pattern": "pattern", "hyperparameters": "hparams"}
+PLOTS = (("val_loss", "validation loss"), ("val_acc", "validation accuracy"))
+TABLE_COLUMNS = (("val_loss", "final val loss"), ("val_acc", "final val acc"), ("train_loss", "final train loss"),
+                 ("train_acc", "final train acc"), ("best_val_loss", "best val loss"))
+PATTERN_HINTS = {"none": "each run is its own group",
+                 "pattern": r"a regex, e.g. _seed\d+$ (removed from the name) or ^(lr[\d.]+) (names the group)",
+                 "hparams": "hyperparameters to ignore besides seed and fold, e.g. lr, batch_size"}
+
+
+def mean_std_text(mean: float, std: float, runs: int, percent: bool) -> str:
+    if not math.isfinite(mean):
+        return "–"
+    scale, unit, digits = (100.0, " %", 1) if percent else (1.0, "", 3)
+    if runs < 2:
+        return f"{mean * scale:.{digits}f}{unit}"
+    return f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f}{unit}"
+
+
+def caption_text(groups: dict[str, list[str]], bands: dict[str, dict[str, tuple]]) -> str:
+    """What the band plot shows, from the groups drawn: how many runs each mean and std is over."""
+    if not groups:
+        return "No runs shown: tick runs in the list."
+    sizes = sorted({len(names) for names in groups.values()})
+    over = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]}–{sizes[-1]}"
+    fewer = any(len(b[2]) and int(b[3].min()) < len(groups[g]) for g, keys in bands.items() for b in keys.values())
+    tail = "; fewer where a run has not reached that epoch yet" if fewer else ""
+    singles = sum(len(names) < 2 for names in groups.values())
+    single_text = f"; {singles} group(s) of one run: its own curve (if it has validation points), no band" \
+        if singles else ""
+    return (f"{len(groups)} group(s): line = mean, band = mean ± std (population, ddof=0) over {over} runs"
+            f"{tail}{single_text}.")
+
+
+def shared_x_label(histories: list[dict]) -> str:
+    """The x axis of the runs drawn: "epoch" unless every run with validation points counts them instead."""
+    labels = {h.get("x_label", "epoch") for h in histories if h.get("epochs")}
+    return labels.pop() if len(labels) == 1 else "epoch"
+
+
+class GroupsView(QWidget):
+    grouping_changed = Signal(str, str)  # by ("none" | "pattern" | "hparams"), pattern
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        layout = column_layout(self, 2)
+        row = QHBoxLayout()
+        self.by_combo = QComboBox()
+        self.by_combo.addItems(list(GROUP_BY))
+        self.pattern_edit = QLineEdit()
+        self.pattern_edit.setToolTip("name pattern: a regular expression. hyperparameters: names to ignore "
+                                     "besides seed and fold, comma-separated.")
+        row.addWidget(QLabel("Group by:"))
+        row.addWidget(self.by_combo)
+        row.addWidget(self.pattern_edit, 1)
+        layout.addLayout(row)
+        self.pattern_error = StatusLine(lines=1)
+        layout.addWidget(self.pattern_error)
+        self.by_combo.currentTextChanged.connect(lambda _text: self._emit())
+        self._show_hint()
+        self.pattern_edit.textChanged.connect(lambda _text: self._emit())
+        self.plots_widget = pg.GraphicsLayoutWidget()
+        self.plots_widget.setBackground("w")
+        self.plots: dict[str, pg.PlotItem] = {}
+        for col, (key, title) in enumerate(PLOTS):
+            plot = self.plots_widget.addPlot(row=0, col=col, title=title)
+            plot.setLabel("bottom", "epoch")
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setClipToView(True)
+            plot.addLegend(offset=(-4, 4) if key == "val_loss" else (-4, -4), labelTextSize="7pt",
+                           brush=(255, 255, 255, 210))
+            self.plots[key] = plot
+        layout.addWidget(self.plots_widget, 3)
+        self.caption = StatusLine(lines=2)
+        layout.addWidget(self.caption)
+        self.table = QTableWidget(0, 2 + len(TABLE_COLUMNS))
+        self.table.setHorizontalHeaderLabels(["group", "runs", *(title for _, title in TABLE_COLUMNS)])
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setStretchLastSection(True)
+        layout.addWidget(self.table, 2)
+        self.items: dict[str, list] = {}  # group -> the curves and fills drawn for it (tests read their data)
+        self.drawn_revision = -1
+
+    def grouping(self) -> tuple[str, str]:
+        return GROUP_BY[self.by_combo.currentText()], self.pattern_edit.text()
+
+    def _emit(self) -> None:
+        self._show_hint()
+        self.grouping_changed.emit(*self.grouping())
+
+    def _show_hint(self) -> None:
+        by = self.grouping()[0]
+        self.pattern_edit.setPlaceholderText(PATTERN_HINTS[by])
+        self.pattern_edit.setEnabled(by != "none")
+
+    def show_groups(self, snapshot) -> None:
+        """Draw a WatchSnapshot's groups, bands and table (once per new grouping revision)."""
+        if snapshot.groups_revision == self.drawn_revision:
+            return
+        self.drawn_revision = snapshot.groups_revision
+        self.pattern_error.show_message(snapshot.group_error or "", error=bool(snapshot.group_error))
+        for plot in self.plots.values():
+            plot.clear()  # also empties the legend
+        self.items = {}
+        x_label = shared_x_label([snapshot.histories[n] for names in snapshot.groups.values() for n in names
+                                  if n in snapshot.histories])
+        for index, (group, names) in enumerate(snapshot.groups.items()):
+            color = pg.intColor(index, hues=max(len(snapshot.groups), 6), values=1, maxValue=200)
+            for key, plot in self.plots.items():
+                plot.setLabel("bottom", x_label)
+                if group in snapshot.bands:
+                    self._draw_band(group, key, plot, snapshot.bands[group][key], color, len(names))
+                elif names and snapshot.histories.get(names[0], {}).get("epochs"):  # one run: its own curve
+                    rows = snapshot.histories[names[0]]["epochs"]
+                    curve = plot.plot([r["epoch"] for r in rows], [r[key] for r in rows],
+                                      pen=pg.mkPen(color, width=1.5), name=f"{group} (1 run)"[:40])
+                    self._tune(curve)
+                    self.items.setdefault(group, []).append(curve)
+        self.caption.show_message(caption_text(snapshot.groups, snapshot.bands))
+        self._fill_table(snapshot.table)
+
+    def _draw_band(self, group: str, key: str, plot: pg.PlotItem, values: tuple, color, runs: int) -> None:
+        x, mean, std, _count = values
+        if not len(x):
+            return
+        edge = pg.mkPen(color=(*color.getRgb()[:3], 90), width=1)
+        upper = plot.plot(x, mean + std, pen=edge)
+        lower = plot.plot(x, mean - std, pen=edge)
+        fill = pg.FillBetweenItem(upper, lower, brush=pg.mkBrush(*color.getRgb()[:3], 70))
+        plot.addItem(fill)
+        line = plot.plot(x, mean, pen=pg.mkPen(color, width=2.5), name=f"{group} · mean ± std, {runs} runs"[:40])
+        for curve in (upper, lower, line):
+            self._tune(curve)
+        self.items.setdefault(group, []).extend([line, upper, lower, fill])
+
+    @staticmethod
+    def _tune(curve: pg.PlotDataItem) -> None:
+        curve.setDownsampling(auto=True, method="peak")
+        curve.setClipToView(True)
+
+    def band_data(self, group: str, plot_key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(x, mean, std) as drawn: the mean line's data and half the band's height (tests read these)."""
+        drawn = [c for c in self.items[group] if isinstance(c, pg.PlotDataItem) and c.getViewBox() is
+                 self.plots[plot_key].getViewBox()]
+        line, upper, lower = drawn[0], drawn[1], drawn[2]
+        x, mean = line.getData()
+        return x, mean, (upper.getData()[1] - lower.getData()[1]) / 2
+
+    def _fill_table(self, table: list[dict]) -> None:
+        self.table.setRowCount(len(table))
+        for row, entry in enumerate(table):
+            runs = len(entry["runs"])
+            cells = [entry["group"], str(runs)]
+            for key, _title in TABLE_COLUMNS:
+                mean, std = entry["best_val_loss"] if key == "best_val_loss" else entry["final"][key]
+                cells.append(mean_std_text(mean, std, runs, percent=key.endswith("acc")))
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(", ".join(entry["runs"]) if col < 2 else text)
+                self.table.setItem(row, col, item)
+        self.table.resizeColumnsToContents()
