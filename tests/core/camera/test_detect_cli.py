@@ -10,20 +10,12 @@ import cv2
 import numpy as np
 import pytest
 from bad_images import huge_png
+from face_photo import FACE_BY_EYE, SAMPLES, iou
 
 from visionlab.__main__ import main
 from visionlab.core.camera import mtcnn
 
-SAMPLES = Path(__file__).resolve().parents[3] / "resources" / "samples"
-FACE_BY_EYE = (144.0, 58.0, 210.0, 138.0)  # checked by eye, as in test_mtcnn.py
 needs_weights = pytest.mark.skipif(not mtcnn.is_available(), reason=mtcnn.MISSING)
-
-
-def iou(a, b) -> float:
-    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = width * height
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 def detect_json(capsys, *args: str) -> dict:

@@ -13,24 +13,13 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from face_photo import FACE_BY_EYE, SAMPLES, iou
 
 from visionlab.core.camera import mtcnn
 from visionlab.core.camera.detectors import CPU_DEFAULTS, build_detector, default_model
 from visionlab.core.images import load_image
 
-SAMPLES = Path(__file__).resolve().parents[3] / "resources" / "samples"
-# Checked by eye on the 400×400 astronaut.png (zoomed 4×): cheeks at x ≈ 144 and 210, the fringe ends at
-# y ≈ 58, the chin at y ≈ 138; the eyes sit at y ≈ 79, the mouth at y ≈ 114.
-FACE_BY_EYE = (144.0, 58.0, 210.0, 138.0)
-
 needs_weights = pytest.mark.skipif(not mtcnn.is_available(), reason=mtcnn.MISSING)
-
-
-def iou(a, b) -> float:
-    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = width * height
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 @pytest.fixture(scope="module")

@@ -60,6 +60,9 @@ class LayerTree(QTreeWidget):
         self.setToolTip("Receptive field (input pixels one output pixel sees) / effective stride")
         self._items: dict[str, QTreeWidgetItem] = {}
         self.currentItemChanged.connect(self._on_current)
+        # Opening a block shows deeper, more indented names: the columns are fitted again.
+        self.itemExpanded.connect(lambda _item: self._fit_columns())
+        self.itemCollapsed.connect(lambda _item: self._fit_columns())
 
     def show_summary(self, summary: ModelSummary) -> None:
         self.blockSignals(True)

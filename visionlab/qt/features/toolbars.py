@@ -201,7 +201,7 @@ class InputBar(QWidget):
             index = 0
         self.samples.setItemText(index, name)
         self.samples.setItemData(index, name, Qt.ItemDataRole.ToolTipRole)
-        self.samples.setMinimumContentsLength(max(9, len(name)))  # the whole name, never "digits sampl…"
+        self.samples.setMinimumContentsLength(min(max(9, len(name)), 24))  # whole, never "digits sampl…"
         self.samples.setCurrentIndex(index)
 
     def select_sample(self, name: str) -> None:
