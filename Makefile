@@ -11,6 +11,8 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q --upgrade pip
 	# The torch pair is pinned here, not in pyproject: users elsewhere get their own matching pair.
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
+	# opencv-contrib-python-headless (a dependency) installs cv2 too: the plain wheel must not sit beside it.
+	$(PY) -m pip uninstall -q -y opencv-python-headless 2>/dev/null || true
 	$(PY) -m pip install -q -e '.[test]'
 	# MTCNN's trained face-detector weights (1.9 MB, MIT). --no-deps: its metadata pins torch<2.3 (and old
 	# numpy / Pillow), which pip would otherwise downgrade to; the app reads only its weight files.
