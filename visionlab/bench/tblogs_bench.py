@@ -10,8 +10,8 @@ it; the latency is "seen" minus "flushed" on the one wall clock.
 
 The synthetic folder (runs x tags x steps, as a training script writes it: one event per tag per step) is
 written by worker processes and kept under the system temp folder, keyed by its size, for the next run.
-`measure()` returns the dict, so the GUI fields (gui_stall_load_p99_ms, gui_stall_live_p99_ms) can be added
-by a caller that runs the panel.
+The GUI figures (gui_stall_load_p99_ms, gui_stall_live_p99_ms, plot_latency_ms_p95: the Watched logs tab
+itself, offscreen, in this process) come from tblogs_gui.py; `--no-gui` leaves them out.
 """
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ def live_latencies(watcher, live_folder: Path, points: int, interval_s: float) -
     return [1000 * (seen[step] - flushed[step]) for step in sorted(flushed)], poll_ms
 
 
-def measure(runs: int, tags: int, steps: int, workers: int | None = None) -> dict:
+def measure(runs: int, tags: int, steps: int, workers: int | None = None, gui: bool = True) -> dict:
     from visionlab.core.training.logs import LogWatcher
     from visionlab.core.training.logs.reader import find_event_files
 
@@ -200,6 +200,11 @@ def measure(runs: int, tags: int, steps: int, workers: int | None = None) -> dic
     tensorboard_s, theirs = _tensorboard_load([logdir / name for name in sorted(_run_names(logdir))])
     if ours != theirs:
         raise RuntimeError(f"VisionLab read {ours} scalars, TensorBoard {theirs}")
+    gui_figures = {}
+    if gui:
+        from visionlab.bench.tblogs_gui import measure_gui
+
+        gui_figures = measure_gui(logdir, runs)
     return {
         "runs": runs, "tags": tags, "steps": steps, "synthetic_folder_seconds": round(prepare_s, 2),
         "load_seconds": round(load_s, 2), "tensorboard_seconds": round(tensorboard_s, 2),
@@ -211,6 +216,7 @@ def measure(runs: int, tags: int, steps: int, workers: int | None = None) -> dic
         "live_latency_ms_median": round(statistics.median(latencies), 1), "live_latency_target_ms": 1000,
         "live_points": len(latencies), "poll_interval_ms": POLL_INTERVAL_MS,
         "poll_ms_median": round(statistics.median(poll_ms), 1), "poll_ms_max": round(max(poll_ms), 1),
+        **gui_figures, "rss_mb_after_gui": round(_rss_mb(), 1),
     }
 
 
@@ -226,7 +232,8 @@ def main(argv: list[str]) -> dict:
     parser.add_argument("--tags", type=int, default=4)
     parser.add_argument("--steps", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=None, help="load processes (default: automatic)")
+    parser.add_argument("--no-gui", action="store_true", help="leave out the Watched logs tab's figures")
     args = parser.parse_args(argv)
     if min(args.runs, args.tags, args.steps) < 1:
         raise ValueError("--runs, --tags and --steps must be at least 1")
-    return measure(args.runs, args.tags, args.steps, args.workers)
+    return measure(args.runs, args.tags, args.steps, args.workers, gui=not args.no_gui)

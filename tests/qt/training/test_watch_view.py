@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from visionlab.core.training.diagnosis import diagnose
+from visionlab.qt.training.watch_bands import MIN_REDRAW_S
 from visionlab.qt.training.watch_view import WatchView
 
 WAIT_MS = 15000  # a poll every 250 ms; the bound covers a loaded 2-core machine
@@ -150,6 +151,7 @@ def test_seed_repeats_form_one_band_equal_to_numpy(qtbot, view, writer, tmp_path
     written = [write_epochs(writer, tmp_path / f"lr0.1_seed{seed}", range(1, 6), offset)
                for seed, offset in enumerate(offsets)]
     view.watch(tmp_path)
+    view.tabs.setCurrentWidget(view.groups)  # the groups are drawn while their tab is shown
     view.groups.by_combo.setCurrentText("name pattern")
     view.groups.pattern_edit.setText(r"_seed\d+$")
     qtbot.waitUntil(lambda: list(view.groups.items) == ["lr0.1"] and len(view.snapshot.groups["lr0.1"]) == 3
@@ -242,8 +244,43 @@ def test_runs_with_equal_hyperparameters_but_the_seed_form_one_group(qtbot, view
         write_epochs(writer, folder, range(1, 4), offset=seed * 0.1)
         writer.hparams(folder, {"lr": lr, "seed": seed}, {"hparam/val_loss": 0.5})
     view.watch(tmp_path)
+    view.tabs.setCurrentWidget(view.groups)
     view.groups.by_combo.setCurrentText("hyperparameters")
     qtbot.waitUntil(lambda: view.snapshot is not None and len(view.snapshot.runs) == 3
                     and sorted(view.groups.items) == ["lr=0.01", "lr=0.1"], timeout=WAIT_MS)
     assert view.snapshot.groups["lr=0.1"] == ["run_0.1_0", "run_0.1_1"]
     assert view.groups.table.item(1, 0).text() == "lr=0.1" and view.groups.table.item(1, 1).text() == "2"
+
+
+def test_a_live_band_follows_new_epochs_and_waits_while_its_tab_is_hidden(qtbot, view, writer, tmp_path):
+    folders = [tmp_path / f"lr0.1_seed{seed}" for seed in range(3)]
+    written = [write_epochs(writer, folder, range(1, 4), 0.07 * seed) for seed, folder in enumerate(folders)]
+    view.watch(tmp_path)
+    view.tabs.setCurrentWidget(view.groups)
+    view.groups.by_combo.setCurrentText("name pattern")
+    view.groups.pattern_edit.setText(r"_seed\d+$")
+    qtbot.waitUntil(lambda: "lr0.1" in view.groups.items and len(view.groups.band_data("lr0.1", "val_loss")[0]) == 3,
+                    timeout=WAIT_MS)
+    view.tabs.setCurrentIndex(0)  # the groups' tab is hidden while two more epochs arrive
+    for seed, folder in enumerate(folders):
+        written[seed] += write_epochs(writer, folder, range(4, 6), 0.07 * seed)
+    qtbot.waitUntil(lambda: all(len(view.snapshot.histories[f.name]["epochs"]) == 5 for f in folders),
+                    timeout=WAIT_MS)
+    qtbot.wait(int(1000 * MIN_REDRAW_S) + 500)  # longer than the redraw throttle
+    assert len(view.groups.band_data("lr0.1", "val_loss")[0]) == 3  # not drawn for a hidden tab
+    view.tabs.setCurrentWidget(view.groups)
+    qtbot.waitUntil(lambda: len(view.groups.band_data("lr0.1", "val_loss")[0]) == 5, timeout=WAIT_MS)
+    values = np.array([f32([row["val_loss"] for row in run]) for run in written])
+    x, mean, std = view.groups.band_data("lr0.1", "val_loss")
+    np.testing.assert_allclose(mean, values.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(std, values.std(axis=0, ddof=0), rtol=1e-9)
+
+
+def test_the_plots_hold_the_first_twelve_groups_and_the_table_all(qtbot, view, writer, tmp_path):
+    for index in range(14):
+        write_epochs(writer, tmp_path / f"run{index:02d}", range(1, 3), 0.01 * index)
+    view.watch(tmp_path)
+    view.tabs.setCurrentWidget(view.groups)
+    qtbot.waitUntil(lambda: view.groups.table.rowCount() == 14, timeout=WAIT_MS)
+    assert sorted(view.groups.items) == [f"run{index:02d}" for index in range(12)]
+    assert "first 12 of 14 groups" in view.groups.caption.text()

@@ -3,15 +3,21 @@
 The numbers come from core (`group_runs`, `band`, `final_table`, computed in the watch worker); this
 module only draws them. Standard deviations are population ones (ddof=0) and the caption says so. A group
 of one run has no spread: its own validation curve is drawn, without a band.
+
+Drawing is the GUI thread's work, so it is kept small: nothing is drawn while the tab is hidden (the newest
+snapshot waits and is drawn when the tab is shown), a live folder redraws at most once every MIN_REDRAW_S,
+curves of an unchanged grouping get new data in place instead of new items, and the plots hold the first
+MAX_PLOTTED_GROUPS groups (a legend of 200 colours says nothing; the table lists every group).
 """
 
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QTableWidget, QTableWidgetItem, QWidget
 
 from visionlab.qt.common.layouts import column_layout
@@ -21,6 +27,8 @@ GROUP_BY = {"none": "none", "name pattern": "pattern", "hyperparameters": "hpara
 PLOTS = (("val_loss", "validation loss"), ("val_acc", "validation accuracy"))
 TABLE_COLUMNS = (("val_loss", "final val loss"), ("val_acc", "final val acc"), ("train_loss", "final train loss"),
                  ("train_acc", "final train acc"), ("best_val_loss", "best val loss"))
+MAX_PLOTTED_GROUPS = 12
+MIN_REDRAW_S = 1.0
 PATTERN_HINTS = {"none": "each run is its own group",
                  "pattern": r"a regex, e.g. _seed\d+$ (removed from the name) or ^(lr[\d.]+) (names the group)",
                  "hparams": "hyperparameters to ignore besides seed and fold, e.g. lr, batch_size"}
@@ -35,10 +43,12 @@ def mean_std_text(mean: float, std: float, runs: int, percent: bool) -> str:
     return f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f}{unit}"
 
 
-def caption_text(groups: dict[str, list[str]], bands: dict[str, dict[str, tuple]]) -> str:
+def caption_text(groups: dict[str, list[str]], bands: dict[str, dict[str, tuple]], plotted: int | None = None) -> str:
     """What the band plot shows, from the groups drawn: how many runs each mean and std is over."""
     if not groups:
         return "No runs shown: tick runs in the list."
+    first = f"The plots show the first {plotted} of {len(groups)} groups; the table lists them all. " \
+        if plotted is not None and plotted < len(groups) else ""
     sizes = sorted({len(names) for names in groups.values()})
     over = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]}–{sizes[-1]}"
     fewer = any(len(b[2]) and int(b[3].min()) < len(groups[g]) for g, keys in bands.items() for b in keys.values())
@@ -46,7 +56,7 @@ def caption_text(groups: dict[str, list[str]], bands: dict[str, dict[str, tuple]
     singles = sum(len(names) < 2 for names in groups.values())
     single_text = f"; {singles} group(s) of one run: its own curve (if it has validation points), no band" \
         if singles else ""
-    return (f"{len(groups)} group(s): line = mean, band = mean ± std (population, ddof=0) over {over} runs"
+    return (f"{first}{len(groups)} group(s): line = mean, band = mean ± std (population, ddof=0) over {over} runs"
             f"{tail}{single_text}.")
 
 
@@ -97,7 +107,13 @@ class GroupsView(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         layout.addWidget(self.table, 2)
         self.items: dict[str, list] = {}  # group -> the curves and fills drawn for it (tests read their data)
+        self._curves_by_key: dict[tuple[str, str], list] = {}  # (group, plot) -> [line, upper, lower] or [line]
+        self._signature: tuple = ()
         self.drawn_revision = -1
+        self._pending = None  # the newest snapshot, drawn when the tab is visible
+        self._drawn_at = 0.0
+        self._later = QTimer(self, singleShot=True)
+        self._later.timeout.connect(self._draw_pending)
 
     def grouping(self) -> tuple[str, str]:
         return GROUP_BY[self.by_combo.currentText()], self.pattern_edit.text()
@@ -112,44 +128,88 @@ class GroupsView(QWidget):
         self.pattern_edit.setEnabled(by != "none")
 
     def show_groups(self, snapshot) -> None:
-        """Draw a WatchSnapshot's groups, bands and table (once per new grouping revision)."""
+        """Take a WatchSnapshot's groups, bands and table; drawn now, later (throttled) or when shown."""
         if snapshot.groups_revision == self.drawn_revision:
             return
+        self._pending = snapshot
+        if not self.isVisible():
+            return
+        wait = MIN_REDRAW_S - (time.monotonic() - self._drawn_at)
+        if wait <= 0:
+            self._draw_pending()
+        elif not self._later.isActive():
+            self._later.start(int(wait * 1000) + 1)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._draw_pending()
+
+    def _draw_pending(self) -> None:
+        snapshot, self._pending = self._pending, None
+        if snapshot is None or snapshot.groups_revision == self.drawn_revision:
+            return
+        self._later.stop()
         self.drawn_revision = snapshot.groups_revision
+        self._drawn_at = time.monotonic()
         self.pattern_error.show_message(snapshot.group_error or "", error=bool(snapshot.group_error))
-        for plot in self.plots.values():
-            plot.clear()  # also empties the legend
-        self.items = {}
         x_label = shared_x_label([snapshot.histories[n] for names in snapshot.groups.values() for n in names
                                   if n in snapshot.histories])
-        for index, (group, names) in enumerate(snapshot.groups.items()):
-            color = pg.intColor(index, hues=max(len(snapshot.groups), 6), values=1, maxValue=200)
-            for key, plot in self.plots.items():
-                plot.setLabel("bottom", x_label)
-                if group in snapshot.bands:
-                    self._draw_band(group, key, plot, snapshot.bands[group][key], color, len(names))
-                elif names and snapshot.histories.get(names[0], {}).get("epochs"):  # one run: its own curve
-                    rows = snapshot.histories[names[0]]["epochs"]
-                    curve = plot.plot([r["epoch"] for r in rows], [r[key] for r in rows],
-                                      pen=pg.mkPen(color, width=1.5), name=f"{group} (1 run)"[:40])
-                    self._tune(curve)
-                    self.items.setdefault(group, []).append(curve)
-        self.caption.show_message(caption_text(snapshot.groups, snapshot.bands))
+        plotted = {group: names for group, names in list(snapshot.groups.items())[:MAX_PLOTTED_GROUPS]}
+        series = {(group, key): self._series(snapshot, group, names, key) for group, names in plotted.items()
+                  for key in self.plots}
+        # The legend names each group and its run count: a change in either needs new items.
+        signature = (x_label, tuple((g, k, kind, len(plotted[g])) for (g, k), (kind, *_r) in series.items()))
+        if signature == self._signature:
+            for (group, key), (_kind, x, ys) in series.items():  # same curves, new points
+                for curve, y in zip(self._curves_by_key.get((group, key), []), ys, strict=False):
+                    curve.setData(x, y)
+        else:
+            self._rebuild(snapshot, plotted, series, x_label)
+            self._signature = signature
+        self.caption.show_message(caption_text(snapshot.groups, snapshot.bands, len(plotted)))
         self._fill_table(snapshot.table)
 
-    def _draw_band(self, group: str, key: str, plot: pg.PlotItem, values: tuple, color, runs: int) -> None:
-        x, mean, std, _count = values
-        if not len(x):
-            return
+    @staticmethod
+    def _series(snapshot, group: str, names: list[str], key: str) -> tuple[str, np.ndarray, list[np.ndarray]]:
+        """("band", x, [mean, mean + std, mean - std]), ("single", x, [values]) or ("none", [], [])."""
+        if group in snapshot.bands:
+            x, mean, std, _count = snapshot.bands[group][key]
+            return ("band", x, [mean, mean + std, mean - std]) if len(x) else ("none", x, [])
+        rows = snapshot.histories.get(names[0], {}).get("epochs") if names else None
+        if rows:  # one run: its own curve
+            return "single", np.array([r["epoch"] for r in rows], float), [np.array([r[key] for r in rows], float)]
+        return "none", np.zeros(0), []
+
+    def _rebuild(self, snapshot, plotted: dict[str, list[str]], series: dict, x_label: str) -> None:
+        for plot in self.plots.values():
+            plot.clear()  # also empties the legend
+            plot.setLabel("bottom", x_label)
+        self.items, self._curves_by_key = {}, {}
+        for index, (group, names) in enumerate(plotted.items()):
+            color = pg.intColor(index, hues=max(len(plotted), 6), values=1, maxValue=200)
+            for key, plot in self.plots.items():
+                kind, x, ys = series[(group, key)]
+                if kind == "band":
+                    self._draw_band(group, key, plot, x, ys, color, len(names))
+                elif kind == "single":
+                    curve = plot.plot(x, ys[0], pen=pg.mkPen(color, width=1.5), name=f"{group} (1 run)"[:40])
+                    self._tune(curve)
+                    self.items.setdefault(group, []).append(curve)
+                    self._curves_by_key[(group, key)] = [curve]
+
+    def _draw_band(self, group: str, key: str, plot: pg.PlotItem, x: np.ndarray, ys: list[np.ndarray], color,
+                   runs: int) -> None:
+        mean, high, low = ys
         edge = pg.mkPen(color=(*color.getRgb()[:3], 90), width=1)
-        upper = plot.plot(x, mean + std, pen=edge)
-        lower = plot.plot(x, mean - std, pen=edge)
+        upper = plot.plot(x, high, pen=edge)
+        lower = plot.plot(x, low, pen=edge)
         fill = pg.FillBetweenItem(upper, lower, brush=pg.mkBrush(*color.getRgb()[:3], 70))
         plot.addItem(fill)
         line = plot.plot(x, mean, pen=pg.mkPen(color, width=2.5), name=f"{group} · mean ± std, {runs} runs"[:40])
         for curve in (upper, lower, line):
             self._tune(curve)
         self.items.setdefault(group, []).extend([line, upper, lower, fill])
+        self._curves_by_key[(group, key)] = [line, upper, lower]
 
     @staticmethod
     def _tune(curve: pg.PlotDataItem) -> None:

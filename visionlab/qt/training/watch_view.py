@@ -171,7 +171,14 @@ class WatchView(QWidget):
         self.worker.set_role(sorted(targets), role, tag)
 
     # -- drawing ------------------------------------------------------------------------------------
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self.timer.isActive():
+            self._pull()  # what arrived while another tab was shown
+
     def _pull(self) -> None:
+        if not self.isVisible():
+            return  # the newest snapshot waits in the slot; drawing it for a hidden tab is GUI time lost
         worker = self.worker
         snapshot = worker.slot.get_nowait() if worker is not None else None
         if snapshot is not None:
