@@ -163,3 +163,21 @@ def test_a_history_without_eval_mode_numbers_says_how_train_acc_was_measured():
     verdict = diagnose(history)
     assert verdict.verdict == "good fit"
     assert "train acc 97.0% (measured while training), val acc 95.0%;" in verdict.evidence
+
+
+def _loss_only_epochs(train: list[float], val: list[float]) -> list[dict]:
+    nan = float("nan")
+    return [{"epoch": i + 1, "train_loss": t, "train_acc": nan, "val_loss": v, "val_acc": nan}
+            for i, (t, v) in enumerate(zip(train, val, strict=True))]
+
+
+def test_a_log_without_accuracy_gets_no_fit_verdict_it_cannot_prove():
+    flat = [1.0, 0.6, 0.5, 0.49, 0.49, 0.49, 0.49, 0.49]  # both losses flat: fit or underfit? unknowable
+    verdict = diagnose(_loss_only_epochs(flat, [v + 0.05 for v in flat]))
+    assert verdict.verdict == "losses only" and "nan" not in verdict.line()
+    assert "no train or validation accuracy logged" in verdict.line()
+    falling = [1.0 - 0.1 * i for i in range(8)]  # both still falling steadily
+    assert diagnose(_loss_only_epochs(falling, [v + 0.05 for v in falling])).verdict == "still improving"
+    rising_val = [0.5, 0.4, 0.3, 0.35, 0.45, 0.55, 0.6, 0.62]  # train lower since the minimum: overfitting
+    overfit = diagnose(_loss_only_epochs([1.0 / (i + 1) for i in range(8)], rising_val))
+    assert overfit.verdict == "overfitting" and "nan" not in overfit.line()

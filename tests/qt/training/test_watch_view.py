@@ -284,3 +284,14 @@ def test_the_plots_hold_the_first_twelve_groups_and_the_table_all(qtbot, view, w
     qtbot.waitUntil(lambda: view.groups.table.rowCount() == 14, timeout=WAIT_MS)
     assert sorted(view.groups.items) == [f"run{index:02d}" for index in range(12)]
     assert "first 12 of 14 groups" in view.groups.caption.text()
+
+
+def test_the_age_of_the_last_point_reads_as_seconds_minutes_or_a_date():
+    from datetime import datetime
+
+    from visionlab.qt.training.watch_view import age_text
+
+    assert age_text(0.44, 0) == "0.4 s ago"
+    assert age_text(725, 0) == "12 min ago"
+    at = datetime(2023, 11, 14, 22, 13).timestamp()
+    assert age_text(9e7, at) == "at 2023-11-14 22:13"

@@ -17,6 +17,11 @@ and the order a teacher reads the curves in:
    (see CLEARLY_FALLING): still improving, even above 90 % (train longer or raise η);
 7. otherwise a good fit (noting when both losses still fall).
 
+A watched log may hold no accuracy (a regression script, a run that logs losses only). Then only the loss
+rules can speak: rule 2 (with "the training loss went lower since" as its only proof of fit), and both losses
+still falling (still improving); anything else is "losses only", saying what cannot be told without accuracy,
+never a good fit or an underfit the numbers do not show.
+
 The training numbers compared with validation are the eval-mode ones (`train_eval_loss` /
 `train_eval_acc`: no dropout, no augmentation, measured after the epoch like validation). The running
 means over the epoch's steps are measured with dropout on and weights still moving, so a dropout-0.5 model
@@ -50,7 +55,7 @@ FIT_TRAIN_ACC = 0.98
 
 @dataclass
 class Diagnosis:
-    verdict: str  # "too early", "still improving", "overfitting", "underfitting", "good fit"
+    verdict: str  # "too early", "still improving", "overfitting", "underfitting", "good fit", "losses only"
     evidence: str
 
     def line(self) -> str:
@@ -90,6 +95,10 @@ def _clear_drop(val_losses: list[float]) -> float | None:
 
 def _accuracies(last: dict) -> str:
     _, train_acc, eval_mode = _train_values(last)
+    missing = [name for name, value in (("train", train_acc), ("validation", last["val_acc"]))
+               if not math.isfinite(value)]
+    if missing:
+        return f"no {' or '.join(missing)} accuracy logged"
     if not eval_mode:
         how = " (measured while training)"
     elif abs(last["train_acc"] - train_acc) >= 0.02:  # dropout, augmentation or noise make the two differ
@@ -118,6 +127,7 @@ def diagnose(epochs: list[dict]) -> Diagnosis:
     # With the train loss no lower since, a rise is overfitting only if the training set is fit (a model poor
     # on both that bounces, e.g. momentum with η = 1, is underfitting).
     lower_since = min(losses[best + 1:], default=math.inf) < losses[best]
+    has_accuracy = math.isfinite(train_acc) and math.isfinite(last["val_acc"])
     if rise > RISE and lasting and (lower_since or train_acc >= GOOD_TRAIN_ACC):
         lowest_after = min(range(best + 1, len(losses)), key=lambda i: losses[i])
         after = losses[lowest_after]
@@ -131,6 +141,13 @@ def diagnose(epochs: list[dict]) -> Diagnosis:
     span = min(TREND_EPOCHS, len(losses)) - 1
     falling = f"train loss {losses[-span - 1]:.3f} → {losses[-1]:.3f} in {span} epochs"
     lowest = f"val loss is at its lowest ({best_val:.3f}, epoch {best + 1})"
+    if not has_accuracy:
+        if train_falling and val_falling:
+            return Diagnosis("still improving", f"{falling}, {lowest}; {accuracies}: train longer")
+        where = lowest if val_falling else f"val loss {recent:.3f}, {rise:.0%} above its best ({best_val:.3f}, " \
+                                           f"epoch {best + 1})"
+        return Diagnosis("losses only", f"{falling}, {where}; {accuracies}, so a good fit and an underfit look "
+                                        "alike here (map both accuracy tags to tell them apart)")
     if train_falling and val_falling and train_acc < GOOD_TRAIN_ACC:
         watch = f"; watch the {gap * 100:.1f}-point gap" if gap > GAP_POINTS else ""
         return Diagnosis("still improving", f"{falling}, {lowest}; {accuracies}: train longer or raise η{watch}")

@@ -10,9 +10,20 @@ from __future__ import annotations
 
 import math
 
-from visionlab.qt.training.curves import TrainingCurves
+from visionlab.qt.training.curves import BEST_COLOR, TRAIN_COLOR, VAL_COLOR, TrainingCurves
 
 DEFAULT_LR_TOP = 1e-3  # the learning-rate axis of a run that logged no learning rate
+
+
+def _swatch(color: tuple[int, int, int], text: str) -> str:
+    return f'<span style="color: rgb{color}">■</span> {text}'
+
+
+# One key above the plots instead of a legend inside each: a watched run's curves can go anywhere, and a
+# legend over them (at 1024 px, half of a small plot) hides the very points the student came to see.
+CURVE_KEY = " &nbsp; ".join([_swatch(TRAIN_COLOR, "train steps (EMA; faint: every step)"),
+                             _swatch(TRAIN_COLOR, "train, as logged (thick)"), _swatch(VAL_COLOR, "validation"),
+                             _swatch(BEST_COLOR, "lowest validation loss (dashed)")])
 
 
 def best_epoch(epochs: list[dict]) -> float:
@@ -37,9 +48,9 @@ class WatchedCurves(TrainingCurves):
         # pyqtgraph links x ranges by pixel position: a plot twice as wide would show twice the epochs.
         self.lr_plot.setXLink(None)
         self.plots = (self.loss_plot, self.acc_plot, self.lr_plot)
-        for plot, key in ((self.loss_plot, "loss"), (self.acc_plot, "acc")):
-            plot.legend.getLabel(self._curves[f"train_{key}"]).setText("train (as logged)")
-            plot.legend.getLabel(self._curves[f"val_{key}"]).setText("validation")
+        self.loss_plot.setTitle("loss (as logged)")  # a script's loss need not be cross-entropy
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.legend.hide()  # CURVE_KEY, above the plots, says what each colour is
         self.x_label = "epoch"
         self.shown_history: dict = {}
 

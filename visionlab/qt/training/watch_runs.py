@@ -33,6 +33,8 @@ class WatchedRunList(QTreeWidget):
         self.headerItem().setToolTip(STEP, "the newest step logged by the run")
         self.setRootIsDecorated(False)
         self.setUniformRowHeights(True)  # 200 rows lay out without measuring each
+        # Names of one sweep share their start and differ at the end (seed, fold): cut in the middle.
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         header = self.header()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Interactive)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import time
+from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
@@ -31,7 +32,7 @@ from visionlab.qt.common.layouts import column_layout
 from visionlab.qt.common.theme import StatusLine
 from visionlab.qt.training.run_bar import SmoothingRow
 from visionlab.qt.training.watch_bands import GroupsView
-from visionlab.qt.training.watch_curves import WatchedCurves
+from visionlab.qt.training.watch_curves import CURVE_KEY, WatchedCurves
 from visionlab.qt.training.watch_runs import RoleMapping, WatchedRunList
 from visionlab.qt.training.watch_worker import WatchSnapshot, WatchWorker, appendable
 
@@ -49,7 +50,16 @@ def status_text(snapshot: WatchSnapshot, now: float) -> str:
         return f"{runs} · no points yet"
     damaged = sum(run.error is not None for run in snapshot.runs.values())
     problems = f" · {damaged} with a problem (see the list)" if damaged else ""
-    return f"{runs} · last point {max(now - newest, 0.0):.1f} s ago{problems}"
+    return f"{runs} · last point {age_text(max(now - newest, 0.0), newest)}{problems}"
+
+
+def age_text(seconds: float, at: float) -> str:
+    """"0.4 s ago" while a run is live, "12 min ago", then the wall-clock time of an old log."""
+    if seconds < 120:
+        return f"{seconds:.1f} s ago"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min ago"
+    return f"at {datetime.fromtimestamp(at):%Y-%m-%d %H:%M}"
 
 
 def first_choice(snapshot: WatchSnapshot) -> str | None:
@@ -106,13 +116,16 @@ class WatchView(QWidget):
         run_page = QWidget()
         run_column = QVBoxLayout(run_page)
         run_column.setContentsMargins(2, 2, 2, 2)
-        self.diagnosis = StatusLine(lines=2)
+        self.diagnosis = StatusLine(lines=3)
         self.smoothing = SmoothingRow()
         self.smoothing.label.setWordWrap(True)  # its long note wraps instead of widening the window at 1024 px
         self.curves = WatchedCurves()
         self.smoothing.window_changed.connect(self.curves.set_window)
         run_column.addWidget(self.diagnosis)
         run_column.addWidget(self.smoothing)
+        self.curve_key = QLabel(CURVE_KEY)
+        self.curve_key.setWordWrap(True)
+        run_column.addWidget(self.curve_key)
         run_column.addWidget(self.curves, 1)
         self.tabs.addTab(run_page, "Selected run")
         self.groups = GroupsView()
@@ -224,9 +237,9 @@ class WatchView(QWidget):
         unit = history.get("x_label", "epoch")
         if epochs:
             line = snapshot.diagnoses.get(name, "")
-            self.diagnosis.show_message(f"<b>{html.escape(name)} · diagnosis at {unit} {epochs[-1]['epoch']}:</b> "
-                                        f"{html.escape(line)}")
-            self.diagnosis.setToolTip(line)
+            # The run's name is the list's selection; the three lines go to the diagnosis itself.
+            self.diagnosis.show_message(f"<b>Diagnosis at {unit} {epochs[-1]['epoch']}:</b> {html.escape(line)}")
+            self.diagnosis.setToolTip(f"{name}: {line}")
         else:
             self.diagnosis.show_message(f"{name}: no validation points yet, so no diagnosis (map a validation "
                                         "loss tag if the run logs one).")
