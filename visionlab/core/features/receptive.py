@@ -59,10 +59,18 @@ def field_on_image(field: ReceptiveField, row: int, col: int, image_hw: tuple[in
     top, left, box_h, box_w = field.box(row, col)
     inside = (max(0.0, top), max(0.0, left), min(float(height), top + box_h), min(float(width), left + box_w))
     box = (inside[0], inside[1], inside[2] - inside[0], inside[3] - inside[1])
-    span = f"rows {top:g}…{top + box_h:g}, columns {left:g}…{left + box_w:g} px ({box_h:g}×{box_w:g} px field)"
+    span = f"{_pixels('rows', top, box_h)}, {_pixels('columns', left, box_w)} ({box_h:g}×{box_w:g} px field)"
     if inside == (0.0, 0.0, float(height), float(width)):
         return FieldOnImage(box, True, f"{who} sees the whole image ({height}×{width} px): its field spans {span}")
     return FieldOnImage(box, False, f"{who} sees {span}; outlined inside the image")
+
+
+def _pixels(axis: str, start: float, size: float) -> str:
+    """"rows 71–77" (first and last pixel, both included: 7 rows) when the field covers whole pixels; a field
+    whose edges fall between pixel centres (an even kernel) is given by its edges, which are not pixel numbers."""
+    if start == int(start) and size == int(size):
+        return f"{axis} {start:g}–{start + size - 1:g}"
+    return f"{axis} from {start:g} to {start + size:g} (edges)"
 
 
 def _pair(value) -> tuple[int, int]:
