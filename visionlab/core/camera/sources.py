@@ -35,6 +35,7 @@ from visionlab.core.images import IMAGE_SUFFIXES, ImageError, load_image, probe_
 
 STREAM_MAX_SIDE = 1920  # a 50-megapixel photo streamed as is would cost ~150 MB per frame at every stage
 FILE_KINDS = {"video": "Video file", "image": "Image file", "folder": "Image folder"}
+SHAPE_SCENES = "scenes"  # ("synthetic", SHAPE_SCENES): random shape scenes; ("synthetic", None): orbiting shapes
 
 
 class SourceError(UserError):
@@ -346,7 +347,8 @@ def probe_cameras(indices: range = range(4)) -> list[CameraInfo]:
 
 def source_from_choice(kind: str, value: object, width: int = 640, height: int = 480,
                        loop: bool = True) -> FrameSource:
-    """The source a picker choice names: ("camera", index), ("video" | "image" | "folder", path), or synthetic."""
+    """The source a picker choice names: ("camera", index), ("video" | "image" | "folder", path), or synthetic
+    (value SHAPE_SCENES: random shape scenes; otherwise the orbiting shapes)."""
     if kind == "camera":
         return CameraSource(int(cast("SupportsInt | str", value)), width, height)
     if kind == "video":
@@ -355,4 +357,8 @@ def source_from_choice(kind: str, value: object, width: int = 640, height: int =
         return ImageFileSource(str(value))
     if kind == "folder":
         return ImageFolderSource(str(value))
+    if value == SHAPE_SCENES:  # the synthetic source's other preset: shapes a trained detector knows
+        from visionlab.core.camera.scene_source import ShapeScenesSource
+
+        return ShapeScenesSource(width, height)
     return SyntheticSource(width, height)

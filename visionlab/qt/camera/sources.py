@@ -1,4 +1,5 @@
-"""The Live Camera's source picker: synthetic shapes, webcams, a video, an image or a folder of images.
+"""The Live Camera's source picker: synthetic shapes (orbiting, or random shape scenes), webcams, a video,
+an image or a folder of images.
 
 It only decides *which* source: the panel starts the stream. The saved source is restored when it still
 makes sense; cameras that Linux does not list are probed off the GUI thread (a "probe" job).
@@ -13,6 +14,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from visionlab.core.camera import live
+from visionlab.core.camera.sources import SHAPE_SCENES
 from visionlab.core.images import IMAGE_SUFFIXES
 from visionlab.qt.camera.controls import CameraControls
 from visionlab.qt.common.jobs import JobRunner
@@ -54,6 +56,7 @@ class CameraSources(QObject):
         combo = self.controls.source_combo
         combo.clear()
         combo.addItem("Synthetic shapes", ("synthetic", None))
+        combo.addItem("Random shape scenes", ("synthetic", SHAPE_SCENES))  # what a trained shape detector knows
         cameras = live.list_cameras()
         for camera in cameras:
             combo.addItem(f"Camera {camera.index}: {camera.name}", ("camera", camera.index))
@@ -85,7 +88,7 @@ class CameraSources(QObject):
             combo.setCurrentIndex(index)
 
     def _add_probed(self, cameras: list[live.CameraInfo]) -> None:
-        for offset, camera in enumerate(cameras, start=1):
+        for offset, camera in enumerate(cameras, start=2):  # after the two synthetic presets
             self.controls.source_combo.insertItem(offset, f"Camera {camera.index}", ("camera", camera.index))
 
     def _on_activated(self, index: int) -> None:
@@ -122,7 +125,7 @@ class CameraSources(QObject):
         elif cameras:
             self.choice = cameras[0]
         else:
-            self.choice = ("synthetic", None)
+            self.choice = (kind, value) if kind == "synthetic" else ("synthetic", None)
             if kind != "synthetic":
                 self.message.emit("No camera found: showing the synthetic source (pick a video or images on the "
                                   "right).")
