@@ -7,7 +7,7 @@ the figure is the 99th percentile of those over the phase: "load" from `watch(fo
 snapshot with every run is on screen plus LOAD_TAIL_S (the user scrolls the list meanwhile), "live" while a
 separate writer process flushes LIVE_POINTS points into a new run, which the tab shows as the selected run.
 
-plot_latency_ms_p95: from a flush (the writer's clock, taken right after `SummaryWriter.flush()`) to the pull
+live_latency_ms_p95: from a flush (the writer's clock, taken right after `SummaryWriter.flush()`) to the pull
 on the GUI thread that put that step into the curve's data (pyqtgraph paints it in the same event-loop pass).
 """
 
@@ -157,6 +157,6 @@ def _live_phase(app, view, heartbeat: _Heartbeat, folder: Path) -> dict:
         shutil.rmtree(folder, ignore_errors=True)
     flushed = {int(step): float(at) for step, at in (line.split() for line in output.splitlines() if line.strip())}
     latencies = [1000 * (seen[step] - flushed[step]) for step in sorted(flushed)]
-    return {"plot_latency_ms_p95": round(float(np.percentile(latencies, 95)), 1),
-            "plot_latency_ms_median": round(statistics.median(latencies), 1), "plot_latency_target_ms": 1000,
-            "plot_latency_points": len(latencies)}
+    return {"live_latency_ms_p95": round(float(np.percentile(latencies, 95)), 1),
+            "live_latency_ms_median": round(statistics.median(latencies), 1), "live_latency_target_ms": 1000,
+            "live_latency_points": len(latencies)}

@@ -179,6 +179,9 @@ def test_log_without_epochs_says_validation_point_and_tags_can_be_mapped(qtbot, 
     qtbot.waitUntil(lambda: plotted(view, "val_loss")[1] == f32(values), timeout=WAIT_MS)
     assert plotted(view, "val_loss")[0] == [1.0, 2.0, 3.0, 4.0]
     assert view.curves.loss_plot.getAxis("bottom").labelText == "validation point"
+    # No train loss: no verdict built on NaN ("train loss nan → nan"), but what is missing.
+    qtbot.waitUntil(lambda: "not possible without a train loss" in view.diagnosis.text(), timeout=WAIT_MS)
+    assert "nan" not in view.diagnosis.text()
     assert view.roles.combos["val_loss"].currentText() == "Loss/val"
     view.roles.choose("val_loss", "my_metric")  # the user maps an unknown tag
     qtbot.waitUntil(lambda: plotted(view, "val_loss")[1] == f32([2 * v for v in values]), timeout=WAIT_MS)
@@ -295,3 +298,51 @@ def test_the_age_of_the_last_point_reads_as_seconds_minutes_or_a_date():
     assert age_text(725, 0) == "12 min ago"
     at = datetime(2023, 11, 14, 22, 13).timestamp()
     assert age_text(9e7, at) == "at 2023-11-14 22:13"
+
+
+def test_the_status_line_counts_problems_also_before_any_point():
+    from visionlab.core.training.logs import WatchedRun
+    from visionlab.qt.training.watch_view import status_text
+    from visionlab.qt.training.watch_worker import WatchSnapshot
+
+    runs = {"bad": WatchedRun("bad", Path("bad"), error="x is damaged after 0 records"),
+            "empty": WatchedRun("empty", Path("empty"))}
+    assert status_text(WatchSnapshot(runs=runs), time.time()) == \
+        "2 runs · no points yet · 1 with a problem (see the list)"
+
+
+def test_a_failure_while_building_histories_is_said_and_the_watch_goes_on(qtbot, view, writer, tmp_path, monkeypatch):
+    from visionlab.qt.training import watch_worker
+
+    calls = []
+
+    def history_failing_once(run, roles):
+        calls.append(run.name)
+        if len(calls) == 1:
+            raise ValueError("a log no rule foresaw")
+        return watch_worker.history.__wrapped__(run, roles)
+
+    history_failing_once.__wrapped__ = watch_worker.history
+    monkeypatch.setattr(watch_worker, "history", history_failing_once)
+    published = []
+    publish = watch_worker.WatchWorker._publish
+    monkeypatch.setattr(watch_worker.WatchWorker, "_publish", lambda self: published.append(publish(self)) or
+                        published[-1])
+    written = write_epochs(writer, tmp_path / "run", range(1, 4))
+    view.watch(tmp_path)
+    qtbot.waitUntil(lambda: plotted(view, "val_loss")[1] == f32([r["val_loss"] for r in written]), timeout=WAIT_MS)
+    assert len(calls) >= 2 and view.worker.isRunning()  # it failed once, said so, and was rebuilt at the next pass
+    assert published[0].error == f"Drawing {tmp_path} failed (ValueError: a log no rule foresaw); trying again."
+    written += write_epochs(writer, tmp_path / "run", range(4, 6))
+    qtbot.waitUntil(lambda: plotted(view, "val_loss")[1] == f32([r["val_loss"] for r in written]), timeout=WAIT_MS)
+    assert view.status.text().startswith("1 run · last point") and not view.status.is_error
+
+
+def test_the_band_caption_counts_only_the_groups_that_have_a_band():
+    from visionlab.qt.training.watch_bands import caption_text
+
+    alone = caption_text({"a": ["a"], "b": ["b"]}, {})  # grouped by "none", the default: no band at all
+    assert alone.startswith("2 group(s) of one run each") and "mean ± std (population" not in alone
+    full = (np.array([1.0, 2.0]), np.zeros(2), np.zeros(2), np.array([3, 3]))
+    mixed = caption_text({"lr0.1": ["s0", "s1", "s2"], "b": ["b"]}, {"lr0.1": {"val_loss": full}})
+    assert "over 3 runs" in mixed and "1 group(s) of one run" in mixed  # not "over 1–3 runs"

@@ -49,11 +49,14 @@ def caption_text(groups: dict[str, list[str]], bands: dict[str, dict[str, tuple]
         return "No runs shown: tick runs in the list."
     first = f"The plots show the first {plotted} of {len(groups)} groups; the table lists them all. " \
         if plotted is not None and plotted < len(groups) else ""
-    sizes = sorted({len(names) for names in groups.values()})
+    singles = sum(len(names) < 2 for names in groups.values())
+    sizes = sorted({len(names) for names in groups.values() if len(names) >= 2})  # the groups that have a band
+    if not sizes:
+        return (f"{first}{len(groups)} group(s) of one run each: each run's own validation curve, no band "
+                "(group by a name pattern or by hyperparameters to see mean ± std).")
     over = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]}–{sizes[-1]}"
     fewer = any(len(b[2]) and int(b[3].min()) < len(groups[g]) for g, keys in bands.items() for b in keys.values())
     tail = "; fewer where a run has not reached that epoch yet" if fewer else ""
-    singles = sum(len(names) < 2 for names in groups.values())
     single_text = f"; {singles} group(s) of one run: its own curve (if it has validation points), no band" \
         if singles else ""
     return (f"{first}{len(groups)} group(s): line = mean, band = mean ± std (population, ddof=0) over {over} runs"

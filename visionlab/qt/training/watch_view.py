@@ -46,10 +46,10 @@ def status_text(snapshot: WatchSnapshot, now: float) -> str:
     count = len(snapshot.runs)
     runs = f"{count} run" + ("" if count == 1 else "s")
     newest = max((run.updated for run in snapshot.runs.values()), default=0.0)
-    if not newest:
-        return f"{runs} · no points yet"
     damaged = sum(run.error is not None for run in snapshot.runs.values())
     problems = f" · {damaged} with a problem (see the list)" if damaged else ""
+    if not newest:  # a file damaged before its first point is a problem too, not just "no points"
+        return f"{runs} · no points yet{problems}"
     return f"{runs} · last point {age_text(max(now - newest, 0.0), newest)}{problems}"
 
 

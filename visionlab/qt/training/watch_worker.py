@@ -23,8 +23,16 @@ from PySide6.QtCore import QThread
 
 from visionlab.core.errors import UserError
 from visionlab.core.latest import LatestSlot
-from visionlab.core.training.diagnosis import diagnose
-from visionlab.core.training.logs import LogWatcher, WatchedRun, band, final_table, group_runs, guess_roles, history
+from visionlab.core.training.logs import (
+    LogWatcher,
+    WatchedRun,
+    band,
+    final_table,
+    group_runs,
+    guess_roles,
+    history,
+    watched_diagnosis,
+)
 from visionlab.qt.common import threads
 
 log = logging.getLogger(__name__)
@@ -45,7 +53,7 @@ class WatchSnapshot:
     # run -> ((revision, step rows unchanged, epoch rows unchanged) since the revision before), newest last
     unchanged: dict[str, tuple[tuple[int, int, int], ...]] = field(default_factory=dict)
     newest_step: dict[str, int] = field(default_factory=dict)
-    diagnoses: dict[str, str] = field(default_factory=dict)  # run -> core's diagnose() line on its epoch rows
+    diagnoses: dict[str, str] = field(default_factory=dict)  # run -> core's watched_diagnosis() of its history
     groups: dict[str, list[str]] = field(default_factory=dict)
     bands: dict[str, dict[str, tuple]] = field(default_factory=dict)  # group -> key -> (x, mean, std, count)
     table: list[dict] = field(default_factory=list)
@@ -147,15 +155,23 @@ class WatchWorker(QThread):
                 changed, removed = update.changed, update.removed
                 self._state.runs = update.runs
             except Exception as exc:  # never a dead thread: the sentence is shown, the next poll tries again
-                log.exception("polling %s failed", self.logdir)
                 error = f"Reading {self.logdir} failed ({type(exc).__name__}: {exc}); trying again."
+                if error != self._state.error:  # logged once, not at every retry
+                    log.exception("polling %s failed", self.logdir)
             with self._lock:
                 settings_changed, self._settings_changed = self._settings_changed, False
                 settings = WatchSettings(self._settings.by, self._settings.pattern, self._settings.shown,
                                          {k: dict(v) for k, v in self._settings.overrides.items()})
             if first or changed or removed or settings_changed or error != self._state.error:
+                try:
+                    self._rebuild(changed, removed, settings, rebuild_all=settings_changed)
+                except Exception as exc:  # a log no rule foresaw: said on the status line, the thread goes on
+                    error = f"Drawing {self.logdir} failed ({type(exc).__name__}: {exc}); trying again."
+                    if error != self._state.error:  # logged once, not at every retry
+                        log.exception("building the histories of %s failed", self.logdir)
+                    with self._lock:
+                        self._settings_changed = True  # the next pass rebuilds every run
                 self._state.error = error
-                self._rebuild(changed, removed, settings, rebuild_all=settings_changed)
                 self.slot.put(self._publish())
                 first = False
             self._wake.wait(max(0.0, POLL_S - (time.monotonic() - started)))
@@ -174,7 +190,7 @@ class WatchWorker(QThread):
             if state.roles.get(name) != roles or state.histories.get(name) is None or name in changed:
                 state.revisions[name] = state.revisions.get(name, 0) + 1
                 self._note_unchanged(name, state.revisions[name], built)
-                state.diagnoses[name] = diagnose(built["epochs"]).line() if built["epochs"] else ""
+                state.diagnoses[name] = watched_diagnosis(built) if built["epochs"] else ""
             state.histories[name], state.roles[name] = built, roles
             state.newest_step[name] = max((int(s.steps[-1]) for s in run.scalars.values() if len(s.steps)), default=0)
         shown = {name: run for name, run in state.runs.items() if settings.shown is None or name in settings.shown}

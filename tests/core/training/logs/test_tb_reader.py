@@ -168,3 +168,19 @@ def test_a_step_written_twice_keeps_the_last_value(tmp_path):
     last_of_step = {step: (step, value, wall) for step, value, wall in reference}
     assert as_points(series) == sorted(last_of_step.values())  # TensorBoard keeps both; the curve keeps the last
     assert series.values.tolist() == [1.0, pytest.approx(0.9), 0.5]
+
+
+@pytest.mark.parametrize("child", ["import sys; sys.stdin.read(); sys.stdout.write('not a pickle')",
+                                   "import os, sys; os.close(0); sys.exit(3)"])
+def test_reading_processes_that_fail_leave_their_files_to_this_process(tmp_path, monkeypatch, child):
+    from visionlab.core.training.logs import worker
+
+    for index in range(3):
+        write_run(tmp_path / f"run{index}", {"Loss/train": _curve(50 + index)})
+    monkeypatch.setattr(worker, "_CHILD", child)
+    files = sorted(tmp_path.glob("*/events.out.tfevents.*"))
+    assert read_in_processes(files, 2) == {}  # no child answered
+    runs = LogWatcher(tmp_path, workers=2).poll().runs  # and the watcher read every file itself
+    for name, run in runs.items():
+        assert as_points(run.scalars["Loss/train"]) == tensorboard_scalars(tmp_path / name)["Loss/train"]
+    assert len(runs) == 3

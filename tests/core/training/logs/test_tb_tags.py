@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from core.training.logs.tb_writing import write_run
 
-from visionlab.core.training.logs import guess_roles, history, load_logdir
+from visionlab.core.training.diagnosis import diagnose
+from visionlab.core.training.logs import guess_roles, history, load_logdir, watched_diagnosis
 
 FAMILIES = {
     "visionlab": (["step/train_loss", "step/train_acc", "step/lr", "epoch/train_loss", "epoch/val_loss",
@@ -84,3 +86,44 @@ def test_without_epochs_the_axis_counts_validation_points(tmp_path):
     assert result["x_label"] == "validation point"
     assert [r["epoch"] for r in result["epochs"]] == [1, 2, 3]
     assert math.isnan(result["epochs"][0]["val_acc"]) and math.isnan(result["epochs"][0]["lr"])
+
+
+def test_the_diagnosis_of_a_log_validated_every_second_epoch_names_its_real_epochs(tmp_path):
+    # Keras with validation_freq=2: train/ every epoch, validation/ at epochs 2, 4, ... (steps 1, 3, ...).
+    epochs = np.arange(1, 15)
+    val_epochs = epochs[1::2]
+    val_loss = 1.2 / val_epochs + 0.004 * np.maximum(val_epochs - 6, 0) ** 2  # lowest at epoch 6, then climbs
+    write_run(tmp_path / "fit" / "train", {"epoch_loss": [(int(e) - 1, 1.0 / e) for e in epochs]}, new_style=True)
+    write_run(tmp_path / "fit" / "validation", {"epoch_loss": [(int(e) - 1, float(v)) for e, v in
+                                                               zip(val_epochs, val_loss, strict=True)]}, new_style=True)
+    run = load_logdir(tmp_path, workers=1)["fit"]
+    result = history(run, guess_roles(run.scalars))
+    line = watched_diagnosis(result)
+    lowest = np.float32(val_loss).astype(np.float64)
+    best_epoch = int(val_epochs[np.argmin(lowest)])  # numpy's argmin on what was written
+    assert line.startswith("Overfitting") and diagnose(result["epochs"]).verdict == "overfitting"
+    assert f"its minimum {lowest.min():.3f} (epoch {best_epoch})" in line, line
+    train_lowest_epoch = int(val_epochs[-1])  # the train loss falls at every epoch: lowest at the last one
+    assert f"by epoch {train_lowest_epoch})" in line, line
+
+
+def test_the_diagnosis_of_a_log_without_a_train_loss_says_what_is_missing(tmp_path):
+    write_run(tmp_path / "script", {"Loss/val": [(100 * (i + 1), v) for i, v in enumerate([0.9, 0.7, 0.6, 0.65])]})
+    run = load_logdir(tmp_path, workers=1)["script"]
+    line = watched_diagnosis(history(run, guess_roles(run.scalars)))
+    assert line.startswith("not possible without a train loss") and "nan" not in line
+
+
+def test_a_validation_point_before_the_first_train_step_is_left_out_of_the_diagnosis(tmp_path):
+    # The script validates once before training (step 0), then after each of 3 epochs of 10 steps.
+    train = [(s, 2.0 - 0.03 * s) for s in range(1, 31)]
+    val = [(0, 2.5), *((10 * e, 2.0 / e) for e in range(1, 4))]
+    write_run(tmp_path / "script", {"Loss/train": train, "Loss/val": val})
+    run = load_logdir(tmp_path, workers=1)["script"]
+    result = history(run, guess_roles(run.scalars))
+    assert math.isnan(result["epochs"][0]["train_loss"])  # no train step at or before step 0
+    line = watched_diagnosis(result)
+    assert "nan" not in line
+    # three usable validation points (2 to 4), the minimum verdict needs; the last has the lowest val loss
+    assert f"val loss is at its lowest ({np.float32(2.0 / 3):.3f}, validation point 4)" in line, line
+    assert f"train loss {np.float32(2.0 - 0.3):.3f} → {np.float32(2.0 - 0.9):.3f} in 2 validation points" in line

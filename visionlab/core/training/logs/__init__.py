@@ -4,7 +4,8 @@ grouped into mean ± std bands. No Qt: the Watch panel calls these from its work
 
 from visionlab.core.training.logs.groups import band, final_table, group_runs
 from visionlab.core.training.logs.reader import LogWatcher, Series, WatchedRun, WatchUpdate, load_logdir
-from visionlab.core.training.logs.tags import ROLES, guess_roles, history
+from visionlab.core.training.logs.tags import ROLES, guess_roles, history, watched_diagnosis
 
 __all__ = ["ROLES", "LogWatcher", "Series", "WatchUpdate", "WatchedRun", "band", "final_table", "group_runs",
-           "guess_roles", "history", "load_logdir"]
+           "guess_roles", "history", "load_logdir",
+           "watched_diagnosis"]

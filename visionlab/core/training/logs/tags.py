@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from visionlab.core.training.diagnosis import diagnose
 from visionlab.core.training.logs.reader import Series, WatchedRun
 
 ROLES = ("train_loss", "val_loss", "train_acc", "val_acc", "lr")
@@ -130,3 +131,39 @@ def history(run: WatchedRun, roles: dict[str, str]) -> dict:
 def _number(value: float) -> int | float:
     """Whole epochs as int (as the Training Monitor writes them); anything else as it is."""
     return int(value) if math.isfinite(value) and value == int(value) else float(value)
+
+
+def watched_diagnosis(history: dict) -> str:
+    """core's diagnose() line for a watched run, in the run's own units.
+
+    diagnose() names epochs by their position in the list ("epoch 3" is the third row), which holds for the
+    app's own runs. A watched log may validate every few epochs, count validation points instead, or miss
+    a loss the verdicts compare (the user can map a role to "(none)"); so the rows without both losses are
+    left out, and positions and counts are turned into the log's own x values."""
+    rows = history.get("epochs", [])
+    missing = [text for role, text in (("train_loss", "a train loss"), ("val_loss", "a validation loss"))
+               if not any(_is_finite(row.get(role)) for row in rows)]
+    if missing:
+        return (f"not possible without {' or '.join(missing)}: the verdicts compare the two losses "
+                "(map the tag that holds it under Tag roles)")
+    usable = [row for row in rows if _is_finite(row.get("train_loss")) and _is_finite(row.get("val_loss"))]
+    line = diagnose(usable).line()
+    xs = [row["epoch"] for row in usable]
+    unit = str(history.get("x_label", "epoch"))
+    if unit == "epoch" and xs == list(range(1, len(xs) + 1)):
+        return line  # one row per epoch from the first: diagnose()'s own numbers are right
+    line = _EPOCH_AT.sub(lambda match: f"{unit} {_x_text(xs[int(match.group(1)) - 1])}", line)
+    line = _EPOCH_COUNT.sub(lambda match: f"{match.group(1)} validation point{match.group(2)}", line)
+    return line.replace("per epoch", "per validation point")
+
+
+_EPOCH_AT = re.compile(r"\bepoch (\d+)\b")  # diagnose()'s "epoch {position}"
+_EPOCH_COUNT = re.compile(r"\b(\d+) epoch(s|\(s\))")  # diagnose()'s "in 4 epochs", "2 epoch(s) so far"
+
+
+def _x_text(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _is_finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)

@@ -33,17 +33,27 @@ def read_in_processes(paths: list[Path], workers: int) -> dict[Path, FileSnapsho
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [_PACKAGE_ROOT, os.environ.get("PYTHONPATH")])))
     children = []
     for share in filter(None, shares):
-        child = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-        assert child.stdin is not None
-        child.stdin.write(json.dumps([str(p) for p in share]).encode())
-        child.stdin.close()
+        try:
+            child = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     env=env)
+        except OSError:  # no process to be had (too many open files, no memory): this share is read here
+            continue
         children.append(child)
+        try:
+            assert child.stdin is not None
+            child.stdin.write(json.dumps([str(p) for p in share]).encode())
+            child.stdin.close()
+        except OSError:  # the child died before reading its list (BrokenPipeError): its wait() says so below
+            pass
     results: dict[Path, FileSnapshot] = {}
     for child in children:
         assert child.stdout is not None
         data = child.stdout.read()
         if child.wait() == 0:
-            results.update((snapshot.path, snapshot) for snapshot in pickle.loads(data))
+            try:
+                results.update((snapshot.path, snapshot) for snapshot in pickle.loads(data))
+            except (pickle.UnpicklingError, EOFError, AttributeError, ValueError):
+                pass  # a garbled answer: those files are read here instead
     return results
 
 
