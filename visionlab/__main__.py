@@ -9,6 +9,7 @@
     visionlab weights list|download|import|remove ...
     visionlab detect INPUT --model NAME [--json] [--out DIR]                          (image, folder, video)
     visionlab train --task classify --data digits --epochs N --out RUN_DIR [--json]   (also under torchrun)
+    visionlab shapes --out DIR --count N --seed S [--size WxH] [--json]               (random scenes, COCO)
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     shot.add_argument("--out", required=True, help="the PNG file (or, with --all, the folder)")
     shot.add_argument("--size", type=parse_size, default=None, help="window size, e.g. 1024x700")
     shot.add_argument("--watch", metavar="LOGDIR", help="with --panel training: watching this log folder")
+    shot.add_argument("--tab", choices=["scenes", "scenes-segment"], help="with --panel training: the Detect & "
+                      "segment tab after a short detection (scenes-segment: segmentation) run")
     monitor = commands.add_parser("monitor", help="open the app watching a TensorBoard log folder, live")
     monitor.add_argument("logdir", help="the folder that holds the runs (events.out.tfevents.* files)")
     bench = commands.add_parser("bench", help="run a benchmark; the last line printed is JSON with --json",
@@ -50,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("weights", help="list, download, import or remove pretrained weights", add_help=False)
     commands.add_parser("train", help="train without the window (also under torchrun)", add_help=False)
     commands.add_parser("detect", help="run a camera model on an image, a folder or a video", add_help=False)
+    commands.add_parser("shapes", help="write random shape scenes as a COCO folder", add_help=False)
     return parser
 
 
@@ -72,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         from visionlab.core.camera.detect_cli import main as detect_main
 
         return detect_main(rest)
+    if args.command == "shapes":
+        from visionlab.core.shapes.cli import main as shapes_main
+
+        return shapes_main(rest)
     if args.command == "train":
         from visionlab.core.training.headless import main as train_main
 
@@ -83,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         from visionlab.qt.screenshot import screenshot_all, screenshot_panel
 
         code = screenshot_all(args.out) if args.all else screenshot_panel(args.shot_panel, args.out, args.size,
-                                                                          watch=args.watch)
+                                                                          watch=args.watch, tab=args.tab)
         return finish_threads(code)  # e.g. the torch import a closed window left running
     from visionlab.qt.display_check import display_problem
 

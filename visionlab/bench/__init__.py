@@ -21,6 +21,7 @@ BENCHES = {
     "training": "visionlab.bench.training_bench",
     "features": "visionlab.bench.features_bench",
     "tblogs": "visionlab.bench.tblogs_bench",
+    "learn": "visionlab.bench.learn_bench",
 }
 
 

@@ -204,17 +204,24 @@ def main(argv: list[str]) -> dict:
     no_gui = args.no_gui or not qt_available()
     import torch
 
-    from visionlab.core.camera.detectors import build_detector, warm_up
-    from visionlab.core.camera.sources import SyntheticSource
+    from visionlab.core.camera.detectors import build_detector, is_checkpoint_path, warm_up
+    from visionlab.core.camera.sources import SHAPE_SCENES, SyntheticSource, source_from_choice
     from visionlab.core.camera.stats import percentile_ms
-    from visionlab.core.weights.store import WeightsError
+    from visionlab.core.errors import UserError
 
     try:
         detector = build_detector(args.model, args.device)
-    except WeightsError as exc:  # an unknown model name: a message, not a traceback
+    except UserError as exc:  # an unknown model name, a bad checkpoint: a message, not a traceback
         raise ValueError(str(exc)) from None
+    checkpoint = is_checkpoint_path(args.model)  # a Training Monitor model runs on the shape scenes it learned
+
+    def make_source(cached: int = 0):
+        if checkpoint:
+            return source_from_choice("synthetic", SHAPE_SCENES, args.width, args.height)
+        return SyntheticSource(args.width, args.height, cache_frames=cached)
+
     warm_up(detector, args.width, args.height)
-    frames = [SyntheticSource(args.width, args.height).render(i) for i in range(min(args.frames, 30))]
+    frames = [make_source().render(i) for i in range(min(args.frames, 30))]
     bare_fps(detector, frames, 3)  # more warm-up, on real frames (allocator and kernel caches)
     runner = NoGuiRunner() if no_gui else GuiRunner()
     bare, piped, ratios = [], [], []
@@ -222,10 +229,9 @@ def main(argv: list[str]) -> dict:
         for _ in range(args.repeats):  # interleaved, so drifts of a shared machine hit both alike
             bare.append(bare_fps(detector, frames, args.frames))
             fast = max(60.0, 3 * bare[-1])  # a camera faster than the model: never starved, never spinning
-            piped.append(runner.run(detector, SyntheticSource(args.width, args.height, cache_frames=len(frames)),
-                                    fast, args.frames)["fps"])
+            piped.append(runner.run(detector, make_source(len(frames)), fast, args.frames)["fps"])
             ratios.append(piped[-1] / min(bare[-1], DISPLAY_CAP_FPS))
-        live = runner.run(detector, SyntheticSource(args.width, args.height), CAMERA_FPS, args.frames)
+        live = runner.run(detector, make_source(), CAMERA_FPS, args.frames)
     finally:
         if not no_gui:
             runner.close()
@@ -233,7 +239,8 @@ def main(argv: list[str]) -> dict:
     return {
         "model": args.model,
         "device": str(detector.device),
-        "weights": "pretrained" if detector.pretrained else "random-init",
+        "weights": "trained checkpoint" if checkpoint else "pretrained" if detector.pretrained else "random-init",
+        "source": "random shape scenes" if checkpoint else "synthetic shapes",
         "size": f"{args.width}x{args.height}",
         "frames": args.frames,
         "repeats": args.repeats,

@@ -109,11 +109,37 @@ class MainWindow(QMainWindow):
             self._current.panel.panel_hidden()
         self._current = slot if isinstance(slot, PanelSlot) else None
         if self._current is not None:
+            created = self._current.panel is None
             panel = self._current.ensure_panel(self.torch_ready)
+            if panel is not None and created:
+                self._link_panel(self._current.info.panel_id, panel)
             if panel is not None:
                 panel.panel_shown()
                 self._start_pending_watch()
                 self.statusBar().showMessage(self._current.info.title, 2000)
+
+    def _link_panel(self, panel_id: str, panel: Panel) -> None:
+        """The links between panels, made when a panel is created: a model trained in the Training Monitor
+        runs on the Live Camera ("Run live") and opens in Feature Maps."""
+        if panel_id == "training":
+            panel.run_live_requested.connect(self.run_live)
+            panel.open_in_features_requested.connect(self.open_in_features)
+
+    def run_live(self, checkpoint: str) -> None:
+        """Show the Live Camera loading the checkpoint (its own load job: the GUI does not wait). Asked before
+        the panel is shown, so a panel seen for the first time does not start its default model first."""
+        camera = self.slots["camera"].ensure_panel(self.torch_ready)
+        if checkpoint and camera is not None:
+            camera.open_checkpoint(checkpoint)
+        self.show_panel("camera")
+
+    def open_in_features(self, checkpoint: str) -> None:
+        """Show Feature Maps with the checkpoint's model opened, on one of its own scenes (asked before the
+        panel is shown, whose first showing would otherwise open its default model and photo)."""
+        features = self.slots["features"].ensure_panel(self.torch_ready)
+        if checkpoint and features is not None:
+            features.open_model(checkpoint)
+        self.show_panel("features")
 
     def _on_torch_loaded(self, device: str) -> None:
         self.torch_ready = True

@@ -22,11 +22,12 @@ def _ensure_app():
     return create_application()
 
 
-def render_panel(panel_id: str, size: tuple[int, int], watch: str | None = None):
+def render_panel(panel_id: str, size: tuple[int, int], watch: str | None = None, tab: str | None = None):
     """Open a main window on `panel_id`, wait until the panel says it is ready, and grab it as a QImage.
 
     `watch` (the Training panel only): its "Watched logs" tab watching that folder, grabbed once the
-    first poll is drawn."""
+    first poll is drawn. `tab` (the Training panel only): "scenes" / "scenes-segment", the Detect & segment tab
+    after its own short detection / segmentation run."""
     from PySide6.QtCore import QSettings
 
     from visionlab.qt.main_window import MainWindow
@@ -49,10 +50,13 @@ def render_panel(panel_id: str, size: tuple[int, int], watch: str | None = None)
             if not prepared:
                 if watch is not None:
                     panel.watch_folder(watch)
+                elif tab is not None:
+                    panel.prepare_tab_screenshot(tab)
                 else:
                     panel.prepare_screenshot()
                 prepared = True
-            elif panel.watch_view.drawn_snapshots if watch is not None else panel.screenshot_ready():
+            elif (panel.watch_view.drawn_snapshots if watch is not None else
+                  panel.tab_screenshot_ready(tab) if tab is not None else panel.screenshot_ready()):
                 break
         time.sleep(0.02)
     else:
@@ -66,7 +70,8 @@ def render_panel(panel_id: str, size: tuple[int, int], watch: str | None = None)
     return image
 
 
-def screenshot_panel(panel_id: str, out: str, size: tuple[int, int] | None = None, watch: str | None = None) -> int:
+def screenshot_panel(panel_id: str, out: str, size: tuple[int, int] | None = None, watch: str | None = None,
+                     tab: str | None = None) -> int:
     from visionlab.qt.panel import available_panels
 
     if panel_id not in {info.panel_id for info in available_panels()}:
@@ -75,7 +80,10 @@ def screenshot_panel(panel_id: str, out: str, size: tuple[int, int] | None = Non
     if watch is not None and panel_id != "training":
         print("error: --watch shows a log folder on the training panel: use --panel training", file=sys.stderr)
         return 2
-    image = render_panel(panel_id, size or DEFAULT_SIZE, watch)
+    if tab is not None and panel_id != "training":
+        print("error: --tab shows a tab of the training panel: use --panel training", file=sys.stderr)
+        return 2
+    image = render_panel(panel_id, size or DEFAULT_SIZE, watch, tab)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     if not image.save(str(out)):
         print(f"error: could not write {out}", file=sys.stderr)

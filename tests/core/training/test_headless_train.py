@@ -80,7 +80,7 @@ def test_sigterm_stops_the_run_cleanly_and_keeps_what_it_learned(tmp_path):
 
 
 @pytest.mark.parametrize(("options", "code", "says"), [
-    (["--task", "segment"], 2, "invalid choice: 'segment'"),
+    (["--task", "track"], 2, "invalid choice: 'track'"),
     (["--epochs", "0"], 2, "epochs must be between 1 and 10000"),
     (["--epochs", "two"], 2, "invalid int value: 'two'"),
     (["--lr", "50"], 2, "learning rate η must be between"),

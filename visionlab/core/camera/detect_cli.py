@@ -3,7 +3,8 @@
 INPUT is an image, a folder of images or a video (its frames are the "images"). The models are the ones
 the Live Camera builds: MTCNN faces, the Haar and HOG detectors, and torchvision's detection, instance
 and segmentation models (with the weights store's weights when it has them, random-init otherwise: the
-output says which). With --json the last line printed is
+output says which), and the Training Monitor's segment / detect checkpoints (`--model run/best.pt`).
+With --json the last line printed is
     {"model": ..., "images": [{"path": ..., "detections": [{"label", "score", "box": [x1, y1, x2, y2]}]}]}
 in the input's pixels (MTCNN adds 5 "landmarks" per face). --out DIR gets each annotated picture and,
 for segmenters, the masks as PNG files. No Qt is imported: this runs on a machine without a screen.
@@ -35,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="visionlab detect", description="Run a camera model on images or a video.")
     parser.add_argument("input", help="an image, a folder of images, or a video file")
     parser.add_argument("--model", required=True,
-                        help="mtcnn, haar, hog, or a torchvision model name (see `visionlab weights list`)")
+                        help="mtcnn, haar, hog, a torchvision model name (see `visionlab weights list`) or the "
+                             "path of a segment / detect checkpoint from the Training Monitor")
     parser.add_argument("--json", action="store_true", help="print the results as JSON on the last line")
     parser.add_argument("--out", help="folder for the annotated pictures (and masks of segmenters)")
     parser.add_argument("--threshold", type=float, default=0.5, help="lowest score kept (default 0.5)")
@@ -150,6 +152,8 @@ def _save_pictures(out: Path, name: str, frame: np.ndarray, detections: Any, rec
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from visionlab.core.camera.detectors import is_checkpoint_path
+
     detector = build_model(args.model, args.device)
     out = Path(args.out) if args.out else None
     skipped: list[ImageError] = []
@@ -163,7 +167,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             found = ", ".join(f"{row['label']} {row['score']:.2f} at {[round(v) for v in row['box']]}"
                               for row in record["detections"]) or "nothing ≥ the threshold"
             print(f"{name}: {found}")
-    weights = "pretrained" if detector.pretrained else "RANDOM WEIGHTS (boxes are noise)"
+    weights = "trained checkpoint" if is_checkpoint_path(args.model) else \
+        "pretrained" if detector.pretrained else "RANDOM WEIGHTS (boxes are noise)"
     result: dict[str, Any] = {"model": detector.name, "weights": weights, "threshold": args.threshold,
                               "images": images, "skipped": [{"path": e.name, "reason": e.reason} for e in skipped]}
     total = len(images) + len(skipped)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, cast
 
 import cv2
@@ -25,6 +26,7 @@ from visionlab.core.camera import mtcnn
 from visionlab.core.camera.overlay import Detections
 from visionlab.core.weights.catalog import weights_enum
 
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 CLASSICAL_MODELS = {
     "haar_face": "Haar face cascade (Viola-Jones 2001, OpenCV)",
     "hog_people": "HOG + linear SVM people detector (Dalal-Triggs 2005, OpenCV)",
@@ -60,6 +62,11 @@ def display_name(name: str) -> str:
             words.append(head)
     return " ".join(words)
 CPU_DEFAULTS = {"detection": "fasterrcnn_mobilenet_v3_large_320_fpn", "segmentation": "lraspp_mobilenet_v3_large"}
+
+
+def is_checkpoint_path(name: str) -> bool:
+    """True for a model "name" that is a path to a checkpoint file (the pickers and the CLI take both)."""
+    return Path(name).suffix.lower() in CHECKPOINT_SUFFIXES
 
 
 def resolve_device(choice: str = "auto") -> torch.device:
@@ -204,7 +211,12 @@ class HogPeopleDetector(HaarFaceDetector):
 
 def build_detector(name: str, device: str = "auto", *, store: Any = None, pretrained: bool | None = None,
                    **model_kwargs: Any) -> HaarFaceDetector | TorchDetector | mtcnn.MTCNNDetector:
-    """A ready detector; torch models use the store's weights when it has them, random-init otherwise."""
+    """A ready detector; torch models use the store's weights when it has them, random-init otherwise.
+    A name that is a path to a .pt file is a Training Monitor scene checkpoint (trained: no store involved)."""
+    if is_checkpoint_path(name):
+        from visionlab.core.camera.checkpoint_model import build_checkpoint_detector
+
+        return build_checkpoint_detector(name, resolve_device(device))
     if name == mtcnn.NAME:
         return mtcnn.MTCNNDetector(device=resolve_device(device))
     if name == "haar_face":
@@ -250,7 +262,7 @@ def load_detector(name: str, device: str = "auto", *, progress: Callable[[float,
                   should_stop: Callable[[], bool], store: Any = None,
                   size: tuple[int, int] = (640, 480)) -> HaarFaceDetector | TorchDetector | mtcnn.MTCNNDetector:
     """The finite job behind "load model": build, move to the device, warm up (the panel's "load" job)."""
-    progress(0.1, f"building {name}…")
+    progress(0.1, f"building {Path(name).name}…")  # a checkpoint's whole path would not fit the status line
     detector = build_detector(name, device, store=store)
     if should_stop():
         return detector

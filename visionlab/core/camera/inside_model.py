@@ -15,6 +15,7 @@ probability (confidence), at the model's output resolution.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,6 +111,8 @@ def analyse_rcnn(detector, frame: np.ndarray, top_n: int = 50) -> RCNNInside:
     with torch.inference_mode():
         images, _ = model.transform([detector.preprocess(frame)])
         features = model.backbone(images.tensors)
+        if isinstance(features, torch.Tensor):  # a backbone without an FPN: one map, named as GeneralizedRCNN does
+            features = OrderedDict([("0", features)])
         feature_list = list(features.values())
         objectness, deltas = model.rpn.head(feature_list)
         anchors = model.rpn.anchor_generator(images, feature_list)[0]
@@ -180,6 +183,11 @@ def anchor_lines(inside: RCNNInside) -> list[str]:
     if all(len(level.sizes) == 1 for level in inside.levels):
         lines.append("FPN spreads the anchor sizes over the levels: one size per level, small anchors on the "
                      "fine maps, large ones on the coarse maps (each level sees objects of its own scale).")
+    if len(inside.levels) == 1:
+        level = inside.levels[0]
+        lines.append(f"One feature map, no FPN: all {len(level.cell_anchors)} anchors of a cell sit on the same "
+                     f"stride-{level.stride[1]} grid, as in the Faster R-CNN paper (there 3 sizes × 3 ratios = 9 "
+                     "per position of VGG-16's stride-16 map).")
     strides = [level.stride for level in inside.levels if level.name != "pool"]
     if len(set(strides)) < len(strides):
         lines.append("Levels of equal stride come from backbone outputs of the same resolution (torchvision's "

@@ -20,6 +20,7 @@ from visionlab.core.camera.detectors import (
     TORCH_TASKS,
     default_model,
     display_name,
+    is_checkpoint_path,
     load_detector,
 )
 from visionlab.core.camera.inside_model import analyse_rcnn, analyse_segmentation, supports_inside
@@ -27,6 +28,7 @@ from visionlab.core.camera.overlay import Detections, OverlayOptions, class_colo
 from visionlab.core.camera.pipeline import InferenceResult
 from visionlab.core.camera.sources import (
     FILE_KINDS,
+    SHAPE_SCENES,
     CameraInfo,
     FrameSource,
     list_cameras,
@@ -35,11 +37,12 @@ from visionlab.core.camera.sources import (
 )
 from visionlab.core.weights.store import DownloadCancelled, ModelCard, WeightsStore
 
-__all__ = ["CLASSICAL_MODELS", "CPU_DEFAULTS", "FILE_KINDS", "PACKAGED_MODELS", "SAMPLE_PHOTO", "TORCH_TASKS",
-           "CameraInfo", "Detections", "default_model", "mtcnn",
+__all__ = ["CLASSICAL_MODELS", "CPU_DEFAULTS", "FILE_KINDS", "PACKAGED_MODELS", "SAMPLE_PHOTO", "SHAPE_SCENES",
+           "TORCH_TASKS", "CameraInfo", "Detections", "default_model", "mtcnn",
            "DownloadCancelled", "FrameSource", "InferenceResult", "ModelCard", "OverlayOptions", "WeightsStore",
-           "analyse", "device_choices", "display_name", "legend_html", "list_cameras", "load_detector", "model_cards",
-           "probe_cameras", "render_overlay", "source_from_choice", "supports_inside"]
+           "analyse", "checkpoint_folder", "device_choices", "display_name", "is_checkpoint_path", "legend_html",
+           "list_cameras", "load_detector", "model_cards", "probe_cameras", "render_overlay", "short_name",
+           "source_from_choice", "supports_inside"]
 
 # A real photo with one face (NASA, public domain; resources/samples/SOURCES.md): the screenshot's source.
 SAMPLE_PHOTO = Path(__file__).resolve().parents[3] / "resources" / "samples" / "astronaut.png"
@@ -57,6 +60,18 @@ def device_choices() -> list[tuple[str, str]]:
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         choices.append(("Apple MPS", "mps"))
     return choices
+
+
+def checkpoint_folder() -> Path:
+    """Where the "Open checkpoint…" dialog starts: the Training Monitor's runs (each keeps its best.pt)."""
+    from visionlab.core.training.runs import runs_dir
+
+    return runs_dir()
+
+
+def short_name(name: str) -> str:
+    """A model's name where a line has little room: a checkpoint by its file name, not its whole path."""
+    return Path(name).name if is_checkpoint_path(name) else name
 
 
 def model_cards(store: WeightsStore) -> list[ModelCard]:

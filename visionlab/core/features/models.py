@@ -54,6 +54,7 @@ class LoadedModel:
     default_layer: str = ""
     cam_layer: str = ""
     dataset: str = ""                      # a checkpoint's training set ("digits", "shapes"): its sample input
+    scores_note: str = ""                  # why this model has no top-5 / Grad-CAM (a detector's backbone)
 
 
 def _weights_enum(name: str):
@@ -192,6 +193,8 @@ def load_checkpoint(path: str | Path) -> LoadedModel:
         from visionlab.core.training.checkpoint import CheckpointError, build_model_from_checkpoint
     except ImportError:
         raise ModelError("this build has no training checkpoints support yet") from None
+    if _is_scene_checkpoint(path):
+        return _load_scene_checkpoint(path)
     try:
         model, config = build_model_from_checkpoint(path)
     except CheckpointError as exc:
@@ -212,6 +215,32 @@ def load_checkpoint(path: str | Path) -> LoadedModel:
                        note=f"trained checkpoint {Path(path).name}", weights_label="trained checkpoint",
                        default_layer=convs[0] if convs else "", cam_layer=convs[-1] if convs else "",
                        dataset=dataset)
+
+
+def _is_scene_checkpoint(path: str | Path) -> bool:
+    """A segment / detect checkpoint of the Training Monitor (its config names the task)."""
+    from visionlab.core.training.checkpoint import CheckpointError
+    from visionlab.core.training.checkpoint import load_checkpoint as read_checkpoint
+
+    try:
+        return read_checkpoint(path)["config"].get("task") in ("segment", "detect")
+    except CheckpointError:
+        return False  # the classifier's loader below says what is wrong with the file
+
+
+def _load_scene_checkpoint(path: str | Path) -> LoadedModel:
+    from visionlab.core.features.scene_models import SCENE_DATASET, scene_parts
+    from visionlab.core.training.checkpoint import CheckpointError
+
+    try:
+        parts = scene_parts(path)
+    except CheckpointError as exc:
+        raise ModelError(str(exc)) from None
+    kind = "FCN" if parts["scores_note"] == "" else "Faster R-CNN backbone"
+    return LoadedModel(f"{kind} ({Path(path).name})", parts["model"], True, parts["categories"],
+                       input_shape=parts["input_shape"], mean=parts["mean"], std=parts["std"], note=parts["note"],
+                       weights_label="trained checkpoint", default_layer=parts["default_layer"],
+                       cam_layer=parts["cam_layer"], dataset=SCENE_DATASET, scores_note=parts["scores_note"])
 
 
 def class_words(name: object, dataset: str) -> str:

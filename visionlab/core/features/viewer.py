@@ -52,8 +52,11 @@ class OpenedModel:
 
 def dataset_sample(dataset: str, input_shape: tuple[int, int, int]) -> np.ndarray | None:
     """One image of a Training Monitor data set (H, W, 3 uint8), so a digits model first sees a digit."""
+    from visionlab.core.features.scene_models import SCENE_DATASET, scene_sample
     from visionlab.core.training.datasets import load_digits, make_shapes
 
+    if dataset == SCENE_DATASET:  # a segment / detect checkpoint: a colour scene of its own frame size
+        return scene_sample(input_shape)
     if dataset == "digits":
         images = load_digits().images
     elif dataset == "shapes":
@@ -171,6 +174,7 @@ def view_layer(loaded: LoadedModel, image: np.ndarray, layer: str, predict: bool
     output alone (parameters frozen), not with a second forward pass and a full backward.
     """
     check_cancel(should_stop)
+    predict = predict and not loaded.scores_note  # a detector's backbone has no class scores of the picture
     shown, batch = model_input(loaded, image)
     module = find_module(loaded.model, layer)
     forward = None

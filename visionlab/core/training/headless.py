@@ -2,6 +2,9 @@
 
     visionlab train --task classify --data digits --epochs 20 --out runs/lenet [--json]
     torchrun --nproc_per_node=2 visionlab train --task classify --data digits --epochs 2 --out runs/ddp --json
+    visionlab train --task segment|detect --data shapes|COCO_DIR --epochs 5 --time-budget 300 --out runs/fcn --json
+
+The scene tasks (segment, detect) run through scenes/cli.py on one process; under torchrun they refuse.
 
 The run folder is the GUI's (run.json, metrics.json, best.pt, resume.pt) plus live TensorBoard event files,
 so the desktop app, TensorBoard or `visionlab monitor` can watch it while it trains. Under torchrun every
@@ -28,6 +31,8 @@ from visionlab.core.training.config import TrainConfig
 from visionlab.core.training.datasets import DOWNLOAD_SETS, OFFLINE_SETS, DatasetError
 from visionlab.core.training.models import MODEL_NAMES, ModelSpec
 from visionlab.core.training.optimizers import OPTIMIZERS, SCHEDULES
+from visionlab.core.training.scenes import cli as scene_cli
+from visionlab.core.training.scenes.events import TASKS as SCENE_TASKS
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -40,19 +45,26 @@ class OneLineParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="visionlab train", description="Train a model without the window (also under "
                            "torchrun, with DistributedDataParallel).")
-    parser.add_argument("--task", choices=["classify"], default="classify", help="what the model learns")
+    parser.add_argument("--task", choices=["classify", *SCENE_TASKS], default="classify",
+                        help="what the model learns (segment / detect: on shape scenes)")
     parser.add_argument("--data", required=True, metavar="SET|FOLDER",
                         help=f"{', '.join(OFFLINE_SETS + DOWNLOAD_SETS)}, or a folder with one sub-folder per class")
     parser.add_argument("--out", required=True, metavar="RUN_DIR", help="the run folder to create")
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--batch-size", type=int, default=64, help="global batch (split over the processes)")
+    parser.add_argument("--epochs", type=int, help="default: 20 (classify), 10 (segment / detect)")
+    parser.add_argument("--batch-size", type=int, help="global batch (split over the processes); default: 64 "
+                        "(classify), 16 (segment / detect)")
     parser.add_argument("--optimizer", choices=list(OPTIMIZERS), default="Adam")
     parser.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)")
     parser.add_argument("--momentum", type=float, help="Momentum / Nesterov: α")
     parser.add_argument("--weight-decay", type=float, default=0.0)
     parser.add_argument("--schedule", choices=SCHEDULES, default="none")
     parser.add_argument("--model", choices=MODEL_NAMES, default="LeNet-5")
-    parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--width", type=int, help="channels of the first layer; default: 16 (classify), 32 "
+                        "(segment / detect)")
+    parser.add_argument("--frames", type=int, help="segment / detect: training scenes to generate (default 2000)")
+    parser.add_argument("--frame-size", type=scene_cli.frame_size, metavar="WxH",
+                        help="segment / detect: generated scenes' size (default 160x120)")
+    parser.add_argument("--time-budget", type=float, metavar="S", help="segment / detect: stop training after S s")
     parser.add_argument("--depth", type=int, default=2)
     parser.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--dropout", type=float, default=0.0)
@@ -85,9 +97,11 @@ def config_from(args: argparse.Namespace) -> TrainConfig:
         dataset, folder = "image folder", str(path.resolve())
     config = TrainConfig(dataset=dataset, folder=folder, folder_size=args.image_size,
                          val_fraction=args.val_fraction, test_fraction=args.test_fraction,
-                         model=ModelSpec(args.model, args.width, args.depth, args.batch_norm, args.dropout),
+                         model=ModelSpec(args.model, _given(args.width, 16), args.depth, args.batch_norm,
+                                         args.dropout),
                          optimizer=args.optimizer, optimizer_params=params, weight_decay=args.weight_decay,
-                         schedule=args.schedule, batch_size=args.batch_size, epochs=args.epochs,
+                         schedule=args.schedule, batch_size=_given(args.batch_size, 64),
+                         epochs=_given(args.epochs, 20),
                          early_stopping=args.early_stopping is not None, patience=args.early_stopping or 5,
                          restore_best=not args.no_restore_best, seed=args.seed, device=args.device,
                          cpu_threads=args.threads)
@@ -119,6 +133,8 @@ class StopSignals:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.task in SCENE_TASKS:
+        return scene_cli.main(args)
     rank = distributed.launched_rank()
     prefix = f"visionlab train (rank {rank}): " if distributed.launched_world_size() > 1 else "visionlab train: "
     try:
@@ -206,6 +222,10 @@ def _report(run, finished, seconds: float, world_size: int, as_json: bool) -> No
                    "world_size": world_size, "run_folder": str(run.folder.resolve()),
                    "checkpoint": str(checkpoint.resolve()) if checkpoint.is_file() else None}
         print(json.dumps(_finite(summary)), flush=True)
+
+
+def _given(value: int | None, default: int) -> int:
+    return default if value is None else value
 
 
 def _first_sentence(exc: BaseException) -> str:

@@ -7,6 +7,7 @@ when the student asks (Download, from torchvision or the bar's classroom mirror 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -20,6 +21,7 @@ from visionlab.qt.camera.weights_bar import WeightsBar
 from visionlab.qt.common.jobs import JobRunner
 
 CANCELLED = "Download cancelled: nothing was kept."
+OPEN_CHECKPOINT = "open-checkpoint"  # the data of the picker's last entry, "Open checkpoint…"
 
 
 class CameraModels(QObject):
@@ -34,8 +36,9 @@ class CameraModels(QObject):
         self.detector: Any = None
         self.cards: list[live.ModelCard] = []
         self.measured_fps: dict[str, float] = {}
+        self.checkpoints: list[str] = []  # scene checkpoints opened here, listed in the picker (their paths)
         self._dialog_parent = parent
-        controls.model_combo.activated.connect(lambda _: self.load_model(controls.model_combo.currentData()))
+        controls.model_combo.activated.connect(lambda _: self._model_activated(controls.model_combo.currentData()))
         controls.model_combo.currentIndexChanged.connect(lambda _: self._show_model_tooltip())  # connected once
         controls.device_combo.activated.connect(lambda _: self.load_model(controls.model_combo.currentData()))
         weights_bar.download_requested.connect(lambda: self.download_weights())
@@ -66,6 +69,10 @@ class CameraModels(QObject):
             state = " (imported, unverified)" if self.store.imported_path(card.name) else \
                 "" if self.store.is_available(card.name) else " (no weights)"
             self._add_model(f"{live.display_name(card.name)}{state}", card.name, f"{card.name}: {card.summary()}")
+        for path in self.checkpoints:  # by run folder too: every run of the Training Monitor keeps a best.pt
+            self._add_model(f"{Path(path).parent.name}/{Path(path).name} (trained checkpoint)", path, path)
+        self._add_model("Open checkpoint…", OPEN_CHECKPOINT,
+                        "a segment or detect model trained in the Training Monitor (its best.pt)")
         c.model_combo.setCurrentIndex(max(0, c.model_combo.findData(current)))
         self._fit_model_picker()
         self.refresh_budget()
@@ -106,6 +113,35 @@ class CameraModels(QObject):
             self.budget.set_measured(self.detector.name, fps)
 
     # -- loading --------------------------------------------------------------------------------------
+    def _model_activated(self, name: str) -> None:
+        if name != OPEN_CHECKPOINT:
+            self.load_model(name)
+            return
+        path = self.ask_checkpoint_path()
+        if path:
+            self.open_checkpoint(path)
+        else:  # cancelled: the picker names the model that runs again
+            self._show_running_model()
+
+    def ask_checkpoint_path(self) -> str:
+        """The file dialog behind "Open checkpoint…" (tests call open_checkpoint instead)."""
+        path, _ = QFileDialog.getOpenFileName(self._dialog_parent, "Open a trained segment / detect checkpoint",
+                                              str(live.checkpoint_folder()), "Checkpoints (*.pt *.pth *.ckpt)")
+        return path
+
+    def open_checkpoint(self, path: str) -> None:
+        """List a Training Monitor checkpoint in the picker and load it (as a "load" job, like any model)."""
+        path = str(Path(path).resolve())
+        if path not in self.checkpoints:
+            self.checkpoints.append(path)
+            self.fill()
+        self.select_model(path)
+
+    def _show_running_model(self) -> None:
+        combo = self.controls.model_combo
+        running = combo.findData(self.detector.name) if self.detector is not None else -1
+        combo.setCurrentIndex(running if running >= 0 else max(0, combo.findData(live.default_model())))
+
     def select_model(self, name: str) -> None:
         index = self.controls.model_combo.findData(name)
         if index >= 0:
@@ -118,10 +154,17 @@ class CameraModels(QObject):
         self.jobs.start("load", live.load_detector, name, device, store=self.store, size=self.controls.frame_size(),
                         on_progress=lambda _fraction, text: self.controls.model_status.setText(text),
                         on_done=self._loaded,
-                        on_error=lambda text: self._load_failed(f"Could not load {name}: {store_sentence(text)}"))
+                        on_error=lambda text: self._load_failed(name, store_sentence(text)))
 
     def _loaded(self, detector: Any) -> None:
         self.detector = detector
+        if live.is_checkpoint_path(detector.name):  # trained by the student: no store, no weights to fetch
+            self.controls.model_status.setText(f"{Path(detector.name).name} on {detector.device} (trained checkpoint)")
+            self.controls.model_status.setToolTip(detector.name)
+            self.weights_bar.hide()
+            self.controls.set_task(detector.task)
+            self.detector_loaded.emit(detector)
+            return
         # What the build loaded, remembered by the store (memory only: no file is read on the GUI thread).
         packaged = detector.name in live.PACKAGED_MODELS
         source = self.store.loaded_source(detector.name) \
@@ -142,9 +185,15 @@ class CameraModels(QObject):
         self.refresh_budget()
         self.detector_loaded.emit(detector)
 
-    def _load_failed(self, text: str) -> None:
+    def _load_failed(self, name: str, text: str) -> None:
         self.controls.model_status.setText("no model loaded")
-        self.message.emit(text)
+        if name in self.checkpoints:  # a file that does not open leaves the picker (it names what runs)
+            self.checkpoints.remove(name)
+            self.fill()
+            self._show_running_model()
+            if self.detector is not None:
+                self.controls.model_status.setText(f"{Path(self.detector.name).name} still runs")
+        self.message.emit(f"Could not load {Path(name).name}: {text}")
 
     # -- weights --------------------------------------------------------------------------------------
     def download_weights(self, mirror: str | None = None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -21,6 +22,7 @@ from visionlab.qt.camera.budget import ModelBudgetTable
 from visionlab.qt.camera.controls import CameraControls
 from visionlab.qt.camera.inside_model_view import InsideView
 from visionlab.qt.camera.models import CameraModels
+from visionlab.qt.camera.proposals_view import ProposalsView
 from visionlab.qt.camera.recording import CameraRecording
 from visionlab.qt.camera.sources import CameraSources
 from visionlab.qt.camera.stream import CameraStream
@@ -101,6 +103,8 @@ class CameraPanel(Panel):
         self.tabs.addTab(self.budget, "Model budget")
         self.inside_view = InsideView()
         self.tabs.addTab(self.inside_view, "Inside the model")
+        self.proposals_view = ProposalsView(self.jobs, lambda: (self.detector, self.last_result, self.stream.source))
+        self.tabs.addTab(self.proposals_view, "Proposals")
         self.controls = CameraControls()
         side = QScrollArea()
         side.setWidget(self.controls)
@@ -179,6 +183,18 @@ class CameraPanel(Panel):
     def download_weights(self, mirror: str | None = None) -> None:
         self.models.download_weights(mirror)
 
+    def open_checkpoint(self, path: str) -> None:
+        """Run a Training Monitor checkpoint live ("Run live", or the picker's "Open checkpoint…"): it loads as
+        the panel's "load" job, off the GUI thread; a file that does not open is a sentence in the messages.
+        The source becomes the random shape scenes the model was trained on, unless the student streams a file
+        of their own (a video or photos of shapes): a webcam or the orbiting shapes would show it nothing it knows."""
+        self.models.open_checkpoint(path)
+        scenes = ("synthetic", live.SHAPE_SCENES)
+        combo = self.controls.source_combo
+        offered = any(tuple(combo.itemData(index)) == scenes for index in range(combo.count()))
+        if offered and self.sources.choice[0] not in live.FILE_KINDS and tuple(self.sources.choice) != scenes:
+            self.open_source(*scenes)
+
     # -- drawing ------------------------------------------------------------------------------------
     def _on_tick(self) -> None:
         result = self.stream.results.get_nowait()
@@ -220,7 +236,7 @@ class CameraPanel(Panel):
     def _model_switched(self, detector) -> None:
         """Numbers of the previous model must not stand beside the new one's name: start them afresh."""
         self.stream.stats.switch_model(detector.name, self.stream.dropped)
-        self.inside_view.model_changed(detector.name)
+        self.inside_view.model_changed(live.short_name(detector.name))
         self._show_stats()
 
     def _show_stats(self) -> None:
@@ -228,7 +244,7 @@ class CameraPanel(Panel):
         name = self.detector.name if self.detector is not None else ""
         # Stage times only when they are this model's (stats of a fresh stream adopt its first result).
         stage_ms = stats.stage_ms() if stats.model_name in (None, name) else {}
-        self.controls.stats_view.show_stats(stats.snapshot(self.stream.dropped), stage_ms, name)
+        self.controls.stats_view.show_stats(stats.snapshot(self.stream.dropped), stage_ms, live.short_name(name))
         # The budget's FPS is what the model alone sustains (1 / pre+model+post), not capped by the source.
         fps = stats.model_fps() if stats.model_name == name else None
         if fps is not None:
@@ -283,8 +299,15 @@ class CameraPanel(Panel):
         self.weights_bar.save_settings(settings)  # the classroom mirror
         settings.setValue("source", json.dumps(list(self.sources.choice)))
         settings.setValue("measured_fps", json.dumps(self.measured_fps))
+        settings.setValue("checkpoints", json.dumps(self.models.checkpoints))
 
     def restore_settings(self, settings: QSettings) -> None:
+        try:  # checkpoints opened before, still on disk, are back in the picker (the saved model may be one)
+            saved = [str(path) for path in json.loads(settings.value("checkpoints", "[]"))]
+        except (ValueError, TypeError):
+            saved = []
+        self.models.checkpoints = [path for path in saved if Path(path).is_file()]
+        self.models.fill()
         self.controls.restore_state(settings, default_model=live.default_model())
         self.weights_bar.restore_settings(settings)
         try:

@@ -31,6 +31,7 @@ from visionlab.core.training.runs import runs_dir
 from visionlab.qt.common.jobs import JobRunner
 from visionlab.qt.common.layouts import column_layout
 from visionlab.qt.common.theme import StatusLine
+from visionlab.qt.features.convolutionalized import ConvolutionalizedView
 from visionlab.qt.features.explainer import ConvExplainer
 from visionlab.qt.features.info import NO_CAM, LayerTree, PredictionsBox, formula_html, totals_html
 from visionlab.qt.features.live_controls import LiveControls
@@ -98,6 +99,8 @@ class FeaturesPanel(Panel):
         self.centre_tabs.addTab(self.kernels, "Kernels")
         self.explainer = ConvExplainer()
         self.centre_tabs.addTab(self.explainer, "Convolution explained")
+        self.convolutionalized = ConvolutionalizedView(self.jobs, lambda: self.live.running)
+        self.centre_tabs.addTab(self.convolutionalized, "Convolutionalized")
 
         self.input_view = InputView()
         self.input_view.setMinimumSize(200, 200)
@@ -176,6 +179,7 @@ class FeaturesPanel(Panel):
         self.input_bar.show_dataset_sample(None)
         if self.cam_class != NO_CAM:
             self.cam_class = None  # a new image has its own top-5: follow its best class
+        self.convolutionalized.show_input(self.opened.loaded if self.opened else None, image)
         self._compute()
 
     def select_layer(self, name: str) -> None:
@@ -224,6 +228,8 @@ class FeaturesPanel(Panel):
         self.totals.setText(totals_html(opened))
         if not loaded.pretrained:
             self.predictions.show_unavailable("Top-5 and Grad-CAM need trained weights: this model is untrained.")
+        elif loaded.scores_note:  # a detector's backbone: its scores are per box (the camera shows them)
+            self.predictions.show_unavailable(loaded.scores_note)
         else:
             self.predictions.show_unavailable("Top-5 and Grad-CAM: computing…")
         self.kernels.clear()
@@ -243,6 +249,7 @@ class FeaturesPanel(Panel):
         self._cam_off_for_grey = grey
         wanted = self.layer if self.layer and self.layer in opened.summary.by_name else loaded.default_layer
         self.layer = ""
+        self.convolutionalized.show_input(loaded, self.image)
         self.tree.select(wanted)  # emits layer_selected → select_layer → _compute
 
     def _on_view(self, view: LayerView) -> None:

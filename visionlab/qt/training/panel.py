@@ -18,8 +18,9 @@ import json
 import logging
 import time
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtWidgets import (
+    QFrame,
     QScrollArea,
     QSplitter,
     QTabWidget,
@@ -41,6 +42,8 @@ from visionlab.qt.training.results import ResultsPage
 from visionlab.qt.training.run_actions import RunActions
 from visionlab.qt.training.run_bar import RunBar, SmoothingRow
 from visionlab.qt.training.runs import RunList
+from visionlab.qt.training.scenes_view import ScenesView
+from visionlab.qt.training.tta_row import TTARow
 from visionlab.qt.training.watch_view import WatchView
 from visionlab.qt.training.worker import TrainingWorker
 
@@ -55,6 +58,9 @@ MAX_REDRAW_GAP_S = 1.0  # however slow painting is, the plots still update at le
 
 
 class TrainingPanel(RunActions, Panel):
+    # A scene run's best.pt, from the "Detect & segment" tab: the main window opens it in the camera / viewer.
+    run_live_requested = Signal(str)
+    open_in_features_requested = Signal(str)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -102,6 +108,8 @@ class TrainingPanel(RunActions, Panel):
         self.model_label, self.status_label = self.bar.model_label, self.bar.status_label
         self.diagnosis_label, self.final_label = self.bar.diagnosis_label, self.bar.final_label
         column.addWidget(self.bar)
+        self.tta_row = TTARow(self.jobs)  # under the final line, hidden with the bar: crops and mirrors, measured
+        self.bar.layout().addWidget(self.tta_row)
         self.tabs = QTabWidget()
         column.addWidget(self.tabs, 1)
         curves_page = QWidget()
@@ -133,6 +141,22 @@ class TrainingPanel(RunActions, Panel):
         self.tabs.addTab(self.experiments, "Experiments")
         self.watch_view = WatchView()  # any TensorBoard log folder, live (issue 13)
         self.tabs.addTab(self.watch_view, "Watched logs")
+        self.scenes_view = ScenesView(self.jobs)  # segmentation and detection on shape scenes (issue 11)
+        self.scenes_view.run_live_requested.connect(self.run_live_requested)
+        self.scenes_view.open_in_features_requested.connect(self.open_in_features_requested)
+        # In a scroll area: the tab needs ≈800 px, and a tab widget is as wide as its widest page, so the
+        # other tabs (beside the settings column) would no longer fit a 1024 px window.
+        self.scenes_page = QScrollArea()
+        self.scenes_page.setWidget(self.scenes_view)
+        self.scenes_page.setWidgetResizable(True)
+        self.scenes_page.setFrameShape(QFrame.Shape.NoFrame)
+        self.tabs.addTab(self.scenes_page, "Detect && segment")
+
+        def fit_tab(index: int) -> None:  # the classifier's settings and run bar say nothing about a scene run
+            for widget in (scroll, self.bar):
+                widget.setVisible(self.tabs.widget(index) is not self.scenes_page)
+
+        self.tabs.currentChanged.connect(fit_tab)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([300, 900])
@@ -159,6 +183,7 @@ class TrainingPanel(RunActions, Panel):
         self.diagnosis_label.setText("")
         self.final_label.show_message(monitor.TEST_SHARE_NOTE if config.test_fraction > 0 else
                                       "No test share is held out (test fraction 0): only train and validation.")
+        self.tta_row.set_run(None, False)
         self._last_step, self._labelled_epochs, self._end_shown = None, 0, False
         self.bar.show_fraction(0.0)
         self.worker = TrainingWorker(config, resume_run=resume, parent_run=parent_run, change=change)
@@ -296,6 +321,8 @@ class TrainingPanel(RunActions, Panel):
         self.final_label.show_message(f"{self._run_name} · {monitor.final_summary(event)}")
         self.final_label.setToolTip(monitor.TEST_SHARE_NOTE)  # the why stays one hover away
         self.results_page.set_result(event, self.class_names)
+        record = self.worker.run_record
+        self.tta_row.set_run(record.folder if record is not None else None, event.test_acc is not None)
 
     def _message(self, text: str, error: bool = False) -> None:
         self.status_label.show_message(text, error)
@@ -353,6 +380,15 @@ class TrainingPanel(RunActions, Panel):
                                                      schedule="one-cycle", optimizer_params={"lr": 0.05},
                                                      early_stopping=True, patience=6, model=model))
         self.start_training()
+
+    def prepare_tab_screenshot(self, tab: str) -> None:
+        """`visionlab screenshot --panel training --tab scenes|scenes-segment`: the "Detect & segment" tab after
+        a short detection (or segmentation) run."""
+        self.tabs.setCurrentWidget(self.scenes_page)
+        self.scenes_view.prepare_screenshot("segment" if tab == "scenes-segment" else "detect")
+
+    def tab_screenshot_ready(self, tab: str) -> bool:
+        return self.scenes_view.screenshot_ready()
 
     def screenshot_ready(self) -> bool:
         finished = self.worker is not None and self.worker.isFinished()

@@ -9,9 +9,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 TASKS = ("segment", "detect")
 METRIC_NAMES = {"segment": "mIoU", "detect": "mAP@0.5"}
+# Measured by `visionlab bench learn` on this project's 2-core CPU: width 16 and batch 8 reached mIoU 0.87 in
+# 300 s (≈25 epochs of 2 000 frames) and mAP@0.5 0.87–0.91 in 480 s (≈9 epochs); width 32 costs 1.7× the CPU
+# time per frame. One torch thread: on a shared 2-core machine two threads stall each other at every op.
+TASK_DEFAULTS: dict[str, dict] = {
+    "segment": {"width": 16, "batch_size": 8, "lr": 1.2e-2, "epochs": 20, "threads": 1},
+    "detect": {"width": 16, "batch_size": 8, "lr": 2e-3, "weight_decay": 1e-4, "epochs": 8, "threads": 1},
+}
 
 
 @dataclass
@@ -28,7 +36,7 @@ class SceneConfig:
     val_frames: int = 200
     seed: int = 0  # scenes of the training set; validation uses seed + 1_000_003 (never the same frames)
     data: str = "shapes"  # "shapes" (generated) or a folder written by `visionlab shapes` (COCO)
-    time_budget_s: float | None = None  # stop (as "finished") once training has run this long
+    time_budget_s: float | None = None  # stop (status "time budget") once training has run this long
     device: str = "auto"
     threads: int = 0  # 0: torch's default
 
@@ -51,6 +59,12 @@ class SceneConfig:
     def from_dict(cls, data: dict) -> SceneConfig:
         known = {key: value for key, value in data.items() if key in cls.__dataclass_fields__}
         return cls(**known)
+
+    @classmethod
+    def for_task(cls, task: str) -> SceneConfig:
+        """The settings a run of `task` starts from in the GUI and `visionlab train`: what `visionlab bench
+        learn` measured to reach its targets within its budgets on a 2-core CPU (see TASK_DEFAULTS)."""
+        return cls(task=task, **TASK_DEFAULTS.get(task, {}))
 
     @property
     def metric_name(self) -> str:
@@ -77,7 +91,10 @@ class SceneEpoch:
     metric_name: str
     losses: dict[str, float] = field(default_factory=dict)  # the epoch's mean of each part
     extra: dict = field(default_factory=dict)  # e.g. per-class IoU, pixel accuracy
-    seconds: float = 0.0  # training time so far (without validation)
+    seconds: float = 0.0  # wall time of the run so far, validations included (what a time budget counts)
+    # The model being trained, for a consumer in the same process that draws what it does now (the GUI's
+    # preview frames, between epochs): not part of the numbers, never serialized or compared.
+    model: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass
