@@ -61,7 +61,7 @@ def measure_segment(budget_s: float = 300, val_count: int = 200, seed: int = 0, 
     for event in train_segmenter(config, train, val):
         if isinstance(event, SceneEpoch):
             epochs.append({"epoch": event.epoch, "val_miou": round(event.metric, 4),
-                           "seconds": round(event.seconds, 1)})
+                           "run_seconds": round(event.seconds, 1)})  # since training began, validations included
         elif isinstance(event, SceneFinished):
             finished = event
     if finished is None or finished.checkpoint is None:
@@ -130,7 +130,7 @@ def measure_detect(budget_s: float = 480, val_count: int = 200, seed: int = 0, t
     for event in train_detector(config, train, val):
         if isinstance(event, SceneEpoch):
             epochs.append({"epoch": event.epoch, "val_map50": round(event.metric, 4),
-                           "train_loss": round(event.train_loss, 4), "seconds": round(event.seconds, 1)})
+                           "train_loss": round(event.train_loss, 4), "run_seconds": round(event.seconds, 1)})
         elif isinstance(event, SceneFinished):
             finished = event
     train_cpu_s = time.process_time() - cpu_started

@@ -150,3 +150,21 @@ def test_score_map_job_on_a_checkpoint_model():
     np.testing.assert_allclose(result.probabilities.sum(axis=0), 1.0, atol=1e-5)
     assert not result.padded and all(check.largest_difference < 1e-5 for check in result.checks)
     assert "(12 − 8)/1 + 1 = 5 cells across" in result.sentences()[0]
+    # "Exactly" is said from the crops checked, here re-run by hand on the original MLP.
+    batch = torch.tensor((result.picture.astype(np.float32).mean(axis=2) / 255 - 0.5) / 0.25)[None, None]
+    with torch.no_grad():
+        worst = max(float((torch.softmax(model(batch[..., r:r + 8, c:c + 8])[0], 0)
+                           - torch.tensor(result.probabilities[:, r, c])).abs().max()) for r, c in ((0, 0), (4, 4)))
+    assert worst < 1e-4
+    assert "The cells checked are the classifier on their crops" in " ".join(result.sentences())
+
+
+def test_score_map_does_not_call_a_mismatch_exact():
+    """An unpadded model whose checked crops disagree (a broken conversion) is not called exact."""
+    from visionlab.core.features.score_map import CropCheck, ScoreMap
+
+    result = ScoreMap(np.full((2, 3, 3), 0.5, np.float32), ["a", "b"], np.zeros((12, 12, 3), np.uint8), (8, 8), 2,
+                      0.0, padded=False, pretrained=True, checks=[CropCheck((0, 0), (0, 0), 0.3, 0, 1)])
+    text = " ".join(result.sentences())
+    assert "exactly" not in text and "differ from their crops by up to 0.3" in text
+    assert "3×3 map" in text and "(12 − 8)/2 + 1 = 3 cells across." in text

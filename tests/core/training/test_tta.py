@@ -75,3 +75,15 @@ def test_a_finished_runs_test_share_gives_the_runs_own_test_accuracy():
     line = tta_line(result)
     assert f"{result['ten']['plain_acc']:.1%}" in line and f"{result['ten']['tta_acc']:.1%}" in line
     assert line.startswith("On 180 held-out test images")
+
+
+def test_the_line_names_a_one_image_change_instead_of_plus_zero_points():
+    """5000 test images: one more right is 0.02 points, which '+0.0 points' would hide as 'no change'."""
+    def report(right_plain: int, right_tta: int) -> dict:
+        return {"plain_acc": right_plain / 5000, "tta_acc": right_tta / 5000, "views": 10, "count": 5000,
+                "crop_fraction": 0.875}
+
+    line = tta_line({"five": report(4000, 4001), "ten": report(4000, 3900), "epoch": 3})
+    assert "5 crops averaged 80.0% (+1 image)" in line  # 4001/5000 = 80.02%
+    assert "10 crops and mirrors averaged 78.0% (−2.0 points)" in line  # (3900 − 4000)/5000
+    assert "(same)" in tta_line({"five": report(10, 10), "ten": report(10, 10), "epoch": 1})

@@ -75,3 +75,21 @@ def test_an_unsupported_model_says_why_in_the_tab(qtbot, panel, monkeypatch) -> 
     panel.panel_shown()
     qtbot.waitUntil(lambda: "No score map" in view.text.text() and not panel.jobs.busy, timeout=WAIT_MS)
     assert "GoogLeNet cannot be convolutionalized here" in view.text.text()
+
+
+def test_only_the_newest_request_is_drawn(qtbot, panel, tmp_path) -> None:
+    """Requests queue on the panel's exclusive runner: an older one that finishes later (here: 2 windows, then
+    4 asked at once) must not draw its map, even for a moment, under the newer setting."""
+    path, _ = _checkpoint(tmp_path)
+    view = panel.convolutionalized
+    panel.centre_tabs.setCurrentWidget(view)
+    panel.open_model(str(path))
+    qtbot.waitUntil(lambda: view.result is not None and not panel.jobs.busy, timeout=WAIT_MS)
+    drawn: list[tuple[int, int]] = []
+    original = view._on_result
+    view._on_result = lambda result: (drawn.append(result.probabilities.shape[1:]), original(result))
+    view.cells.setValue(2)
+    view.cells.setValue(4)
+    qtbot.waitUntil(lambda: not panel.jobs.busy and bool(drawn), timeout=WAIT_MS)
+    qtbot.wait(300)
+    assert drawn == [(4, 4)] and view.result.probabilities.shape[1:] == (4, 4)

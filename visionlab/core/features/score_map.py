@@ -9,6 +9,7 @@ shows is built here from those measurements.
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from visionlab.core.features.models import LoadedModel
 from visionlab.core.jobs import check_cancel
 
 # model → its convolutional version, kept while the panel keeps the model (a copy of AlexNet's is 240 MB).
+EXACT_DIFFERENCE = 1e-4  # probability: float32 rounding, not a different answer
 _converted: weakref.WeakKeyDictionary[nn.Module, nn.Module] = weakref.WeakKeyDictionary()
 
 
@@ -61,8 +63,11 @@ class ScoreMap:
         rows, cols = self.probabilities.shape[1:]
         height, width = self.picture.shape[:2]
         (win_h, win_w), stride = self.window, self.stride
+        formula = (width - win_w) // stride + 1
+        # The count across is the map's own; the formula is shown beside it, and a mismatch is said, not hidden.
+        agrees = "" if formula == cols else f" (the formula says {formula}; the network's rounding gives {cols})"
         lines = [f"A {height}×{width} picture gives a {rows}×{cols} map of scores: (W − window)/stride + 1 = "
-                 f"({width} − {win_w})/{stride} + 1 = {(width - win_w) // stride + 1} cells across. Each cell "
+                 f"({width} − {win_w})/{stride} + 1 = {cols} cells across{agrees}. Each cell "
                  f"is the classifier's answer for one {win_h}×{win_w} window; windows are {stride} px apart "
                  f"(the network's total stride).",
                  f"On a {win_h}×{win_w} picture the convolutional version gives the original's scores (largest "
@@ -72,11 +77,18 @@ class ScoreMap:
                 f"picks {self.label(check.crop_class)} where the cell says {self.label(check.cell_class)}"
             lines.append(f"Cell {check.cell} against the classifier on the crop at {check.offset}: it {same}, "
                          f"largest probability difference {check.largest_difference:.2g}.")
-        if self.padded:
+        # "Exactly" only when the crops checked say so; padding is the reason given when they do not.
+        worst = max((check.largest_difference for check in self.checks), default=math.nan)
+        if self.checks and worst <= EXACT_DIFFERENCE:
+            reason = "" if self.padded else ": this network pads nothing"
+            lines.append(f"The cells checked are the classifier on their crops (largest difference "
+                         f"{worst:.1e}){reason}.")
+        elif self.padded:
             lines.append("The cells match their crops only roughly: this network pads with zeros, so inside a "
                          "crop the border sees zeros where the larger picture has pixels.")
-        else:
-            lines.append("This network pads nothing, so each cell is exactly the classifier on its crop.")
+        elif self.checks:
+            lines.append(f"This network pads nothing, yet the cells checked differ from their crops by up to "
+                         f"{worst:.2g}: some layer rounds the window positions differently on the larger picture.")
         if not self.pretrained:
             lines.append("These weights are untrained: the scores are random, the sizes and equalities still hold.")
         return lines

@@ -132,6 +132,9 @@ def tta_line(result: dict) -> str:
     parts = [f"On {ten['count']} held-out test images ({epoch}): 1 view {ten['plain_acc']:.1%}"]
     for report, name in ((five, "5 crops"), (ten, "10 crops and mirrors")):
         change = 100 * (report["tta_acc"] - report["plain_acc"])
-        effect = "same" if abs(change) < 1e-9 else f"{change:+.1f} points".replace("-", "−")
+        images = round((report["tta_acc"] - report["plain_acc"]) * report["count"])
+        # A handful of images in a large test share is under 0.05 points: "+0.0 points" would read as "same".
+        effect = "same" if images == 0 else (f"{change:+.1f} points" if abs(change) >= 0.05 else
+                                             f"{images:+d} image{'s' if abs(images) > 1 else ''}").replace("-", "−")
         parts.append(f"{name} averaged {report['tta_acc']:.1%} ({effect})")
     return " · ".join(parts) + f"; each crop {five['crop_fraction']:.3g} of the side."

@@ -44,6 +44,7 @@ class ConvolutionalizedView(QWidget):
         self.image: np.ndarray | None = None
         self.result: ScoreMap | None = None
         self._stale = False
+        self._asked: tuple | None = None  # (model, picture, cells) of the newest request sent to the job
         self.cells = QSpinBox()
         self.cells.setRange(1, 10)
         self.cells.setValue(6)
@@ -102,8 +103,13 @@ class ConvolutionalizedView(QWidget):
             self.text.setText("Paused while the live stream runs: take a snapshot to compute the score map.")
             return
         self._stale = False
-        self.jobs.start("convolutionalized", score_map, self.loaded, self.image, self.cells.value(),
-                        on_done=self._on_result, on_error=self._on_failed, replace=False)
+        asked = (self.loaded, self.image, self.cells.value())
+        # Queued jobs (replace=False) finish after newer requests: only the answer to the newest one is drawn.
+        self._asked = asked
+        self.jobs.start("convolutionalized", score_map, *asked,
+                        on_done=lambda result: self._on_result(result) if self._asked is asked else None,
+                        on_error=lambda message: self._on_failed(message) if self._asked is asked else None,
+                        replace=False)
 
     def _on_failed(self, message: str) -> None:
         self._clear(f"No score map: {html.escape(message)}")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 
 from visionlab.core.training.scenes.events import SceneEpoch, SceneStep
 from visionlab.qt.training.curves import BEST_COLOR, TRAIN_COLOR, VAL_COLOR
@@ -69,6 +69,12 @@ class SceneCurves(pg.GraphicsLayoutWidget):
         self.task = ""
         self.begin_run("detect", 10)
 
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        # Small on purpose: the tab sits in a scroll area that (the status lines wrap) lays it out at its
+        # preferred height, and pyqtgraph's own 600×300 hint pushed the preview frames below a 700 px window.
+        # The curves still take all the height left (stretch 1 in the view).
+        return QSize(600, 240)
+
     def _plot(self, title: str, x_label: str) -> pg.PlotItem:
         plot = pg.PlotItem(title=title)
         plot.setLabel("bottom", x_label)
@@ -99,8 +105,15 @@ class SceneCurves(pg.GraphicsLayoutWidget):
         for plot in (self.epoch_plot, self.metric_plot):
             plot.setXRange(0.5, max(1, epochs) + 0.5, padding=0)
             plot.enableAutoRange(x=False)
+        self._epoch_ticks(epochs)
         self._dirty = True
         self.refresh()
+
+    def _epoch_ticks(self, epochs: int) -> None:
+        """Whole epochs on the epoch axes (there is no epoch 1.5), at most about ten labels."""
+        spacing = max(1, math.ceil(epochs / 10))
+        for plot in (self.epoch_plot, self.metric_plot):
+            plot.getAxis("bottom").setTickSpacing(major=spacing, minor=spacing)
 
     def add_events(self, events: list) -> None:
         for event in events:
@@ -142,6 +155,7 @@ class SceneCurves(pg.GraphicsLayoutWidget):
         if epochs and epochs[-1] + 0.5 > self.epoch_plot.viewRange()[0][1]:  # a longer run than planned
             for plot in (self.epoch_plot, self.metric_plot):
                 plot.setXRange(0.5, epochs[-1] + 0.5, padding=0)
+            self._epoch_ticks(int(epochs[-1]))
         for line in self.best_lines:
             line.setVisible(self.best_epoch > 0)
             line.setValue(self.best_epoch)

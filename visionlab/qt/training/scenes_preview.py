@@ -83,8 +83,14 @@ class PreviewStrip(QWidget):
         if preview.drawn == "masks":  # boxes carry their class name; mask colours need a key
             legend = " · ".join(f"<span style='color:rgb{colour}'>■</span> {html.escape(name)}"
                                 for name, colour in preview.legend)
+        # A box caption's "top" is the highest score the model gave any box there (core's run_preview): early
+        # on it stays under the threshold, and a student reading "0 boxes" should know how far off it is.
+        note = ("; \u201ctop\u201d is the highest score of any box on that frame"
+                if any(" top " in caption for caption in preview.captions) else "")
+        if preview.drawn == "masks":  # why 77 % of pixels right can sit beside an mIoU of 0.2
+            note = " (the % of pixels right counts the large background too, so it stays far above mIoU)"
         self.title.setText(f"<b>Validation frames after epoch {preview.epoch}</b>, the model's {preview.drawn}"
-                           + (f": {legend}" if legend else ""))
+                           + (f": {legend}" if legend else "") + note)
         self._pixmaps = [to_pixmap(image) for image in preview.images[:len(self.images)]]
         for index, (label, caption) in enumerate(zip(self.images, self.captions, strict=True)):
             if index >= len(self._pixmaps):

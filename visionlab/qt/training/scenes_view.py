@@ -251,7 +251,7 @@ class ScenesView(QWidget):
             self.result_line.show_message(
                 f"Epoch {event.epoch}/{config.epochs}: train loss {event.train_loss:.3f}, val loss "
                 f"{event.val_loss:.3f}, val {event.metric_name} {event.metric:.3f}{best}; {event.seconds:.0f} s "
-                "of training")
+                "since training began (validations included)")
         elif isinstance(event, SceneFinished):
             self._show_end(event)
         elif hasattr(event, "images"):  # a ScenePreview (core's run_preview, not imported here: it loads torch)
@@ -262,11 +262,13 @@ class ScenesView(QWidget):
         self.checkpoint_path = event.extra.get("checkpoint_path")  # set by run.py once best.pt is on disk
         saved = (f" The best epoch's model is saved as {self.checkpoint_path}." if self.checkpoint_path else
                  " No epoch was scored, so no model was saved.")
-        self._say(f"Run {event.status}: {event.message}", error=event.status == "diverged")
+        # Detection's message already says how the run ended ("Training finished after …"): no "Run finished:"
+        said = event.status == "finished" and event.message.startswith("Training finished")
+        self._say(event.message if said else f"Run {event.status}: {event.message}", error=event.status == "diverged")
         if event.best_epoch:
             self.result_line.show_message(f"Best {event.metric_name} {event.metric:.3f} at epoch {event.best_epoch}"
                                           f" of {len(self.curves.epochs['epoch'])}, {event.seconds:.0f} s of "
-                                          f"training.{saved}")
+                                          f"training and validation.{saved}")
         else:
             self.result_line.show_message(saved.strip())
 

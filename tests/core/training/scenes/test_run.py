@@ -195,3 +195,16 @@ def test_under_torchrun_the_scene_tasks_refuse_in_one_sentence(tmp_path, capsys,
     assert headless.main(["--task", "segment", *QUICK_CLI, "--out", str(tmp_path / "run")]) == 2
     assert capsys.readouterr().err.strip() == \
         "visionlab train: error: --task segment trains on one process: run it without torchrun"
+
+
+def test_run_json_best_metric_skips_an_unmeasured_epoch(tmp_path):
+    """A diverged first epoch (NaN metric) must not make run.json's best metric null: max() over a NaN depends
+    on the order of the list, so the best is the largest measured one (0.4, written by hand below)."""
+    def trainer(config, train, val, should_stop):
+        yield SceneEpoch(1, math.nan, math.nan, math.nan, config.metric_name)
+        yield SceneEpoch(2, 1.0, 1.0, 0.4, config.metric_name)
+        yield SceneEpoch(3, 1.0, 1.0, 0.3, config.metric_name)
+        yield SceneFinished("finished", "done", 2, 0.4, config.metric_name)
+
+    _run(SceneConfig(task="segment", **TINY), tmp_path / "nan", trainer=trainer)
+    assert json.loads((tmp_path / "nan" / "run.json").read_text())["best_metric"] == 0.4

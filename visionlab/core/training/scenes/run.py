@@ -209,7 +209,9 @@ class SceneRunRecord:
             for key, value in (("train_loss", event.train_loss), ("val_loss", event.val_loss),
                                (self.metric_tag, event.metric)):
                 events.add_scalar(f"epoch/{key}", value, event.epoch)
-            self.info.update(epochs_done=event.epoch, best_metric=max(row["metric"] for row in self.metrics["epochs"]))
+            # max() over a NaN (a diverged epoch) depends on the order: only measured metrics compete.
+            scored = [row["metric"] for row in self.metrics["epochs"] if math.isfinite(row["metric"])]
+            self.info.update(epochs_done=event.epoch, best_metric=max(scored) if scored else math.nan)
             self._save_metrics()
             self._save_info()
 
