@@ -139,6 +139,26 @@ def test_inside_the_model_runs_the_checkpoints_rpn(tmp_path):
     assert any("no FPN" in line for line in anchor_lines(inside))
 
 
+def test_the_proposals_view_runs_the_checkpoints_rpn(tmp_path):
+    """The scene detector's backbone has no FPN (it returns one tensor): the RPN column must still get the
+    proposals torchvision's own forward pass hands to the box head."""
+    from visionlab.core.camera.proposals import propose
+
+    path, model = save_tiny_checkpoint(tmp_path / "detect.pt", "detect")
+    detector = build_checkpoint_detector(path)
+    seen: list[torch.Tensor] = []
+    hook = model.roi_heads.register_forward_hook(lambda _m, args, _out: seen.append(args[1][0].clone()))
+    try:
+        reference_detections(model, FRAME_2X)
+    finally:
+        hook.remove()
+    run = propose(detector, FRAME_2X, max_side=160)
+    assert run.rpn is not None and run.rpn_note == ""
+    scale = np.array([run.rpn.resize[0], run.rpn.resize[1]] * 2, np.float32)
+    np.testing.assert_allclose(run.rpn.boxes * scale, seen[0].numpy(), atol=1e-3)
+    assert list(run.rpn.features) == ["0"] and "RPN" in run.summary
+
+
 def test_camera_bench_runs_a_checkpoint_on_the_shape_scenes(tmp_path):
     from visionlab.bench import camera_bench
 

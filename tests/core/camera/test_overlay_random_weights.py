@@ -45,7 +45,7 @@ def test_random_weights_are_written_on_the_frame_and_draw_their_best_boxes():
     assert not np.array_equal(image[y2, x1:x2], frame[y2, x1:x2])  # the best box's bottom edge is drawn
     trained = render_overlay(frame, noise_boxes(random_weights=False), OverlayOptions(score_threshold=0.5), min_side=0)
     notes = picture_notes(noise_boxes(random_weights=False), OverlayOptions(score_threshold=0.5))
-    assert notes == [f"none >= 0.50 (best score {detections.scores.max():.2f})"]
+    assert notes == [f"none >= 0.50 (best score {detections.scores.max():.2f}; lower the threshold to see them)"]
     assert np.array_equal(trained[40:], frame[40:])  # a trained model's boxes below the threshold stay hidden
 
 

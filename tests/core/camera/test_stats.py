@@ -61,8 +61,13 @@ def test_a_running_pipeline_that_switches_source_starts_its_drops_afresh():
         deadline = time.monotonic() + 10
         while pipeline.dropped < 5 and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert pipeline.dropped >= 5
+        before = pipeline.dropped
+        assert before >= 5
         pipeline.start(SyntheticSource(48, 32), fps=0)
-        assert pipeline.stats.snapshot(pipeline.dropped)["dropped"] <= 2
+        # The new source keeps dropping (nobody takes results), so compare with the total rather than a
+        # small constant: what is shown must leave out at least every drop counted before the switch.
+        total = pipeline.dropped
+        shown = pipeline.stats.snapshot(total)["dropped"]
+        assert 0 <= shown and total - shown >= before
     finally:
         pipeline.stop(2.0)

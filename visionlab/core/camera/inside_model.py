@@ -104,15 +104,22 @@ def roi_level(box: np.ndarray, k_min: int, k_max: int) -> int:
     return min(max(k, k_min), k_max)
 
 
+def backbone_levels(model, tensors: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
+    """The backbone's feature maps by level name, as GeneralizedRCNN.forward hands them to the RPN: a backbone
+    without an FPN (the Training Monitor's scene detector) returns one map, which it names "0"."""
+    features = model.backbone(tensors)
+    if isinstance(features, torch.Tensor):
+        return OrderedDict([("0", features)])
+    return OrderedDict(features)
+
+
 def analyse_rcnn(detector, frame: np.ndarray, top_n: int = 50) -> RCNNInside:
     """Run a Faster / Mask R-CNN stage by stage on `frame` (RGB uint8) and keep what each stage made."""
     model = detector.model
     height, width = frame.shape[:2]
     with torch.inference_mode():
         images, _ = model.transform([detector.preprocess(frame)])
-        features = model.backbone(images.tensors)
-        if isinstance(features, torch.Tensor):  # a backbone without an FPN: one map, named as GeneralizedRCNN does
-            features = OrderedDict([("0", features)])
+        features = backbone_levels(model, images.tensors)
         feature_list = list(features.values())
         objectness, deltas = model.rpn.head(feature_list)
         anchors = model.rpn.anchor_generator(images, feature_list)[0]

@@ -102,7 +102,9 @@ def picture_notes(detections: Detections, options: OverlayOptions) -> list[str]:
     if fallback:
         notes.append(f"none >= {options.score_threshold:.2f}: best {len(shown)} at any score")
     elif not len(shown) and len(detections):
-        notes.append(f"none >= {options.score_threshold:.2f} (best score {float(detections.scores.max()):.2f})")
+        # A freshly trained model is often less sure than the default 0.50: say how to see its boxes.
+        notes.append(f"none >= {options.score_threshold:.2f} (best score {float(detections.scores.max()):.2f}; "
+                     "lower the threshold to see them)")
     if detections.random_weights and len(detections) and float(detections.scores.max()) > 0.5:
         notes.append("high scores of random weights mean nothing (saturated softmax)")
     return notes

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from visionlab.core.camera.detectors import CPU_DEFAULTS, display_name
-from visionlab.core.camera.inside_model import supports_inside
+from visionlab.core.camera.inside_model import backbone_levels, supports_inside
 from visionlab.core.camera.selective_search import (
     DEFAULT_MAX_SIDE,
     RECALL_IOU,
@@ -73,7 +73,7 @@ def run_rpn(detector: Any, frame: np.ndarray) -> RPNRun:
         images, _ = model.transform([detector.preprocess(frame)])
         _synchronize(device)
         started = time.perf_counter()
-        features = model.backbone(images.tensors)
+        features = backbone_levels(model, images.tensors)
         _synchronize(device)
         backbone_done = time.perf_counter()
         proposals, _ = model.rpn(images, features)
@@ -84,7 +84,8 @@ def run_rpn(detector: Any, frame: np.ndarray) -> RPNRun:
     boxes = proposals[0].float().cpu().numpy() / np.array([resize[0], resize[1]] * 2, np.float32)
     pooled_from = getattr(model.roi_heads.box_roi_pool, "featmap_names", list(features))
     kept = {name: level[0].float().cpu() for name, level in features.items() if name in pooled_from}
-    scales = {name: pooler_scale(tuple(level.shape[-2:]), (resized_h, resized_w)) for name, level in kept.items()}
+    scales = {name: pooler_scale((int(level.shape[-2]), int(level.shape[-1])), (resized_h, resized_w))
+              for name, level in kept.items()}
     return RPNRun(boxes.astype(np.float32), backbone_done - started, rpn_done - backbone_done, device.type,
                   kept, scales, resize)
 

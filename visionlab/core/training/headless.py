@@ -23,7 +23,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 from visionlab.core.errors import UserError
 from visionlab.core.training import distributed
@@ -33,6 +33,7 @@ from visionlab.core.training.models import MODEL_NAMES, ModelSpec
 from visionlab.core.training.optimizers import OPTIMIZERS, SCHEDULES
 from visionlab.core.training.scenes import cli as scene_cli
 from visionlab.core.training.scenes.events import TASKS as SCENE_TASKS
+from visionlab.core.training.scenes.events import SceneConfig
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -40,6 +41,15 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+_Number = TypeVar("_Number", int, float)
+
+
+def _scene_defaults(field: str) -> str:
+    """'8 (segment), 8 (detect)': the per-task defaults the scene trainer really starts from (the help
+    text is read from them, so it cannot drift from what runs)."""
+    return ", ".join(f"{getattr(SceneConfig.for_task(task), field):g} ({task})" for task in SCENE_TASKS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,20 +60,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", required=True, metavar="SET|FOLDER",
                         help=f"{', '.join(OFFLINE_SETS + DOWNLOAD_SETS)}, or a folder with one sub-folder per class")
     parser.add_argument("--out", required=True, metavar="RUN_DIR", help="the run folder to create")
-    parser.add_argument("--epochs", type=int, help="default: 20 (classify), 10 (segment / detect)")
+    parser.add_argument("--epochs", type=int, help=f"default: 20 (classify), {_scene_defaults('epochs')}")
     parser.add_argument("--batch-size", type=int, help="global batch (split over the processes); default: 64 "
-                        "(classify), 16 (segment / detect)")
+                        f"(classify), {_scene_defaults('batch_size')}")
     parser.add_argument("--optimizer", choices=list(OPTIMIZERS), default="Adam")
-    parser.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)")
+    parser.add_argument("--lr", type=float, help="learning rate; default: the optimizer's (classify), "
+                        f"{_scene_defaults('lr')}")
     parser.add_argument("--momentum", type=float, help="Momentum / Nesterov: α")
-    parser.add_argument("--weight-decay", type=float, default=0.0)
+    parser.add_argument("--weight-decay", type=float,
+                        help=f"default: 0 (classify), {_scene_defaults('weight_decay')}")
     parser.add_argument("--schedule", choices=SCHEDULES, default="none")
     parser.add_argument("--model", choices=MODEL_NAMES, default="LeNet-5")
-    parser.add_argument("--width", type=int, help="channels of the first layer; default: 16 (classify), 32 "
-                        "(segment / detect)")
-    parser.add_argument("--frames", type=int, help="segment / detect: training scenes to generate (default 2000)")
+    parser.add_argument("--width", type=int,
+                        help=f"channels of the first layer; default: 16 (classify), {_scene_defaults('width')}")
+    parser.add_argument("--frames", type=int, help="segment / detect: training scenes to generate (default "
+                        f"{SceneConfig.train_frames})")
     parser.add_argument("--frame-size", type=scene_cli.frame_size, metavar="WxH",
-                        help="segment / detect: generated scenes' size (default 160x120)")
+                        help="segment / detect: generated scenes' size (default "
+                        f"{SceneConfig.frame_width}x{SceneConfig.frame_height})")
     parser.add_argument("--time-budget", type=float, metavar="S", help="segment / detect: stop training after S s")
     parser.add_argument("--depth", type=int, default=2)
     parser.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=True)
@@ -99,7 +113,8 @@ def config_from(args: argparse.Namespace) -> TrainConfig:
                          val_fraction=args.val_fraction, test_fraction=args.test_fraction,
                          model=ModelSpec(args.model, _given(args.width, 16), args.depth, args.batch_norm,
                                          args.dropout),
-                         optimizer=args.optimizer, optimizer_params=params, weight_decay=args.weight_decay,
+                         optimizer=args.optimizer, optimizer_params=params,
+                         weight_decay=_given(args.weight_decay, 0.0),
                          schedule=args.schedule, batch_size=_given(args.batch_size, 64),
                          epochs=_given(args.epochs, 20),
                          early_stopping=args.early_stopping is not None, patience=args.early_stopping or 5,
@@ -224,7 +239,7 @@ def _report(run, finished, seconds: float, world_size: int, as_json: bool) -> No
         print(json.dumps(_finite(summary)), flush=True)
 
 
-def _given(value: int | None, default: int) -> int:
+def _given(value: _Number | None, default: _Number) -> _Number:
     return default if value is None else value
 
 

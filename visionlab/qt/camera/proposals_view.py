@@ -15,6 +15,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QWidget
 
+from visionlab.core import paths
 from visionlab.core.camera.proposals import ProposalsRun, propose_on_result
 from visionlab.core.camera.roi_compare import (
     RoIComparison,
@@ -170,7 +171,12 @@ class ProposalsView(QWidget):
 
     def _failed(self, text: str) -> None:
         self.run_button.setEnabled(True)
-        self.summary.setText(f"Proposals failed: {text}")
+        # A UserError arrives as its own sentence; anything else is a bug and keeps its type, to be reported.
+        head = text.split(":", 1)[0]
+        bug = " " not in head and head.endswith(("Error", "Exception"))
+        self.summary.setText(f"The proposals could not be made on this frame: {text}"
+                             + (f" This is a VisionLab bug: please report it with the log, {paths.log_file()}."
+                                if bug else ""))
 
     # -- clicks ---------------------------------------------------------------------------------------
     def _boxes(self, picture: int) -> np.ndarray:

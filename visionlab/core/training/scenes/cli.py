@@ -49,7 +49,8 @@ def config_from(args: argparse.Namespace) -> SceneConfig:
     config = SceneConfig(
         task=args.task, data=data, seed=args.seed, device=args.device, threads=args.threads,
         epochs=_given(args.epochs, defaults.epochs), batch_size=_given(args.batch_size, defaults.batch_size),
-        lr=_given(args.lr, defaults.lr), weight_decay=args.weight_decay, width=_given(args.width, defaults.width),
+        lr=_given(args.lr, defaults.lr), weight_decay=_given(args.weight_decay, defaults.weight_decay),
+        width=_given(args.width, defaults.width),
         train_frames=_given(args.frames, defaults.train_frames), frame_width=width, frame_height=height,
         val_frames=min(defaults.val_frames, max(1, _given(args.frames, defaults.train_frames) // 5)),
         time_budget_s=args.time_budget)

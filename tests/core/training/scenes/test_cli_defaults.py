@@ -1,0 +1,33 @@
+"""`visionlab train --task segment|detect` starts from the same measured defaults as the Training Monitor's
+"Detect & segment" tab (SceneConfig.for_task), and its --help states them."""
+
+from __future__ import annotations
+
+import pytest
+
+from visionlab.core.training.headless import build_parser
+from visionlab.core.training.scenes.cli import config_from
+from visionlab.core.training.scenes.events import SceneConfig
+
+FIELDS = ("epochs", "batch_size", "lr", "weight_decay", "width", "train_frames", "frame_width", "frame_height")
+
+
+@pytest.mark.parametrize("task", ["segment", "detect"])
+def test_no_options_train_what_the_monitor_trains(task, tmp_path):
+    args = build_parser().parse_args(["--task", task, "--data", "shapes", "--out", str(tmp_path / "run")])
+    config, monitor = config_from(args), SceneConfig.for_task(task)
+    assert {name: getattr(config, name) for name in FIELDS} == {name: getattr(monitor, name) for name in FIELDS}
+
+
+def test_given_options_win_over_the_task_defaults(tmp_path):
+    args = build_parser().parse_args(["--task", "detect", "--data", "shapes", "--out", str(tmp_path / "run"),
+                                      "--weight-decay", "0", "--lr", "0.01", "--width", "8"])
+    config = config_from(args)
+    assert (config.weight_decay, config.lr, config.width) == (0.0, 0.01, 8)
+
+
+def test_the_help_states_the_defaults_that_run():
+    text = " ".join(build_parser().format_help().split())
+    detect = SceneConfig.for_task("detect")
+    assert f"{detect.weight_decay:g} (detect)" in text and f"{detect.epochs} (detect)" in text
+    assert f"{SceneConfig.for_task('segment').lr:g} (segment)" in text
