@@ -34,15 +34,27 @@ def default_threads() -> int:
     return 1 if _load_average() > cores else torch.get_num_threads()
 
 
-def measure_segment(budget_s: float = 300, val_count: int = 200, seed: int = 0, train_frames: int = 2000,
+def _generate(config, test_count: int) -> tuple[list, list, list, float]:
+    """Training, model-selecting validation and test scenes (three seeds), and the seconds they took."""
+    from visionlab.core.shapes.scenes import make_scenes
+    from visionlab.core.training.scenes.scene_data import VALIDATION_SEED_OFFSET
+
+    started = time.perf_counter()
+    size = {"width": config.frame_width, "height": config.frame_height}
+    train = make_scenes(config.train_frames, config.seed, **size)
+    val = make_scenes(config.val_frames, config.seed + VALIDATION_SEED_OFFSET, **size)
+    test = make_scenes(test_count, config.seed + TEST_SEED_OFFSET, **size)
+    return train, val, test, time.perf_counter() - started
+
+
+def measure_segment(budget_s: float = 300, test_count: int = 200, seed: int = 0, train_frames: int = 2000,
                     model_val_frames: int = 100, threads: int = 1, width: int = 16, batch_size: int = 8,
                     lr: float = 1.2e-2, device: str = "cpu") -> dict:
-    """Train an FCN for `budget_s` seconds and measure its mIoU on `val_count` held-out frames."""
+    """Train an FCN for `budget_s` seconds and measure its mIoU on `test_count` held-out frames."""
     import torch
 
-    from visionlab.core.shapes.scenes import make_scenes
     from visionlab.core.training.scenes.events import SceneConfig, SceneEpoch, SceneFinished
-    from visionlab.core.training.scenes.scene_data import VALIDATION_SEED_OFFSET, scenes_to_tensors
+    from visionlab.core.training.scenes.scene_data import scenes_to_tensors
     from visionlab.core.training.scenes.segment import build_segmenter, evaluate_segmenter, train_segmenter
 
     threads = threads or default_threads()
@@ -50,12 +62,7 @@ def measure_segment(budget_s: float = 300, val_count: int = 200, seed: int = 0, 
                          train_frames=train_frames, val_frames=model_val_frames, seed=seed,
                          time_budget_s=budget_s, device=device, threads=threads)
     load_before = _load_average()
-    started = time.perf_counter()
-    size = {"width": config.frame_width, "height": config.frame_height}
-    train = make_scenes(config.train_frames, seed, **size)
-    val = make_scenes(config.val_frames, seed + VALIDATION_SEED_OFFSET, **size)
-    test = make_scenes(val_count, seed + TEST_SEED_OFFSET, **size)
-    generate_s = time.perf_counter() - started
+    train, val, test, generate_s = _generate(config, test_count)
     epochs: list[dict] = []
     finished: SceneFinished | None = None
     for event in train_segmenter(config, train, val):
@@ -95,10 +102,10 @@ def measure_segment(budget_s: float = 300, val_count: int = 200, seed: int = 0, 
     }
 
 
-def measure_detect(budget_s: float = 480, val_count: int = 200, seed: int = 0, train_frames: int = 2000,
+def measure_detect(budget_s: float = 480, test_count: int = 200, seed: int = 0, train_frames: int = 2000,
                    model_val_frames: int = 100, threads: int = 1, width: int = 16, batch_size: int = 8,
                    lr: float = 2e-3, device: str = "cpu") -> dict:
-    """Train the Faster R-CNN for `budget_s` seconds and measure its mAP@0.5 (pycocotools) on `val_count`
+    """Train the Faster R-CNN for `budget_s` seconds and measure its mAP@0.5 (pycocotools) on `test_count`
     held-out frames of the third seed, plus its forward time per frame at 160×120 and 320×240 (the live
     camera's budget). One torch thread unless told otherwise (0: default_threads()): the load of this shared
     machine changes during an 8-minute run, and two threads lose badly as soon as anyone else computes. Measured
@@ -108,22 +115,16 @@ def measure_detect(budget_s: float = 480, val_count: int = 200, seed: int = 0, t
     import numpy as np
     import torch
 
-    from visionlab.core.shapes.scenes import CLASSES, make_scenes
+    from visionlab.core.shapes.scenes import CLASSES
     from visionlab.core.training.scenes.detect import build_detector_model, predict_frames, train_detector
     from visionlab.core.training.scenes.detect_metrics import FrameBoxes, detection_map
     from visionlab.core.training.scenes.events import SceneConfig, SceneEpoch, SceneFinished
-    from visionlab.core.training.scenes.scene_data import VALIDATION_SEED_OFFSET
 
     config = SceneConfig(task="detect", epochs=1000, batch_size=batch_size, lr=lr, width=width,
                          weight_decay=1e-4, train_frames=train_frames, val_frames=model_val_frames, seed=seed,
                          time_budget_s=budget_s, device=device, threads=threads or default_threads())
     load_before = _load_average()
-    started = time.perf_counter()
-    size = {"width": config.frame_width, "height": config.frame_height}
-    train = make_scenes(config.train_frames, seed, **size)
-    val = make_scenes(config.val_frames, seed + VALIDATION_SEED_OFFSET, **size)
-    test = make_scenes(val_count, seed + TEST_SEED_OFFSET, **size)
-    generate_s = time.perf_counter() - started
+    train, val, test, generate_s = _generate(config, test_count)
     cpu_started = time.process_time()
     epochs: list[dict] = []
     finished: SceneFinished | None = None
@@ -157,7 +158,7 @@ def measure_detect(budget_s: float = 480, val_count: int = 200, seed: int = 0, t
         "detect_best_epoch": finished.best_epoch,
         "detect_epochs": epochs,
         "detect_steps": finished.extra.get("steps"),
-        "detect_train_cpu_seconds": round(train_cpu_s, 1),
+        "detect_train_and_validate_cpu_seconds": round(train_cpu_s, 1),  # the epochs' validations included
         "detect_train_frames": len(train),
         "detect_test_frames": len(test),
         "detect_generate_seconds": round(generate_s, 1),
@@ -205,7 +206,8 @@ def main(argv: list[str]) -> dict:
     parser.add_argument("--task", choices=["both", "segment", "detect"], default="both")
     parser.add_argument("--segment-budget", type=float, default=300.0, help="seconds of FCN training")
     parser.add_argument("--detect-budget", type=float, default=480.0, help="seconds of Faster R-CNN training")
-    parser.add_argument("--val-count", type=int, default=200, help="held-out frames the metrics are measured on")
+    parser.add_argument("--test-count", type=int, default=200,
+                        help="held-out test frames the metrics are measured on (neither trained nor validated on)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--train-frames", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=0,
@@ -213,15 +215,15 @@ def main(argv: list[str]) -> dict:
                              "detection 1)")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
-    if min(args.segment_budget, args.detect_budget) <= 0 or args.val_count < 1 or args.train_frames < 16:
-        raise ValueError("the budgets must be positive, --val-count at least 1, --train-frames at least 16")
+    if min(args.segment_budget, args.detect_budget) <= 0 or args.test_count < 1 or args.train_frames < 16:
+        raise ValueError("the budgets must be positive, --test-count at least 1, --train-frames at least 16")
     figures: dict = {}
     if args.task in ("both", "segment"):
-        figures.update(_prefixed(measure_segment(args.segment_budget, args.val_count, args.seed,
+        figures.update(_prefixed(measure_segment(args.segment_budget, args.test_count, args.seed,
                                                  train_frames=args.train_frames, threads=args.threads,
                                                  device=args.device), "segment"))
     if args.task in ("both", "detect"):
-        figures.update(_prefixed(measure_detect(args.detect_budget, args.val_count, args.seed,
+        figures.update(_prefixed(measure_detect(args.detect_budget, args.test_count, args.seed,
                                                 train_frames=args.train_frames, threads=args.threads or 1,
                                                 device=args.device), "detect"))
     return figures

@@ -8,9 +8,9 @@ import cv2.data
 import numpy as np
 import pytest
 import torch
-import torchvision
+from random_models import random_rcnn
 
-from visionlab.core.camera.detectors import HaarFaceDetector, TorchDetector
+from visionlab.core.camera.detectors import HaarFaceDetector
 from visionlab.core.camera.inside_model import analyse_rcnn
 from visionlab.core.camera.proposals import propose, rpn_note, run_rpn
 from visionlab.core.camera.selective_search import (
@@ -99,11 +99,7 @@ def test_recall_counts_reference_boxes_found_at_iou_one_half():
 
 @pytest.fixture(scope="module")
 def rcnn():
-    name = "fasterrcnn_mobilenet_v3_large_320_fpn"
-    torch.manual_seed(0)
-    model = torchvision.models.get_model(name, weights=None, weights_backbone=None)
-    return TorchDetector(name, "detection", model, torchvision.models.get_model_weights(name).DEFAULT,
-                         pretrained=False)
+    return random_rcnn()
 
 
 def test_the_rpn_column_is_the_models_own_rpn(rcnn):
@@ -127,6 +123,14 @@ def test_propose_says_why_with_the_measured_numbers(rcnn):
     assert f"{run.search.seconds / run.rpn.rpn_seconds:,.0f}× faster" in run.summary
     ss_recall = 100 * run.comparison.selective_search.recall
     assert f"selective search {ss_recall:.0f}%" in run.summary and run.rpn_note == ""
+    assert "selective search on the CPU)" not in run.summary  # both ran on the CPU: nothing to warn about
+    # An RPN on a GPU: the ratio compares two machines, and the sentence says which.
+    from dataclasses import replace
+
+    from visionlab.core.camera.proposals import why_rpn_replaced_it
+
+    on_gpu = why_rpn_replaced_it(run.search, replace(run.rpn, device="cuda"), run.comparison)
+    assert "× faster (on cuda; selective search on the CPU)" in on_gpu
 
 
 def test_a_model_without_an_rpn_gets_selective_search_and_the_way_to_one():

@@ -7,10 +7,10 @@ import time
 import numpy as np
 import pytest
 import torch
-import torchvision
+from random_models import random_rcnn
 from torchvision.ops import box_iou
 
-from visionlab.core.camera.detectors import HaarFaceDetector, TorchDetector
+from visionlab.core.camera.detectors import HaarFaceDetector
 from visionlab.core.camera.overlay import Detections
 from visionlab.core.camera.pipeline import Frame, InferenceResult
 from visionlab.core.camera.sources import SyntheticSource
@@ -22,11 +22,7 @@ FRAME = SyntheticSource(320, 240).render(4)
 
 @pytest.fixture(scope="module")
 def rcnn():
-    name = "fasterrcnn_mobilenet_v3_large_320_fpn"
-    torch.manual_seed(0)
-    model = torchvision.models.get_model(name, weights=None, weights_backbone=None)
-    return TorchDetector(name, "detection", model, torchvision.models.get_model_weights(name).DEFAULT,
-                         pretrained=False)
+    return random_rcnn()
 
 
 def result_with(boxes, scores) -> InferenceResult:

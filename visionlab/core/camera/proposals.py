@@ -170,7 +170,9 @@ def why_rpn_replaced_it(search: SelectiveSearchResult, rpn: RPNRun | None, compa
              f"({rpn.device}; the backbone itself took {_ms(rpn.backbone_seconds)} and the detector needs it "
              "anyway).")
     if rpn.rpn_seconds > 0:
-        text += f" The RPN was {search.seconds / rpn.rpn_seconds:,.0f}× faster"
+        # Selective search always runs on the CPU: a GPU RPN's ratio compares two machines, and says so.
+        where = "" if rpn.device == "cpu" else f" (on {rpn.device}; selective search on the CPU)"
+        text += f" The RPN was {search.seconds / rpn.rpn_seconds:,.0f}× faster{where}"
         text += (f" and R-CNN would still have run its CNN {len(search.boxes):,} times, where Faster R-CNN cuts "
                  "every box out of one feature map.")
     ss_recall, rpn_stats = comparison.selective_search.recall, comparison.rpn

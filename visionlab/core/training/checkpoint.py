@@ -93,12 +93,18 @@ def build_model_from_checkpoint(path: str | os.PathLike) -> tuple[nn.Module, dic
         model = build_model(spec, tuple(config["input_shape"]), len(config["class_names"]))
     except (TypeError, ValueError, KeyError, RuntimeError) as exc:
         raise CheckpointError(f"{Path(path).name}: cannot rebuild its model ({exc})") from None
-    try:
-        model.load_state_dict(data["state_dict"], strict=True)
-    except RuntimeError as exc:
-        # torch's first line, whole ("Error(s) in loading state_dict for Sequential"): never cut at a length.
-        first = str(exc).strip().splitlines()[0].rstrip(":") if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{Path(path).name}: its weights do not fit a {spec.name} model "
-                              f"(a checkpoint for another model?): {first}") from None
-    model.eval()
+    fit_weights(model, data["state_dict"], f"{Path(path).name}: its weights do not fit a {spec.name} model "
+                "(a checkpoint for another model?)")
     return model, config
+
+
+def fit_weights(model: torch.nn.Module, state_dict: dict, refusal: str) -> None:
+    """Load `state_dict` strictly and put `model` in eval mode; weights that do not fit are a CheckpointError
+    of `refusal` followed by torch's first line ("Error(s) in loading state_dict for Sequential"), whole:
+    never cut at a length."""
+    try:
+        model.load_state_dict(state_dict, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0].rstrip(":") if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{refusal}: {first}") from None
+    model.eval()

@@ -22,6 +22,7 @@ import re
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
@@ -162,13 +163,20 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"{prefix}error: {exc}", file=sys.stderr)
         return 1
+    return train_under_signals(lambda signals: _train(args, config, signals, prefix), prefix)
+
+
+def train_under_signals(train: Callable[[StopSignals], int], prefix: str) -> int:
+    """Run `train` with SIGINT / SIGTERM turned into a clean stop; the exit code: `train`'s own, 2 for settings
+    the trainer refuses (a learning rate out of range, a model too deep), 1 for data that cannot be used (the
+    sentence is for the user)."""
     signals = StopSignals()
     try:
-        return _train(args, config, signals, prefix)
-    except ValueError as exc:  # settings the trainer refuses (a learning rate out of range, a model too deep)
+        return train(signals)
+    except ValueError as exc:
         print(f"{prefix}error: {exc}", file=sys.stderr)
         return 2
-    except UserError as exc:  # data that cannot be used: the sentence is for the user
+    except UserError as exc:
         print(f"{prefix}error: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -19,7 +19,7 @@ from torch import nn
 
 from visionlab.core.atomic import write_bytes
 from visionlab.core.shapes.scenes import CLASSES
-from visionlab.core.training.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint
+from visionlab.core.training.checkpoint import CheckpointError, checkpoint_bytes, fit_weights, load_checkpoint
 from visionlab.core.training.scenes.events import TASKS, SceneConfig
 from visionlab.core.training.scenes.scene_data import SCENE_MEAN, SCENE_STD
 
@@ -72,11 +72,5 @@ def load_scene_model(path: str | os.PathLike) -> tuple[nn.Module, dict]:
         model = _build(task, config["model"], len(config["class_names"]))
     except (TypeError, ValueError, KeyError) as exc:
         raise CheckpointError(f"{name}: cannot rebuild its {task} model ({exc})") from None
-    try:
-        model.load_state_dict(data["state_dict"], strict=True)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0].rstrip(":") if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{name}: its weights do not fit the {task} model its config describes: "
-                              f"{first}") from None
-    model.eval()
+    fit_weights(model, data["state_dict"], f"{name}: its weights do not fit the {task} model its config describes")
     return model, config

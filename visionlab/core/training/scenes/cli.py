@@ -18,7 +18,6 @@ import sys
 import time
 from pathlib import Path
 
-from visionlab.core.errors import UserError
 from visionlab.core.training.scenes.events import SceneConfig
 
 PREFIX = "visionlab train: "
@@ -73,19 +72,9 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"{PREFIX}error: {exc}", file=sys.stderr)
         return 2
-    from visionlab.core.training.headless import StopSignals
+    from visionlab.core.training.headless import train_under_signals
 
-    signals = StopSignals()
-    try:
-        return _train(config, args.out, signals, args.json)
-    except ValueError as exc:  # settings the trainer refuses
-        print(f"{PREFIX}error: {exc}", file=sys.stderr)
-        return 2
-    except UserError as exc:  # data that cannot be used: the sentence is for the user
-        print(f"{PREFIX}error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        signals.restore()
+    return train_under_signals(lambda signals: _train(config, args.out, signals, args.json), PREFIX)
 
 
 def _train(config: SceneConfig, out: str, signals, as_json: bool) -> int:
