@@ -131,7 +131,8 @@ def _live_phase(app, view, heartbeat: _Heartbeat, folder: Path) -> dict:
     seen: dict[int, float] = {}
 
     def record() -> None:  # connected after the tab's own pull: runs right after it, on the GUI thread
-        for row in view.curves.shown_history.get("steps", [])[-8:]:
+        # Every row, not the newest few: a slow snapshot can bring many points at once (the live run is short).
+        for row in view.curves.shown_history.get("steps", []):
             seen.setdefault(int(row["step"]), time.time())
 
     try:

@@ -277,6 +277,9 @@ def test_a_live_band_follows_new_epochs_and_waits_while_its_tab_is_hidden(qtbot,
     x, mean, std = view.groups.band_data("lr0.1", "val_loss")
     np.testing.assert_allclose(mean, values.mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(std, values.std(axis=0, ddof=0), rtol=1e-9)
+    # The table's final values (kept per run by the worker) follow the new epochs too: the last ones written.
+    final = values[:, -1]
+    assert view.groups.table.item(0, 2).text() == f"{final.mean():.3f} ± {final.std():.3f}"
 
 
 def test_the_plots_hold_the_first_twelve_groups_and_the_table_all(qtbot, view, writer, tmp_path):

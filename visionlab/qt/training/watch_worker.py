@@ -31,6 +31,7 @@ from visionlab.core.training.logs import (
     group_runs,
     guess_roles,
     history,
+    run_finals,
     watched_diagnosis,
 )
 from visionlab.qt.common import threads
@@ -114,6 +115,7 @@ class WatchWorker(QThread):
         self._state = WatchSnapshot()
         self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # run -> its step and epoch rows, as numbers
         self._unchanged: dict[str, collections.deque] = {}
+        self._finals: dict[str, dict] = {}  # run -> run_finals() of its current history
 
     # -- called from the GUI thread -----------------------------------------------------------------
     def update_settings(self, **changes) -> None:
@@ -181,7 +183,7 @@ class WatchWorker(QThread):
         state = self._state
         for name in removed:
             for table in (state.histories, state.roles, state.newest_step, state.diagnoses, self._arrays,
-                          self._unchanged):
+                          self._unchanged, self._finals):
                 table.pop(name, None)
         for name in (set(state.runs) if rebuild_all else changed & set(state.runs)):
             run = state.runs[name]
@@ -192,6 +194,7 @@ class WatchWorker(QThread):
                 self._note_unchanged(name, state.revisions[name], built)
                 state.diagnoses[name] = watched_diagnosis(built) if built["epochs"] else ""
             state.histories[name], state.roles[name] = built, roles
+            self._finals[name] = run_finals(built)
             state.newest_step[name] = max((int(s.steps[-1]) for s in run.scalars.values() if len(s.steps)), default=0)
         shown = {name: run for name, run in state.runs.items() if settings.shown is None or name in settings.shown}
         try:
@@ -202,7 +205,7 @@ class WatchWorker(QThread):
             state.groups = {g: [n for n in names if n in shown] for g, names in state.groups.items()}
         state.bands = {group: {key: band([state.histories[n] for n in names], key) for key in BAND_KEYS}
                        for group, names in state.groups.items() if len(names) >= 2}
-        state.table = final_table(state.groups, state.histories)
+        state.table = final_table(state.groups, state.histories, self._finals)
         state.groups_revision += 1
 
     def _note_unchanged(self, name: str, revision: int, built: dict) -> None:

@@ -83,16 +83,27 @@ def band(histories: list[dict], key: str) -> tuple[np.ndarray, np.ndarray, np.nd
     return xs, mean, std, count
 
 
-def final_table(groups: dict[str, list[str]], histories: dict[str, dict]) -> list[dict]:
-    """Per group: the mean and std (ddof=0) over its runs of the last epoch's values and of the best val loss."""
+def final_table(groups: dict[str, list[str]], histories: dict[str, dict],
+                finals: dict[str, dict] | None = None) -> list[dict]:
+    """Per group: the mean and std (ddof=0) over its runs of the last epoch's values and of the best val loss.
+
+    `finals` holds run_finals() of runs whose history has not changed since (the watcher keeps them: a
+    5000-epoch run scanned again for every live point of another run cost 2 s per poll with 200 runs)."""
+    finals = finals or {}
     table = []
     for group, names in groups.items():
-        rows = [histories[name].get("epochs", []) for name in names if name in histories]
-        final = {key: _mean_std(_last_finite(epochs, key) for epochs in rows) for key in FINAL_KEYS}
-        best = _mean_std(min((r["val_loss"] for r in epochs if _finite(r.get("val_loss"))), default=math.nan)
-                         for epochs in rows)
+        per_run = [finals.get(name) or run_finals(histories[name]) for name in names if name in histories]
+        final = {key: _mean_std(one["final"][key] for one in per_run) for key in FINAL_KEYS}
+        best = _mean_std(one["best_val_loss"] for one in per_run)
         table.append({"group": group, "runs": list(names), "final": final, "best_val_loss": best})
     return table
+
+
+def run_finals(history: dict) -> dict:
+    """One run's part of the table: its last finite value of each FINAL_KEYS and its best (lowest) val loss."""
+    epochs = history.get("epochs", [])
+    return {"final": {key: _last_finite(epochs, key) for key in FINAL_KEYS},
+            "best_val_loss": min((r["val_loss"] for r in epochs if _finite(r.get("val_loss"))), default=math.nan)}
 
 
 def _last_finite(epochs: list[dict], key: str) -> float:
