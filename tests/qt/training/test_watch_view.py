@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from visionlab.core.training.diagnosis import diagnose
+from visionlab.qt.training import watch_worker
 from visionlab.qt.training.watch_bands import MIN_REDRAW_S
 from visionlab.qt.training.watch_view import WatchView
 
@@ -241,7 +243,7 @@ def test_a_rewritten_earlier_point_redraws_the_run_instead_of_appending(qtbot, v
     qtbot.waitUntil(lambda: plotted(view, "val_loss")[1] == expected, timeout=WAIT_MS)  # the last value written wins
 
 
-def test_runs_with_equal_hyperparameters_but_the_seed_form_one_group(qtbot, view, writer, tmp_path):
+def test_runs_with_equal_hyperparameters_but_the_seed_form_one_group(qtbot, view, writer, tmp_path, monkeypatch):
     for lr, seed in ((0.1, 0), (0.1, 1), (0.01, 0)):
         folder = tmp_path / f"run_{lr}_{seed}"
         write_epochs(writer, folder, range(1, 4), offset=seed * 0.1)
@@ -253,6 +255,14 @@ def test_runs_with_equal_hyperparameters_but_the_seed_form_one_group(qtbot, view
                     and sorted(view.groups.items) == ["lr=0.01", "lr=0.1"], timeout=WAIT_MS)
     assert view.snapshot.groups["lr=0.1"] == ["run_0.1_0", "run_0.1_1"]
     assert view.groups.table.item(1, 0).text() == "lr=0.1" and view.groups.table.item(1, 1).text() == "2"
+    # Hiding a run regroups without rebuilding any run's history: with 200 long runs that took 9 s, and a new
+    # run joining the list (which re-emits the check boxes) held every live point back that long.
+    built = []
+    real_history = watch_worker.history
+    monkeypatch.setattr(watch_worker, "history", lambda *args: built.append(args[0].name) or real_history(*args))
+    view.run_list.findItems("run_0.1_1", Qt.MatchFlag.MatchExactly, 0)[0].setCheckState(0, Qt.CheckState.Unchecked)
+    qtbot.waitUntil(lambda: view.snapshot.groups.get("lr=0.1") == ["run_0.1_0"], timeout=WAIT_MS)
+    assert built == []
 
 
 def test_a_live_band_follows_new_epochs_and_waits_while_its_tab_is_hidden(qtbot, view, writer, tmp_path):
