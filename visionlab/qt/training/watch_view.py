@@ -116,7 +116,7 @@ class WatchView(QWidget):
         run_page = QWidget()
         run_column = QVBoxLayout(run_page)
         run_column.setContentsMargins(2, 2, 2, 2)
-        self.diagnosis = StatusLine(lines=3)
+        self.diagnosis = StatusLine(lines=4)  # its longest sentences take four lines at 1024×700
         self.smoothing = SmoothingRow()
         self.smoothing.label.setWordWrap(True)  # its long note wraps instead of widening the window at 1024 px
         self.curves = WatchedCurves()
