@@ -157,6 +157,10 @@ def test_the_proposals_view_runs_the_checkpoints_rpn(tmp_path):
     scale = np.array([run.rpn.resize[0], run.rpn.resize[1]] * 2, np.float32)
     np.testing.assert_allclose(run.rpn.boxes * scale, seen[0].numpy(), atol=1e-3)
     assert list(run.rpn.features) == ["0"] and "RPN" in run.summary
+    from visionlab.core.camera.roi_compare import compare_proposal
+
+    comparison = compare_proposal(run, run.rpn.boxes[0])
+    assert "one feature map" in comparison.feature and "FPN" not in comparison.feature  # no FPN in this backbone
 
 
 def test_camera_bench_runs_a_checkpoint_on_the_shape_scenes(tmp_path):

@@ -25,13 +25,22 @@ def noise_boxes(random_weights: bool = True) -> Detections:
 def test_chance_levels_come_from_torchvisions_category_lists():
     assert len(COCO) == 91 and len(VOC) == 21
     assert f"chance 1/91 = {1 / 91:.3f}" in picture_notes(noise_boxes(), OverlayOptions())[0]
-    segmentation = Detections(VOC, semantic=np.zeros((4, 4), np.uint8), confidence=np.full((4, 4), 0.0555, np.float32),
-                              random_weights=True)
+    # Half the pixels won by class 3 at 0.0555..0.07, the other half by background at 0.9 (never coloured).
+    semantic = np.zeros((4, 4), np.uint8)
+    semantic[:2] = 3
+    confidence = np.full((4, 4), 0.9, np.float32)
+    confidence[:2] = np.linspace(0.0555, 0.07, 8, dtype=np.float32).reshape(2, 4)
+    segmentation = Detections(VOC, semantic=semantic, confidence=confidence, random_weights=True)
     notes = picture_notes(segmentation, OverlayOptions())
     assert "RANDOM WEIGHTS" in notes[0] and f"1/21 = {1 / 21:.3f}" in notes[0]
-    assert "0.056..0.056" in notes[1]  # why nothing is drawn, with the real range of the map
+    assert "0.056..0.070" in notes[1]  # why nothing is drawn: the range of the object pixels, not background's
     trained = picture_notes(replace(segmentation, random_weights=False), OverlayOptions())
-    assert trained == [f"no pixel scores >= 0.50: winning probability 0.056..0.056 (chance 1/21 = {1 / 21:.3f})"]
+    assert trained == ["no object pixel scores >= 0.50: their winning probability 0.056..0.070 "
+                       f"(chance 1/21 = {1 / 21:.3f})"]
+    # A map that background wins everywhere says so: no threshold would colour it.
+    background = replace(segmentation, semantic=np.zeros((4, 4), np.uint8), random_weights=False)
+    assert picture_notes(background, OverlayOptions(score_threshold=0.0)) == [
+        "every pixel's winning class is background: nothing to colour"]
 
 
 def test_random_weights_are_written_on_the_frame_and_draw_their_best_boxes():

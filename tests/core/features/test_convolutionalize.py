@@ -1,6 +1,9 @@
 """Convolutionalization: same scores on the classifier's input, a coarse map on a larger one, and each cell
 equal to the original classifier run on the crop under it (checked against the original model itself)."""
 
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -128,9 +131,19 @@ def test_zoo_cells_are_the_classifier_on_crops_without_padding(global_pool):
 
 
 def test_models_without_the_shape_are_refused_in_a_sentence(alex):
-    with pytest.raises(ConvolutionalizeError, match="cannot be convolutionalized") as refused:
+    with pytest.raises(ConvolutionalizeError, match="nothing to convolutionalize") as refused:
         convolutionalize(nn.Sequential(nn.Flatten(), nn.Linear(12, 2)), (3, 2, 2))
-    assert isinstance(refused.value, UserError)
+    assert isinstance(refused.value, UserError) and "Sequential" not in str(refused.value)  # no class names
+    # A trained FCN from the Training Monitor is already convolutional: the sentence says so and where to look.
+    from scene_checkpoints import save_tiny_checkpoint
+
+    from visionlab.core.features.scene_models import scene_parts
+
+    with tempfile.TemporaryDirectory() as folder:
+        path, _ = save_tiny_checkpoint(Path(folder) / "segment.pt", "segment")
+        fcn = scene_parts(path)["model"]
+    with pytest.raises(ConvolutionalizeError, match="already fully convolutional.*Inside the model"):
+        convolutionalize(fcn, (3, 120, 160))
     # On 256 pixels AlexNet's features are 7×7: its adaptive pool averages uneven windows down to 6×6.
     with pytest.raises(ConvolutionalizeError, match="7×7 into 6×6"):
         convolutionalize(alex, (3, 256, 256))

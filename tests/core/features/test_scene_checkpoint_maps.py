@@ -32,6 +32,27 @@ def test_fcn_opens_with_its_layers_and_its_share_of_each_class(tmp_path):
     np.testing.assert_allclose([p.probability for p in view.predictions], shares[best], rtol=1e-4)
     np.testing.assert_allclose(view.activation, first_conv, atol=1e-4)
     assert view.cam is not None and view.cam.shape == (120, 160)
+    # The note says what the first layer really receives (the FCN pads first), seen by a torch hook.
+    seen = []
+    hook = fcn.encoder[0][0].register_forward_hook(lambda _m, args, _out: seen.append(tuple(args[0].shape[-2:])))
+    with torch.inference_mode():
+        fcn(expected_batch)
+    hook.remove()
+    assert seen[0] == (120, 160) and "pads" not in loaded.note  # this one's stride divides 120: nothing to say
+
+
+def test_the_note_says_when_the_fcn_pads_the_picture_before_its_first_layer():
+    from visionlab.core.features.scene_models import _padding_note
+    from visionlab.core.training.scenes.fcn import build_segmenter
+
+    fcn = build_segmenter({"name": "fcn", "width": 4, "levels": 5, "skips": 2}, len(CLASS_NAMES)).eval()
+    seen = []
+    hook = fcn.encoder[0][0].register_forward_hook(lambda _m, args, _out: seen.append(tuple(args[0].shape[-2:])))
+    with torch.inference_mode():
+        fcn(torch.zeros(1, 3, 120, 160))
+    hook.remove()
+    assert seen[0] != (120, 160)  # stride 32 does not divide 120
+    assert f"a 120×160 picture enters its first layer as {seen[0][0]}×{seen[0][1]}" in _padding_note(fcn, (3, 120, 160))
 
 
 def test_detector_opens_as_its_backbone_without_a_top5(tmp_path):

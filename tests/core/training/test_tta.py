@@ -87,3 +87,17 @@ def test_the_line_names_a_one_image_change_instead_of_plus_zero_points():
     assert "5 crops averaged 80.0% (+1 image)" in line  # 4001/5000 = 80.02%
     assert "10 crops and mirrors averaged 78.0% (−2.0 points)" in line  # (3900 − 4000)/5000
     assert "(same)" in tta_line({"five": report(10, 10), "ten": report(10, 10), "epoch": 1})
+
+
+def test_a_loss_says_what_each_view_is_in_the_images_pixels():
+    """On 8×8 digits a 0.875 crop keeps 7×7 pixels (torchvision's center_crop of 7 agrees)."""
+    from torchvision.transforms.functional import center_crop
+
+    side = center_crop(torch.zeros(1, 8, 8), [round(8 * 0.875)]).shape[-1]
+    def report(plain: float, tta: float) -> dict:
+        return {"plain_acc": plain, "tta_acc": tta, "views": 10, "count": 100, "crop_fraction": 0.875,
+                "image_size": (8, 8)}
+
+    lost = tta_line({"five": report(0.95, 0.84), "ten": report(0.95, 0.71), "epoch": 3})
+    assert f"Lost here: each view is a {side}×{side} crop of the 8×8 image" in lost
+    assert "Lost here" not in tta_line({"five": report(0.9, 0.92), "ten": report(0.9, 0.91), "epoch": 3})

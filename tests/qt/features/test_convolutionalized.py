@@ -75,6 +75,7 @@ def test_an_unsupported_model_says_why_in_the_tab(qtbot, panel, monkeypatch) -> 
     panel.panel_shown()
     qtbot.waitUntil(lambda: "No score map" in view.text.text() and not panel.jobs.busy, timeout=WAIT_MS)
     assert "GoogLeNet cannot be convolutionalized here" in view.text.text()
+    assert view.plots.isHidden()  # no empty picture frames under the sentence
 
 
 def test_only_the_newest_request_is_drawn(qtbot, panel, tmp_path) -> None:

@@ -94,9 +94,18 @@ def picture_notes(detections: Detections, options: OverlayOptions) -> list[str]:
     notes = [f"RANDOM WEIGHTS: output is noise ({chance})"] if detections.random_weights else []
     if detections.semantic is not None and detections.confidence is not None:
         if not semantic_visible(detections, options).any():
-            low, high = float(detections.confidence.min()), float(detections.confidence.max())
-            notes.append(f"no pixel scores >= {options.score_threshold:.2f}: winning probability "
-                         f"{low:.3f}..{high:.3f}" + ("" if detections.random_weights else f" ({chance})"))
+            # Background (class 0) is never coloured: the range is of the pixels an object class won.
+            objects = detections.semantic != 0
+            if options.class_filter:
+                allowed = [i for i, name in enumerate(detections.categories) if name in options.class_filter]
+                objects &= np.isin(detections.semantic, allowed)
+            if not objects.any():
+                notes.append("every pixel's winning class is background" + (" or filtered out" if
+                             options.class_filter else "") + ": nothing to colour")
+            else:
+                low, high = float(detections.confidence[objects].min()), float(detections.confidence[objects].max())
+                notes.append(f"no object pixel scores >= {options.score_threshold:.2f}: their winning probability "
+                             f"{low:.3f}..{high:.3f}" + ("" if detections.random_weights else f" ({chance})"))
         return notes
     shown, fallback = boxes_to_draw(detections, options)
     if fallback:

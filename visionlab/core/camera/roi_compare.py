@@ -57,9 +57,10 @@ def detector_feature_map(run: RPNRun, box: np.ndarray) -> FeatureMap:
     level = roi_level(input_box, min(levels), max(levels)) - min(levels)
     name = names[min(level, len(names) - 1)]
     scale = run.spatial_scales[name]
+    # A backbone without an FPN (the Training Monitor's detector) has one map, which torchvision names '0'.
+    where = f"FPN level '{name}' of the detector's backbone" if len(names) > 1 else "the detector's one feature map"
     return FeatureMap(run.features[name], scale, run.resize,
-                      f"FPN level '{name}' of the detector's backbone (stride {1 / scale:g}, "
-                      f"{run.features[name].shape[0]} channels)")
+                      f"{where} (stride {1 / scale:g}, {run.features[name].shape[0]} channels)")
 
 
 @dataclass

@@ -60,9 +60,15 @@ def _parts(model: nn.Module) -> tuple[list[tuple[str, nn.Module]], list[tuple[st
     if isinstance(model, ResNet):
         names = ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool")
         return [(name, getattr(model, name)) for name in names], [("fc", model.fc)]
+    if getattr(model, "fully_convolutional", False):
+        raise ConvolutionalizeError(
+            "this FCN is already fully convolutional: its 1×1 classifier scores every cell at any input size and "
+            "its learned upsampling brings the scores back to pixels. Its class map is drawn live in the Live "
+            "Camera (Open checkpoint…, then the 'Inside the model' tab).")
     raise ConvolutionalizeError(
-        f"{type(model).__name__} cannot be convolutionalized here: this works for AlexNet, VGG, ResNet and the "
-        "Training Monitor's classifiers (a convolutional part, a flatten, then fully connected layers)")
+        "this model has no fully connected layers after its convolutional part (a detector's backbone ends in "
+        "feature maps), so there is nothing to convolutionalize: open AlexNet, VGG, ResNet or a Training "
+        "Monitor classifier (a convolutional part, a flatten, then fully connected layers)")
 
 
 def _pool_inputs(model: nn.Module, modules: Iterable[nn.Module], input_shape: tuple[int, int, int]) -> dict:

@@ -32,6 +32,8 @@ class SegmenterScores(nn.Module):
     Its layers are this module's own children, under the checkpoint's names (encoder.0.0, classifier, …);
     the FCN itself is kept outside the module tree and runs them, so hooks on a layer see its real pass."""
 
+    fully_convolutional = True  # Feature Maps' Convolutionalized tab says so instead of converting it
+
     _fcn: Any  # set with object.__setattr__, so nn.Module does not register it
 
     def __init__(self, fcn: nn.Module) -> None:
@@ -60,7 +62,7 @@ def scene_parts(path: str | Path) -> dict:
         return {"model": scores, "categories": classes, "input_shape": shape,
                 "mean": tuple(normalize.get("mean") or ()) or None, "std": tuple(normalize.get("std") or ()) or None,
                 "note": f"trained segmentation FCN {name}: the top-5 is each class's mean probability over the "
-                        "picture's pixels", "default_layer": convs[0] if convs else "",
+                        f"picture's pixels{_padding_note(model, shape)}", "default_layer": convs[0] if convs else "",
                 "cam_layer": "classifier" if hasattr(model, "classifier") else (convs[-1] if convs else ""),
                 "scores_note": ""}
     backbone = model.backbone.eval()
@@ -70,6 +72,16 @@ def scene_parts(path: str | Path) -> dict:
             "mean": tuple(float(v) for v in transform.image_mean), "std": tuple(float(v) for v in transform.image_std),
             "note": f"trained Faster R-CNN {name}: its backbone", "default_layer": convs[0] if convs else "",
             "cam_layer": "", "scores_note": DETECTOR_SCORES}
+
+
+def _padding_note(fcn: Any, shape: tuple[int, ...]) -> str:
+    """Why the first layer's formula reads another height or width than the picture: the FCN pads first."""
+    stride, (height, width) = int(getattr(fcn, "stride", 1)), (int(shape[-2]), int(shape[-1]))
+    padded = (height + -height % stride, width + -width % stride)
+    if padded == (height, width):
+        return ""
+    return (f"; it pads each picture with zeros to a multiple of its stride {stride}, so a {height}×{width} picture "
+            f"enters its first layer as {padded[0]}×{padded[1]}")
 
 
 def scene_sample(input_shape: tuple[int, ...]) -> np.ndarray:

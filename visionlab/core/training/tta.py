@@ -87,7 +87,8 @@ def tta_report(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cro
     labels = labels.cpu()
     return {"plain_acc": float((plain.argmax(1) == labels).float().mean()),
             "tta_acc": float((averaged.argmax(1) == labels).float().mean()),
-            "views": VIEWS[crops], "count": len(labels), "crop_fraction": crop_fraction}
+            "views": VIEWS[crops], "count": len(labels), "crop_fraction": crop_fraction,
+            "image_size": (int(images.shape[-2]), int(images.shape[-1]))}
 
 
 def run_tta(run_folder: str | Path, *, progress: Callable | None = None, should_stop=None) -> dict:
@@ -125,8 +126,8 @@ def run_tta(run_folder: str | Path, *, progress: Callable | None = None, should_
 
 
 def tta_line(result: dict) -> str:
-    """The sentence the Training Monitor shows, from the measured numbers only (kept short: two lines at
-    1024 px)."""
+    """The sentence the Training Monitor shows, from the measured numbers only (at most five lines at 1024 px,
+    the row's height)."""
     five, ten = result["five"], result["ten"]
     epoch = f"best.pt, epoch {result['epoch']}" if result.get("epoch") else "best.pt"
     parts = [f"On {ten['count']} held-out test images ({epoch}): 1 view {ten['plain_acc']:.1%}"]
@@ -137,4 +138,11 @@ def tta_line(result: dict) -> str:
         effect = "same" if images == 0 else (f"{change:+.1f} points" if abs(change) >= 0.05 else
                                              f"{images:+d} image{'s' if abs(images) > 1 else ''}").replace("-", "−")
         parts.append(f"{name} averaged {report['tta_acc']:.1%} ({effect})")
-    return " · ".join(parts) + f"; each crop {five['crop_fraction']:.3g} of the side."
+    line = " · ".join(parts) + f"; each crop {five['crop_fraction']:.3g} of the side."
+    if "image_size" in five and min(five["tta_acc"], ten["tta_acc"]) < five["plain_acc"]:
+        # Why averaging can lose: say what each view is, in the images' own pixels.
+        height, width = five["image_size"]
+        crop = f"{crop_side(height, five['crop_fraction'])}×{crop_side(width, five['crop_fraction'])}"
+        line += (f" Lost here: each view is a {crop} crop of the {height}×{width} image stretched back, and half "
+                 "of the ten are mirrored (a mirrored digit can read as another).")
+    return line

@@ -239,11 +239,12 @@ class ProposalsView(QWidget):
         self.grid.set_picture(3, grid_picture(pooled, low, high), "RoI max pool 7×7")
         self.grid.set_picture(4, grid_picture(aligned, low, high), "RoIAlign 7×7")
         difference = np.abs(pooled - aligned)
-        self.grid.set_picture(5, grid_picture(difference, 0.0, high - low), f"|difference| ≤ {difference.max():.3g}")
+        self.grid.set_picture(5, grid_picture(difference, 0.0, high - low),
+                              f"|difference|, largest {difference.max():.3g}")
         method = "selective search" if self.chosen[0] == 0 else "RPN"
         key = (f"<span style='color: rgb{BIN_COLOR}'>■</span> RoI pool bins, <span style='color: rgb{POINT_COLOR}'>"
                f"●</span> RoIAlign samples, □ the box; both 7×7 grids share one colour scale {low:.3g}…{high:.3g}, "
-               f"the difference runs from 0 to {high - low:.3g}.")
+               f"the difference picture's scale runs from 0 to {high - low:.3g} (its largest value is in its title).")
         self.roi_note.setText(f"<b>{method} box {self.chosen[1]}</b>: " + " ".join(
             quantization_lines(comparison, channel)) + "<br>" + key)
 

@@ -113,6 +113,7 @@ class ConvolutionalizedView(QWidget):
 
     def _on_failed(self, message: str) -> None:
         self._clear(f"No score map: {html.escape(message)}")
+        self.plots.hide()  # two titles over an empty white area would look like a picture that failed to draw
 
     def _clear(self, text: str) -> None:
         for item in (self.picture_item, self.heat_item, self.best_item):
@@ -122,6 +123,7 @@ class ConvolutionalizedView(QWidget):
 
     def _on_result(self, result: ScoreMap) -> None:
         self.result = result
+        self.plots.show()
         kept = self.class_box.currentData()
         peak = result.probabilities.reshape(len(result.probabilities), -1).max(axis=1)
         listed = [int(i) for i in np.argsort(-peak)[:CLASSES_LISTED]]

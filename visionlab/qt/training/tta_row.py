@@ -31,7 +31,7 @@ class TTARow(QWidget):
                                "(and their mirrors), average the probabilities. Measured on this run's "
                                "held-out test share with its best.pt weights.")
         self.button.clicked.connect(self.measure)
-        self.line = StatusLine(lines=2)
+        self.line = StatusLine(lines=5)  # the numbers, then why averaging lost (if it did), at 1024×700
         row = row_layout(self)
         row.addWidget(self.button)
         row.addWidget(self.line, 1)
