@@ -120,15 +120,22 @@ def test_propose_says_why_with_the_measured_numbers(rcnn):
     boxes, milliseconds = len(run.search.boxes), 1000 * run.search.seconds
     assert f"{boxes:,} boxes in {milliseconds:.0f} ms on the CPU" in run.summary
     assert f"the RPN: {len(run.rpn.boxes):,} in " in run.summary and "shared features" in run.summary
-    assert f"{run.search.seconds / run.rpn.rpn_seconds:,.0f}× faster" in run.summary
-    ss_recall = 100 * run.comparison.selective_search.recall
-    assert f"selective search {ss_recall:.0f}%" in run.summary and run.rpn_note == ""
-    assert "selective search on the CPU)" not in run.summary  # both ran on the CPU: nothing to warn about
-    # An RPN on a GPU: the ratio compares two machines, and the sentence says which.
     from dataclasses import replace
 
     from visionlab.core.camera.proposals import why_rpn_replaced_it
 
+    def pace(search_s: float, rpn_s: float) -> str:
+        return why_rpn_replaced_it(replace(run.search, seconds=search_s), replace(run.rpn, rpn_seconds=rpn_s),
+                                   run.comparison)
+
+    assert "The RPN was 200× faster and" in pace(2.0, 0.01)
+    assert "The RPN was 2.5× faster and" in pace(0.5, 0.2)
+    assert "The RPN was 47× slower, and" in pace(0.024, 1.116)  # a big backbone on a small searched frame
+    assert "The RPN was 2.0× slower, and" in pace(0.5, 1.0)
+    ss_recall = 100 * run.comparison.selective_search.recall
+    assert f"selective search {ss_recall:.0f}%" in run.summary and run.rpn_note == ""
+    assert "selective search on the CPU)" not in run.summary  # both ran on the CPU: nothing to warn about
+    # An RPN on a GPU: the ratio compares two machines, and the sentence says which.
     on_gpu = why_rpn_replaced_it(run.search, replace(run.rpn, device="cuda"), run.comparison)
     assert "× faster (on cuda; selective search on the CPU)" in on_gpu
 
@@ -159,3 +166,9 @@ def test_recall_is_counted_against_the_scenes_true_boxes_when_the_picture_is_the
     boxes, note = reference_boxes(None, InferenceResult(Frame(source.render(41), 0.0, 40), detections), source)
     np.testing.assert_array_equal(boxes, detections.boxes[:1])
     assert "1 detection(s)" in note and "scoring ≥ 0.5" in note
+    # A random-weights model's boxes are noise, however high they score: no recall is counted against them.
+    from dataclasses import replace
+
+    noise = InferenceResult(Frame(source.render(41), 0.0, 40), replace(detections, random_weights=True))
+    boxes, note = reference_boxes(None, noise, source)
+    assert boxes is None and "random weights" in note

@@ -125,3 +125,20 @@ def test_broken_folders_get_one_sentence(written, tmp_path, damage, words) -> No
     with pytest.raises(UserError) as error:
         read_coco(tmp_path)
     assert words in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_folder_of_someone_elses_files_is_refused_and_left_as_it_was(tmp_path) -> None:
+    photos = tmp_path / "photos"
+    (photos / "images").mkdir(parents=True)
+    (photos / "images" / "holiday.jpg").write_bytes(b"my photo")
+    with pytest.raises(UserError, match=r"holds files VisionLab did not write \(holiday.jpg\)"):
+        write_coco(photos, make_scenes(1, 0))
+    assert (photos / "images" / "holiday.jpg").read_bytes() == b"my photo"
+    assert sorted(p.name for p in photos.iterdir()) == ["images"]  # no staging folder left behind
+    other = tmp_path / "other"
+    other.mkdir()
+    foreign = json.dumps({"info": {"description": "my labels"}, "images": [], "annotations": []})
+    (other / "annotations.json").write_text(foreign)
+    with pytest.raises(UserError, match="annotations.json that VisionLab did not write"):
+        write_coco(other, make_scenes(1, 0))
+    assert (other / "annotations.json").read_text() == foreign

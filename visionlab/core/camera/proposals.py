@@ -132,6 +132,9 @@ def reference_boxes(detector: Any, result: Any, source: Any = None) -> tuple[np.
     name = getattr(detector, "name", "the model")
     if detections is None or not len(detections.boxes):
         return None, f"No recall: {name} reported no boxes on this frame to count it against."
+    if detections.random_weights:  # its boxes are noise, whatever they score: not objects to find
+        return None, (f"No recall: {name} runs with random weights, so its boxes are not objects to count it "
+                      "against (the random shape scenes source gives true boxes).")
     keep = detections.scores >= REFERENCE_SCORE
     if not keep.any():
         return None, f"No recall: {name} found nothing scoring ≥ {REFERENCE_SCORE:g} on this frame to count it against."
@@ -172,9 +175,13 @@ def why_rpn_replaced_it(search: SelectiveSearchResult, rpn: RPNRun | None, compa
     if rpn.rpn_seconds > 0:
         # Selective search always runs on the CPU: a GPU RPN's ratio compares two machines, and says so.
         where = "" if rpn.device == "cpu" else f" (on {rpn.device}; selective search on the CPU)"
-        text += f" The RPN was {search.seconds / rpn.rpn_seconds:,.0f}× faster{where}"
-        text += (f" and R-CNN would still have run its CNN {len(search.boxes):,} times, where Faster R-CNN cuts "
-                 "every box out of one feature map.")
+        ratio = search.seconds / rpn.rpn_seconds
+        # A big backbone on a small searched frame can make the RPN the slower one: then it says so.
+        pace = (f"{ratio:,.0f}× faster" if ratio >= 10 else f"{ratio:.1f}× faster" if ratio >= 1
+                else f"{1 / ratio:.1f}× slower" if ratio > 0.1 else f"{1 / ratio:,.0f}× slower")
+        text += f" The RPN was {pace}{where}"
+        text += (f"{',' if ratio < 1 else ''} and R-CNN would still have run its CNN {len(search.boxes):,} times, "
+                 "where Faster R-CNN cuts every box out of one feature map.")
     ss_recall, rpn_stats = comparison.selective_search.recall, comparison.rpn
     if ss_recall is not None and rpn_stats is not None and rpn_stats.recall is not None:
         text += (f" Recall at IoU ≥ {RECALL_IOU:g} of the {comparison.references} reference box(es): selective "

@@ -43,6 +43,7 @@ def write_coco(folder: str | os.PathLike, scenes: Iterable[Scene], categories: S
     atomically, comes last. An interrupted write leaves no annotations.json, never a mixed folder.
     """
     root = Path(folder)
+    _refuse_foreign_data(root)
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".images-", dir=root))
     try:
@@ -57,7 +58,7 @@ def write_coco(folder: str | os.PathLike, scenes: Iterable[Scene], categories: S
         shutil.rmtree(staging, ignore_errors=True)
         raise
     document = {
-        "info": {"description": "VisionLab random shape scenes", "version": "1"},
+        "info": {"description": DESCRIPTION, "version": "1"},
         "images": images,
         "annotations": annotations,
         "categories": [{"id": i + 1, "name": name, "supercategory": "shape"} for i, name in enumerate(categories)],
@@ -66,6 +67,34 @@ def write_coco(folder: str | os.PathLike, scenes: Iterable[Scene], categories: S
     write_text(path, json.dumps(document))
     shutil.rmtree(retired, ignore_errors=True)
     return path
+
+
+DESCRIPTION = "VisionLab random shape scenes"
+
+
+def _refuse_foreign_data(root: Path) -> None:
+    """Writing replaces images/ and annotations.json: only where they are scenes VisionLab wrote before.
+
+    A folder with someone's photos or another data set's annotations is refused, with nothing changed."""
+    ours: set[str] | None = None
+    annotations = root / ANNOTATIONS
+    if annotations.exists():
+        try:
+            document = json.loads(annotations.read_text(encoding="utf-8"))
+            if document.get("info", {}).get("description") == DESCRIPTION:
+                ours = {Path(entry["file_name"]).name for entry in document.get("images", [])}
+        except (OSError, ValueError, AttributeError, KeyError, TypeError):
+            pass
+        if ours is None:
+            raise CocoError(f"{root} already holds an annotations.json that VisionLab did not write: choose an "
+                            "empty or new folder (nothing was changed).")
+    images = root / IMAGES
+    if images.is_dir():
+        others = sorted(p.name for p in images.iterdir() if ours is None or p.name not in ours)
+        if others:
+            raise CocoError(f"{root / IMAGES} holds files VisionLab did not write ({others[0]}"
+                            f"{f' and {len(others) - 1} more' if len(others) > 1 else ''}): choose an empty or new "
+                            "folder (nothing was changed).")
 
 
 def _write_images(staging: Path, scenes: Iterable[Scene]) -> tuple[list[dict], list[dict]]:
