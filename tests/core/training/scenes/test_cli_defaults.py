@@ -31,3 +31,12 @@ def test_the_help_states_the_defaults_that_run():
     detect = SceneConfig.for_task("detect")
     assert f"{detect.weight_decay:g} (detect)" in text and f"{detect.epochs} (detect)" in text
     assert f"{SceneConfig.for_task('segment').lr:g} (segment)" in text
+
+
+@pytest.mark.parametrize("change", [{"time_budget_s": float("nan")}, {"time_budget_s": -1.0},
+                                    {"frame_width": 100_000}])
+def test_settings_that_would_never_stop_or_cannot_fit_are_refused(change):
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match="time budget|at most 4096"):
+        replace(SceneConfig.for_task("segment"), **change).validate()

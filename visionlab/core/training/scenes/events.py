@@ -51,6 +51,10 @@ class SceneConfig:
             raise ValueError("the learning rate must be a positive number")
         if self.frame_width < 64 or self.frame_height < 64:
             raise ValueError("frames must be at least 64×64 pixels")
+        if self.frame_width > 4096 or self.frame_height > 4096:  # as `visionlab shapes`: memory, not a traceback
+            raise ValueError("frames must be at most 4096×4096 pixels")
+        if self.time_budget_s is not None and not (math.isfinite(self.time_budget_s) and self.time_budget_s > 0):
+            raise ValueError("the time budget must be a positive number of seconds")  # NaN would never stop
 
     def to_dict(self) -> dict:
         return asdict(self)
