@@ -40,3 +40,18 @@ def test_settings_that_would_never_stop_or_cannot_fit_are_refused(change):
 
     with pytest.raises(ValueError, match="time budget|at most 4096"):
         replace(SceneConfig.for_task("segment"), **change).validate()
+
+
+def test_a_file_as_the_run_folder_or_a_missing_gpu_is_one_sentence(tmp_path, capsys, monkeypatch):
+    import torch
+
+    from visionlab.core.training.headless import main
+
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    assert main(["--task", "detect", "--data", "shapes", "--out", str(a_file)]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err and a_file.read_text() == "mine"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main(["--task", "segment", "--data", "shapes", "--out", str(tmp_path / "r"), "--device", "cuda"]) == 2
+    err = capsys.readouterr().err
+    assert "needs an NVIDIA GPU" in err and "Traceback" not in err and not (tmp_path / "r").exists()

@@ -67,8 +67,15 @@ def main(args: argparse.Namespace) -> int:
         return 2
     try:
         config = config_from(args)
+        if Path(args.out).exists() and not Path(args.out).is_dir():
+            raise ValueError(f"{args.out} is a file, not a folder: choose another --out")
         if (Path(args.out) / "run.json").exists():
             raise ValueError(f"{args.out} already holds a run: choose another --out")
+        import torch
+
+        if args.device == "cuda" and not torch.cuda.is_available():
+            raise ValueError("--device cuda needs an NVIDIA GPU and its driver, and this machine shows none: "
+                             "use --device cpu or auto")
     except ValueError as exc:
         print(f"{PREFIX}error: {exc}", file=sys.stderr)
         return 2
