@@ -97,8 +97,7 @@ def picture_notes(detections: Detections, options: OverlayOptions) -> list[str]:
             # Background (class 0) is never coloured: the range is of the pixels an object class won.
             objects = detections.semantic != 0
             if options.class_filter:
-                allowed = [i for i, name in enumerate(detections.categories) if name in options.class_filter]
-                objects &= np.isin(detections.semantic, allowed)
+                objects &= np.isin(detections.semantic, _allowed_labels(detections, options))
             if not objects.any():
                 notes.append("every pixel's winning class is background" + (" or filtered out" if
                              options.class_filter else "") + ": nothing to colour")
@@ -187,6 +186,10 @@ def classes_in_view(detections: Detections, options: OverlayOptions) -> list[tup
     return [(label, detections.label_name(label)) for label in labels]
 
 
+def _allowed_labels(detections: Detections, options: OverlayOptions) -> list[int]:
+    return [i for i, name in enumerate(detections.categories) if name in options.class_filter]
+
+
 def semantic_visible(detections: Detections, options: OverlayOptions) -> np.ndarray:
     """The argmax map with background, low-confidence and filtered-out pixels set to 0 (not drawn)."""
     assert detections.semantic is not None, "semantic_visible needs a semantic model's detections"
@@ -194,8 +197,7 @@ def semantic_visible(detections: Detections, options: OverlayOptions) -> np.ndar
     if detections.confidence is not None:
         semantic[detections.confidence < options.score_threshold] = 0
     if options.class_filter:
-        allowed = [i for i, name in enumerate(detections.categories) if name in options.class_filter]
-        semantic[~np.isin(semantic, allowed)] = 0
+        semantic[~np.isin(semantic, _allowed_labels(detections, options))] = 0
     return semantic
 
 
