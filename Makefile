@@ -19,11 +19,17 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q --no-deps facenet-pytorch==2.6.0
 	touch $(STAMP)
 
-run: $(STAMP)
+# The compiled Korean catalog: rebuilt whenever a catalog source changes (the app also builds it at first run).
+CATALOG_SOURCES := $(wildcard resources/translations/*/LC_MESSAGES/*.po)
+CATALOGS := resources/translations/ko/LC_MESSAGES/visionlab.mo
+$(CATALOGS): $(STAMP) $(CATALOG_SOURCES)
+	$(PY) -m visionlab.core.i18n_compile
+
+run: $(STAMP) $(CATALOGS)
 	$(VENV)/bin/visionlab
 
 # The lint contracts run first: a broken import boundary or type error fails `make test` (and CI).
-test: $(STAMP) lint
+test: $(STAMP) $(CATALOGS) lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
 	@if command -v xvfb-run >/dev/null 2>&1; then \
 		QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1280x1024x24" $(PY) -m pytest -q -p no:cacheprovider -m xvfb tests; \

@@ -48,3 +48,24 @@ def private_data_dir(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("visionlab-home")
     monkeypatch.setenv("VISIONLAB_HOME", str(home))
     return home
+
+
+@pytest.fixture(autouse=True)
+def english_by_default():
+    """The suite runs in English (tests assert English texts); a Korean test switches and is switched back."""
+    from visionlab.core import i18n
+
+    i18n.set_language("en")
+    yield
+    i18n.set_language("en")
+
+
+@pytest.fixture
+def korean():
+    """Korean texts for this test (the catalog compiled from the current sources)."""
+    from visionlab.core import i18n
+
+    i18n.reload_catalogs()
+    assert i18n.set_language("ko") == "ko"
+    yield
+    i18n.set_language("en")

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from visionlab import __version__
 from visionlab.core import paths
+from visionlab.core.i18n import _
 from visionlab.qt.common import gui_gc
 
 log = logging.getLogger("visionlab")
@@ -46,11 +47,12 @@ class _ErrorBridge(QObject):
         self._open_dialogs: list[QMessageBox] = []
 
     def _show(self, summary: str, details: str) -> None:
-        box = QMessageBox(QMessageBox.Icon.Critical, "VisionLab: unexpected error",
-                          f"{summary}\n\nThe app keeps running. Details were written to\n{paths.log_file()}")
+        box = QMessageBox(QMessageBox.Icon.Critical, _("VisionLab: unexpected error"),
+                          _("{summary}\n\nThe app keeps running. Details were written to\n{log}").format(
+                              summary=summary, log=paths.log_file()))
         box.setDetailedText(details)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.finished.connect(lambda _=0, b=box: self._open_dialogs.remove(b) if b in self._open_dialogs else None)
+        box.finished.connect(lambda _code=0, b=box: self._open_dialogs.remove(b) if b in self._open_dialogs else None)
         self._open_dialogs.append(box)
         box.open()  # non-modal: an error must never freeze the window
 
@@ -78,16 +80,26 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def run_gui(panel_id: str | None = None, watch: str | None = None) -> int:
+def run_gui(panel_id: str | None = None, watch: str | None = None, language: str | None = None) -> int:
     """The app's window until it closes (`visionlab` has checked `display_check` before importing this);
-    `watch`: a TensorBoard log folder the Training panel watches (`visionlab monitor LOGDIR`)."""
+    `watch`: a TensorBoard log folder the Training panel watches (`visionlab monitor LOGDIR`); `language`:
+    'ko' / 'en' from the command line (else the settings' choice, else the system's)."""
     setup_logging()
     app = create_application()
     bridge = install_exception_hooks()  # noqa: F841 (kept alive for the app's lifetime)
+    from visionlab.qt.common.language import apply_language, chosen_language, font_problem
     from visionlab.qt.main_window import MainWindow
 
-    window = MainWindow(settings=make_settings(), initial_panel=panel_id)
+    settings = make_settings()
+    used = apply_language(chosen_language(settings, language))  # before any widget is built
+    window = MainWindow(settings=settings, initial_panel=panel_id)
     window.show()
+    problem = font_problem(used)
+    if problem:
+        log.warning("no Hangul font: %s", problem)
+        box = QMessageBox(QMessageBox.Icon.Warning, "VisionLab", problem, parent=window)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
     if watch is not None:
         window.watch_folder(watch)
     log.info("VisionLab %s started (platform %s, pid %d)", __version__, app.platformName(), os.getpid())

@@ -9,14 +9,17 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
 from visionlab import __version__
-from visionlab.core import paths
+from visionlab.core import i18n, paths
+from visionlab.core.i18n import _
 from visionlab.qt.common import threads
 from visionlab.qt.common.first_paint import FirstPaintWatcher
+from visionlab.qt.common.language import apply_language, font_problem, save_language
 from visionlab.qt.common.torch_loader import TorchLoader
+from visionlab.qt.lessons.dock import LessonsDock
 from visionlab.qt.panel import Panel, PanelInfo, available_panels
 
 log = logging.getLogger(__name__)
@@ -34,7 +37,7 @@ class PanelSlot(QWidget):
         self._settings = settings
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
-        self._message = QLabel("Loading torch and torchvision…" if info.needs_torch else "Loading…")
+        self._message = QLabel(_("Loading torch and torchvision…") if info.needs_torch else _("Loading…"))
         self._message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._layout.addWidget(self._message)
 
@@ -44,7 +47,8 @@ class PanelSlot(QWidget):
                 self.panel = self.info.load_class()(parent=self)
             except Exception as exc:  # a broken panel must not take the app down
                 log.exception("could not create panel %s", self.info.panel_id)
-                self._message.setText(f"The {self.info.title} panel could not start:\n{type(exc).__name__}: {exc}")
+                self._message.setText(_("The {panel} panel could not start:\n{error}").format(
+                    panel=_(self.info.title), error=f"{type(exc).__name__}: {exc}"))
                 return None
             self._message.hide()
             self._layout.addWidget(self.panel)
@@ -77,8 +81,10 @@ class MainWindow(QMainWindow):
         for info in available_panels():
             slot = PanelSlot(info, settings)
             self.slots[info.panel_id] = slot
-            self.tabs.addTab(slot, info.title)
-        self.device_label = QLabel("Device: loading torch…")
+            self.tabs.addTab(slot, _(info.title))
+        self.lessons_dock: LessonsDock | None = None  # built once torch is loaded (lessons' claims use it)
+        self._lessons_wanted: bool | None = None  # shown / hidden as asked before the dock existed
+        self.device_label = QLabel(_("Device: loading torch…"))
         self.statusBar().addPermanentWidget(self.device_label)
         self._build_menus()
         self._restore_geometry()
@@ -116,7 +122,7 @@ class MainWindow(QMainWindow):
             if panel is not None:
                 panel.panel_shown()
                 self._start_pending_watch()
-                self.statusBar().showMessage(self._current.info.title, 2000)
+                self.statusBar().showMessage(_(self._current.info.title), 2000)
 
     def _link_panel(self, panel_id: str, panel: Panel) -> None:
         """The links between panels, made when a panel is created: a model trained in the Training Monitor
@@ -143,14 +149,15 @@ class MainWindow(QMainWindow):
 
     def _on_torch_loaded(self, device: str) -> None:
         self.torch_ready = True
-        self.device_label.setText(f"Device: {device}")
+        self.device_label.setText(_("Device: {device}").format(device=device))
         self._on_tab_changed(self.tabs.currentIndex())
+        self._build_lessons_dock()
 
     def _on_torch_failed(self, message: str) -> None:
-        self.device_label.setText("Device: torch unavailable")
+        self.device_label.setText(_("Device: torch unavailable"))
         for slot in self.slots.values():
             if slot.info.needs_torch:
-                slot.show_error(f"This panel needs torch, which failed to import:\n{message}")
+                slot.show_error(_("This panel needs torch, which failed to import:\n{error}").format(error=message))
 
     # -- painting and start-up ----------------------------------------------------------------------
     def _on_first_paint(self) -> None:
@@ -161,28 +168,101 @@ class MainWindow(QMainWindow):
 
     # -- menus --------------------------------------------------------------------------------------
     def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        save_png = QAction("Save panel as PNG…", self, shortcut=QKeySequence("Ctrl+Shift+S"))
+        file_menu = self.menuBar().addMenu(_("&File"))
+        save_png = QAction(_("Save panel as PNG…"), self, shortcut=QKeySequence("Ctrl+Shift+S"))
         save_png.triggered.connect(self._save_panel_png)
         file_menu.addAction(save_png)
-        watch = QAction("Watch folder…", self)  # a TensorBoard log folder, on the Training panel
+        watch = QAction(_("Watch folder…"), self)  # a TensorBoard log folder, on the Training panel
         watch.triggered.connect(self._choose_watch_folder)
         file_menu.addAction(watch)
-        quit_action = QAction("Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        quit_action = QAction(_("Quit"), self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
-        view_menu = self.menuBar().addMenu("&Panels")
+        view_menu = self.menuBar().addMenu(_("&Panels"))
         for number, panel_id in enumerate(self.slots, start=1):
-            action = QAction(self.slots[panel_id].info.title, self, shortcut=QKeySequence(f"Ctrl+{number}"))
-            action.triggered.connect(lambda _=False, pid=panel_id: self.show_panel(pid))
+            action = QAction(_(self.slots[panel_id].info.title), self, shortcut=QKeySequence(f"Ctrl+{number}"))
+            action.triggered.connect(lambda _checked=False, pid=panel_id: self.show_panel(pid))
             view_menu.addAction(action)
-        help_menu = self.menuBar().addMenu("&Help")
-        about = QAction("About VisionLab", self, shortcut=QKeySequence("F1"))
+        settings_menu = self.menuBar().addMenu(_("&Settings"))
+        language_menu = settings_menu.addMenu(_("Language"))
+        self.language_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        for code, name in (("en", "English"), ("ko", "한국어")):  # each in its own language
+            action = QAction(name, self, checkable=True, checked=(code == i18n.language()))
+            action.triggered.connect(lambda _checked=False, c=code: self.choose_language(c))
+            group.addAction(action)
+            language_menu.addAction(action)
+            self.language_actions[code] = action
+        help_menu = self.menuBar().addMenu(_("&Help"))
+        self.lessons_action = QAction(_("Lesson of this view"), self, shortcut=QKeySequence("F1"))
+        self.lessons_action.triggered.connect(self.open_lesson_of_view)
+        help_menu.addAction(self.lessons_action)
+        toggle = QAction(_("Show or hide the lessons"), self, shortcut=QKeySequence("Ctrl+L"))
+        toggle.triggered.connect(self.toggle_lessons)
+        help_menu.addAction(toggle)
+        about = QAction(_("About VisionLab"), self)
         about.triggered.connect(self.show_about)
         help_menu.addAction(about)
 
+    # -- lessons and language -----------------------------------------------------------------------
+    def _build_lessons_dock(self) -> None:
+        if self.lessons_dock is not None:
+            return
+        try:
+            self.lessons_dock = LessonsDock(self)
+        except Exception as exc:  # the lab works without its lessons
+            log.exception("the lessons could not be loaded")
+            self.statusBar().showMessage(_("The lessons could not be loaded: {error}").format(error=exc), 10000)
+            return
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.lessons_dock)
+        wanted = self._lessons_wanted
+        if wanted is None:
+            wanted = str(self.settings.value("window/lessons_visible", "false")) == "true"
+        self.lessons_dock.setVisible(wanted)
+        self.lessons_dock.resize(380, self.lessons_dock.height())
+
+    def toggle_lessons(self) -> None:
+        if self.lessons_dock is None:
+            self._lessons_wanted = not self._lessons_wanted
+            self.statusBar().showMessage(_("The lessons open once torch is loaded…"), 3000)
+            return
+        self.lessons_dock.setVisible(not self.lessons_dock.isVisible())
+
+    def open_lesson_of_view(self) -> None:
+        """F1: the lessons, on the lesson of the panel on screen."""
+        if self.lessons_dock is None:
+            self._lessons_wanted = True
+            self.statusBar().showMessage(_("The lessons open once torch is loaded…"), 3000)
+            return
+        current = self.tabs.currentWidget()
+        if isinstance(current, PanelSlot):
+            lesson_id = self.lessons_dock.lesson_for_panel(current.info.panel_id)
+            if lesson_id is not None:
+                self.lessons_dock.show_lesson(lesson_id)
+        self.lessons_dock.show()
+        self.lessons_dock.raise_()
+
+    def choose_language(self, code: str) -> QMessageBox | None:
+        """Saved for the next start; the lessons switch now. The panels' texts were made when they were
+        built, and rebuilding them would lose what is running, so the window says so instead."""
+        if code == i18n.language():
+            return None
+        save_language(self.settings, code)
+        apply_language(code)
+        if self.lessons_dock is not None:
+            self.lessons_dock.retranslate()
+        box = QMessageBox(QMessageBox.Icon.Information, _("Language"), _(
+            "The lessons are shown in the new language now. The rest of the window changes at the next start "
+            "of VisionLab; your runs, settings and lesson progress are kept."), parent=self)
+        problem = font_problem(code)
+        if problem:
+            box.setInformativeText(problem)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        return box
+
     def _choose_watch_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Watch a TensorBoard log folder")
+        folder = QFileDialog.getExistingDirectory(self, _("Watch a TensorBoard log folder"))
         if folder:
             self.watch_folder(folder)
 
@@ -200,21 +280,23 @@ class MainWindow(QMainWindow):
             panel.watch_folder(folder)
 
     def show_about(self) -> QMessageBox:
-        box = QMessageBox(QMessageBox.Icon.Information, "About VisionLab", (
-            f"<b>VisionLab {__version__}</b><br>A visual lab for learning deep learning: optimizers on "
+        box = QMessageBox(QMessageBox.Icon.Information, _("About VisionLab"), _(
+            "<b>VisionLab {version}</b><br>A visual lab for learning deep learning: optimizers on "
             "loss surfaces, live training, conv feature maps and live detection.<br><br>"
-            f"Settings and runs: {paths.data_dir()}<br>Log: {paths.log_file()}<br><br>"
-            "Shortcuts: Ctrl+1…4 switch panels, Ctrl+Shift+S saves the panel as PNG, F1 this box, Ctrl+Q quits."),
-            parent=self)
+            "Settings and runs: {data}<br>Log: {log}<br><br>"
+            "Shortcuts: Ctrl+1…4 switch panels, F1 the lesson of this view, Ctrl+L shows or hides the lessons, "
+            "Ctrl+Shift+S saves the panel as PNG, Ctrl+Q quits.").format(
+                version=__version__, data=paths.data_dir(), log=paths.log_file()), parent=self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
         return box
 
     def _save_panel_png(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save panel as PNG", str(paths.subdir("exports")), "PNG (*.png)")
+        path, _filter = QFileDialog.getSaveFileName(self, _("Save panel as PNG"), str(paths.subdir("exports")),
+                                                    "PNG (*.png)")
         if path:
             if not self.tabs.currentWidget().grab().save(path):
-                QMessageBox.warning(self, "Save failed", f"Could not write {path}.")
+                QMessageBox.warning(self, _("Save failed"), _("Could not write {path}.").format(path=path))
 
     # -- settings and shutdown ----------------------------------------------------------------------
     def _restore_geometry(self) -> None:
@@ -227,6 +309,8 @@ class MainWindow(QMainWindow):
         current = self.tabs.currentWidget()
         if isinstance(current, PanelSlot):
             self.settings.setValue("window/panel", current.info.panel_id)
+        if self.lessons_dock is not None:
+            self.settings.setValue("window/lessons_visible", "true" if self.lessons_dock.isVisible() else "false")
         for panel_id, slot in self.slots.items():
             if slot.panel is not None:
                 self.settings.beginGroup(panel_id)
@@ -244,6 +328,8 @@ class MainWindow(QMainWindow):
         for slot in self.slots.values():
             if slot.panel is not None:
                 slot.panel.shutdown()
+        if self.lessons_dock is not None:
+            self.lessons_dock.shutdown()
         if self.torch_loader.isRunning():
             threads.stop(self.torch_loader, 2000)  # an import cannot be interrupted: retired, it ends on its own
         super().closeEvent(event)

@@ -12,11 +12,13 @@ import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
+from visionlab.core.i18n import N_
+
 
 @dataclass(frozen=True)
 class PanelInfo:
     panel_id: str
-    title: str
+    title: str  # N_() marked: translated where shown
     module: str
     class_name: str
     needs_torch: bool  # created only once the background torch import has finished
@@ -32,10 +34,10 @@ class PanelInfo:
 
 
 PANELS: tuple[PanelInfo, ...] = (
-    PanelInfo("optimizer", "Optimizer Lab", "visionlab.qt.optimizer.panel", "OptimizerPanel", False),
-    PanelInfo("training", "Training Monitor", "visionlab.qt.training.panel", "TrainingPanel", True),
-    PanelInfo("features", "Feature Maps", "visionlab.qt.features.panel", "FeaturesPanel", True),
-    PanelInfo("camera", "Live Camera", "visionlab.qt.camera.panel", "CameraPanel", True),
+    PanelInfo("optimizer", N_("Optimizer Lab"), "visionlab.qt.optimizer.panel", "OptimizerPanel", False),
+    PanelInfo("training", N_("Training Monitor"), "visionlab.qt.training.panel", "TrainingPanel", True),
+    PanelInfo("features", N_("Feature Maps"), "visionlab.qt.features.panel", "FeaturesPanel", True),
+    PanelInfo("camera", N_("Live Camera"), "visionlab.qt.camera.panel", "CameraPanel", True),
 )
 PANEL_IDS: tuple[str, ...] = tuple(info.panel_id for info in PANELS)
 

@@ -1,0 +1,1 @@
+"""The Lessons view: the lecture's topics, each leading to the panel state that shows it."""
