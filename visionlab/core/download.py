@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import IO
 
 from visionlab.core.errors import UserError
+from visionlab.core.i18n import _
 from visionlab.core.jobs import JobCancelled
 
 Progress = Callable[[float, str], None]
@@ -105,13 +106,14 @@ def fetch(url: str, target: Path, *, hash_name: str = "sha256", expected: str | 
     progress = progress or (lambda fraction, message: None)
     should_stop = should_stop or (lambda: False)
     if should_stop():
-        raise DownloadCancelled(f"download of {target.name} cancelled before it started")
+        raise DownloadCancelled(_("download of {file} cancelled before it started").format(file=target.name))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     except OSError as exc:
-        raise DownloadError(f"cannot write into {target.parent}: {exc.strerror or exc}") from None
-    progress(0.0, f"connecting to {_host(url)}")
+        raise DownloadError(_("cannot write into {folder}: {error}").format(folder=target.parent,
+                                                                            error=exc.strerror or exc)) from None
+    progress(0.0, _("connecting to {host}").format(host=_host(url)))
     try:
         with os.fdopen(fd, "wb") as out:
             transfer = _Transfer(out, target.name, hash_name)
@@ -120,25 +122,32 @@ def fetch(url: str, target: Path, *, hash_name: str = "sha256", expected: str | 
                 out.flush()
                 os.fsync(out.fileno())
             except OSError as exc:  # a full disk may only show here
-                raise DownloadError(f"cannot write {target.name}: {exc.strerror or exc}") from None
+                raise DownloadError(_("cannot write {file}: {error}").format(file=target.name,
+                                                                         error=exc.strerror or exc)) from None
         received, total, digest = transfer.received, transfer.total, transfer.digest.hexdigest()
         if total is not None and received != total:
-            raise DownloadError(f"the download of {target.name} stopped after {received / MIB:.1f} of "
-                                f"{total / MIB:.1f} MB; try again")
+            raise DownloadError(_("the download of {file} stopped after {received:.1f} of {total:.1f} MB; "
+                                  "try again").format(file=target.name, received=received / MIB, total=total / MIB))
         if expected and not digest.startswith(expected):
-            found = f"is {digest}" if len(expected) >= len(digest) else f"starts with {digest[:len(expected)]}"
-            raise HashMismatch(f"{target.name} arrived damaged or is a different file: its {hash_name} {found}, "
-                               f"expected {expected}; try again", digest[:max(len(expected), 8)], expected)
+            whole = len(expected) >= len(digest)
+            sentence = (_("{file} arrived damaged or is a different file: its {hash} is {found}, expected "
+                          "{expected}; try again") if whole else
+                        _("{file} arrived damaged or is a different file: its {hash} starts with {found}, expected "
+                          "{expected}; try again"))
+            raise HashMismatch(sentence.format(file=target.name, hash=hash_name, expected=expected,
+                                               found=digest if whole else digest[:len(expected)]),
+                               digest[:max(len(expected), 8)], expected)
         try:
             os.replace(temp_name, target)
         except OSError as exc:
-            raise DownloadError(f"cannot store {target.name} in {target.parent}: {exc.strerror or exc}") from None
+            raise DownloadError(_("cannot store {file} in {folder}: {error}").format(
+                file=target.name, folder=target.parent, error=exc.strerror or exc)) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)
         raise
-    checked = f", {hash_name} checked" if expected else ""
-    progress(1.0, f"{target.name}: {received / MIB:.1f} MB{checked}")
+    progress(1.0, (_("{file}: {size:.1f} MB, {hash} checked") if expected else _("{file}: {size:.1f} MB")).format(
+        file=target.name, size=received / MIB, hash=hash_name))
     return target
 
 
@@ -152,31 +161,36 @@ def _receive(url: str, transfer: _Transfer, progress: Progress, should_stop: Cal
             _copy_body(url, transfer, progress, should_stop, size_hint)
             if transfer.total is None or transfer.received >= transfer.total or transfer.received <= before:
                 return  # complete, or closed early twice at the same byte: fetch() says "stopped after"
-            progress(_fraction(transfer, size_hint), f"{label}: the connection closed early, resuming")
+            progress(_fraction(transfer, size_hint), _("{file}: the connection closed early, resuming").format(
+                file=label))
             continue
         except (urllib.error.URLError, TimeoutError) as exc:
             if not _is_timeout(exc):
                 raise _network_error(exc, url, label, offline_hint) from None
         except http.client.IncompleteRead as exc:
-            raise DownloadError(f"the connection closed early: {label} stopped after "
-                                f"{(transfer.received + len(exc.partial)) / MIB:.1f} MB; try again") from None
+            raise DownloadError(_("the connection closed early: {file} stopped after {size:.1f} MB; try again").format(
+                file=label, size=(transfer.received + len(exc.partial)) / MIB)) from None
         except ValueError as exc:  # urllib: "unknown url type"
-            raise DownloadError(f"'{url}' is not a download address: {exc}") from None
+            raise DownloadError(_("'{url}' is not a download address: {error}").format(url=url, error=exc)) from None
         except (ConnectionError, http.client.HTTPException) as exc:
-            raise DownloadError(f"the download of {label} failed: {exc}; try again") from None
+            raise DownloadError(_("the download of {file} failed: {error}; try again").format(
+                file=label, error=exc)) from None
         except OSError as exc:  # writing: disk full, permission denied
-            raise DownloadError(f"cannot write {label}: {exc.strerror or exc}") from None
+            raise DownloadError(_("cannot write {file}: {error}").format(
+                file=label, error=exc.strerror or exc)) from None
         # A silence: the user may have pressed cancel meanwhile; otherwise resume where the data stopped.
         if transfer.total is not None and transfer.received >= transfer.total:
             return  # all bytes were here, only the end of the stream was late
         if should_stop():
-            raise DownloadCancelled(f"download of {label} cancelled; nothing was kept")
+            raise DownloadCancelled(_("download of {file} cancelled; nothing was kept").format(file=label))
         if time.monotonic() - transfer.last_data > stall_timeout:
             if not transfer.answered:
-                raise DownloadError(_with_hint(f"no answer from {_host(url)} for {stall_timeout:g} s. A firewall?",
-                                               offline_hint))
-            raise DownloadError(f"{_host(url)} stopped sending {label} for {stall_timeout:g} s; try again")
-        progress(_fraction(transfer, size_hint), f"{label}: the connection went silent, reconnecting")
+                raise DownloadError(_with_hint(_("no answer from {host} for {seconds:g} s. A firewall?").format(
+                    host=_host(url), seconds=stall_timeout), offline_hint))
+            raise DownloadError(_("{host} stopped sending {file} for {seconds:g} s; try again").format(
+                host=_host(url), file=label, seconds=stall_timeout))
+        progress(_fraction(transfer, size_hint), _("{file}: the connection went silent, reconnecting").format(
+            file=label))
 
 
 def _copy_body(url: str, transfer: _Transfer, progress: Progress, should_stop: Callable[[], bool],
@@ -236,9 +250,11 @@ def _is_timeout(exc: BaseException) -> bool:
 
 def _network_error(exc: BaseException, url: str, label: str, offline_hint: str) -> DownloadError:
     if isinstance(exc, urllib.error.HTTPError):
-        return DownloadError(f"the server refused {label}: HTTP {exc.code} {exc.reason} ({url})")
+        return DownloadError(_("the server refused {file}: HTTP {code} {reason} ({url})").format(
+            file=label, code=exc.code, reason=exc.reason, url=url))
     reason = getattr(exc, "reason", exc)
-    return DownloadError(_with_hint(f"cannot reach {_host(url)} ({reason}). Offline?", offline_hint))
+    return DownloadError(_with_hint(_("cannot reach {host} ({reason}). Offline?").format(host=_host(url),
+                                                                                       reason=reason), offline_hint))
 
 
 def _with_hint(message: str, hint: str) -> str:

@@ -237,4 +237,5 @@ def test_the_downloader_imports_neither_weights_nor_training():
                    and node.module.startswith("visionlab")}
                   | {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
                      if alias.name.startswith("visionlab")})
-    assert ours == ["visionlab.core.errors", "visionlab.core.jobs"]  # two small shared modules, no feature
+    # small shared modules (errors, the translation function, job callbacks), no feature
+    assert ours == ["visionlab.core.errors", "visionlab.core.i18n", "visionlab.core.jobs"]

@@ -15,10 +15,11 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
+from visionlab.core.i18n import N_, _
 from visionlab.core.weights.card import ModelCard, WeightsError
 
 HASH_CHUNK = 1 << 20
-IMPORT_BUTTON = "Import .pth…"  # both panels' button: the offline hint names it, so they cannot drift apart
+IMPORT_BUTTON = N_("Import .pth…")  # both panels' button: the offline hint names it, so they cannot drift apart
 _digests: dict[tuple[str, int, int, int], str] = {}  # (path, inode, size, mtime_ns) -> sha256: hash once
 _digests_lock = threading.Lock()
 
@@ -41,29 +42,32 @@ class WeightsSource:
     def label(self) -> str:
         """A few words for a model bar: "ImageNet weights" only for the published file itself."""
         if self.verified:
-            return f"{self.card.trained_on} weights" if self.card.trained_on else "published weights"
+            return (_("{data} weights").format(data=self.card.trained_on) if self.card.trained_on
+                    else _("published weights"))
         if self.imported:
-            return f"imported, unverified: {self.path.name}"
-        return f"unverified: {self.path.name}"
+            return _("imported, unverified: {file}").format(file=self.path.name)
+        return _("unverified: {file}").format(file=self.path.name)
 
     @property
     def mismatch(self) -> str:
         """How this file differs from the published one, in the card's own terms."""
-        return f"its sha256 starts with {self.sha256[:8]}, the published file's with {self.card.sha256_prefix or '?'}"
+        return _("its sha256 starts with {mine}, the published file's with {published}").format(
+            mine=self.sha256[:8], published=self.card.sha256_prefix or "?")
 
     @property
     def description(self) -> str:
         """The sentence behind the label (a tooltip, a banner): which file, and what was checked."""
         published = self.card.sha256_prefix or "?"
         if self.verified:
-            return (f"torchvision's published {self.label} ({self.path.name}): its sha256 starts with {published} "
-                    "as the model's card says.")
+            return _("torchvision's published {label} ({file}): its sha256 starts with {published} "
+                     "as the model's card says.").format(label=self.label, file=self.path.name, published=published)
         differs = self.mismatch
         if self.imported:
-            return (f"Imported, unverified: {self.path.name} is not torchvision's published file ({differs}), so "
-                    f"{self.card.name} shows what that file learned.")
-        return (f"{self.path.name} carries the published file name but not its contents ({differs}). Remove it "
-                "and download or import the published file.")
+            return _("Imported, unverified: {file} is not torchvision's published file ({differs}), so the model "
+                     "{model} shows what that file learned.").format(file=self.path.name, differs=differs,
+                                                                     model=self.card.name)
+        return _("{file} carries the published file name but not its contents ({differs}). Remove it "
+                 "and download or import the published file.").format(file=self.path.name, differs=differs)
 
 
 def file_sha256(path: Path) -> str:
@@ -89,23 +93,24 @@ def mirror_url(mirror: str, file_name: str) -> str:
     address = mirror.strip()
     parts = urllib.parse.urlparse(address)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise WeightsError(f"a mirror is the http:// or https:// address of a folder, not '{mirror}' "
-                           f"(for a file on this computer use {IMPORT_BUTTON})")
+        raise WeightsError(_("a mirror is the http:// or https:// address of a folder, not '{mirror}' "
+                             "(for a file on this computer use {button})").format(mirror=mirror,
+                                                                                  button=_(IMPORT_BUTTON)))
     if parts.path.lower().endswith((".pth", ".pt")) or parts.query or parts.fragment:
-        raise WeightsError(f"a mirror is the folder that holds {file_name}, not a file: use "
-                           f"{address.rsplit('/', 1)[0]}/")
+        raise WeightsError(_("a mirror is the folder that holds {file}, not a file: use {folder}/").format(
+            file=file_name, folder=address.rsplit("/", 1)[0]))
     return f"{address.rstrip('/')}/{file_name}"
 
 
-MIRROR_TITLE = "Classroom mirror"
-MIRROR_PROMPT = ("The http(s) folder that holds torchvision's weight files under their published names\n"
-                 "(e.g. http://teacher.local/weights/ holding resnet18-f37072fd.pth). Every file is checked\n"
-                 "against the sha256 on the model's card. Leave empty for download.pytorch.org.")
+MIRROR_TITLE = N_("Classroom mirror")
+MIRROR_PROMPT = N_("The http(s) folder that holds torchvision's weight files under their published names\n"
+                   "(e.g. http://teacher.local/weights/ holding resnet18-f37072fd.pth). Every file is checked\n"
+                   "against the sha256 on the model's card. Leave empty for download.pytorch.org.")
 
 
 def download_source(mirror: str) -> str:
     """Where a Download button fetches from, for its tooltip."""
-    return f"from the classroom mirror {mirror}" if mirror else "from download.pytorch.org"
+    return _("from the classroom mirror {mirror}").format(mirror=mirror) if mirror else _("from download.pytorch.org")
 
 
 def check_mirror(mirror: str) -> str:

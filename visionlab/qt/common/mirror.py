@@ -7,6 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QPushButton
 
+from visionlab.core.i18n import _
 from visionlab.core.weights.card import WeightsError
 from visionlab.core.weights.source import MIRROR_PROMPT, MIRROR_TITLE, check_mirror, download_source
 
@@ -17,7 +18,7 @@ class MirrorButton(QPushButton):
     changed = Signal(str)  # the mirror folder now used ("": torchvision's own server)
 
     def __init__(self, parent=None) -> None:
-        super().__init__("Mirror…", parent)
+        super().__init__(_("Mirror…"), parent)
         self.mirror = ""
         self.clicked.connect(self.ask)
         self.set_mirror("")
@@ -25,7 +26,7 @@ class MirrorButton(QPushButton):
     def set_mirror(self, mirror: str) -> None:
         """Use `mirror` for the next downloads ("" for torchvision's server); WeightsError if it cannot be one."""
         self.mirror = check_mirror(mirror)
-        self.setToolTip(f"Downloads come {download_source(self.mirror)}. Click to change.")
+        self.setToolTip(_("Downloads come {source}. Click to change.").format(source=download_source(self.mirror)))
         self.changed.emit(self.mirror)
 
     def save_settings(self, settings: QSettings) -> None:
@@ -39,16 +40,16 @@ class MirrorButton(QPushButton):
 
     def ask(self) -> None:
         """The dialog; a bad address is asked for again, with the reason on top (Cancel keeps the old one)."""
-        prompt = MIRROR_PROMPT
+        prompt = _(MIRROR_PROMPT)
         while True:
-            text, ok = QInputDialog.getText(self, MIRROR_TITLE, prompt, QLineEdit.EchoMode.Normal, self.mirror)
+            text, ok = QInputDialog.getText(self, _(MIRROR_TITLE), prompt, QLineEdit.EchoMode.Normal, self.mirror)
             if not ok:
                 return
             try:
                 self.set_mirror(text)
                 return
             except WeightsError as exc:
-                prompt = f"{exc}.\n\n{MIRROR_PROMPT}"
+                prompt = f"{exc}.\n\n{_(MIRROR_PROMPT)}"
 
 
 class HasMirror:
