@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from visionlab.core import download as shared
 from visionlab.core.atomic import atomic_open
 from visionlab.core.download import Progress
+from visionlab.core.i18n import _
 from visionlab.core.weights.card import TASKS, DownloadCancelled, ModelCard, WeightsError, check_task
 from visionlab.core.weights.catalog import (
     SUPPORTED_MODELS,
@@ -89,8 +90,9 @@ class WeightsStore:
                 return card
         known = list(SUPPORTED_MODELS) + list(self._extra)
         close = difflib.get_close_matches(str(name), known, n=3)
-        hint = f" Did you mean {', '.join(close)}?" if close else f" Known models: {', '.join(known)}."
-        raise WeightsError(f"unknown model '{name}'.{hint}")
+        hint = (_("Did you mean {names}?").format(names=", ".join(close)) if close else
+                _("Known models: {names}.").format(names=", ".join(known)))
+        raise WeightsError(_("unknown model '{name}'.").format(name=name) + " " + hint)
 
     # ---- what is on disk ---------------------------------------------------------------------------
     def path_for(self, name: str) -> Path:
@@ -158,13 +160,13 @@ class WeightsStore:
         card = self.card(name)
         expected = card.sha256_prefix
         if not expected:
-            raise WeightsError(f"the card of {name} publishes no sha256 digits ({card.file_name}): VisionLab "
-                               "cannot check a download of it")
+            raise WeightsError(_("the card of {name} publishes no sha256 digits ({file}): VisionLab "
+                                 "cannot check a download of it").format(name=name, file=card.file_name))
         url = mirror_url(mirror, card.file_name) if mirror else card.url
         size_hint = int(card.file_size_mb * (1 << 20)) if card.file_size_mb else None
         if offline_hint is None:
-            offline_hint = (f"Download {card.file_name} on a machine that has a network, then bring it in "
-                            f"with the “{IMPORT_BUTTON}” button.")
+            offline_hint = _("Download {file} on a machine that has a network, then bring it in "
+                             "with the “{button}” button.").format(file=card.file_name, button=_(IMPORT_BUTTON))
         try:
             path = shared.fetch(url, self.path_for(name), hash_name="sha256", expected=expected,
                                 progress=progress, should_stop=should_stop, size_hint=size_hint,
@@ -172,11 +174,12 @@ class WeightsStore:
         except shared.DownloadCancelled as exc:
             raise DownloadCancelled(str(exc)) from None
         except shared.HashMismatch as exc:  # fetch removed the bytes: nothing of them is left in the cache
-            raise WeightsError(f"refused {card.file_name} from {_host(url)}: its sha256 starts with {exc.found}, "
-                               f"torchvision's published file's with {expected} ({card.weights_name}); nothing "
-                               "was kept.") from None
+            raise WeightsError(_("refused {file} from {host}: its sha256 starts with {found}, "
+                                 "torchvision's published file's with {expected} ({weights}); nothing "
+                                 "was kept.").format(file=card.file_name, host=_host(url), found=exc.found,
+                                                     expected=expected, weights=card.weights_name)) from None
         except shared.DownloadError as exc:
-            missing = " A classroom mirror must hold torchvision's published file names." \
+            missing = " " + _("A classroom mirror must hold torchvision's published file names.") \
                 if mirror and "HTTP 404" in str(exc) else ""
             raise WeightsError(f"{exc}{missing}") from None
         self._drop_imported(name)  # the published file now wins over an earlier unverified import
@@ -191,7 +194,7 @@ class WeightsStore:
         card = self.card(name)
         source = Path(path).expanduser()
         if not source.is_file():
-            raise WeightsError(f"no such file: {source}")
+            raise WeightsError(_("no such file: {path}").format(path=source))
         state_dict, rewritten = read_state_dict(source)
         self._check_fits(card.name, state_dict, label=source.name)
         published = not rewritten and bool(card.sha256_prefix) and \
@@ -210,8 +213,8 @@ class WeightsStore:
                         with open(source, "rb") as original:
                             shutil.copyfileobj(original, out, 1 << 20)
             except OSError as exc:
-                raise WeightsError(f"cannot copy {source.name} into {target.parent}: "
-                                   f"{exc.strerror or exc}") from None
+                raise WeightsError(_("cannot copy {file} into {folder}: {error}").format(
+                    file=source.name, folder=target.parent, error=exc.strerror or exc)) from None
         self._drop_imported(name, keep=None if published else target)
         return target
 
@@ -219,13 +222,13 @@ class WeightsStore:
     def load_state_dict(self, name: str) -> dict:
         path = self.local_path(name)
         if path is None:
-            raise WeightsError(f"the weights of {name} are not here yet ({self.path_for(name)}): download or "
-                               "import them first")
+            raise WeightsError(_("the weights of {name} are not here yet ({path}): download or "
+                                 "import them first").format(name=name, path=self.path_for(name)))
         try:
             return read_state_dict(path)[0]
         except WeightsError as exc:
-            raise WeightsError(f"{str(exc).rstrip('.')}. Remove it and download or import the weights of {name} "
-                               "again") from None
+            raise WeightsError(_("{problem}. Remove it and download or import the weights of {name} "
+                                 "again").format(problem=str(exc).rstrip("."), name=name)) from None
 
     def build(self, name: str, pretrained: bool = True, **kwargs: Any) -> tuple[torch.nn.Module, Any]:
         """(model in eval mode, weights enum or None). Pretrained only if the file is here; never downloads.
