@@ -1,0 +1,66 @@
+"""Feature Maps' lesson hooks: open a model on a layer, or the convolution explainer in one of its modes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from PySide6.QtWidgets import QWidget
+
+from visionlab.core.features.arithmetic import conv_output_size
+
+# The explainer's kernel size per mode (qt/features/explainer.py): 3×3 kernels, 2×2 pooling, 1×1.
+_KERNEL = {0: 3, 1: 3, 2: 3, 3: 2, 4: 2, 5: 1}
+
+
+def apply_state(panel, state: Mapping[str, Any]) -> None:
+    """Open the model (a background job) on the lesson's layer, then show the lesson's tab and mode."""
+    model, layer = state.get("model"), state.get("layer")
+    current = panel.opened.loaded.name if panel.opened is not None else None
+    if model and model != current:
+        if layer:
+            panel.layer = layer  # kept by the panel when the new model has a layer of that name
+        panel.open_model(model)
+    elif layer:
+        panel.tree.select(layer)
+    explainer = panel.explainer
+    if state.get("tab") == "explainer":
+        panel.centre_tabs.setCurrentWidget(explainer)
+        if "mode" in state:
+            explainer.mode.setCurrentIndex(int(state["mode"]))
+        for name in ("padding", "stride"):
+            if name in state and getattr(explainer, name).isEnabled():
+                getattr(explainer, name).setValue(int(state[name]))
+        explainer.reset()
+    else:
+        panel.centre_tabs.setCurrentWidget(panel.maps)
+
+
+def _explainer_output(explainer) -> tuple[int, int] | None:
+    mode = explainer.mode.currentIndex()
+    if mode not in _KERNEL:
+        return None
+    size = explainer.inputs[mode].shape[-1]
+    padding = explainer.padding.value() if explainer.padding.isEnabled() and mode not in (3, 4, 5) else 0
+    side = conv_output_size(size, _KERNEL[mode], explainer.stride.value(), padding)
+    return side, side
+
+
+def snapshot(panel) -> dict[str, Any]:
+    explainer = panel.explainer
+    opened = panel.opened
+    on_explainer = panel.centre_tabs.currentWidget() is explainer
+    return {
+        "model": opened.loaded.name if opened is not None else None,
+        "classes": len(opened.loaded.categories) if opened is not None else 0,
+        "layer": panel.layer,
+        "tab": "explainer" if on_explainer else "maps",
+        "mode": explainer.mode.currentIndex(), "stride": explainer.stride.value(),
+        "padding": explainer.padding.value(), "step": explainer.step, "total": explainer.total,
+        "output": _explainer_output(explainer),
+    }
+
+
+def widget(panel, key: str) -> QWidget | None:
+    return {"explainer": panel.explainer, "formula": panel.formula, "totals": panel.totals, "tree": panel.tree,
+            "maps": panel.maps, "predictions": panel.predictions, "model": panel.model_bar}.get(key)
