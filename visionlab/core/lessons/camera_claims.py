@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,10 @@ SAMPLE = Path(__file__).resolve().parents[3] / "resources" / "samples" / "astron
 def _frame() -> np.ndarray:
     import cv2
 
-    image = cv2.cvtColor(cv2.imread(str(SAMPLE)), cv2.COLOR_BGR2RGB)
+    bgr = cv2.imread(str(SAMPLE))
+    if bgr is None:
+        raise FileNotFoundError(f"the sample picture {SAMPLE} is missing")
+    image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     return cv2.resize(image, (320, 240), interpolation=cv2.INTER_AREA)
 
 
@@ -90,7 +94,7 @@ def rcnn() -> list[Checked]:
         len(result.boxes) > 100)]
 
 
-def _backbone_calls() -> tuple[int, object]:
+def _backbone_calls() -> tuple[int, Any]:
     from visionlab.core.camera.inside_model import analyse_rcnn
 
     detector = _detector(DETECTOR)
@@ -117,13 +121,14 @@ def rpn_anchors() -> list[Checked]:
 
     _calls, inside = _backbone_calls()
     detector = _detector(DETECTOR)
-    generator, head = detector.model.rpn.anchor_generator, detector.model.rpn.head
+    generator: Any = detector.model.rpn.anchor_generator
+    head: Any = detector.model.rpn.head
     per_position = [len(level.cell_anchors) for level in inside.levels]
     expected = [len(sizes) * len(ratios) for sizes, ratios in zip(generator.sizes, generator.aspect_ratios,
                                                                    strict=True)]
     total = sum(level.size[0] * level.size[1] * len(level.cell_anchors) for level in inside.levels)
     k = head.cls_logits.out_channels
-    conv = head.conv[0][0] if isinstance(head.conv[0], torch.nn.Sequential) else head.conv[0]
+    conv: Any = head.conv[0][0] if isinstance(head.conv[0], torch.nn.Sequential) else head.conv[0]
     return [
         Checked("anchors.k", _("Each position of each feature map carries k = {k} anchors (sizes × aspect ratios), "
                                "{total} anchors in all for this frame, H·W·k summed over the levels.").format(

@@ -7,6 +7,8 @@ independent reference.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from visionlab.core.i18n import _
@@ -111,7 +113,8 @@ def output_size() -> list[Checked]:
     model = torchvision.models.alexnet(weights=None)
     summary = analyze_model(model, (3, 224, 224))
     convs = [(name, m) for name, m in model.named_modules() if isinstance(m, torch.nn.Conv2d)]
-    shapes, x = {}, torch.zeros(1, 3, 224, 224)
+    shapes: dict[str, tuple[int, ...]] = {}
+    x = torch.zeros(1, 3, 224, 224)
     hooks = [m.register_forward_hook(lambda _m, _i, out, n=name: shapes.__setitem__(n, tuple(out.shape[1:])))
              for name, m in convs]
     with torch.no_grad():
@@ -119,7 +122,7 @@ def output_size() -> list[Checked]:
     for hook in hooks:
         hook.remove()
     shape_ok = all(summary.by_name[name].output_shape == shapes[name] for name, _m in convs)
-    count_ok = all(conv_param_count(m.in_channels, m.out_channels, m.kernel_size) ==
+    count_ok = all(conv_param_count(m.in_channels, m.out_channels, (m.kernel_size[0], m.kernel_size[1])) ==
                    sum(p.numel() for p in m.parameters()) for _name, m in convs)
     first = convs[0][1]
     return [
@@ -128,7 +131,8 @@ def output_size() -> list[Checked]:
             n=len(convs), shape="×".join(map(str, shapes[convs[0][0]]))), shape_ok),
         Checked("alexnet.params", _("(F·F·D1)·K + K gives each conv layer's parameter count as torch counts it; "
                                     "conv1: (11·11·3)·64 + 64 = {count}.").format(
-            count=conv_param_count(first.in_channels, first.out_channels, first.kernel_size)),
+            count=conv_param_count(first.in_channels, first.out_channels,
+                                   (first.kernel_size[0], first.kernel_size[1]))),
                 count_ok and conv_param_count(3, 64, 11) == 23296),
     ]
 
@@ -140,11 +144,12 @@ def imagenet() -> list[Checked]:
 
     categories = torchvision.models.ResNet18_Weights.IMAGENET1K_V1.meta["categories"]
     loaded = load_torchvision("resnet18")
+    fc: Any = loaded.model.fc
     return [Checked("imagenet.classes", _("ILSVRC's classification task has {n} classes: the ImageNet models' last "
                                           "layer has {outputs} outputs, one per class name in torchvision's list "
                                           "(the first is '{first}').").format(
-        n=len(categories), outputs=loaded.model.fc.out_features, first=categories[0]),
-        len(categories) == 1000 == loaded.model.fc.out_features == len(loaded.categories))]
+        n=len(categories), outputs=fc.out_features, first=categories[0]),
+        len(categories) == 1000 == fc.out_features == len(loaded.categories))]
 
 
 def alexnet() -> list[Checked]:
@@ -189,6 +194,7 @@ def vgg() -> list[Checked]:
         x = torch.zeros(1, 1, 9, 9, requires_grad=True)
         out = net(x)
         out[0, 0, out.shape[-2] // 2, out.shape[-1] // 2].backward()
+        assert x.grad is not None
         rows = torch.nonzero(x.grad[0, 0].abs().sum(dim=1)).flatten()
         fields.append(int(rows.max() - rows.min() + 1))
     return [Checked("vgg.weights", _("Two stacked 3×3 convolutions see the same {a}×{a} patch as one 5×5 "

@@ -8,7 +8,7 @@ path is also compared with torch.optim's (torch_reference.py) on the same surfac
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -69,5 +69,5 @@ def racer_numbers(trajectories: Sequence[Trajectory], surface: str) -> list[dict
     return numbers
 
 
-def racers_of(snapshot: dict, key: str) -> list[dict[str, Any]]:
+def racers_of(snapshot: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
     return [racer for racer in snapshot.get("racers", []) if racer["key"] == key]
