@@ -42,7 +42,7 @@ def test_fcn_opens_with_its_layers_and_its_share_of_each_class(tmp_path):
 
 
 def test_the_note_says_when_the_fcn_pads_the_picture_before_its_first_layer():
-    from visionlab.core.features.scene_models import _padding_note
+    from visionlab.core.features.scene_models import _segmenter_note
     from visionlab.core.training.scenes.fcn import build_segmenter
 
     fcn = build_segmenter({"name": "fcn", "width": 4, "levels": 5, "skips": 2}, len(CLASS_NAMES)).eval()
@@ -52,7 +52,8 @@ def test_the_note_says_when_the_fcn_pads_the_picture_before_its_first_layer():
         fcn(torch.zeros(1, 3, 120, 160))
     hook.remove()
     assert seen[0] != (120, 160)  # stride 32 does not divide 120
-    assert f"a 120×160 picture enters its first layer as {seen[0][0]}×{seen[0][1]}" in _padding_note(fcn, (3, 120, 160))
+    assert f"a 120×160 picture enters its first layer as {seen[0][0]}×{seen[0][1]}" in _segmenter_note(
+        fcn, (3, 120, 160), "segment.pt")
 
 
 def test_detector_opens_as_its_backbone_without_a_top5(tmp_path):

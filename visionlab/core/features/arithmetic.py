@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from visionlab.core.i18n import _
+
 
 def effective_kernel(kernel: int, dilation: int = 1) -> int:
     """How many input pixels a dilated kernel spans: D·(F − 1) + 1."""
@@ -81,12 +83,12 @@ def _size_line(axis: str, size: int, kernel: int, stride: int, padding: int | tu
     if numerator % stride:
         fraction += f" = {numerator / stride:.2f}"  # the student sees the division was not exact
     pad_text = f"2·{before}" if before == after else f"{before}+{after}"
-    pad_symbol = "2P" if before == after else "P_before + P_after"
+    pad_symbol = "2P" if before == after else _("P_before + P_after")
     text = (f"{axis}2 = {rounding.format(f'({axis}1 − F + {pad_symbol})/S')} + 1 = "
             f"{rounding.format(f'({size} − {f_eff} + {pad_text})/{stride}')} + 1 = {rounding.format(fraction)} + 1"
             f" = {value}")
     if dilation != 1:
-        text += f"  (dilated: F_eff=D·(F−1)+1={dilation}·{kernel - 1}+1={f_eff})"
+        text += "  " + _("(dilated: {formula})").format(formula=f"F_eff=D·(F−1)+1={dilation}·{kernel - 1}+1={f_eff}")
     return FormulaLine(f"{axis}2", text, value, actual)
 
 
@@ -94,10 +96,13 @@ def linear_formulas(module, input_shape: tuple[int, ...], output_shape: tuple[in
     """A fully connected layer: every output reads every input, params = in·out + out."""
     bias = module.bias is not None
     params = module.in_features * module.out_features + (module.out_features if bias else 0)
-    text = (f"params = in·out{' + out' if bias else ''} = {module.in_features:,}·{module.out_features:,}"
-            f"{f' + {module.out_features:,}' if bias else ' (no bias)'} = {params:,}")
-    return [FormulaLine("in", f"in = {module.in_features:,} features", module.in_features, input_shape[-1]),
-            FormulaLine("out", f"out = {module.out_features:,} features", module.out_features, output_shape[-1]),
+    text = (_("params = in·out + out = {inputs:,}·{outputs:,} + {outputs:,} = {count:,}") if bias else
+            _("params = in·out = {inputs:,}·{outputs:,} (no bias) = {count:,}")).format(
+        inputs=module.in_features, outputs=module.out_features, count=params)
+    return [FormulaLine("in", _("in = {count:,} features").format(count=module.in_features), module.in_features,
+                        input_shape[-1]),
+            FormulaLine("out", _("out = {count:,} features").format(count=module.out_features), module.out_features,
+                        output_shape[-1]),
             FormulaLine("params", text, params, sum(p.numel() for p in module.parameters()))]
 
 
@@ -133,9 +138,10 @@ def conv_formulas(module, input_shape: tuple[int, ...], output_shape: tuple[int,
         params = conv_param_count(c_in, module.out_channels, (kh, kw), groups, bias)
         per_kernel = "F·F·D1" if groups == 1 else "F·F·D1/groups"
         group_text = "" if groups == 1 else f"/{groups}"
-        bias_text = f" + {module.out_channels}" if bias else " (no bias)"
-        text = (f"params = ({per_kernel})·K{' + K' if bias else ''} = ({kh}·{kw}·{c_in}{group_text})·"
-                f"{module.out_channels}{bias_text} = {params:,}")
+        numbers = f"({kh}·{kw}·{c_in}{group_text})·{module.out_channels}"
+        text = (_("params = ({per_kernel})·K + K = {numbers} + {kernels} = {count:,}") if bias else
+                _("params = ({per_kernel})·K = {numbers} (no bias) = {count:,}")).format(
+            per_kernel=per_kernel, numbers=numbers, kernels=module.out_channels, count=params)
         actual = sum(p.numel() for p in module.parameters())
         lines.append(FormulaLine("D2", f"D2 = K = {module.out_channels}", module.out_channels, c_out))
         lines.append(FormulaLine("params", text, params, actual))
@@ -149,8 +155,9 @@ def conv_formulas(module, input_shape: tuple[int, ...], output_shape: tuple[int,
         ceil_mode = bool(module.ceil_mode)
         lines = [_size_line("W", w_in, kw, sw, pw, dw, w_out, ceil_mode),
                  _size_line("H", h_in, kh, sh, ph, dh, h_out, ceil_mode)]
-        lines.append(FormulaLine("D2", f"D2 = D1 = {c_in} (pooling keeps the channels)", c_in, c_out))
-        lines.append(FormulaLine("params", "params = 0 (pooling has no weights)", 0,
+        lines.append(FormulaLine("D2", _("D2 = D1 = {channels} (pooling keeps the channels)").format(channels=c_in),
+                                 c_in, c_out))
+        lines.append(FormulaLine("params", _("params = 0 (pooling has no weights)"), 0,
                                  sum(p.numel() for p in module.parameters())))
         return lines
     return []

@@ -11,6 +11,8 @@ import threading
 import torch
 import torch.nn as nn
 
+from visionlab.core.i18n import _
+
 
 class _StopForward(Exception):
     """Raised by the capture hook to end the forward pass at the selected layer (never escapes)."""
@@ -24,7 +26,7 @@ def find_module(model: nn.Module, layer_name: str) -> nn.Module:
     try:
         return model.get_submodule(layer_name)
     except AttributeError:
-        raise LayerNotFound(f"the model has no layer named '{layer_name}'") from None
+        raise LayerNotFound(_("the model has no layer named '{layer}'").format(layer=layer_name)) from None
 
 
 def _first_tensor(output) -> torch.Tensor:
@@ -62,7 +64,7 @@ def capture_activation(model: nn.Module, layer_name: str, batch: torch.Tensor, s
     finally:
         handle.remove()
     if not captured:
-        raise LayerNotFound(f"layer '{layer_name}' did not run in the forward pass")
+        raise LayerNotFound(_("layer '{layer}' did not run in the forward pass").format(layer=layer_name))
     return captured[0]
 
 

@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from visionlab.core.errors import UserError
+from visionlab.core.i18n import _
 
 ELEMENTWISE = (nn.ReLU, nn.Dropout, nn.Identity)  # act per value: the same on a vector and on a map
 
@@ -61,14 +62,14 @@ def _parts(model: nn.Module) -> tuple[list[tuple[str, nn.Module]], list[tuple[st
         names = ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool")
         return [(name, getattr(model, name)) for name in names], [("fc", model.fc)]
     if getattr(model, "fully_convolutional", False):
-        raise ConvolutionalizeError(
+        raise ConvolutionalizeError(_(
             "this FCN is already fully convolutional: its 1×1 classifier scores every cell at any input size and "
             "its learned upsampling brings the scores back to pixels. Its class map is drawn live in the Live "
-            "Camera (Open checkpoint…, then the 'Inside the model' tab).")
-    raise ConvolutionalizeError(
+            "Camera (Open checkpoint…, then the 'Inside the model' tab)."))
+    raise ConvolutionalizeError(_(
         "this model has no fully connected layers after its convolutional part (a detector's backbone ends in "
         "feature maps), so there is nothing to convolutionalize: open AlexNet, VGG, ResNet or a Training "
-        "Monitor classifier (a convolutional part, a flatten, then fully connected layers)")
+        "Monitor classifier (a convolutional part, a flatten, then fully connected layers)"))
 
 
 def _pool_inputs(model: nn.Module, modules: Iterable[nn.Module], input_shape: tuple[int, int, int]) -> dict:
@@ -101,16 +102,18 @@ def _fixed_pool(pool: nn.Module, in_hw: tuple[int, int]) -> nn.Module | None:
     if in_hw[0] % out_hw[0] == 0 and in_hw[1] % out_hw[1] == 0:
         kernel = (in_hw[0] // out_hw[0], in_hw[1] // out_hw[1])
         return pool_class(kernel, stride=kernel)
-    raise ConvolutionalizeError(f"its adaptive pool turns {in_hw[0]}×{in_hw[1]} into {out_hw[0]}×{out_hw[1]}, "
-                                "which is no fixed pooling window: there is no convolutional form of it")
+    raise ConvolutionalizeError(_("its adaptive pool turns {in_h}×{in_w} into {out_h}×{out_w}, which is no fixed "
+                                  "pooling window: there is no convolutional form of it").format(
+        in_h=in_hw[0], in_w=in_hw[1], out_h=out_hw[0], out_w=out_hw[1]))
 
 
 def _as_conv(linear: nn.Linear, map_shape: tuple[int, int, int]) -> nn.Conv2d:
     """The Linear as a convolution whose kernel covers the whole (C, h, w) map it read, weights reshaped."""
     channels, height, width = map_shape
     if channels * height * width != linear.in_features:
-        raise ConvolutionalizeError(f"a Linear layer reads {linear.in_features} values but the map before it has "
-                                    f"{channels}×{height}×{width}")
+        raise ConvolutionalizeError(_("a Linear layer reads {count} values but the map before it has "
+                                      "{channels}×{height}×{width}").format(
+            count=linear.in_features, channels=channels, height=height, width=width))
     conv = nn.Conv2d(channels, linear.out_features, (height, width), bias=linear.bias is not None)
     with torch.no_grad():
         # flatten(1) orders a map channel by channel, then row by row: exactly the (C, h, w) order of a kernel.
@@ -136,7 +139,7 @@ def convolutionalize(model: nn.Module, input_shape: tuple[int, int, int] = (3, 2
     "classifier_1", now a 6×6 convolution.
     """
     body, head = _parts(model)
-    adaptive = [module for _, module in body if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d))]
+    adaptive = [module for _name, module in body if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d))]
     pool_inputs = _pool_inputs(model, adaptive, input_shape)
     layers: OrderedDict[str, nn.Module] = OrderedDict()
     for name, module in body:
@@ -152,7 +155,7 @@ def convolutionalize(model: nn.Module, input_shape: tuple[int, int, int] = (3, 2
     with torch.no_grad():
         map_shape = tuple(convolutional(torch.zeros(1, *input_shape)).shape[1:])
     if len(map_shape) != 3:
-        raise ConvolutionalizeError("its convolutional part does not end in a map of channels × rows × columns")
+        raise ConvolutionalizeError(_("its convolutional part does not end in a map of channels × rows × columns"))
     first = True
     for name, module in head:
         key = name.replace(".", "_")
@@ -165,10 +168,10 @@ def convolutionalize(model: nn.Module, input_shape: tuple[int, int, int] = (3, 2
         elif isinstance(module, ELEMENTWISE):
             layers[key] = copy.deepcopy(module)
         else:
-            raise ConvolutionalizeError(f"its classifier holds a {type(module).__name__}, which has no "
-                                        "convolutional form here")
+            raise ConvolutionalizeError(_("its classifier holds a {layer_type}, which has no convolutional form "
+                                          "here").format(layer_type=type(module).__name__))
     if first:
-        raise ConvolutionalizeError("its classifier has no Linear layer to turn into a convolution")
+        raise ConvolutionalizeError(_("its classifier has no Linear layer to turn into a convolution"))
     result = nn.Sequential(layers)
     result.train(was_training)
     return result

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from visionlab.core.i18n import _
+
 
 @dataclass(frozen=True)
 class Step:
@@ -28,12 +30,13 @@ class Step:
     def formula(self, mode: str = "conv") -> str:
         """The MAC (or max / mean) written out with the real numbers, as shown under the grids."""
         if mode == "max":
-            return f"max({', '.join(f'{x:g}' for _, _, _, x, _ in self.terms)}) = {self.value:g}"
+            return f"max({', '.join(f'{term[3]:g}' for term in self.terms)}) = {self.value:g}"
         if mode == "avg":
-            return f"({' + '.join(f'{x:g}' for _, _, _, x, _ in self.terms)}) / {len(self.terms)} = {self.value:g}"
+            return f"({' + '.join(f'{term[3]:g}' for term in self.terms)}) / {len(self.terms)} = {self.value:g}"
         # Every product is written, zero weights included: a 3×3 kernel shows its nine.
-        channels = sorted({c for c, *_ in self.terms})
-        products = {channel: [f"{x:g}·{w:g}" for c, _, _, x, w in self.terms if c == channel] for channel in channels}
+        channels = sorted({term[0] for term in self.terms})
+        products = {channel: [f"{x:g}·{w:g}" for c, _dy, _dx, x, w in self.terms if c == channel]
+                    for channel in channels}
         if len(channels) > 1 and all(len(terms) == 1 for terms in products.values()):
             # 1×1 convolution: one product per input channel, a dot product across channels
             return f"{' + '.join(terms[0] for terms in products.values())} = {self.value:g}"
@@ -76,16 +79,17 @@ def conv_trace(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None
                padding: int = 0) -> Trace:
     """Convolution (cross-correlation, as torch computes it) of x (C, H, W) with weight (K, C, F, F)."""
     channels, height, width = x.shape
-    kernels, _, size, _ = weight.shape
+    kernels, size = weight.shape[0], weight.shape[2]
     padded = np.pad(x.astype(np.float64), ((0, 0), (padding, padding), (padding, padding)))
     out_h, out_w = _out_size(height, size, stride, padding), _out_size(width, size, stride, padding)
     if out_h < 1 or out_w < 1:
-        raise ValueError(f"a {size}×{size} kernel does not fit a {height}×{width} input with padding {padding}")
+        raise ValueError(_("a {size}×{size} kernel does not fit a {height}×{width} input with padding "
+                           "{padding}").format(size=size, height=height, width=width, padding=padding))
 
     def products(k: int, top: int, left: int) -> tuple[float, list]:
         terms = [(c, dy, dx, float(padded[c, top + dy, left + dx]), float(weight[k, c, dy, dx]))
                  for c in range(channels) for dy in range(size) for dx in range(size)]
-        return sum(xv * wv for *_, xv, wv in terms) + (float(bias[k]) if bias is not None else 0.0), terms
+        return sum(xv * wv for *_where, xv, wv in terms) + (float(bias[k]) if bias is not None else 0.0), terms
 
     output, steps = _slide(kernels, out_h, out_w, stride, products)
     return Trace(padded, output, steps, size, stride, padding)
@@ -98,7 +102,8 @@ def pool_trace(x: np.ndarray, kernel: int, stride: int, mode: str) -> Trace:
     channels, height, width = x.shape
     out_h, out_w = _out_size(height, kernel, stride, 0), _out_size(width, kernel, stride, 0)
     if out_h < 1 or out_w < 1:
-        raise ValueError(f"a {kernel}×{kernel} window does not fit a {height}×{width} input")
+        raise ValueError(_("a {size}×{size} window does not fit a {height}×{width} input").format(
+            size=kernel, height=height, width=width))
 
     def pooled(c: int, top: int, left: int) -> tuple[float, list]:
         window = x[c, top:top + kernel, left:left + kernel].astype(np.float64)
@@ -160,15 +165,19 @@ def flat_input_pattern(stride: int, padding: int, kernel: int = 3, size: int = 3
     low, high = float(output.min()), float(output.max())
     values = ", ".join(f"{v:g}" for v in np.unique(output))
     if low == high:
-        return f"flat: all {low:g} (every output cell is covered by {low:g} stamp{'s' if low != 1 else ''})", output
+        flat = _("flat: all {value:g} (every output cell is covered by 1 stamp)") if low == 1 else \
+            _("flat: all {value:g} (every output cell is covered by {value:g} stamps)")
+        return flat.format(value=low), output
     middle = output[output.shape[0] // 2]
     rises = np.diff(middle[: len(middle) // 2 + 1])
     if np.all(rises >= 0) and np.all(np.diff(middle[len(middle) // 2:]) <= 0):
-        return (f"a pyramid: {low:g} at the border rising to {high:g} in the middle (cells nearer the middle "
-                "are covered by more stamps)"), output
+        return _("a pyramid: {low:g} at the border rising to {high:g} in the middle (cells nearer the middle "
+                 "are covered by more stamps)").format(low=low, high=high), output
     if low == 0:
-        return f"stamps with gaps of zeros between them (values {values}): the stride is larger than the kernel", output
-    return f"a checkerboard of {values}: neighbouring cells are covered by different numbers of stamps", output
+        return _("stamps with gaps of zeros between them (values {values}): the stride is larger than the "
+                 "kernel").format(values=values), output
+    return _("a checkerboard of {values}: neighbouring cells are covered by different numbers of "
+             "stamps").format(values=values), output
 
 
 def stacked_versus_single(in_channels: int = 1, out_channels: int = 1) -> dict[str, int]:

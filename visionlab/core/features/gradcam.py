@@ -17,6 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from visionlab.core.features.capture import _first_tensor, find_module
+from visionlab.core.i18n import _
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ def top_k(logits: torch.Tensor, categories: list[str] | None, k: int = 5) -> lis
     values, indices = probabilities.topk(min(k, probabilities.numel()))
     result = []
     for value, index in zip(values.tolist(), indices.tolist(), strict=True):  # topk: one index per value
-        label = categories[index] if categories and index < len(categories) else f"class {index}"
+        label = categories[index] if categories and index < len(categories) else _("class {index}").format(index=index)
         result.append(Prediction(index, label, value))
     return result
 
@@ -42,7 +43,7 @@ def _frozen(model: nn.Module):
     """Parameters stop recording gradients for the duration: Grad-CAM needs ∂score/∂activation only, so
     autograd keeps no graph for the layers before the activation and computes no weight gradients."""
     flags = [(p, p.requires_grad) for p in model.parameters()]
-    for parameter, _ in flags:
+    for parameter, _flag in flags:
         parameter.requires_grad_(False)
     try:
         yield
@@ -95,7 +96,7 @@ def cam_from_pass(forward: ForwardPass, class_index: int, image_hw: tuple[int, i
     """Grad-CAM of `class_index` from a pass of `forward_for_cam`: (H, W) in [0, 1]."""
     activation = forward.cam_activation
     if activation is None or activation.dim() != 4:
-        raise ValueError("the Grad-CAM layer did not produce maps in this forward pass")
+        raise ValueError(_("the Grad-CAM layer did not produce maps in this forward pass"))
     (gradients,) = torch.autograd.grad(forward.logits[0, class_index], activation)
     return _cam_picture(activation.detach(), gradients, image_hw)
 

@@ -19,6 +19,7 @@ import torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from visionlab.core.features.receptive import ReceptiveField, example_input, receptive_fields, sequential_fields
+from visionlab.core.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ def analyze_model(model: nn.Module, input_shape: tuple[int, int, int]) -> ModelS
     for key, per_op in counter.get_flop_counts().items():
         if key == "Global":
             continue
-        _, _, dotted = key.partition(".")
+        dotted = key.partition(".")[2]
         flops_by_name[dotted] = int(sum(per_op.values())) // FLOPS_PER_MULT_ADD
     try:
         fields, exact = receptive_fields(model, input_shape), True
@@ -136,12 +137,14 @@ def vector_words(info: LayerInfo, activation) -> str:
         return ""
     count, source = int(activation.size), info.input_shape
     if "AdaptiveAvgPool" in info.type_name and source is not None and len(source) == 3:
-        return (f"{info.name}: global average pooling. Each of the {count} values is the mean of one "
-                f"{source[1]}×{source[2]} map of the layer before: one number per channel, no weights.")
+        return _("{layer}: global average pooling. Each of the {count} values is the mean of one "
+                 "{height}×{width} map of the layer before: one number per channel, no weights.").format(
+            layer=info.name, count=count, height=source[1], width=source[2])
     if info.type_name == "Linear" and source is not None:
-        return (f"{info.name}: fully connected, {source[-1]:,} inputs → {count:,} outputs (no maps: each "
-                "output reads every input). Bars: the output vector for this image.")
-    return f"{info.name}: a vector of {count:,} values (no spatial maps)."
+        return _("{layer}: fully connected, {inputs:,} inputs → {count:,} outputs (no maps: each "
+                 "output reads every input). Bars: the output vector for this image.").format(
+            layer=info.name, inputs=source[-1], count=count)
+    return _("{layer}: a vector of {count:,} values (no spatial maps).").format(layer=info.name, count=count)
 
 
 def original_alexnet(num_classes: int = 1000) -> nn.Module:
@@ -175,7 +178,7 @@ class ParamSplit:
 
 
 def split_of(model: nn.Module, label: str) -> ParamSplit:
-    conv, fc, _ = param_split(model)
+    conv, fc, _other = param_split(model)
     fc_layers = tuple(sum(p.numel() for p in m.parameters()) for m in model.modules() if isinstance(m, nn.Linear))
     return ParamSplit(label, conv, fc, fc_layers)
 
@@ -184,8 +187,8 @@ def alexnet_splits(torchvision_alexnet: nn.Module) -> list[ParamSplit]:
     """The lecture's conv-versus-FC comparison, counted on torchvision's net and on the original."""
     with torch.device("meta"):  # only shapes are needed to count parameters
         original = original_alexnet()
-    return [split_of(torchvision_alexnet, "torchvision's single-tower AlexNet"),
-            split_of(original, "original two-GPU AlexNet (conv2, conv4, conv5 in 2 groups)")]
+    return [split_of(torchvision_alexnet, _("torchvision's single-tower AlexNet")),
+            split_of(original, _("original two-GPU AlexNet (conv2, conv4, conv5 in 2 groups)"))]
 
 
 def lecture_differences(name: str, model: nn.Module) -> list[str]:
@@ -195,16 +198,16 @@ def lecture_differences(name: str, model: nn.Module) -> list[str]:
         lrn = sum(isinstance(m, nn.LocalResponseNorm) for m in model.modules())
         first = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
         if lrn == 0:
-            notes.append("no local response normalization (the lecture's AlexNet has it after conv1 and conv2)")
+            notes.append(_("no local response normalization (the lecture's AlexNet has it after conv1 and conv2)"))
         if first is not None and first.out_channels != 96:
-            notes.append(f"{first.out_channels} first-layer kernels (the paper: 96)")
+            notes.append(_("{count} first-layer kernels (the paper: 96)").format(count=first.out_channels))
     if name.startswith("googlenet") and hasattr(model, "inception3a"):
         branch = model.get_submodule("inception3a.branch3")
         convs = [m for m in branch.modules() if isinstance(m, nn.Conv2d)]
         kernel = convs[-1].kernel_size if convs else None
         if kernel is not None and kernel != (5, 5):
-            notes.append(f"the inception \"5×5\" branch (branch3) is {kernel[0]}×{kernel[1]} "
-                         "(a known quirk of the port)")
+            notes.append(_("the inception \"5×5\" branch (branch3) is {rows}×{cols} "
+                           "(a known quirk of the port)").format(rows=kernel[0], cols=kernel[1]))
     return notes
 
 

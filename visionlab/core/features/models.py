@@ -13,6 +13,7 @@ import torch.nn as nn
 
 from visionlab.core.errors import UserError
 from visionlab.core.features.images import IMAGENET_MEAN, IMAGENET_STD
+from visionlab.core.i18n import N_, _
 from visionlab.core.weights.source import IMPORT_BUTTON
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ FIRST_CONV = {"alexnet": "features.0", "vgg11": "features.0", "vgg16": "features
 CAM_LAYER = {"alexnet": "features", "vgg11": "features", "vgg16": "features", "googlenet": "inception5b",
              "resnet18": "layer4", "resnet50": "layer4"}
 INPUT_SIZE = 224
-UNTRAINED_LABEL = "UNTRAINED (random weights)"
+UNTRAINED_LABEL = N_("UNTRAINED (random weights)")  # translated where a model is built
 
 
 class ModelError(UserError, ValueError):
@@ -82,22 +83,24 @@ def load_torchvision(name: str, weights_store=None) -> LoadedModel:
     if name in MTCNN_NAMES:
         return load_mtcnn_net(name)
     if name not in TORCHVISION_NAMES:
-        raise ModelError(f"unknown model '{name}' (choose one of {', '.join(MODEL_NAMES)})")
+        raise ModelError(_("unknown model '{name}' (choose one of {names})").format(
+            name=name, names=", ".join(MODEL_NAMES)))
     store = weights_store if weights_store is not None else _default_store()
     model, source, note = None, None, ""
     if store is not None:
         try:
             if store.is_available(name):
-                model, _ = store.build(name, pretrained=True)
+                model, _source = store.build(name, pretrained=True)
                 source = store.loaded_source(name)
         except Exception as exc:  # a damaged file must not stop the viewer: fall back and say why
             log.warning("pretrained %s unavailable: %s", name, exc)
-            note = f"untrained: the weights file could not be loaded ({exc})"
+            note = _("untrained: the weights file could not be loaded ({error})").format(error=exc)
     if model is None:
         model = _untrained(name)
-        note = note or f"untrained: random weights (get the ImageNet weights with Download or “{IMPORT_BUTTON}”)"
+        note = note or _("untrained: random weights (get the ImageNet weights with Download or “{button}”)").format(
+            button=_(IMPORT_BUTTON))
     loaded = LoadedModel(name, model.eval(), source is not None, _categories(name), note=note,
-                         default_layer=FIRST_CONV[name], cam_layer=CAM_LAYER[name])
+                         weights_label=_(UNTRAINED_LABEL), default_layer=FIRST_CONV[name], cam_layer=CAM_LAYER[name])
     if source is not None:
         loaded.note, loaded.weights_label = source.description, source.label
         loaded.weights_unverified = not source.verified
@@ -138,10 +141,11 @@ def load_mtcnn_net(name: str) -> LoadedModel:
         raise ModelError(str(exc)) from None
     # MTCNN's inputs are (pixel - 127.5) / 128: on [0, 1] pixels, mean 127.5/255 and std 128/255.
     model = FaceScores(net, spatial=net_name == "pnet").eval()
-    return LoadedModel(name, model, True, ["no face", "face"], input_shape=(3, side, side),
+    return LoadedModel(name, model, True, [_("no face"), _("face")], input_shape=(3, side, side),
                        mean=(127.5 / 255,) * 3, std=(128 / 255,) * 3,
-                       note=f"MTCNN {net_name} (Zhang et al. 2016): trained weights from facenet-pytorch, "
-                            "no download", weights_label="trained (MTCNN, facenet-pytorch)",
+                       note=_("MTCNN {net} (Zhang et al. 2016): trained weights from facenet-pytorch, "
+                              "no download").format(net=net_name),
+                       weights_label=_("trained (MTCNN, facenet-pytorch)"),
                        default_layer="conv1", cam_layer=cam_layer)
 
 
@@ -158,8 +162,9 @@ def _default_store():
 
 
 def _names(keys: list[str], shown: int = 4) -> str:
-    more = f" (+{len(keys) - shown} more)" if len(keys) > shown else ""
-    return ", ".join(keys[:shown]) + more
+    if len(keys) > shown:
+        return _("{names} (+{count} more)").format(names=", ".join(keys[:shown]), count=len(keys) - shown)
+    return ", ".join(keys[:shown])
 
 
 def _key_mismatch(path: str | Path) -> str:
@@ -183,7 +188,7 @@ def _key_mismatch(path: str | Path) -> str:
     reshaped = [f"{key} {tuple(found[key].shape)} vs {tuple(value.shape)}" for key, value in expected.items()
                 if key in found and tuple(found[key].shape) != tuple(value.shape)]
     parts = [f"{label}: {_names(keys)}" for label, keys in
-             (("missing", missing), ("unexpected", unexpected), ("other shape", reshaped)) if keys]
+             ((_("missing"), missing), (_("unexpected"), unexpected), (_("other shape"), reshaped)) if keys]
     return (" — " + "; ".join(parts)) if parts else ""
 
 
@@ -192,7 +197,7 @@ def load_checkpoint(path: str | Path) -> LoadedModel:
     try:
         from visionlab.core.training.checkpoint import CheckpointError, build_model_from_checkpoint
     except ImportError:
-        raise ModelError("this build has no training checkpoints support yet") from None
+        raise ModelError(_("this build has no training checkpoints support yet")) from None
     if _is_scene_checkpoint(path):
         return _load_scene_checkpoint(path)
     try:
@@ -212,7 +217,8 @@ def load_checkpoint(path: str | Path) -> LoadedModel:
                        [class_words(c, dataset) for c in config.get("class_names", [])],
                        input_shape=cast("tuple[int, int, int]", shape),  # a checkpoint stores [C, H, W]
                        mean=tuple(mean) if mean else None, std=tuple(std) if std else None,
-                       note=f"trained checkpoint {Path(path).name}", weights_label="trained checkpoint",
+                       note=_("trained checkpoint {file}").format(file=Path(path).name),
+                       weights_label=_("trained checkpoint"),
                        default_layer=convs[0] if convs else "", cam_layer=convs[-1] if convs else "",
                        dataset=dataset)
 
@@ -236,10 +242,10 @@ def _load_scene_checkpoint(path: str | Path) -> LoadedModel:
         parts = scene_parts(path)
     except CheckpointError as exc:
         raise ModelError(str(exc)) from None
-    kind = "FCN" if parts["scores_note"] == "" else "Faster R-CNN backbone"
+    kind = "FCN" if parts["scores_note"] == "" else _("Faster R-CNN backbone")
     return LoadedModel(f"{kind} ({Path(path).name})", parts["model"], True, parts["categories"],
                        input_shape=parts["input_shape"], mean=parts["mean"], std=parts["std"], note=parts["note"],
-                       weights_label="trained checkpoint", default_layer=parts["default_layer"],
+                       weights_label=_("trained checkpoint"), default_layer=parts["default_layer"],
                        cam_layer=parts["cam_layer"], dataset=SCENE_DATASET, scores_note=parts["scores_note"])
 
 
@@ -249,4 +255,4 @@ def class_words(name: object, dataset: str) -> str:
     text = str(name)
     if not text.isdigit():
         return text
-    return f"digit {text}" if dataset == "digits" else f"class {text}"
+    return _("digit {digit}").format(digit=text) if dataset == "digits" else _("class {index}").format(index=text)

@@ -19,6 +19,8 @@ import torch.fx as fx
 import torch.nn as nn
 from torch.fx.passes.shape_prop import ShapeProp
 
+from visionlab.core.i18n import _
+
 
 @dataclass(frozen=True)
 class ReceptiveField:
@@ -53,24 +55,32 @@ def field_on_image(field: ReceptiveField, row: int, col: int, image_hw: tuple[in
                    layer: str = "") -> FieldOnImage:
     """What output pixel (row, col) sees of an image of `image_hw`, clipped to it."""
     height, width = image_hw
-    who = f"pixel ({row}, {col}) of {layer}" if layer else f"pixel ({row}, {col})"
+    who = (_("pixel ({row}, {col}) of {layer}").format(row=row, col=col, layer=layer) if layer
+           else _("pixel ({row}, {col})").format(row=row, col=col))
     if field.is_global:
-        return FieldOnImage(None, True, f"{who} sees the whole image ({height}×{width} px)")
+        return FieldOnImage(None, True, _("{who} sees the whole image ({height}×{width} px)").format(
+            who=who, height=height, width=width))
     top, left, box_h, box_w = field.box(row, col)
     inside = (max(0.0, top), max(0.0, left), min(float(height), top + box_h), min(float(width), left + box_w))
     box = (inside[0], inside[1], inside[2] - inside[0], inside[3] - inside[1])
-    span = f"{_pixels('rows', top, box_h)}, {_pixels('columns', left, box_w)} ({box_h:g}×{box_w:g} px field)"
+    span = _("{rows}, {columns} ({height:g}×{width:g} px field)").format(
+        rows=_pixels("rows", top, box_h), columns=_pixels("columns", left, box_w), height=box_h, width=box_w)
     if inside == (0.0, 0.0, float(height), float(width)):
-        return FieldOnImage(box, True, f"{who} sees the whole image ({height}×{width} px): its field spans {span}")
-    return FieldOnImage(box, False, f"{who} sees {span}; outlined inside the image")
+        return FieldOnImage(box, True, _("{who} sees the whole image ({height}×{width} px): its field spans "
+                                         "{span}").format(who=who, height=height, width=width, span=span))
+    return FieldOnImage(box, False, _("{who} sees {span}; outlined inside the image").format(who=who, span=span))
 
 
 def _pixels(axis: str, start: float, size: float) -> str:
     """"rows 71–77" (first and last pixel, both included: 7 rows) when the field covers whole pixels; a field
-    whose edges fall between pixel centres (an even kernel) is given by its edges, which are not pixel numbers."""
+    whose edges fall between pixel centres (an even kernel) is given by its edges, which are not pixel numbers.
+    `axis` is "rows" or "columns"."""
     if start == int(start) and size == int(size):
-        return f"{axis} {start:g}–{start + size - 1:g}"
-    return f"{axis} from {start:g} to {start + size:g} (edges)"
+        whole = _("rows {first:g}–{last:g}") if axis == "rows" else _("columns {first:g}–{last:g}")
+        return whole.format(first=start, last=start + size - 1)
+    edges = _("rows from {start:g} to {end:g} (edges)") if axis == "rows" else \
+        _("columns from {start:g} to {end:g} (edges)")
+    return edges.format(start=start, end=start + size)
 
 
 def _pair(value) -> tuple[int, int]:

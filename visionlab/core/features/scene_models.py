@@ -19,11 +19,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from visionlab.core.i18n import N_, _
 from visionlab.core.training.scenes.checkpoint import load_scene_model
 
 SCENE_DATASET = "shape scenes"  # what the input picker calls a checkpoint's own sample picture
-DETECTOR_SCORES = ("A detector scores boxes, not pictures: its class scores are on the Live Camera (Run live); "
-                   "here are the maps its backbone gives the RPN and the RoI head.")
+DETECTOR_SCORES = N_("A detector scores boxes, not pictures: its class scores are on the Live Camera (Run live); "
+                   "here are the maps its backbone gives the RPN and the RoI head.")  # translated in scene_parts
 
 
 class SegmenterScores(nn.Module):
@@ -61,8 +62,7 @@ def scene_parts(path: str | Path) -> dict:
         normalize = config.get("normalize") or {}
         return {"model": scores, "categories": classes, "input_shape": shape,
                 "mean": tuple(normalize.get("mean") or ()) or None, "std": tuple(normalize.get("std") or ()) or None,
-                "note": f"trained segmentation FCN {name}: the top-5 is each class's mean probability over the "
-                        f"picture's pixels{_padding_note(model, shape)}", "default_layer": convs[0] if convs else "",
+                "note": _segmenter_note(model, shape, name), "default_layer": convs[0] if convs else "",
                 "cam_layer": "classifier" if hasattr(model, "classifier") else (convs[-1] if convs else ""),
                 "scores_note": ""}
     backbone = model.backbone.eval()
@@ -70,18 +70,22 @@ def scene_parts(path: str | Path) -> dict:
     transform = model.transform  # torchvision's GeneralizedRCNNTransform: the detector's own normalization
     return {"model": backbone, "categories": classes, "input_shape": shape,
             "mean": tuple(float(v) for v in transform.image_mean), "std": tuple(float(v) for v in transform.image_std),
-            "note": f"trained Faster R-CNN {name}: its backbone", "default_layer": convs[0] if convs else "",
-            "cam_layer": "", "scores_note": DETECTOR_SCORES}
+            "note": _("trained Faster R-CNN {file}: its backbone").format(file=name),
+            "default_layer": convs[0] if convs else "", "cam_layer": "", "scores_note": _(DETECTOR_SCORES)}
 
 
-def _padding_note(fcn: Any, shape: tuple[int, ...]) -> str:
-    """Why the first layer's formula reads another height or width than the picture: the FCN pads first."""
+def _segmenter_note(fcn: Any, shape: tuple[int, ...], name: str) -> str:
+    """The FCN's note, saying why the first layer's formula reads another height or width than the picture
+    when the FCN pads first."""
     stride, (height, width) = int(getattr(fcn, "stride", 1)), (int(shape[-2]), int(shape[-1]))
     padded = (height + -height % stride, width + -width % stride)
     if padded == (height, width):
-        return ""
-    return (f"; it pads each picture with zeros to a multiple of its stride {stride}, so a {height}×{width} picture "
-            f"enters its first layer as {padded[0]}×{padded[1]}")
+        return _("trained segmentation FCN {file}: the top-5 is each class's mean probability over the "
+                 "picture's pixels").format(file=name)
+    return _("trained segmentation FCN {file}: the top-5 is each class's mean probability over the picture's "
+             "pixels; it pads each picture with zeros to a multiple of its stride {stride}, so a {height}×{width} "
+             "picture enters its first layer as {padded_height}×{padded_width}").format(
+        file=name, stride=stride, height=height, width=width, padded_height=padded[0], padded_width=padded[1])
 
 
 def scene_sample(input_shape: tuple[int, ...]) -> np.ndarray:

@@ -21,6 +21,7 @@ from torch import nn
 from visionlab.core.features.convolutionalize import convolutionalize, total_stride
 from visionlab.core.features.images import resize_for_model, to_batch
 from visionlab.core.features.models import LoadedModel
+from visionlab.core.i18n import _
 from visionlab.core.jobs import check_cancel
 
 # model → its convolutional version, kept while the panel keeps the model (a copy of AlexNet's is 240 MB).
@@ -57,7 +58,7 @@ class ScoreMap:
         return self.probabilities.argmax(axis=0)
 
     def label(self, index: int) -> str:
-        return self.categories[index] if index < len(self.categories) else f"class {index}"
+        return self.categories[index] if index < len(self.categories) else _("class {index}").format(index=index)
 
     def sentences(self) -> list[str]:
         rows, cols = self.probabilities.shape[1:]
@@ -65,32 +66,46 @@ class ScoreMap:
         (win_h, win_w), stride = self.window, self.stride
         formula = (width - win_w) // stride + 1
         # The count across is the map's own; the formula is shown beside it, and a mismatch is said, not hidden.
-        agrees = "" if formula == cols else f" (the formula says {formula}; the network's rounding gives {cols})"
-        lines = [f"A {height}×{width} picture gives a {rows}×{cols} map of scores: (W − window)/stride + 1 = "
-                 f"({width} − {win_w})/{stride} + 1 = {cols} cells across{agrees}. Each cell "
-                 f"is the classifier's answer for one {win_h}×{win_w} window; windows are {stride} px apart "
-                 f"(the network's total stride).",
-                 f"On a {win_h}×{win_w} picture the convolutional version gives the original's scores (largest "
-                 f"difference {self.same_scores_gap:.1e}): the same weights, reshaped."]
+        first = _("A {height}×{width} picture gives a {rows}×{cols} map of scores: (W − window)/stride + 1 = "
+                  "({width} − {win_w})/{stride} + 1 = {cols} cells across. Each cell is the classifier's answer "
+                  "for one {win_h}×{win_w} window; windows are {stride} px apart (the network's total stride).") \
+            if formula == cols else \
+            _("A {height}×{width} picture gives a {rows}×{cols} map of scores: (W − window)/stride + 1 = "
+              "({width} − {win_w})/{stride} + 1 = {cols} cells across (the formula says {formula}; the network's "
+              "rounding gives {cols}). Each cell is the classifier's answer for one {win_h}×{win_w} window; windows "
+              "are {stride} px apart (the network's total stride).")
+        lines = [first.format(height=height, width=width, rows=rows, cols=cols, win_h=win_h, win_w=win_w,
+                              stride=stride, formula=formula),
+                 _("On a {win_h}×{win_w} picture the convolutional version gives the original's scores (largest "
+                   "difference {gap:.1e}): the same weights, reshaped.").format(
+                     win_h=win_h, win_w=win_w, gap=self.same_scores_gap)]
         for check in self.checks:
-            same = "picks the same class" if check.cell_class == check.crop_class else \
-                f"picks {self.label(check.crop_class)} where the cell says {self.label(check.cell_class)}"
-            lines.append(f"Cell {check.cell} against the classifier on the crop at {check.offset}: it {same}, "
-                         f"largest probability difference {check.largest_difference:.2g}.")
+            if check.cell_class == check.crop_class:
+                line = _("Cell {cell} against the classifier on the crop at {offset}: it picks the same class, "
+                         "largest probability difference {difference:.2g}.")
+            else:
+                line = _("Cell {cell} against the classifier on the crop at {offset}: it picks {crop_class} where "
+                         "the cell says {cell_class}, largest probability difference {difference:.2g}.")
+            lines.append(line.format(cell=check.cell, offset=check.offset, difference=check.largest_difference,
+                                     crop_class=self.label(check.crop_class), cell_class=self.label(check.cell_class)))
         # "Exactly" only when the crops checked say so; padding is the reason given when they do not.
         worst = max((check.largest_difference for check in self.checks), default=math.nan)
         if self.checks and worst <= EXACT_DIFFERENCE:
-            reason = "" if self.padded else ": this network pads nothing"
-            lines.append(f"The cells checked are the classifier on their crops (largest difference "
-                         f"{worst:.1e}){reason}.")
+            exact = _("The cells checked are the classifier on their crops (largest difference {worst:.1e}).") \
+                if self.padded else \
+                _("The cells checked are the classifier on their crops (largest difference {worst:.1e}): this "
+                  "network pads nothing.")
+            lines.append(exact.format(worst=worst))
         elif self.padded:
-            lines.append("The cells match their crops only roughly: this network pads with zeros, so inside a "
-                         "crop the border sees zeros where the larger picture has pixels.")
+            lines.append(_("The cells match their crops only roughly: this network pads with zeros, so inside a "
+                           "crop the border sees zeros where the larger picture has pixels."))
         elif self.checks:
-            lines.append(f"This network pads nothing, yet the cells checked differ from their crops by up to "
-                         f"{worst:.2g}: some layer rounds the window positions differently on the larger picture.")
+            lines.append(_("This network pads nothing, yet the cells checked differ from their crops by up to "
+                           "{worst:.2g}: some layer rounds the window positions differently on the larger "
+                           "picture.").format(worst=worst))
         if not self.pretrained:
-            lines.append("These weights are untrained: the scores are random, the sizes and equalities still hold.")
+            lines.append(_("These weights are untrained: the scores are random, the sizes and equalities still "
+                           "hold."))
         return lines
 
 

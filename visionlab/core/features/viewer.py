@@ -21,9 +21,13 @@ from visionlab.core.features.images import load_image, resize_for_model, to_batc
 from visionlab.core.features.layers import ModelSummary, ParamSplit, alexnet_splits, analyze_model, lecture_differences
 from visionlab.core.features.maps import first_layer_kernels_rgb, kernels_grey
 from visionlab.core.features.models import LoadedModel, ModelError, load_checkpoint, load_torchvision
+from visionlab.core.i18n import N_, _
 from visionlab.core.jobs import JobCancelled, check_cancel
 
 SAMPLES_DIR = Path(__file__).resolve().parents[3] / "resources" / "samples"
+# What the input picker calls a checkpoint's own sample picture, per data set (another: "{dataset} sample #0").
+SAMPLE_NAMES = {"digits": N_("digits sample #0"), "shapes": N_("shapes sample #0"),
+                "shape scenes": N_("shape scenes sample #0")}
 
 
 def _noop_progress(fraction: float, message: str = "") -> None:
@@ -73,24 +77,31 @@ def dataset_sample(dataset: str, input_shape: tuple[int, int, int]) -> np.ndarra
 
 def open_model(name_or_path: str, *, progress: Callable = _noop_progress, should_stop=None) -> OpenedModel:
     """A torchvision model by name or a training checkpoint by path, with its layer table."""
-    progress(0.1, f"building {name_or_path}")
+    progress(0.1, _("building {model}").format(model=name_or_path))
     from_checkpoint = Path(name_or_path).suffix in (".pt", ".pth", ".ckpt")
     loaded = load_checkpoint(name_or_path) if from_checkpoint else load_torchvision(name_or_path)
     check_cancel(should_stop)
-    progress(0.6, "measuring shapes, FLOPs and receptive fields")
+    progress(0.6, _("measuring shapes, FLOPs and receptive fields"))
     try:
         summary = analyze_model(loaded.model, loaded.input_shape)
     except RuntimeError as exc:
-        raise ModelError(f"{loaded.name} does not run on a {loaded.input_shape} input: {exc}") from None
+        raise ModelError(_("{model} does not run on a {shape} input: {error}").format(
+            model=loaded.name, shape=loaded.input_shape, error=exc)) from None
     opened = OpenedModel(loaded, summary, from_checkpoint)
     if from_checkpoint:
         opened.sample_image = dataset_sample(loaded.dataset, loaded.input_shape)
-        opened.sample_name = f"{loaded.dataset} sample #0" if opened.sample_image is not None else ""
+        opened.sample_name = sample_name(loaded.dataset) if opened.sample_image is not None else ""
     else:
         opened.differences = lecture_differences(loaded.name, loaded.model)
         if loaded.name == "alexnet":
             opened.splits = alexnet_splits(loaded.model)
     return opened
+
+
+def sample_name(dataset: str) -> str:
+    """The input picker's name for a data set's first image ("digits sample #0")."""
+    known = SAMPLE_NAMES.get(dataset)
+    return _(known) if known else _("{dataset} sample #0").format(dataset=dataset)
 
 
 def import_weights(name: str, path: str, *, progress: Callable = _noop_progress, should_stop=None) -> OpenedModel:
@@ -101,7 +112,7 @@ def import_weights(name: str, path: str, *, progress: Callable = _noop_progress,
     """
     from visionlab.core.weights.store import WeightsError, WeightsStore
 
-    progress(0.1, f"checking {Path(path).name}")
+    progress(0.1, _("checking {file}").format(file=Path(path).name))
     try:
         WeightsStore().import_file(name, path)
     except WeightsError as exc:
@@ -187,9 +198,10 @@ def view_layer(loaded: LoadedModel, image: np.ndarray, layer: str, predict: bool
         else:
             logits, activation = None, capture_activation(loaded.model, layer, batch)
     except RuntimeError as exc:
-        raise ModelError(f"this image does not fit {loaded.name}: {str(exc).splitlines()[0]}") from None
+        raise ModelError(_("this image does not fit {model}: {error}").format(
+            model=loaded.name, error=str(exc).splitlines()[0])) from None
     if activation is None:
-        raise ModelError(f"layer '{layer}' did not run in the forward pass")
+        raise ModelError(_("layer '{layer}' did not run in the forward pass").format(layer=layer))
     kernels, is_rgb = kernel_picture(module)
     view = LayerView(layer, shown, activation[0].float().numpy(), kernels, is_rgb,
                      getattr(module, "out_channels", 0))

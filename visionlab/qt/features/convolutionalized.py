@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QScrollArea, QSpinBox, QWidget
 
 from visionlab.core.features.models import LoadedModel
 from visionlab.core.features.score_map import ScoreMap, score_map
+from visionlab.core.i18n import _
 from visionlab.qt.common.jobs import JobRunner
 from visionlab.qt.common.layouts import column_layout, row_layout
 from visionlab.qt.features.maps import lookup_table
@@ -48,28 +49,28 @@ class ConvolutionalizedView(QWidget):
         self.cells = QSpinBox()
         self.cells.setRange(1, 10)
         self.cells.setValue(6)
-        self.cells.setToolTip("How many windows of the classifier's input fit across the enlarged picture.")
-        self.cells.valueChanged.connect(lambda _: self._request())
+        self.cells.setToolTip(_("How many windows of the classifier's input fit across the enlarged picture."))
+        self.cells.valueChanged.connect(lambda _value: self._request())
         self.class_box = QComboBox()
-        self.class_box.setToolTip("The class whose probability per cell colours the picture.")
-        self.class_box.currentIndexChanged.connect(lambda _: self._draw())
+        self.class_box.setToolTip(_("The class whose probability per cell colours the picture."))
+        self.class_box.currentIndexChanged.connect(lambda _index: self._draw())
         controls = QWidget()
         row = row_layout(controls)
-        for widget, stretch in ((QLabel("Windows across:"), 0), (self.cells, 0), (QLabel("Heatmap of:"), 0),
+        for widget, stretch in ((QLabel(_("Windows across:")), 0), (self.cells, 0), (QLabel(_("Heatmap of:")), 0),
                                 (self.class_box, 1)):
             row.addWidget(widget, stretch)
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground("w")
-        self.picture_box = _box(self.plots, "P(class) per cell, on the picture")
-        self.best_box = _box(self.plots, "most probable class per cell")
-        self.picture_item, self.heat_item, self.best_item = (pg.ImageItem(axisOrder="row-major") for _ in range(3))
+        self.picture_box = _box(self.plots, _("P(class) per cell, on the picture"))
+        self.best_box = _box(self.plots, _("most probable class per cell"))
+        self.picture_item, self.heat_item, self.best_item = (pg.ImageItem(axisOrder="row-major") for _item in range(3))
         self.heat_item.setOpacity(0.55)
         self.heat_item.setLookupTable(lookup_table("inferno"))
         self.picture_box.addItem(self.picture_item)
         self.picture_box.addItem(self.heat_item)
         self.best_box.addItem(self.best_item)
         self._cell_labels: list[pg.TextItem] = []
-        self.text = QLabel("Open a classifier and a picture: its score map appears here.")
+        self.text = QLabel(_("Open a classifier and a picture: its score map appears here."))
         self.text.setWordWrap(True)
         self.text.setTextFormat(Qt.TextFormat.RichText)
         self.text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
@@ -86,7 +87,7 @@ class ConvolutionalizedView(QWidget):
         """The panel's current model and picture; computed now if the tab is shown, else when it is."""
         if loaded is not self.loaded:
             self.result = None
-            self._clear("computing the score map…")
+            self._clear(_("computing the score map…"))
         self.loaded, self.image, self._stale = loaded, image, True
         if self.isVisible():
             self._request()
@@ -100,7 +101,7 @@ class ConvolutionalizedView(QWidget):
         if self.loaded is None or self.image is None:
             return
         if self._live_running():  # the live stream owns the model's forward passes
-            self.text.setText("Paused while the live stream runs: take a snapshot to compute the score map.")
+            self.text.setText(_("Paused while the live stream runs: take a snapshot to compute the score map."))
             return
         self._stale = False
         asked = (self.loaded, self.image, self.cells.value())
@@ -112,7 +113,7 @@ class ConvolutionalizedView(QWidget):
                         replace=False)
 
     def _on_failed(self, message: str) -> None:
-        self._clear(f"No score map: {html.escape(message)}")
+        self._clear(html.escape(_("No score map: {reason}").format(reason=message)))
         self.plots.hide()  # two titles over an empty white area would look like a picture that failed to draw
 
     def _clear(self, text: str) -> None:
@@ -161,14 +162,17 @@ class ConvolutionalizedView(QWidget):
         labels = [] if rows * cols > CELL_LABELS_UP_TO else [
             (row, col, numbers[row][col]) for row in range(rows) for col in range(cols)]
         self._set_cell_labels(labels)
-        legend = ", ".join(f"<span style='color: rgb{PALETTE[k % len(PALETTE)]}'>■</span> {k + 1} "
-                           f"{html.escape(result.label(index))} ({int((result.best == index).sum())} cells)"
-                           for k, index in enumerate(present[:len(PALETTE)]))
-        more = f", and {len(present) - len(PALETTE)} more classes" if len(present) > len(PALETTE) else ""
-        heat_line = (f"Heatmap: P({html.escape(result.label(chosen))}) from {heat.min():.3g} to {heat.max():.3g} "
-                     f"across the cells (colour scale 0 to its maximum).")
-        self.text.setText("<br>".join([html.escape(line) for line in result.sentences()] +
-                                      [heat_line, f"Classes in the right map: {legend}{more}."]))
+        legend = ", ".join(f"<span style='color: rgb{PALETTE[k % len(PALETTE)]}'>■</span> {k + 1} " + html.escape(
+            _("{label} ({count} cells)").format(label=result.label(index), count=int((result.best == index).sum())))
+            for k, index in enumerate(present[:len(PALETTE)]))
+        heat_line = html.escape(_("Heatmap: P({label}) from {low:.3g} to {high:.3g} across the cells (colour scale 0 "
+                                  "to its maximum).").format(label=result.label(chosen), low=heat.min(),
+                                                             high=heat.max()))
+        # The legend is HTML (coloured squares): the sentence around it is escaped, the field filled after.
+        classes = (_("Classes in the right map: {legend}, and {count} more classes.") if len(present) > len(PALETTE)
+                   else _("Classes in the right map: {legend}."))
+        classes_line = html.escape(classes).format(legend=legend, count=len(present) - len(PALETTE))
+        self.text.setText("<br>".join([html.escape(line) for line in result.sentences()] + [heat_line, classes_line]))
 
     def _set_cell_labels(self, labels: list[tuple[int, int, str]]) -> None:
         for item in self._cell_labels:

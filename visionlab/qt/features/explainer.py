@@ -20,18 +20,24 @@ from visionlab.core.features.explainer import (
     stacked_versus_single,
     transposed_conv_trace,
 )
+from visionlab.core.i18n import N_, _
 from visionlab.qt.features.grids import Grid, GridCanvas
 
-MODES = ("Convolution: one channel", "RGB input: 3 channels summed", "Several kernels → several channels",
-         "Max pooling", "Average pooling", "1×1 convolution: 8 → 4 channels",
-         "Transposed convolution vs bilinear", "One 5×5 vs two 3×3")
+MODES = (N_("Convolution: one channel"), N_("RGB input: 3 channels summed"), N_("Several kernels → several channels"),
+         N_("Max pooling"), N_("Average pooling"), N_("1×1 convolution: 8 → 4 channels"),
+         N_("Transposed convolution vs bilinear"), N_("One 5×5 vs two 3×3"))
 STEP_MS = 450
 EDGE = np.array([[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]], dtype=float)       # vertical edges
 LEVEL = EDGE.T                                                             # horizontal edges
 BLUR = np.ones((3, 3))
 # torchvision's FCN interpolates instead of learning a transposed conv (tests check it against the source
 # of torchvision's forward: core.features.layers.fcn_upsampling).
-FCN_UPSAMPLING = "bilinear"
+FCN_UPSAMPLING = N_("bilinear")  # a mode name of torch's interpolate; shown translated
+
+
+def _out() -> str:
+    """The output's name in the grids and formulas ("out[0][1,2]"), like x and w."""
+    return _("out")
 
 
 def _default_input(mode: int) -> np.ndarray:
@@ -56,18 +62,18 @@ class ConvExplainer(QWidget):
         self.step = 0
         self.total = 0
         self.mode = QComboBox()
-        self.mode.addItems(MODES)
+        self.mode.addItems([_(mode) for mode in MODES])
         self.mode.currentIndexChanged.connect(self._mode_changed)
-        self.padding = self._spin("padding P", 0, 2, 0)
-        self.stride = self._spin("stride S", 1, 3, 1)
-        self.step_button = QPushButton("Step")
+        self.padding = self._spin(_("padding P"), 0, 2, 0)
+        self.stride = self._spin(_("stride S"), 1, 3, 1)
+        self.step_button = QPushButton(_("Step"))
         self.step_button.clicked.connect(self.advance)
-        self.play_button = QPushButton("Play")
+        self.play_button = QPushButton(_("Play"))
         self.play_button.setCheckable(True)
         self.play_button.toggled.connect(self._play)
-        reset = QPushButton("Reset")
+        reset = QPushButton(_("Reset"))
         reset.clicked.connect(self.reset)
-        random_button = QPushButton("Random input")
+        random_button = QPushButton(_("Random input"))
         random_button.clicked.connect(self._randomize)
         controls = QHBoxLayout()
         for widget in (self.mode, QLabel("P"), self.padding, QLabel("S"), self.stride):
@@ -81,8 +87,8 @@ class ConvExplainer(QWidget):
         self.canvas.cell_clicked.connect(self._edit)
         self.formula = QLabel()
         self.formula.setWordWrap(True)
-        hint = QLabel("Click an input cell: +1 (right-click: −1). Grey cells are zero padding; orange: the window "
-                      "being read; red: the output being written.")
+        hint = QLabel(_("Click an input cell: +1 (right-click: −1). Grey cells are zero padding; orange: the window "
+                        "being read; red: the output being written."))
         hint.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
@@ -125,7 +131,7 @@ class ConvExplainer(QWidget):
         self.refresh()
 
     def _play(self, playing: bool) -> None:
-        self.play_button.setText("Pause" if playing else "Play")
+        self.play_button.setText(_("Pause") if playing else _("Play"))
         (self.timer.start if playing else self.timer.stop)()
 
     def _randomize(self) -> None:
@@ -183,7 +189,7 @@ class ConvExplainer(QWidget):
             window = (current.top, current.left, trace.kernel, trace.kernel) if current else None
             inputs.append(Grid(f"x[{c}]", trace.padded[c], trace.padding, window, editable=True, tag=c))
         if matrix:  # 1×1: the kernels are a 4×8 matrix, one row per output channel
-            kernels = [Grid("W: 4 kernels × 8 ch", weight[:, :, 0, 0],
+            kernels = [Grid(_("W: 4 kernels × 8 ch"), weight[:, :, 0, 0],
                             window=(k, 0, 1, weight.shape[1]) if current else None)]
         elif weight.shape[1] == 1 and weight.shape[0] > 1:  # several kernels: all of them, the active one framed
             size = weight.shape[-1]
@@ -197,10 +203,11 @@ class ConvExplainer(QWidget):
         shape = f"{x.shape[0]}×{x.shape[1]}×{x.shape[2]} → {trace.output.shape[0]}×{trace.output.shape[1]}×" \
                 f"{trace.output.shape[2]}"
         text = f"{shape}: W2 = ⌊(W1 − F + 2P)/S⌋ + 1 = ⌊({x.shape[2]} − {trace.kernel} + 2·{trace.padding})/" \
-               f"{trace.stride}⌋ + 1 = {trace.output.shape[2]}; params = (F·F·D1)·K = " \
-               f"({trace.kernel}·{trace.kernel}·{x.shape[0]})·{weight.shape[0]} = {weight.size} (no bias here)"
+               f"{trace.stride}⌋ + 1 = {trace.output.shape[2]}; " + \
+            _("params = (F·F·D1)·K = {numbers} = {count} (no bias here)").format(
+                numbers=f"({trace.kernel}·{trace.kernel}·{x.shape[0]})·{weight.shape[0]}", count=weight.size)
         if current:
-            text = f"out[{current.channel}][{current.row},{current.col}] = {current.formula()}<br>" + text
+            text = f"{_out()}[{current.channel}][{current.row},{current.col}] = {current.formula()}<br>" + text
         return rows, text, len(trace.steps)
 
     def _outputs(self, trace) -> list[Grid]:
@@ -208,7 +215,7 @@ class ConvExplainer(QWidget):
         for step in trace.steps[: self.step]:
             shown[step.channel, step.row, step.col] = True
         current = trace.steps[self.step - 1] if self.step else None
-        return [Grid(f"out[{k}]", trace.output[k], shown=shown[k],
+        return [Grid(f"{_out()}[{k}]", trace.output[k], shown=shown[k],
                      current=(current.row, current.col) if current and current.channel == k else None)
                 for k in range(trace.output.shape[0])]
 
@@ -217,10 +224,12 @@ class ConvExplainer(QWidget):
         window = (current.top, current.left, trace.kernel, trace.kernel) if current else None
         rows = [[Grid("x", trace.padded[0], 0, window, editable=True, tag=0), f"{mode} 2×2, S={trace.stride} →"]
                 + self._outputs(trace)]
-        text = f"{mode} pooling: no weights (params = 0), keeps the channel count, " \
-               f"{trace.padded.shape[2]} → {trace.output.shape[2]} per side"
+        text = (_("max pooling: no weights (params = 0), keeps the channel count, {before} → {after} per side")
+                if mode == "max" else
+                _("avg pooling: no weights (params = 0), keeps the channel count, {before} → {after} per side")).format(
+            before=trace.padded.shape[2], after=trace.output.shape[2])
         if current:
-            text = f"out[{current.row},{current.col}] = {current.formula(mode)}<br>" + text
+            text = f"{_out()}[{current.row},{current.col}] = {current.formula(mode)}<br>" + text
         return rows, text, len(trace.steps)
 
     def _transposed_rows(self, x, stride: int, padding: int):
@@ -232,22 +241,27 @@ class ConvExplainer(QWidget):
         out_h, out_w = trace.output.shape[1:]
         smooth = bilinear_upsample(x, (out_h, out_w))  # the same grid size as the transposed conv's output
         # S − 1 zeros go between pixels: at S = 1 there are none, only the F − 1 − P border.
-        spread_title, arrow = ("zeros inserted", f"zeros, pad {trace.padding} →") if stride > 1 else \
-            ("padded (S=1: no zeros inserted)", f"pad {trace.padding} →")
+        spread_title, arrow = (_("zeros inserted"), _("zeros, pad {padding} →").format(padding=trace.padding)) \
+            if stride > 1 else \
+            (_("padded (S=1: no zeros inserted)"), _("pad {padding} →").format(padding=trace.padding))
         rows = [[Grid("x", x[0], editable=True, tag=0), arrow,
                  Grid(spread_title, trace.padded[0], trace.padding, window), "∗",
-                 Grid("w: ones", kernel[0, 0]),
+                 Grid(_("w: ones"), kernel[0, 0]),
                  "="] + self._outputs(trace),
-                [Grid(f"bilinear to {out_h}×{out_w}", smooth[0])]]  # no operator text: it fits beside out
+                # no operator text: it fits beside out
+                [Grid(_("bilinear to {height}×{width}").format(height=out_h, width=out_w), smooth[0])]]
         size = transposed_output_size(x.shape[2], 3, stride, padding)
-        pattern, _ = flat_input_pattern(stride, padding, 3, x.shape[2])
-        text = (f"Transposed conv = insert S − 1 zeros between pixels, pad F − 1 − P, convolve. Output size "
-                f"(W1 − 1)·S − 2P + F = ({x.shape[2]} − 1)·{stride} − 2·{padding} + 3 = {size} "
-                f"(torch's conv_transpose2d: {out_w}{' ✓' if size == out_w else ' ✗'}).<br>"
-                f"With S={stride}, P={padding} a flat input (all ones) gives {pattern}; bilinear keeps it flat. "
-                f"(torchvision's FCN upsamples {FCN_UPSAMPLING}ly; the lecture's FCN learns this kernel.)")
+        pattern = flat_input_pattern(stride, padding, 3, x.shape[2])[0]
+        text = (_("Transposed conv = insert S − 1 zeros between pixels, pad F − 1 − P, convolve. Output size "
+                  "(W1 − 1)·S − 2P + F = ({side} − 1)·{stride} − 2·{padding} + 3 = {size} "
+                  "(torch's conv_transpose2d: {torch_size}{mark}).").format(
+                    side=x.shape[2], stride=stride, padding=padding, size=size, torch_size=out_w,
+                    mark=" ✓" if size == out_w else " ✗") + "<br>" +
+                _("With S={stride}, P={padding} a flat input (all ones) gives {pattern}; bilinear keeps it flat. "
+                  "(torchvision's FCN upsamples {mode}ly; the lecture's FCN learns this kernel.)").format(
+                    stride=stride, padding=padding, pattern=pattern, mode=_(FCN_UPSAMPLING)))
         if current:
-            text = f"out[{current.row},{current.col}] = {current.formula()}<br>" + text
+            text = f"{_out()}[{current.row},{current.col}] = {current.formula()}<br>" + text
         return rows, text, len(trace.steps)
 
     def _stacked_rows(self, x):
@@ -255,10 +269,10 @@ class ConvExplainer(QWidget):
         first = conv_trace(x, np.ones((1, 1, 3, 3)) / 9)
         second = conv_trace(first.output, np.ones((1, 1, 3, 3)) / 9)
         counts = stacked_versus_single()
-        rows = [[Grid("x", x[0], editable=True, tag=0), "∗ 5×5 →", Grid("one 5×5", single.output[0])],
-                [Grid("x", x[0], editable=True, tag=0), "∗ 3×3 →", Grid("first 3×3", first.output[0]), "∗ 3×3 →",
-                 Grid("second 3×3", second.output[0])]]
-        text = (f"Both see a {counts['single_field']}×{counts['single_field']} patch of x; one 5×5 needs "
-                f"{counts['single_weights']} weights per channel pair, two 3×3 need 9 + 9 = {counts['stacked_weights']}"
-                " (and add a second non-linearity): VGG's argument.")
+        rows = [[Grid("x", x[0], editable=True, tag=0), "∗ 5×5 →", Grid(_("one 5×5"), single.output[0])],
+                [Grid("x", x[0], editable=True, tag=0), "∗ 3×3 →", Grid(_("first 3×3"), first.output[0]), "∗ 3×3 →",
+                 Grid(_("second 3×3"), second.output[0])]]
+        text = _("Both see a {field}×{field} patch of x; one 5×5 needs {single} weights per channel pair, two 3×3 "
+                 "need 9 + 9 = {stacked} (and add a second non-linearity): VGG's argument.").format(
+            field=counts["single_field"], single=counts["single_weights"], stacked=counts["stacked_weights"])
         return rows, text, 0

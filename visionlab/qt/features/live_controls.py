@@ -12,11 +12,12 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QPushButton, QWidget
 
 from visionlab.core.features.models import LoadedModel
+from visionlab.core.i18n import N_, _
 from visionlab.qt.common import threads
 from visionlab.qt.common.layouts import row_layout
 from visionlab.qt.features.live_worker import LiveFeatures
 
-LIVE_SOURCES = ("Live: off", "Live: synthetic shapes", "Live: camera 0", "Live: video file…")
+LIVE_SOURCES = (N_("Live: off"), N_("Live: synthetic shapes"), N_("Live: camera 0"), N_("Live: video file…"))
 LIVE_PULL_MS = 33  # the GUI takes the newest live result about 30 times a second
 
 
@@ -33,11 +34,11 @@ class LiveControls(QWidget):
         self.worker: LiveFeatures | None = None
         self.last_view = None
         self.combo = QComboBox()
-        self.combo.addItems(LIVE_SOURCES)
-        self.combo.setToolTip("Update the maps from a webcam, a video or synthetic shapes, in a worker thread")
+        self.combo.addItems([_(source) for source in LIVE_SOURCES])  # chosen by index
+        self.combo.setToolTip(_("Update the maps from a webcam, a video or synthetic shapes, in a worker thread"))
         self.combo.activated.connect(self._on_chosen)
-        self.snapshot_button = QPushButton("Snapshot")
-        self.snapshot_button.setToolTip("Freeze the current live frame as the input (with top-5 and Grad-CAM)")
+        self.snapshot_button = QPushButton(_("Snapshot"))
+        self.snapshot_button.setToolTip(_("Freeze the current live frame as the input (with top-5 and Grad-CAM)"))
         self.snapshot_button.setEnabled(False)
         self.snapshot_button.clicked.connect(self.snapshot)
         self.timer = QTimer(self)
@@ -66,7 +67,8 @@ class LiveControls(QWidget):
         elif index == 2:
             source = CameraSource(0)
         else:
-            path, _ = QFileDialog.getOpenFileName(self, "Open video", "", "Videos (*.avi *.mp4 *.mkv *.mov)")
+            path, _filter = QFileDialog.getOpenFileName(self, _("Open video"), "",
+                                                        _("Videos (*.avi *.mp4 *.mkv *.mov)"))
             if not path:
                 self.combo.setCurrentIndex(0 if self.worker is None else self.combo.currentIndex())
                 return
@@ -79,7 +81,7 @@ class LiveControls(QWidget):
         context = self._context()
         if context is None:
             self.combo.setCurrentIndex(0)
-            self.failed.emit("Open a model and pick a layer with maps first.")
+            self.failed.emit(_("Open a model and pick a layer with maps first."))
             return
         loaded, layer = context
         self.worker = LiveFeatures(source, loaded, layer)
@@ -114,8 +116,8 @@ class LiveControls(QWidget):
         if view is not None:
             self.last_view = view
             self.view_ready.emit(view)
-            self.status.emit(f"live ({self.worker.source.description}): {self.worker.frames} frames, "
-                             f"{self.worker.slot.dropped} dropped")
+            self.status.emit(_("live ({source}): {frames} frames, {dropped} dropped").format(
+                source=self.worker.source.description, frames=self.worker.frames, dropped=self.worker.slot.dropped))
 
     def _on_failed(self, message: str) -> None:
         self.stop()

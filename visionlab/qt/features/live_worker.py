@@ -15,6 +15,7 @@ from PySide6.QtCore import QThread, Signal
 
 from visionlab.core.features.models import LoadedModel, ModelError
 from visionlab.core.features.viewer import view_layer
+from visionlab.core.i18n import _
 from visionlab.core.latest import LatestSlot
 from visionlab.qt.common import threads
 
@@ -45,7 +46,7 @@ class LiveFeatures(QThread):
             self.failed.emit(str(exc))
         except Exception as exc:
             log.exception("live feature maps stopped")
-            self.failed.emit(f"live mode stopped: {type(exc).__name__}: {exc}")
+            self.failed.emit(_("live mode stopped: {error}").format(error=f"{type(exc).__name__}: {exc}"))
         finally:
             self.source.close()
             self.slot.close()
@@ -54,7 +55,7 @@ class LiveFeatures(QThread):
         period = 1.0 / self.source.fps if self.source.fps else 0.0
         while not self.isInterruptionRequested():
             started = time.perf_counter()
-            ok, frame, _ = self.source.read()
+            ok, frame = self.source.read()[:2]
             if not ok:
                 if not self.source.live:
                     return  # the video ended

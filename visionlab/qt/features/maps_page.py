@@ -23,12 +23,16 @@ from PySide6.QtWidgets import (
 )
 
 from visionlab.core.features.maps import KERNELS_SHOWN, build_mosaic
+from visionlab.core.i18n import N_, _
 from visionlab.qt.common.layouts import column_layout
 from visionlab.qt.features.maps import COLORMAPS, ChannelView, InputView, MapsGrid, lookup_table
 
-HOVER_HINT = "hover a map: channel, pixel, value · click: receptive field · double-click: zoom"
-VECTOR_HINT = "hover a bar: its index and value (one value per channel or unit: no maps, no receptive field to click)"
-MAP_TOOLS_OFF = "a vector layer has no maps to sort or scale: the bars show its values as they are"
+# Marked here, translated where shown (the hover label is compared with _(HOVER_HINT), the text it shows).
+HOVER_HINT = N_("hover a map: channel, pixel, value · click: receptive field · double-click: zoom")
+VECTOR_HINT = N_("hover a bar: its index and value (one value per channel or unit: no maps, no receptive field to "
+                 "click)")
+MAP_TOOLS_OFF = N_("a vector layer has no maps to sort or scale: the bars show its values as they are")
+COLORMAP_TITLES = {"grey": N_("grey")}  # the others are names (viridis, inferno, CET-D1)
 
 
 class MapsPage(QWidget):
@@ -39,17 +43,19 @@ class MapsPage(QWidget):
         self.activation: np.ndarray | None = None
         self.layer = ""
         self.channel: int | None = None
-        self.sort_box = QCheckBox("Sort by mean")
+        self.sort_box = QCheckBox(_("Sort by mean"))
         self.normalization = QComboBox()
-        self.normalization.addItems(["per-map scale", "shared scale"])
-        self.normalization.setToolTip("Per map: each channel's own pattern. Shared: channels comparable, a dead "
-                                      "channel looks dead.")
+        self.normalization.addItems([_("per-map scale"), _("shared scale")])
+        self.normalization.setToolTip(_("Per map: each channel's own pattern. Shared: channels comparable, a dead "
+                                        "channel looks dead."))
         self.colormap = QComboBox()
-        self.colormap.addItems(COLORMAPS)
+        for name in COLORMAPS:  # the item data is the colormap's name; the text may be translated
+            title = COLORMAP_TITLES.get(name, name)
+            self.colormap.addItem(_(title), name)
         for signal in (self.sort_box.toggled, self.normalization.currentIndexChanged,
                        self.colormap.currentIndexChanged):
             signal.connect(lambda *_: self.redraw())
-        self.hover_label = QLabel(HOVER_HINT)
+        self.hover_label = QLabel(_(HOVER_HINT))
         self.hover_label.setWordWrap(True)
         self.grid = MapsGrid()
         self.grid.map_hovered.connect(self._on_hover)
@@ -58,7 +64,7 @@ class MapsPage(QWidget):
         self.channel_view = ChannelView()
         self.channel_view.pixel_hovered.connect(lambda y, x: self._on_hover(self.channel, y, x))
         self.channel_view.pixel_clicked.connect(lambda y, x: self._on_clicked(self.channel, y, x))
-        back = QPushButton("← all channels")
+        back = QPushButton(_("← all channels"))
         back.clicked.connect(lambda: self.stack.setCurrentIndex(0))
         self.zoom_caption = QLabel()
         zoom_page = QWidget()
@@ -71,9 +77,9 @@ class MapsPage(QWidget):
         self.bars = pg.PlotWidget()
         self.bars.setMenuEnabled(False)
         self.bars.setMouseEnabled(x=False, y=False)
-        self.bars.setLabel("left", "value")
+        self.bars.setLabel("left", _("value"))
         self.bars.getAxis("left").enableAutoSIPrefix(False)  # "value (x0.001)" read as a wrong unit
-        self.bars.setLabel("bottom", "channel / unit")
+        self.bars.setLabel("bottom", _("channel / unit"))
         self.bars.scene().sigMouseMoved.connect(self._on_bar_hover)
         self.vector_caption = QLabel()
         self.vector_caption.setWordWrap(True)
@@ -102,7 +108,7 @@ class MapsPage(QWidget):
         if layer != self.layer:
             self.channel = None
             self.stack.setCurrentIndex(0)
-            self.hover_label.setText(HOVER_HINT)
+            self.hover_label.setText(_(HOVER_HINT))
         self.activation, self.layer = activation, layer
         self.vector_caption.setText(caption)
         self.redraw()
@@ -115,7 +121,7 @@ class MapsPage(QWidget):
         self.grid.marker.hide()
         self.bars.clear()
         self.stack.setCurrentIndex(0)
-        self.hover_label.setText(HOVER_HINT)
+        self.hover_label.setText(_(HOVER_HINT))
 
     @property
     def is_vector(self) -> bool:
@@ -139,7 +145,7 @@ class MapsPage(QWidget):
             self.stack.setCurrentIndex(0)
         mosaic = build_mosaic(self.activation, per_map=self.normalization.currentIndex() == 0,
                               by_mean=self.sort_box.isChecked())
-        self.grid.show_mosaic(mosaic, lookup_table(self.colormap.currentText()))
+        self.grid.show_mosaic(mosaic, lookup_table(self.colormap.currentData()))
         if self.channel is not None:
             self._show_channel(self.channel)
 
@@ -147,11 +153,11 @@ class MapsPage(QWidget):
         """Sort and per-map scale act on maps: off (with the reason) while a vector's bars are shown."""
         for widget in (self.sort_box, self.normalization):
             widget.setEnabled(not vector)
-        self.sort_box.setToolTip(MAP_TOOLS_OFF if vector else "order the channels by their mean activation")
-        if vector and self.hover_label.text() == HOVER_HINT:
-            self.hover_label.setText(VECTOR_HINT)
-        elif not vector and self.hover_label.text() == VECTOR_HINT:
-            self.hover_label.setText(HOVER_HINT)
+        self.sort_box.setToolTip(_(MAP_TOOLS_OFF) if vector else _("order the channels by their mean activation"))
+        if vector and self.hover_label.text() == _(HOVER_HINT):
+            self.hover_label.setText(_(VECTOR_HINT))
+        elif not vector and self.hover_label.text() == _(VECTOR_HINT):
+            self.hover_label.setText(_(HOVER_HINT))
 
     def zoom_channel(self, channel: int) -> None:
         """Show one channel large; "← all channels" goes back to the grid."""
@@ -159,14 +165,15 @@ class MapsPage(QWidget):
             return
         self.channel = channel
         self._show_channel(channel)
-        self.zoom_caption.setText(f"{self.layer}, channel {channel}: click a pixel to outline its receptive field")
+        self.zoom_caption.setText(_("{layer}, channel {channel}: click a pixel to outline its receptive field").format(
+            layer=self.layer, channel=channel))
         self.stack.setCurrentIndex(1)
 
     def _show_channel(self, channel: int) -> None:
         data = self.activation[channel]
         low, high = float(data.min()), float(data.max())
         self.channel_view.show_array(data, levels=(low, high if high > low else low + 1),
-                                     lut=lookup_table(self.colormap.currentText()))
+                                     lut=lookup_table(self.colormap.currentData()))
 
     def _on_bar_hover(self, scene_pos) -> None:
         if not self.is_vector or not self.bars.sceneBoundingRect().contains(scene_pos):
@@ -180,7 +187,8 @@ class MapsPage(QWidget):
         if self.activation is None or channel is None or self.is_vector:
             return
         value = float(self.activation[channel, y, x])
-        self.hover_label.setText(f"channel {channel}, pixel ({y}, {x}): {value:.4g}")
+        self.hover_label.setText(_("channel {channel}, pixel ({y}, {x}): {value:.4g}").format(
+            channel=channel, y=y, x=x, value=value))
 
     def _on_clicked(self, channel: int | None, y: int, x: int) -> None:
         if channel is None:
@@ -189,12 +197,12 @@ class MapsPage(QWidget):
         self.pixel_clicked.emit(channel, y, x)
 
     def save_settings(self, settings: QSettings) -> None:
-        settings.setValue("colormap", self.colormap.currentText())
+        settings.setValue("colormap", self.colormap.currentData())
         settings.setValue("normalization", self.normalization.currentIndex())
         settings.setValue("sort_by_mean", self.sort_box.isChecked())
 
     def restore_settings(self, settings: QSettings) -> None:
-        index = self.colormap.findText(str(settings.value("colormap", "")))
+        index = self.colormap.findData(str(settings.value("colormap", "")))
         if index >= 0:
             self.colormap.setCurrentIndex(index)
         self.normalization.setCurrentIndex(int(settings.value("normalization", 0) or 0) % 2)
@@ -221,12 +229,15 @@ class KernelsPage(QWidget):
         """Draw a LayerView's kernel picture (or say the layer has none)."""
         if view.kernels is None:
             self.view.image_item.clear()
-            self.caption.setText(f"{view.layer} has no kernels (not a conv layer)")
+            self.caption.setText(_("{layer} has no kernels (not a conv layer)").format(layer=view.layer))
             return
         self.view.show_image(view.kernels)
-        kind = "RGB kernels (the first layer sees colour)" if view.kernels_are_rgb else \
-            "kernels as grey grids (mean over the input channels)"
         count = view.kernel_count
-        shown = f"all {count}" if count <= KERNELS_SHOWN or view.kernels_are_rgb else \
-            f"first {KERNELS_SHOWN} of {count}"
-        self.caption.setText(f"{view.layer}: {shown} {kind}; mid-grey = 0")
+        if view.kernels_are_rgb:
+            caption = _("{layer}: all {count} RGB kernels (the first layer sees colour); mid-grey = 0")
+        elif count <= KERNELS_SHOWN:
+            caption = _("{layer}: all {count} kernels as grey grids (mean over the input channels); mid-grey = 0")
+        else:
+            caption = _("{layer}: first {shown} of {count} kernels as grey grids (mean over the input channels); "
+                        "mid-grey = 0")
+        self.caption.setText(caption.format(layer=view.layer, count=count, shown=KERNELS_SHOWN))

@@ -27,6 +27,7 @@ from visionlab.core.features.viewer import (
     read_image,
     view_layer,
 )
+from visionlab.core.i18n import _
 from visionlab.core.training.runs import runs_dir
 from visionlab.qt.common.jobs import JobRunner
 from visionlab.qt.common.layouts import column_layout
@@ -58,7 +59,7 @@ class FeaturesPanel(Panel):
         self._image_before_sample: np.ndarray | None = None  # replaced by a checkpoint's own data set image
         # Models first: every other job needs the newest model.
         self.jobs = JobRunner(self, exclusive=True, first=("model",))
-        self.jobs.busy_changed.connect(lambda busy: self.model_bar.status.setText("working…" if busy else ""))
+        self.jobs.busy_changed.connect(lambda busy: self.model_bar.status.setText(_("working…") if busy else ""))
         self.setAcceptDrops(True)
         self._build()
 
@@ -95,12 +96,12 @@ class FeaturesPanel(Panel):
         self.maps.pixel_clicked.connect(self._outline)
         self.kernels = KernelsPage()
         self.centre_tabs = QTabWidget()
-        self.centre_tabs.addTab(self.maps, "Feature maps")
-        self.centre_tabs.addTab(self.kernels, "Kernels")
+        self.centre_tabs.addTab(self.maps, _("Feature maps"))
+        self.centre_tabs.addTab(self.kernels, _("Kernels"))
         self.explainer = ConvExplainer()
-        self.centre_tabs.addTab(self.explainer, "Convolution explained")
+        self.centre_tabs.addTab(self.explainer, _("Convolution explained"))
         self.convolutionalized = ConvolutionalizedView(self.jobs, lambda: self.live.running)
-        self.centre_tabs.addTab(self.convolutionalized, "Convolutionalized")
+        self.centre_tabs.addTab(self.convolutionalized, _("Convolutionalized"))
 
         self.input_view = InputView()
         self.input_view.setMinimumSize(200, 200)
@@ -199,7 +200,8 @@ class FeaturesPanel(Panel):
             return
         if self.opened.summary.by_name[self.layer].output_shape is None:
             self.maps.clear()
-            self.show_message(f"'{self.layer}' did not run in the forward pass: it has no output to show.")
+            self.show_message(_("'{layer}' did not run in the forward pass: it has no output to show.").format(
+                layer=self.layer))
             return
         if self.live.running:  # the live thread owns the model's forward passes; it reads the layer
             self.live.set_layer(self.layer)
@@ -227,11 +229,11 @@ class FeaturesPanel(Panel):
         self.tree.show_summary(opened.summary)
         self.totals.setText(totals_html(opened))
         if not loaded.pretrained:
-            self.predictions.show_unavailable("Top-5 and Grad-CAM need trained weights: this model is untrained.")
+            self.predictions.show_unavailable(_("Top-5 and Grad-CAM need trained weights: this model is untrained."))
         elif loaded.scores_note:  # a detector's backbone: its scores are per box (the camera shows them)
             self.predictions.show_unavailable(loaded.scores_note)
         else:
-            self.predictions.show_unavailable("Top-5 and Grad-CAM: computing…")
+            self.predictions.show_unavailable(_("Top-5 and Grad-CAM: computing…"))
         self.kernels.clear()
         if opened.sample_image is not None:
             if self._image_before_sample is None:
@@ -283,7 +285,7 @@ class FeaturesPanel(Panel):
             self.input_view.clear_outline()
             self.field_note.setText("")
             return
-        _, height, width = self.opened.summary.input_shape
+        height, width = self.opened.summary.input_shape[1:]
         seen = field_on_image(field, y, x, (height, width), self.layer)
         if seen.box is None:
             self.input_view.clear_outline()
@@ -294,13 +296,13 @@ class FeaturesPanel(Panel):
     def _on_job_cancelled(self, kind: str) -> None:
         if kind == "model":
             self._downloading(False)
-            self.show_message("Download cancelled: the model keeps the weights it had.")
+            self.show_message(_("Download cancelled: the model keeps the weights it had."))
 
     def _on_job_failed(self, kind: str, message: str) -> None:
         if kind == "model":
             self._downloading(False)
         elif kind == "view":  # no top-5 comes: the box must not keep promising one
-            self.predictions.show_unavailable("Top-5 and Grad-CAM: not computed (the view failed, see above).")
+            self.predictions.show_unavailable(_("Top-5 and Grad-CAM: not computed (the view failed, see above)."))
         # The job's exception type is noise for a student ("huge.png: …" and "unsafe.pth: …" keep their file).
         self.show_message(re.sub(r"^\w+(Error|Exception): ", "", message))
         self._screenshot_pending = False
@@ -316,7 +318,7 @@ class FeaturesPanel(Panel):
         if running:
             self.jobs.drop_waiting("view")
             self.show_message("")
-            self.predictions.show_unavailable("Live: top-5 and Grad-CAM pause while streaming (take a snapshot).")
+            self.predictions.show_unavailable(_("Live: top-5 and Grad-CAM pause while streaming (take a snapshot)."))
         else:
             self.model_bar.status.setText("")
 
@@ -348,7 +350,7 @@ class FeaturesPanel(Panel):
             self.open_image_file(mime.urls()[0].toLocalFile())
         elif mime.hasImage():
             try:
-                self.set_image(picture_from_qimage(QImage(mime.imageData()), "the dropped image"))
+                self.set_image(picture_from_qimage(QImage(mime.imageData()), _("the dropped image")))
             except ImageError as exc:  # the loader's sentence; the image shown so far stays
                 self.show_message(str(exc))
         event.acceptProposedAction()

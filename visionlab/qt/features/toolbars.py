@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QPushButton, QSize
 from visionlab.core.features.images import IMAGE_SUFFIXES, ImageError, check_size, load_image
 from visionlab.core.features.models import MODEL_NAMES, LoadedModel
 from visionlab.core.features.viewer import sample_images
+from visionlab.core.i18n import _
 from visionlab.core.weights.source import IMPORT_BUTTON, download_source
 from visionlab.qt.common import theme
 from visionlab.qt.common.layouts import row_layout
@@ -84,22 +85,22 @@ class ModelBar(HasMirror, QWidget):
         # As wide as its longest entry: a checkpoint's "LeNet-5 (first.pt)" was cut to "LeNet-5 (fi".
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.combo.addItems(MODEL_NAMES)
-        self.combo.activated.connect(lambda _: self.model_chosen.emit(self.combo.currentText()))
-        checkpoint_button = QPushButton("Checkpoint…")
-        checkpoint_button.setToolTip("Open a model saved by the Training Monitor")
+        self.combo.activated.connect(lambda _index: self.model_chosen.emit(self.combo.currentText()))
+        checkpoint_button = QPushButton(_("Checkpoint…"))
+        checkpoint_button.setToolTip(_("Open a model saved by the Training Monitor"))
         checkpoint_button.clicked.connect(self._ask_checkpoint)
-        self.import_button = QPushButton(IMPORT_BUTTON)
-        self.import_button.setToolTip("Use a .pth of this model that you already have (loaded with "
-                                      "weights_only=True; labelled unverified unless it is the published file)")
+        self.import_button = QPushButton(_(IMPORT_BUTTON))
+        self.import_button.setToolTip(_("Use a .pth of this model that you already have (loaded with "
+                                        "weights_only=True; labelled unverified unless it is the published file)"))
         self.import_button.clicked.connect(self._ask_weights)
         self._trusted = False  # the weights shown are the published file's (or a checkpoint's)
-        self.download_button = QPushButton("Download")
+        self.download_button = QPushButton(_("Download"))
         self.download_button.clicked.connect(
             lambda: self.download_requested.emit(self.combo.currentText(), self.mirror))
         self.mirror_button = MirrorButton()
         self.mirror_button.changed.connect(self._mirror_changed)
         self._mirror_changed("")
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = QPushButton(_("Cancel"))
         self.cancel_button.clicked.connect(self.cancel_requested)
         self.cancel_button.hide()
         self.note = FittedLabel()
@@ -109,7 +110,7 @@ class ModelBar(HasMirror, QWidget):
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.status.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         layout = row_layout(self)
-        for widget in (QLabel("Model"), self.combo, checkpoint_button, self.import_button, self.download_button,
+        for widget in (QLabel(_("Model")), self.combo, checkpoint_button, self.import_button, self.download_button,
                        self.mirror_button, self.cancel_button, self.note):
             layout.addWidget(widget)
         layout.addWidget(self.status, 1)
@@ -135,19 +136,21 @@ class ModelBar(HasMirror, QWidget):
 
     # -- the classroom mirror (the Mirror… button keeps it; HasMirror reads and saves it) --------------
     def _mirror_changed(self, mirror: str) -> None:
-        self.download_button.setToolTip(f"Download this model's published ImageNet weights {download_source(mirror)} "
-                                        "(sha256 checked against the model's card; only when you click)")
+        self.download_button.setToolTip(_("Download this model's published ImageNet weights {source} (sha256 checked "
+                                          "against the model's card; only when you click)").format(
+            source=download_source(mirror)))
 
     def _ask_checkpoint(self) -> None:
         # The panel points this at the Training Monitor's runs folder, where its best.pt files are.
-        path, _ = QFileDialog.getOpenFileName(self, "Open training checkpoint", self.checkpoint_folder,
-                                              "Checkpoints (*.pt *.pth)")
+        path, _filter = QFileDialog.getOpenFileName(self, _("Open training checkpoint"), self.checkpoint_folder,
+                                                    _("Checkpoints (*.pt *.pth)"))
         if path:
             self.model_chosen.emit(path)
 
     def _ask_weights(self) -> None:
         name = self.combo.currentText()
-        path, _ = QFileDialog.getOpenFileName(self, f"Import {name} weights", "", "PyTorch weights (*.pth *.pt)")
+        path, _filter = QFileDialog.getOpenFileName(self, _("Import {model} weights").format(model=name), "",
+                                                    _("PyTorch weights (*.pth *.pt)"))
         if path:
             self.weights_file_chosen.emit(name, path)
 
@@ -165,16 +168,16 @@ class InputBar(QWidget):
         self.samples = QComboBox()
         self.samples.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.samples.setMinimumContentsLength(9)
-        self.samples.setToolTip("Sample images (resources/samples); open, paste or drop your own")
+        self.samples.setToolTip(_("Sample images (resources/samples); open, paste or drop your own"))
         for path in sample_images():
             self.samples.addItem(path.name, str(path))
         self._before_sample = 0
-        self.samples.activated.connect(lambda _: self.open_sample())
-        open_button = QPushButton("Open…")
-        open_button.setToolTip("Open an image file (PNG, JPEG, BMP, TIFF, WebP, GIF)")
+        self.samples.activated.connect(lambda _index: self.open_sample())
+        open_button = QPushButton(_("Open…"))
+        open_button.setToolTip(_("Open an image file (PNG, JPEG, BMP, TIFF, WebP, GIF)"))
         open_button.clicked.connect(self._ask_image)
-        paste_button = QPushButton("Paste")
-        paste_button.setToolTip("Paste an image (or an image file) from the clipboard; you can also drop one here")
+        paste_button = QPushButton(_("Paste"))
+        paste_button.setToolTip(_("Paste an image (or an image file) from the clipboard; you can also drop one here"))
         paste_button.clicked.connect(self.paste)
         layout = row_layout(self)
         layout.addWidget(self.samples, 1)
@@ -221,17 +224,18 @@ class InputBar(QWidget):
             image = clipboard.image()
             if not image.isNull():
                 try:
-                    self.image_pasted.emit(picture_from_qimage(image, "the pasted image"))
+                    self.image_pasted.emit(picture_from_qimage(image, _("the pasted image")))
                 except ImageError as exc:  # the loader's sentence; the image shown so far stays
                     self.failed.emit(str(exc))
                 return
         if mime is not None and mime.hasUrls() and mime.urls()[0].isLocalFile():
             self.file_chosen.emit(mime.urls()[0].toLocalFile())
             return
-        self.failed.emit("The clipboard holds no image (copy an image or an image file, then paste).")
+        self.failed.emit(_("The clipboard holds no image (copy an image or an image file, then paste)."))
 
     def _ask_image(self) -> None:
         patterns = " ".join(f"*{suffix}" for suffix in IMAGE_SUFFIXES)
-        path, _ = QFileDialog.getOpenFileName(self, "Open image", "", f"Images ({patterns});;All files (*)")
+        filters = ";;".join([_("Images ({patterns})").format(patterns=patterns), _("All files (*)")])
+        path, _filter = QFileDialog.getOpenFileName(self, _("Open image"), "", filters)
         if path:
             self.file_chosen.emit(path)
