@@ -70,9 +70,10 @@ def pooling() -> list[Checked]:
         theirs = reference(torch.from_numpy(x)[None])[0].numpy()
         gap = float(np.abs(ours - theirs).max())
         params = sum(p.numel() for p in reference.parameters())
+        label = _("Max") if mode == "max" else _("Average")
         results.append(Checked(f"pool.{mode}", _(
             "{mode} pooling 2×2 turns {c}×6×6 into {c2}×{h}×{w}, as torch's {module} does (difference {gap:g}); "
-            "it has {params} parameters.").format(mode=mode, c=x.shape[0], c2=ours.shape[0], h=ours.shape[1],
+            "it has {params} parameters.").format(mode=label, c=x.shape[0], c2=ours.shape[0], h=ours.shape[1],
                                                   w=ours.shape[2], module=type(reference).__name__, gap=gap,
                                                   params=params),
             gap < 1e-9 and params == 0 and ours.shape[0] == x.shape[0]))

@@ -79,7 +79,7 @@ class WeightsStore:
     # ---- what exists -------------------------------------------------------------------------------
     def cards(self, task: str | None = None) -> list[ModelCard]:
         check_task(task)
-        every = list(torchvision_cards()) + [card for card, _ in self._extra.values()]
+        every = list(torchvision_cards()) + [card for card, _path in self._extra.values()]
         return [card for card in every if task is None or card.task == task]
 
     def card(self, name: str) -> ModelCard:
