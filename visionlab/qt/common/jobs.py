@@ -139,6 +139,10 @@ class JobRunner(QObject):
     def is_running(self, kind: str) -> bool:
         return kind in self._running
 
+    def is_pending(self, kind: str) -> bool:
+        """A job of `kind` is running or waits for its turn."""
+        return kind in self._running or kind in self._waiting
+
     @property
     def busy(self) -> bool:
         return bool(self._running)

@@ -10,6 +10,8 @@ import logging
 
 from PySide6.QtCore import QThread, Signal
 
+from visionlab.core.i18n import _
+
 log = logging.getLogger(__name__)
 
 
@@ -22,7 +24,8 @@ def describe_device() -> str:
     mps = getattr(torch.backends, "mps", None)
     if mps is not None and mps.is_available():
         return f"Apple MPS (torch {torch.__version__})"
-    return f"CPU, {torch.get_num_threads()} threads (torch {torch.__version__})"
+    return _("CPU, {threads} threads (torch {version})").format(threads=torch.get_num_threads(),
+                                                                 version=torch.__version__)
 
 
 class TorchLoader(QThread):

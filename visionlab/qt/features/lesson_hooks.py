@@ -48,7 +48,8 @@ def _explainer_output(explainer) -> tuple[int, int] | None:
 
 def snapshot(panel) -> dict[str, Any]:
     explainer = panel.explainer
-    opened = panel.opened
+    # While another model loads, the one on screen is on its way out: no task counts it.
+    opened = None if panel.jobs.is_pending("model") else panel.opened
     on_explainer = panel.centre_tabs.currentWidget() is explainer
     return {
         "model": opened.loaded.name if opened is not None else None,
