@@ -105,3 +105,12 @@ def test_switching_language_retranslates_the_dock_now_and_is_saved(qtbot, lab):
     finally:
         lab.window.choose_language("en")
     assert lab.dock.windowTitle() == "Lessons"
+
+
+def test_the_next_lesson_shows_only_its_own_tasks(lab):
+    from PySide6.QtWidgets import QLabel
+
+    lab.dock.show_lesson("momentum")
+    lab.dock.show_lesson("adam")
+    shown = [label.text() for label in lab.dock.tasks_box.findChildren(QLabel) if label.isVisibleTo(lab.dock)]
+    assert shown == ["○ Run it"]

@@ -197,11 +197,16 @@ class LessonsDock(QDockWidget):
         return chosen
 
     def _show_tasks(self, chosen: Lesson) -> None:
+        # Hidden and shown at once: deleteLater() and the layout's own show run only when the event loop
+        # next turns, and a screenshot (or a quick reader) would see the last lesson's tasks until then.
         for label in self._task_labels:
+            label.hide()
+            self.tasks_layout.removeWidget(label)
             label.deleteLater()
         self._task_labels = [_wrapped() for _task in chosen.tasks]
         for label in self._task_labels:
             self.tasks_layout.addWidget(label)
+            label.show()
         self._paint_tasks()
 
     def _paint_tasks(self) -> None:
