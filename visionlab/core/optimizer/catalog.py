@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from visionlab.core.i18n import N_
 from visionlab.core.optimizer.custom_surface import make_custom_surface
 from visionlab.core.optimizer.data_surface import make_regression_surface
 from visionlab.core.optimizer.surfaces import ANALYTIC_FACTORIES, Surface, make_quadratic
 
 SURFACE_KEYS = tuple(ANALYTIC_FACTORIES) + ("regression", "custom")
-SURFACE_NAMES = {
-    "quadratic": "Ill-conditioned quadratic", "rosenbrock": "Rosenbrock", "beale": "Beale",
-    "himmelblau": "Himmelblau", "saddle": "Saddle x² − y²", "monkey_saddle": "Monkey saddle",
+SURFACE_NAMES = {  # shown with _(); the functions named after people keep their names
+    "quadratic": N_("Ill-conditioned quadratic"), "rosenbrock": "Rosenbrock", "beale": "Beale",
+    "himmelblau": "Himmelblau", "saddle": N_("Saddle x² − y²"), "monkey_saddle": N_("Monkey saddle"),
     "rastrigin": "Rastrigin", "ackley": "Ackley", "goldstein_price": "Goldstein–Price",
-    "six_hump_camel": "Six-hump camel", "sharp_flat": "Sharp vs flat minima",
-    "regression": "Linear regression (data)", "custom": "Custom f(x, y)",
+    "six_hump_camel": N_("Six-hump camel"), "sharp_flat": N_("Sharp vs flat minima"),
+    "regression": N_("Linear regression (data)"), "custom": N_("Custom f(x, y)"),
 }
 DEFAULT_CUSTOM = "x**2 + 3*sin(y)**2 + 0.1*y**2"
 

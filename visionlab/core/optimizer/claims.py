@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from visionlab.core.i18n import _
 from visionlab.core.optimizer.engine import Trajectory
 
 Numbers = dict[str, Any]
@@ -23,7 +24,7 @@ SETTLED_STEP = 1e-3  # a racer whose last 10 steps are all shorter than this has
 
 class _Formatter(string.Formatter):
     def format_field(self, value: Any, format_spec: str) -> str:
-        return "(none)" if value is None else super().format_field(value, format_spec)
+        return _("(none)") if value is None else super().format_field(value, format_spec)
 
 
 _FORMAT = _Formatter()
@@ -31,8 +32,8 @@ _FORMAT = _Formatter()
 
 @dataclass(frozen=True)
 class Claim:
-    expectation: str  # what the student should see, in words only: "momentum escapes sooner than SGD"
-    measured: str  # a template filled from numbers(): "momentum left the view at step {momentum}"
+    expectation: str  # what the student should see, in words only: "momentum escapes sooner than SGD" (N_)
+    measured: str  # a template filled from numbers(): "momentum left the view at step {momentum}" (N_)
     numbers: Callable[[Sequence[Trajectory]], Numbers]
     holds: Callable[[Numbers], bool]  # decides, from the numbers, whether this run shows it
 
@@ -42,11 +43,13 @@ class Claim:
     def sentence(self, trajectories: Sequence[Trajectory]) -> str:
         """The claim with this run's numbers; one that the run does not show says so instead."""
         values = self.numbers(trajectories)
-        measured = _FORMAT.format(self.measured, **values)
+        expectation = _(self.expectation)
+        measured = _FORMAT.format(_(self.measured), **values)
         if self.holds(values):  # "η = 0.05 ..." keeps its η: only a Latin first letter is capitalised
-            first = self.expectation[0].upper() if self.expectation[0].isascii() else self.expectation[0]
-            return f"{first}{self.expectation[1:]}: {measured}."
-        return f"Expected: {self.expectation}; not on this run: {measured}."
+            first = expectation[0].upper() if expectation[0].isascii() else expectation[0]
+            return f"{first}{expectation[1:]}: {measured}."
+        return _("Expected: {expectation}; not on this run: {measured}.").format(expectation=expectation,
+                                                                                 measured=measured)
 
 
 # --- measurements on one path ----------------------------------------------------------------------------
@@ -92,7 +95,8 @@ def end(t: Trajectory) -> tuple[float, float]:
 
 
 def at_step(step: int | None, steps: int) -> str:
-    return f"at step {step}" if step is not None else f"not within {steps} steps"
+    return _("at step {step}").format(step=step) if step is not None else _("not within {steps} steps").format(
+        steps=steps)
 
 
 def listing(pairs: Sequence[tuple[str, float]], spec: str = ".2f") -> str:

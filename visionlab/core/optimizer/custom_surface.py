@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from visionlab.core.i18n import _
 from visionlab.core.optimizer.expression import Binary, Call, ExpressionError, Node, Num, Unary, Var, parse, to_python
 from visionlab.core.optimizer.mathns import ARRAY
 from visionlab.core.optimizer.surfaces import Bounds, Surface
@@ -189,7 +190,7 @@ def fold_constants(node: Node) -> Node:
     (1/0, log(−1), exp(1000), 1e999) raises ExpressionError at its position, as does a division by a constant 0."""
     if isinstance(node, Num):
         if not math.isfinite(node.value):
-            raise ExpressionError("this number is too large for a float (at most 1.8e308)", node.pos)
+            raise ExpressionError(_("this number is too large for a float (at most 1.8e308)"), node.pos)
         return node
     if isinstance(node, Var):
         return node
@@ -203,7 +204,7 @@ def fold_constants(node: Node) -> Node:
     rule, children = _rule(folded)
     if not all(isinstance(child, Num) for child in children):
         if isinstance(folded, Binary) and folded.op == "/" and folded.right == Num(0.0):
-            raise ExpressionError("division by zero: the divisor is 0 for every x and y", folded.pos)
+            raise ExpressionError(_("division by zero: the divisor is 0 for every x and y"), folded.pos)
         return folded
     inputs = [(child.value, 0.0, 0.0) for child in children if isinstance(child, Num)]
     value = rule(*inputs, SAFE_SCALAR)[0]
@@ -232,31 +233,31 @@ def _why(node: Node, operands: list[float]) -> str:
     first, last = (operands[0], operands[-1]) if operands else (math.nan, math.nan)
     if isinstance(node, Call):
         if node.func in ("log", "sqrt") and first < 0:
-            return f"{node.func} of a negative number: {node.func}({a})"
+            return _("{func} of a negative number: {func}({a})").format(func=node.func, a=a)
         if node.func == "log" and first == 0:
-            return "log(0) is −∞"
+            return _("log(0) is −∞")
         if not math.isfinite(first):
-            return f"{node.func}({a}) is not a number"
-        return f"{node.func}({a}) is too large for a float (beyond 1.8e308)"
+            return _("{func}({a}) is not a number").format(func=node.func, a=a)
+        return _("{func}({a}) is too large for a float (beyond 1.8e308)").format(func=node.func, a=a)
     if isinstance(node, Binary):
         if node.op == "/" and last == 0:
-            return f"division by zero: {a}/0"
+            return _("division by zero: {a}/0").format(a=a)
         if node.op == "**" and first < 0 and not float(last).is_integer():
-            return f"a negative number to a fractional power: ({a})**{b}"
+            return _("a negative number to a fractional power: ({a})**{b}").format(a=a, b=b)
         if node.op == "**" and first == 0 and last < 0:
-            return f"0 to a negative power: 0**{b}"
+            return _("0 to a negative power: 0**{b}").format(b=b)
         if not (math.isfinite(first) and math.isfinite(last)):
-            return f"{a} {node.op} {b} is not a number"
-        return f"{a} {node.op} {b} is too large for a float (beyond ±1.8e308)"
-    return "not a number"
+            return _("{a} {op} {b} is not a number").format(a=a, op=node.op, b=b)
+        return _("{a} {op} {b} is too large for a float (beyond ±1.8e308)").format(a=a, op=node.op, b=b)
+    return _("not a number")
 
 
 def _why_no_slope(node: Node, operands: list[float]) -> str:
     if isinstance(node, Call):
-        return f"{node.func} has no finite slope at {_num(operands[0])}"
+        return _("{func} has no finite slope at {a}").format(func=node.func, a=_num(operands[0]))
     if isinstance(node, Binary) and node.op == "**":
-        return f"a power has no finite slope at ({_num(operands[0])})**{_num(operands[-1])}"
-    return "the slope is not a finite number here"
+        return _("a power has no finite slope at ({a})**{b}").format(a=_num(operands[0]), b=_num(operands[-1]))
+    return _("the slope is not a finite number here")
 
 
 def _trace(node: Node, x: float, y: float, steps: list) -> Dual:
@@ -306,14 +307,15 @@ def make_custom_surface(text: str, bounds: Bounds = (-3, 3, -3, 3),
         lambda x, y, xp: dual(x, y, _ops(xp))[0],
         lambda x, y, xp: dual(x, y, _ops(xp))[1:],
         bounds, start or (x_min + 0.8 * (x_max - x_min), y_min + 0.8 * (y_max - y_min)),
-        to_python(tree), (), False, "Your own surface; the gradient is exact (forward-mode differentiation).",
+        to_python(tree), (), False, _("Your own surface; the gradient is exact (forward-mode differentiation)."),
         explain=explain,
     )
     xs, ys, z = surface.evaluate(CHECK_GRID)
     if not np.isfinite(z).any():
         cx, cy = xs[CHECK_GRID // 2], ys[CHECK_GRID // 2]
-        reason, position = explain_at(tree, cx, cy) or ("not a number", 0)
-        raise ExpressionError(f"f has no finite value anywhere in the view ({CHECK_GRID}×{CHECK_GRID} points "
-                              f"checked); at ({cx:g}, {cy:g}): {reason}", position)
+        reason, position = explain_at(tree, cx, cy) or (_("not a number"), 0)
+        raise ExpressionError(_("f has no finite value anywhere in the view ({grid}×{grid} points checked); at "
+                                "({x:g}, {y:g}): {reason}").format(grid=CHECK_GRID, x=cx, y=cy, reason=reason),
+                              position)
     return surface
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from visionlab.core.i18n import _
 from visionlab.core.optimizer.surfaces import Surface
 
 TRUE_W1, TRUE_W2 = 2.0, -1.0
@@ -32,7 +33,7 @@ class RegressionData:
 
     def least_squares(self) -> tuple[float, float]:
         design = np.stack([self.x, np.ones_like(self.x)], axis=1)
-        (w1, w2), *_ = np.linalg.lstsq(design, self.y, rcond=None)
+        (w1, w2), *_rest = np.linalg.lstsq(design, self.y, rcond=None)
         return float(w1), float(w2)
 
 
@@ -86,10 +87,11 @@ def make_regression_surface(count: int = 200, noise: float = 0.5, seed: int = 0)
         return 2 * (w1 * sxx + w2 * sx - sxy) / n, 2 * (w1 * sx + w2 * n - sy) / n
 
     surface = Surface(
-        "regression", "Linear regression (data)", f"L(w1, w2) = mean over {count} points of (w1·x + w2 − y)²",
+        "regression", "Linear regression (data)",
+        _("L(w1, w2) = mean over {count} points of (w1·x + w2 − y)²").format(count=count),
         value, grad, (-2, 6, -5, 3), (-1.5, 2.5), "((x*X + y - Y)**2).mean()", (data.least_squares(),),
-        note="A real data set: batch GD uses all points per step, mini-batch GD a random subset, SGD one "
-             "point. Smaller batches give noisier steps around the same minimum.",
+        note=_("A real data set: batch GD uses all points per step, mini-batch GD a random subset, SGD one "
+               "point. Smaller batches give noisier steps around the same minimum."),
         params={"count": float(count), "noise": float(noise), "seed": float(seed)},
     )
     surface.data = data  # type: ignore[attr-defined]

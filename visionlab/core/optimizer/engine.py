@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from visionlab.core.i18n import N_, _
 from visionlab.core.optimizer.data_surface import BatchGradient
 from visionlab.core.optimizer.hyperparams import OPTIMIZERS
 from visionlab.core.optimizer.mathns import ARRAY, SCALAR
@@ -33,19 +34,24 @@ class Racer:
     def settings(self) -> dict[str, float]:
         return {**OPTIMIZERS[self.key].defaults(), **self.hp}
 
-    def title(self) -> str:
+    def title(self, english: bool = False) -> str:
+        """The racer's name as shown (in the app's language; `english`: the source text, for ASCII-only labels)."""
         if self.label:
-            return self.label
+            return self.label if english else _(self.label)
         name = OPTIMIZERS[self.key].name
-        return f"{name} (batch {self.batch_size})" if self.batch_size else name
+        if not self.batch_size:
+            return name
+        template = "{name} (batch {size})" if english else _("{name} (batch {size})")
+        return template.format(name=name, size=self.batch_size)
 
 
 # The kinds of RacerStatus. Leaving the view is not a failure: on a surface with no bottom (the saddle) it is
 # the point, and a path may come back. Only DIVERGED (NaN, overflow, running away uphill) is one.
-OK, LEFT_VIEW, ESCAPED, DIVERGED = "ok", "left the view", "escaped", "diverged"
+# The kinds are also shown (translated with _()) where a status's sentence does not fit.
+OK, LEFT_VIEW, ESCAPED, DIVERGED = N_("ok"), N_("left the view"), N_("escaped"), N_("diverged")
 # The start itself is where f (or its gradient) is undefined (log(x) at x < 0): no step is taken, and it is not
 # a divergence: the student is to click a defined point.
-UNDEFINED_START = "undefined start"
+UNDEFINED_START = N_("undefined start")
 
 
 @dataclass(frozen=True)
@@ -99,22 +105,23 @@ class Trajectory:
     def outcome(self, step: int | None = None) -> RacerStatus:
         """The racer's status at `step` (default: the end of its path)."""
         if self.undefined_start:
-            return RacerStatus(UNDEFINED_START, "start where f is undefined", 0)
+            return RacerStatus(UNDEFINED_START, _("start where f is undefined"), 0)
         stopped = self.stopped_at is not None and (step is None or step >= self.stopped_at)
         if stopped and self.escaped:
             left = self.left_view_at if self.left_view_at is not None else self.stopped_at
             # the same words as LEFT_VIEW, and why this path is no longer followed
-            return RacerStatus(ESCAPED, f"left the view at step {left}, downhill (no bottom): not followed further",
-                               left)
+            return RacerStatus(ESCAPED, _("left the view at step {step}, downhill (no bottom): not followed "
+                                          "further").format(step=left), left)
         if stopped:
-            text = f"diverged at step {self.stopped_at}" + (f" ({self.reason})" if self.reason else "")
+            text = (_("diverged at step {step} ({reason})").format(step=self.stopped_at, reason=_(self.reason))
+                    if self.reason else _("diverged at step {step}").format(step=self.stopped_at))
             return RacerStatus(DIVERGED, text, self.stopped_at)
         k = self.steps_done if step is None else max(0, min(int(step), self.steps_done))
         if self.in_view[k]:
-            return RacerStatus(OK, "ok")
+            return RacerStatus(OK, _("ok"))
         inside = np.flatnonzero(self.in_view[:k])
         left = int(inside[-1]) + 1 if len(inside) else 0  # the start of the excursion it is on now
-        return RacerStatus(LEFT_VIEW, f"left the view at step {left}", left)
+        return RacerStatus(LEFT_VIEW, _("left the view at step {step}").format(step=left), left)
 
     def status(self, step: int | None = None) -> str:
         return self.outcome(step).text
@@ -162,14 +169,14 @@ def run_racer(surface: Surface, racer: Racer, start: tuple[float, float], steps:
         for x, y in rule:
             if not (-limit < x < limit and -limit < y < limit):  # also false for NaN
                 diverged_at = len(xs)
-                reason = "NaN" if x != x or y != y else "ran away"
+                reason = "NaN" if x != x or y != y else N_("ran away")  # kept in English, shown with _()
                 break
             append_x(x)
             append_y(y)
     except (OverflowError, ZeroDivisionError, ValueError) as exc:
         diverged_at = len(xs)
-        reason = {"OverflowError": "overflow", "ZeroDivisionError": "division by zero"}.get(
-            type(exc).__name__, "outside the function's domain")
+        reason = {"OverflowError": N_("overflow"), "ZeroDivisionError": N_("division by zero")}.get(
+            type(exc).__name__, N_("outside the function's domain"))
     px, py = np.asarray(xs), np.asarray(ys)
     losses = surface.loss_along(px, py)
     escaped = reason == "ran away" and _below_the_view(surface, float(losses[-1]))
@@ -179,7 +186,7 @@ def run_racer(surface: Surface, racer: Racer, start: tuple[float, float], steps:
 def _below_the_view(surface: Surface, loss: float) -> bool:
     """True if `loss` is below everything in the view: a path that ran away to there went downhill on a
     surface with no bottom (x² − y²), not uphill as too large a step does."""
-    _, _, values = surface.grid(64)
+    values = surface.grid(64)[2]
     finite = values[np.isfinite(values)]
     return bool(len(finite)) and math.isfinite(loss) and loss < float(finite.min())
 

@@ -8,6 +8,7 @@ import os
 import textwrap
 from pathlib import Path
 
+from visionlab.core.i18n import _
 from visionlab.core.optimizer.engine import Racer, Trajectory
 from visionlab.core.optimizer.hyperparams import OPTIMIZERS
 from visionlab.core.optimizer.surfaces import Surface
@@ -18,13 +19,14 @@ def export_problem(path: str, suffixes: tuple[str, ...]) -> str:
     mistyped folder is refused, not created."""
     target = Path(path)
     if target.is_dir():
-        return f"{target} is a folder: add a file name"
+        return _("{path} is a folder: add a file name").format(path=target)
     if target.suffix.lower() not in suffixes:
-        return f"choose a {' or '.join(suffixes)} file name (not '{target.suffix or target.name}')"
+        return _("choose a {suffixes} file name (not '{given}')").format(suffixes=_(" or ").join(suffixes),
+                                                                         given=target.suffix or target.name)
     if not target.parent.is_dir():
-        return f"the folder {target.parent} does not exist"
+        return _("the folder {folder} does not exist").format(folder=target.parent)
     if not os.access(target.parent, os.W_OK):
-        return f"the folder {target.parent} is not writable"
+        return _("the folder {folder} is not writable").format(folder=target.parent)
     return ""
 
 
@@ -57,7 +59,7 @@ def python_snippet(surface: Surface, racers: list[Racer], start: tuple[float, fl
     """A self-contained script (torch + numpy) that runs the same race with torch.optim."""
     for racer in racers:
         if racer.key == "adam" and not racer.settings().get("bias_correction", 1):
-            raise ValueError("torch's Adam always applies bias correction: switch it back on to export")
+            raise ValueError(_("torch's Adam always applies bias correction: switch it back on to export"))
     lines = [
         "# Reproduces a VisionLab Optimizer Lab race with torch.optim (float64).",
         "import math", "", "import numpy as np", "import torch", "",

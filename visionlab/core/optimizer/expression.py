@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from visionlab.core.errors import UserError
+from visionlab.core.i18n import _
 
 MAX_LENGTH = 500
 MAX_DEPTH = 60
@@ -34,9 +35,14 @@ _SHOWN = 20  # characters of a quoted token in a message: a 500-letter name must
 
 class ExpressionError(UserError, ValueError):
     def __init__(self, message: str, position: int) -> None:
-        super().__init__(f"{message} (at position {position + 1})")
+        super().__init__(_("{message} (at position {position})").format(message=message, position=position + 1))
         self.message = message
         self.position = position
+
+
+def _unknown_name(token: str) -> str:
+    return _("unknown name {name}: use x, y, pi, e or {functions}").format(name=_quoted(token),
+                                                                           functions=", ".join(FUNCTIONS))
 
 
 def _quoted(token: str) -> str:
@@ -99,8 +105,7 @@ def tokenize(text: str) -> list[tuple[str, str, int]]:
         name = _NAME.match(text, i)
         if name:
             if name.group() not in KNOWN_NAMES:
-                raise ExpressionError(
-                    f"unknown name {_quoted(name.group())}: use x, y, pi, e or {', '.join(FUNCTIONS)}", i)
+                raise ExpressionError(_unknown_name(name.group()), i)
             tokens.append(("name", name.group(), i))
             i = name.end()
             continue
@@ -112,7 +117,7 @@ def tokenize(text: str) -> list[tuple[str, str, int]]:
             tokens.append(("op", ch, i))
             i += 1
             continue
-        raise ExpressionError(f"unexpected character '{ch}'", i)
+        raise ExpressionError(_("unexpected character '{char}'").format(char=ch), i)
     tokens.append(("end", "", len(text)))
     return tokens
 
@@ -134,32 +139,33 @@ class _Parser:
     def expect(self, text: str) -> None:
         kind, value, pos = self.take()
         if value != text or kind != "op":
-            found = "the end" if kind == "end" else _quoted(value)
-            raise ExpressionError(f"expected '{text}' but found {found}", pos)
+            found = _("the end") if kind == "end" else _quoted(value)
+            raise ExpressionError(_("expected '{text}' but found {found}").format(text=text, found=found), pos)
 
     def nest(self, pos: int) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise ExpressionError(f"nested too deeply (more than {MAX_DEPTH} levels)", pos)
+            raise ExpressionError(_("nested too deeply (more than {depth} levels)").format(depth=MAX_DEPTH), pos)
 
     def parse(self) -> Node:
         node = self.expr()
         kind, value, pos = self.peek()
         if kind != "end":
-            raise ExpressionError(f"unexpected {_quoted(value)} (an operator such as * is missing?)", pos)
+            raise ExpressionError(_("unexpected {token} (an operator such as * is missing?)").format(
+                token=_quoted(value)), pos)
         return node
 
     def expr(self) -> Node:
         node = self.term()
         while self.peek()[1] in ("+", "-") and self.peek()[0] == "op":
-            _, op, pos = self.take()
+            _kind, op, pos = self.take()
             node = Binary(op, node, self.term(), pos)
         return node
 
     def term(self) -> Node:
         node = self.unary()
         while self.peek()[1] in ("*", "/") and self.peek()[0] == "op":
-            _, op, pos = self.take()
+            _kind, op, pos = self.take()
             node = Binary(op, node, self.unary(), pos)
         return node
 
@@ -200,22 +206,24 @@ class _Parser:
                 self.depth -= 1
                 self.expect(")")
                 return Call(value, arg, pos)
-            raise ExpressionError(f"unknown name {_quoted(value)}: use x, y, pi, e or {', '.join(FUNCTIONS)}", pos)
+            raise ExpressionError(_unknown_name(value), pos)
         if kind == "op" and value == "(":
             self.nest(pos)
             node = self.expr()
             self.depth -= 1
             self.expect(")")
             return node
-        found = "the end of the expression" if kind == "end" else _quoted(value)
-        raise ExpressionError(f"expected a number, x, y, a function or '(' but found {found}", pos)
+        found = _("the end of the expression") if kind == "end" else _quoted(value)
+        raise ExpressionError(_("expected a number, x, y, a function or '(' but found {found}").format(found=found),
+                              pos)
 
 
 def parse(text: str) -> Node:
     if len(text) > MAX_LENGTH:
-        raise ExpressionError(f"too long ({len(text)} characters; at most {MAX_LENGTH})", MAX_LENGTH)
+        raise ExpressionError(_("too long ({length} characters; at most {limit})").format(length=len(text),
+                                                                                      limit=MAX_LENGTH), MAX_LENGTH)
     if not text.strip():
-        raise ExpressionError("the expression is empty", 0)
+        raise ExpressionError(_("the expression is empty"), 0)
     return _Parser(text).parse()
 
 

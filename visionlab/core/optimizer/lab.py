@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
+from visionlab.core.i18n import _
 from visionlab.core.optimizer.catalog import DEFAULT_CUSTOM, get_surface
 from visionlab.core.optimizer.engine import Racer, Trajectory, run_race
 from visionlab.core.optimizer.hyperparams import OPTIMIZERS
@@ -86,10 +87,10 @@ class LabConfig:
 
 
 def _short(name: str) -> str:
-    """A setting's name as a label says it: "learning rate η" → "η", "bias correction" stays."""
+    """A setting's name as a label says it: "learning rate η" → "η", "bias correction" stays (translated)."""
     spec_label = next((p.label for spec in OPTIMIZERS.values() for p in spec.params if p.name == name), name)
     last = spec_label.split()[-1]
-    return last if len(last) == 1 else spec_label
+    return last if len(last) == 1 else _(spec_label)
 
 
 def titled(racers: list[Racer]) -> list[Racer]:
@@ -108,8 +109,8 @@ def titled(racers: list[Racer]) -> list[Racer]:
         differing = [name for name in settings[0] if len({s.get(name) for s in settings}) > 1]
         params = {p.name: p for p in OPTIMIZERS[racers[members[0]].key].params}
         for i, s in zip(members, settings, strict=True):
-            words = [f"{params[n].label} {'on' if s[n] else 'off'}" if params[n].is_bool else f"{_short(n)}={s[n]:g}"
-                     for n in differing]
+            words = [f"{_(params[n].label)} {_('on') if s[n] else _('off')}" if params[n].is_bool
+                     else f"{_short(n)}={s[n]:g}" for n in differing]
             if words:
                 out[i] = replace(racers[i], label=f"{title} ({', '.join(words)})")
     return out

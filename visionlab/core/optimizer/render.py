@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from visionlab.core.i18n import _
 from visionlab.core.jobs import check_cancel
 from visionlab.core.optimizer.engine import Trajectory
 from visionlab.core.optimizer.presets import PALETTE
@@ -32,7 +33,7 @@ def _rgb(hex_color: str) -> tuple[int, int, int]:
 def surface_image(surface: Surface, size: tuple[int, int], log_scale: bool | None = None) -> np.ndarray:
     """The heat map with contour bands, RGB uint8 of shape (height, width, 3), y axis pointing up."""
     width, height = size
-    _, _, z = surface.grid(max(width, height) // 2)
+    z = surface.grid(max(width, height) // 2)[2]
     use_log = surface.log_scale if log_scale is None else log_scale
     finite = np.isfinite(z)
     if use_log:
@@ -74,13 +75,15 @@ def render_frames(surface: Surface, trajectories: list[Trajectory], size: tuple[
             pts = to_pixels(traj, int(cut))
             cv2.polylines(frame, [pts.reshape(-1, 1, 2)], False, color, 2, cv2.LINE_AA)
             cv2.circle(frame, tuple(int(v) for v in pts[-1]), 5, color, -1, cv2.LINE_AA)
-            cv2.putText(frame, frame_label(traj.racer.title()), (8, 18 + 18 * number), cv2.FONT_HERSHEY_SIMPLEX,
+            # OpenCV's fonts draw ASCII only: the frames name the racers (and the step) in English.
+            cv2.putText(frame, frame_label(traj.racer.title(english=True)), (8, 18 + 18 * number),
+                        cv2.FONT_HERSHEY_SIMPLEX,
                         0.5, color, 1, cv2.LINE_AA)
         cv2.putText(frame, f"step {int(cut) - 1}", (8, height - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
                     (255, 255, 255), 1, cv2.LINE_AA)
         images.append(frame)
         if progress:
-            progress((index + 1) / len(cuts), "drawing frames")
+            progress((index + 1) / len(cuts), _("drawing frames"))
     return images
 
 
@@ -89,11 +92,11 @@ def save_animation(frames: list[np.ndarray], path: str | os.PathLike, fps: int =
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix not in (".gif", ".mp4"):
-        raise ValueError("choose a .gif or .mp4 file name")
+        raise ValueError(_("choose a .gif or .mp4 file name"))
     if not frames:
-        raise ValueError("nothing to save: the race has no steps")
+        raise ValueError(_("nothing to save: the race has no steps"))
     if not target.parent.is_dir():  # the user's own folder: a typo must not create a tree of new ones
-        raise ValueError(f"the folder {target.parent} does not exist")
+        raise ValueError(_("the folder {folder} does not exist").format(folder=target.parent))
     fd, tmp = tempfile.mkstemp(suffix=suffix, dir=target.parent, prefix=f".{target.stem}.")
     os.close(fd)
     try:
@@ -104,7 +107,7 @@ def save_animation(frames: list[np.ndarray], path: str | os.PathLike, fps: int =
             height, width = frames[0].shape[:2]
             writer = cv2.VideoWriter(tmp, cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
             if not writer.isOpened():
-                raise OSError("this OpenCV build cannot write MP4 files; choose .gif")
+                raise OSError(_("this OpenCV build cannot write MP4 files; choose .gif"))
             for frame in frames:
                 writer.write(frame[:, :, ::-1])
             writer.release()

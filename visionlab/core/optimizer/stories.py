@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from visionlab.core.i18n import N_, _
 from visionlab.core.optimizer.claims import (
     SETTLED_STEP,
     Claim,
@@ -48,11 +49,11 @@ def _rosenbrock_ranking(ts: Sequence[Trajectory]) -> Numbers:
 
 
 SIX_ON_ROSENBROCK = (
-    Claim("every racer finds the curved valley floor (|y − x²| < 0.05) early",
-          "the slowest, {slowest}, {slowest_when}", _rosenbrock_floor,
+    Claim(N_("every racer finds the curved valley floor (|y − x²| < 0.05) early"),
+          N_("the slowest, {slowest}, {slowest_when}"), _rosenbrock_floor,
           lambda n: n["reached"] and n["slowest_step"] <= n["steps"] // 10),
-    Claim("following the floor to (1, 1) is the hard part, where Adam ends closest and plain SGD and Adagrad stay "
-          "far up the valley", "after {steps} steps the distances to (1, 1) are {ranking}", _rosenbrock_ranking,
+    Claim(N_("following the floor to (1, 1) is the hard part, where Adam ends closest and plain SGD and Adagrad stay "
+          "far up the valley"), N_("after {steps} steps the distances to (1, 1) are {ranking}"), _rosenbrock_ranking,
           lambda n: n["closest"] == 5 and n["farthest_two"] == {0, 3}),
 )
 
@@ -62,7 +63,7 @@ def _saddle_escape(ts: Sequence[Trajectory]) -> Numbers:
     m, s = momentum.left_view_at, sgd.left_view_at
     return {"momentum": m, "momentum_when": at_step(m, momentum.steps_done), "sgd_when": at_step(s, sgd.steps_done),
             "sgd": s,
-            "later": f" ({s / m:.1f}× as many)" if m and s else ""}
+            "later": _(" ({ratio:.1f}× as many)").format(ratio=s / m) if m and s else ""}
 
 
 def _saddle_no_bottom(ts: Sequence[Trajectory]) -> Numbers:
@@ -72,11 +73,11 @@ def _saddle_no_bottom(ts: Sequence[Trajectory]) -> Numbers:
 
 
 MOMENTUM_SADDLE = (
-    Claim("momentum escapes the saddle far sooner than plain SGD",
-          "momentum left the view {momentum_when}, SGD {sgd_when}{later}", _saddle_escape,
+    Claim(N_("momentum escapes the saddle far sooner than plain SGD"),
+          N_("momentum left the view {momentum_when}, SGD {sgd_when}{later}"), _saddle_escape,
           lambda n: n["momentum"] is not None and (n["sgd"] is None or 2 * n["momentum"] <= n["sgd"])),
-    Claim("on a surface with no bottom, leaving the view is the escape, not a failure",
-          "momentum's loss is {loss:.3g} at step {last}, where the race stops following it",
+    Claim(N_("on a surface with no bottom, leaving the view is the escape, not a failure"),
+          N_("momentum's loss is {loss:.3g} at step {last}, where the race stops following it"),
           _saddle_no_bottom, lambda n: n["kind"] == "escaped"),
 )
 
@@ -91,16 +92,16 @@ def _zigzag(ts: Sequence[Trajectory]) -> Numbers:
 
 
 ILL_CONDITIONED = (
-    Claim("SGD bounces between the steep walls", "SGD turns back on {sgd_turns} of its {steps} steps", _zigzag,
+    Claim(N_("SGD bounces between the steep walls"), N_("SGD turns back on {sgd_turns} of its {steps} steps"), _zigzag,
           lambda n: n["sgd_turns"] >= n["steps"] // 2),
-    Claim("momentum averages the bounces away and ends lower",
-          "momentum turns back on {m_turns} steps and ends at loss {m_loss:.1e} (SGD: {s_loss:.1e})", _zigzag,
+    Claim(N_("momentum averages the bounces away and ends lower"),
+          N_("momentum turns back on {m_turns} steps and ends at loss {m_loss:.1e} (SGD: {s_loss:.1e})"), _zigzag,
           lambda n: 2 * n["m_turns"] < n["sgd_turns"] and n["m_loss"] < n["s_loss"]),
-    Claim("Adam rescales each axis, and this valley lies along the axes, so it does not bounce between the walls; "
-          "its momentum carries it past the bottom, though, and it circles the minimum before it settles",
-          "Adam turns back on {a_turns} steps (SGD on {sgd_turns}) and its path is {a_len:.1f} long (SGD's "
+    Claim(N_("Adam rescales each axis, and this valley lies along the axes, so it does not bounce between the walls; "
+          "its momentum carries it past the bottom, though, and it circles the minimum before it settles"),
+          N_("Adam turns back on {a_turns} steps (SGD on {sgd_turns}) and its path is {a_len:.1f} long (SGD's "
           "{s_len:.1f}), but its loss rises again on {a_rises} of its {steps} steps as it passes the minimum's x or y "
-          "{a_passes} times; it ends at loss {a_loss:.1e}", _zigzag,
+          "{a_passes} times; it ends at loss {a_loss:.1e}"), _zigzag,
           lambda n: 10 * n["a_turns"] <= n["sgd_turns"] and n["a_len"] < n["s_len"] / 5 and n["a_rises"] > 0
           and n["a_passes"] >= 2 and n["a_loss"] < n["s_loss"]),
 )
@@ -118,14 +119,14 @@ def _rates(ts: Sequence[Trajectory]) -> Numbers:
 
 
 TOO_LARGE_LR = (
-    Claim("η = 0.05 slides down without overshooting",
-          "its loss rises on {slow_rises} of its {slow_steps} steps and it turns back on {slow_turns}",
+    Claim(N_("η = 0.05 slides down without overshooting"),
+          N_("its loss rises on {slow_rises} of its {slow_steps} steps and it turns back on {slow_turns}"),
           _rates, lambda n: n["slow_rises"] == 0 and n["slow_turns"] == 0),
-    Claim("η = 0.19 bounces from wall to wall, yet converges",
-          "it turns back on {turns} of its {steps} steps and its loss goes from {start_loss:.3g} to {loss:.1e}",
+    Claim(N_("η = 0.19 bounces from wall to wall, yet converges"),
+          N_("it turns back on {turns} of its {steps} steps and its loss goes from {start_loss:.3g} to {loss:.1e}"),
           _rates, lambda n: n["turns"] >= 0.9 * n["steps"] and n["loss"] < 1e-3 * n["start_loss"]),
-    Claim("η = 0.21 overshoots further every time and diverges",
-          "its loss changes ×{growth:.2f} a step at the end, and it ends “{status}”", _rates,
+    Claim(N_("η = 0.21 overshoots further every time and diverges"),
+          N_("its loss changes ×{growth:.2f} a step at the end, and it ends “{status}”"), _rates,
           lambda n: n["kind"] == "diverged"),
 )
 
@@ -140,12 +141,12 @@ def _adagrad_vs_rmsprop(ts: Sequence[Trajectory]) -> Numbers:
 
 
 ADAGRAD_SHRINKS = (
-    Claim("Adagrad's steps shrink and it stalls far from (1, 1)",
-          "its average step went from {first:.2g} (first 100 steps) to {last:.2g} (last 100); it ends {dist:.2f} "
-          "from (1, 1)", _adagrad_vs_rmsprop, lambda n: 5 * n["last"] < n["first"] and n["dist"] > 0.5),
-    Claim("RMSprop keeps going, rattling across the valley floor",
-          "its last 100 steps average {r_last:.2g} (η = {lr:g}), it ends {r_dist:.2f} from (1, 1) and it turns back "
-          "on {turns} of {steps} steps", _adagrad_vs_rmsprop,
+    Claim(N_("Adagrad's steps shrink and it stalls far from (1, 1)"),
+          N_("its average step went from {first:.2g} (first 100 steps) to {last:.2g} (last 100); it ends {dist:.2f} "
+          "from (1, 1)"), _adagrad_vs_rmsprop, lambda n: 5 * n["last"] < n["first"] and n["dist"] > 0.5),
+    Claim(N_("RMSprop keeps going, rattling across the valley floor"),
+          N_("its last 100 steps average {r_last:.2g} (η = {lr:g}), it ends {r_dist:.2f} from (1, 1) and it turns back "
+          "on {turns} of {steps} steps"), _adagrad_vs_rmsprop,
           lambda n: n["r_last"] > 5 * n["last"] and 2 * n["r_dist"] < n["dist"]),
 )
 
@@ -161,18 +162,19 @@ def _duel(ts: Sequence[Trajectory]) -> Numbers:
 
 
 ADAM_VS_RMSPROP = (  # racers: RMSprop, Adam
-    Claim("Adam's momentum averages away RMSprop's bounces",
-          "RMSprop turns back on {first_turns} of {steps} steps, Adam on {second_turns}", _duel,
+    Claim(N_("Adam's momentum averages away RMSprop's bounces"),
+          N_("RMSprop turns back on {first_turns} of {steps} steps, Adam on {second_turns}"), _duel,
           lambda n: 10 * n["second_turns"] < n["first_turns"]),
-    Claim("Adam ends closer to (1, 1)", "{second_dist:.2f} away, RMSprop {first_dist:.2f}", _duel,
+    Claim(N_("Adam ends closer to (1, 1)"), N_("{second_dist:.2f} away, RMSprop {first_dist:.2f}"), _duel,
           lambda n: n["second_dist"] < n["first_dist"]),
 )
 
 NESTEROV_VS_MOMENTUM = (  # racers: Momentum, Nesterov
-    Claim("looking ahead, Nesterov brakes before it overshoots and turns back far less often than momentum",
-          "Nesterov turns back on {second_turns} of {steps} steps, momentum on {first_turns}", _duel,
+    Claim(N_("looking ahead, Nesterov brakes before it overshoots and turns back far less often than momentum"),
+          N_("Nesterov turns back on {second_turns} of {steps} steps, momentum on {first_turns}"), _duel,
           lambda n: 2 * n["second_turns"] < n["first_turns"]),
-    Claim("Nesterov ends nearer the minimum", "loss {second_loss:.1e} against momentum's {first_loss:.1e}", _duel,
+    Claim(N_("Nesterov ends nearer the minimum"), N_("loss {second_loss:.1e} against momentum's {first_loss:.1e}"),
+          _duel,
           lambda n: n["second_loss"] < n["first_loss"]),
 )
 
@@ -188,12 +190,12 @@ def _batches(ts: Sequence[Trajectory]) -> Numbers:
 
 
 BATCH_VARIANTS = (
-    Claim("the smaller the batch, the noisier the path",
-          "the last 100 positions spread by {b:.3f} (batch GD), {m:.3f} (mini-batch) and {s:.3f} (SGD)", _batches,
+    Claim(N_("the smaller the batch, the noisier the path"),
+          N_("the last 100 positions spread by {b:.3f} (batch GD), {m:.3f} (mini-batch) and {s:.3f} (SGD)"), _batches,
           lambda n: n["b"] < n["m"] < n["s"]),
-    Claim("all three jitter around the same minimum",
-          "the averages of their last 100 positions lie within {worst:.2f} of the least-squares fit "
-          "({w1:.2f}, {w2:.2f})", _batches, lambda n: n["near"]),
+    Claim(N_("all three jitter around the same minimum"),
+          N_("the averages of their last 100 positions lie within {worst:.2f} of the least-squares fit "
+          "({w1:.2f}, {w2:.2f})"), _batches, lambda n: n["near"]),
 )
 
 
@@ -204,18 +206,18 @@ def _basins(ts: Sequence[Trajectory]) -> Numbers:
     small, large = ts[:2]
     inside = np.flatnonzero(np.hypot(small.xs - sharp[0], small.ys - sharp[1]) < SHARP_RADIUS)
     if len(inside) and inside[-1] < small.steps_done:
-        left = f"left the sharp basin for good at step {int(inside[-1]) + 1}"
+        left = _("left the sharp basin for good at step {step}").format(step=int(inside[-1]) + 1)
     else:
-        left = "never left the sharp basin" if len(inside) else "never was in the sharp basin"
+        left = _("never left the sharp basin") if len(inside) else _("never was in the sharp basin")
     return {"large_sharp": distance_to(large, sharp), "small_flat": distance_to(small, flat),
             "small_sharp": distance_to(small, sharp), "left": left}
 
 
 SHARP_FLAT = (
-    Claim("the large-batch path stays in the sharp basin", "SGD batch 256 ends {large_sharp:.2f} from the sharp "
-          "minimum", _basins, lambda n: n["large_sharp"] < SHARP_RADIUS),
-    Claim("the small-batch path is shaken out into the wide, flat basin",
-          "SGD batch 1 {left} and ends {small_flat:.2f} from the flat minimum",
+    Claim(N_("the large-batch path stays in the sharp basin"), N_("SGD batch 256 ends {large_sharp:.2f} from the sharp "
+          "minimum"), _basins, lambda n: n["large_sharp"] < SHARP_RADIUS),
+    Claim(N_("the small-batch path is shaken out into the wide, flat basin"),
+          N_("SGD batch 1 {left} and ends {small_flat:.2f} from the flat minimum"),
           _basins, lambda n: n["small_flat"] < FLAT_RADIUS and n["small_sharp"] >= SHARP_RADIUS),
 )
 
@@ -228,10 +230,11 @@ def _decay(ts: Sequence[Trajectory]) -> Numbers:
 
 
 WEIGHT_DECAY = (
-    Claim("without decay Adam reaches Rosenbrock's own minimum", "Adam λ=0 ends {d0:.3f} from (1, 1)", _decay,
+    Claim(N_("without decay Adam reaches Rosenbrock's own minimum"), N_("Adam λ=0 ends {d0:.3f} from (1, 1)"), _decay,
           lambda n: n["d0"] < 0.01),
-    Claim("the larger λ, the stronger the pull toward the origin", "the distances from the origin are {listing}",
-          _decay, lambda n: all(a > b for a, b in zip(n["radii"], n["radii"][1:], strict=False))),
+    Claim(N_("the larger λ, the stronger the pull toward the origin"),
+          N_("the distances from the origin are {listing}"), _decay,
+          lambda n: all(a > b for a, b in zip(n["radii"], n["radii"][1:], strict=False))),
 )
 
 
@@ -244,13 +247,14 @@ def _which_minimum(ts: Sequence[Trajectory]) -> Numbers:
         dist = [math.hypot(end(t)[0] - mx, end(t)[1] - my) for mx, my in minima]
         nearest = int(np.argmin(dist))
         found.setdefault(nearest if dist[nearest] < 0.01 else -1, []).append(t.racer.title())
-    groups = [f"{' and '.join(names)} at ({minima[i][0]:.2f}, {minima[i][1]:.2f})" if i >= 0 else
-              f"{' and '.join(names)} at no minimum" for i, names in found.items()]
+    groups = [_("{names} at ({x:.2f}, {y:.2f})").format(names=_(" and ").join(names), x=minima[i][0], y=minima[i][1])
+              if i >= 0 else _("{names} at no minimum").format(names=_(" and ").join(names))
+              for i, names in found.items()]
     return {"groups": "; ".join(groups), "distinct": len([i for i in found if i >= 0]), "all": -1 not in found}
 
 
 HIMMELBLAU_BASINS = (
-    Claim("different optimizers from the same start end in different minima", "{groups}", _which_minimum,
+    Claim(N_("different optimizers from the same start end in different minima"), N_("{groups}"), _which_minimum,
           lambda n: n["all"] and n["distinct"] >= 2),
 )
 
@@ -275,15 +279,15 @@ def _dimples(ts: Sequence[Trajectory]) -> Numbers:
 
 
 RASTRIGIN_LOCAL = (
-    Claim("SGD and momentum stop in the dimple next to the start",
-          "SGD ends at ({x:.2f}, {y:.2f}), momentum at ({mx:.2f}, {my:.2f}) (loss {loss:.1f}, {m_loss:.1f}); "
-          "last steps {s_step:.1g}, {m_step:.1g}", _dimples,
+    Claim(N_("SGD and momentum stop in the dimple next to the start"),
+          N_("SGD ends at ({x:.2f}, {y:.2f}), momentum at ({mx:.2f}, {my:.2f}) (loss {loss:.1f}, {m_loss:.1f}); "
+          "last steps {s_step:.1g}, {m_step:.1g}"), _dimples,
           lambda n: n["stuck"]),
-    Claim("Adagrad's big first steps hop over dimples, then shrink until it stops in another local minimum, not "
-          "the global one", "first step {first:.2f}, last {a_step:.1g}; it ends at ({ax:.2f}, {ay:.2f}), loss "
-          "{a_loss:.2f} (the origin's: 0)",
+    Claim(N_("Adagrad's big first steps hop over dimples, then shrink until it stops in another local minimum, not "
+          "the global one"), N_("first step {first:.2f}, last {a_step:.1g}; it ends at ({ax:.2f}, {ay:.2f}), loss "
+          "{a_loss:.2f} (the origin's: 0)"),
           _dimples, lambda n: n["a_settled"] and n["a_dimple"] not in (n["home"], (0, 0))),
-    Claim("RMSprop with a large step is not stuck, it never settles",
-          "its last 10 of {steps} steps average {r_step:.2f} (η = {lr:g}); loss {r_loss:.2f}", _dimples,
+    Claim(N_("RMSprop with a large step is not stuck, it never settles"),
+          N_("its last 10 of {steps} steps average {r_step:.2f} (η = {lr:g}); loss {r_loss:.2f}"), _dimples,
           lambda n: n["r_min_step"] > 10 * SETTLED_STEP),
 )

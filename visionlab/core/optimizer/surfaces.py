@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from visionlab.core.i18n import _
 from visionlab.core.optimizer.mathns import ARRAY, SCALAR
 
 Bounds = tuple[float, float, float, float]  # x_min, x_max, y_min, y_max
@@ -67,8 +68,8 @@ class Surface:
         try:
             numbers = (self.value(x, y, SCALAR), *self.grad(x, y, SCALAR))
         except (ArithmeticError, ValueError) as exc:
-            return f"f cannot be computed here ({exc})"
-        return "" if all(math.isfinite(n) for n in numbers) else "f or its gradient is not a finite number here"
+            return _("f cannot be computed here ({error})").format(error=exc)
+        return "" if all(math.isfinite(n) for n in numbers) else _("f or its gradient is not a finite number here")
 
     def loss_along(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
@@ -132,7 +133,7 @@ def _crossing(a, b, level: float, f, steps: int = 8) -> tuple[np.ndarray, np.nda
     jump = np.abs(bz - az)
     if f is not None:
         a_above = az > level
-        for _ in range(steps):  # halve each edge, keeping the half whose ends are on both sides of the level
+        for _halving in range(steps):  # halve each edge, keeping the half whose ends are on both sides of the level
             mx, my = (ax + bx) / 2, (ay + by) / 2
             mz = np.asarray(f(mx, my), dtype=float) * np.ones_like(mx)
             keep_a = (mz > level) != a_above
@@ -150,7 +151,7 @@ def _crossing(a, b, level: float, f, steps: int = 8) -> tuple[np.ndarray, np.nda
 def make_quadratic(condition: float = 10.0, angle_deg: float = 30.0) -> Surface:
     """An ill-conditioned bowl: curvature 1 along one axis and `condition` along the other, rotated."""
     if not 1.0 <= condition <= 1000.0:
-        raise ValueError("the condition number must be between 1 and 1000")
+        raise ValueError(_("the condition number must be between 1 and 1000"))
     c, s, k = math.cos(math.radians(angle_deg)), math.sin(math.radians(angle_deg)), float(condition)
 
     def value(x, y, xp):
@@ -162,13 +163,14 @@ def make_quadratic(condition: float = 10.0, angle_deg: float = 30.0) -> Surface:
         return c * u - s * k * v, s * u + c * k * v
 
     return Surface(
-        "quadratic", "Ill-conditioned quadratic", f"½(u² + κ·v²), κ = {k:g}, rotated {angle_deg:g}°",
+        "quadratic", "Ill-conditioned quadratic", _("½(u² + κ·v²), κ = {k:g}, rotated {angle:g}°").format(
+            k=k, angle=angle_deg),
         value, grad, (-3, 3, -3, 3), (-2.5, 2.0),
         f"0.5*(({c!r}*x + {s!r}*y)**2 + {k!r}*(-{s!r}*x + {c!r}*y)**2)", ((0.0, 0.0),),
         # Checked in test_surfaces.py: zig-zag near the limit, none at a small η, divergence beyond it.
-        note=f"Condition number κ = largest / smallest curvature = {k:g}: plain gradient descent is stable only for "
-             f"η < 2/κ = {2 / k:.3g}. Near that limit it zig-zags across the narrow valley; with a much smaller η "
-             f"it crawls down without zig-zagging.",
+        note=_("Condition number κ = largest / smallest curvature = {k:g}: plain gradient descent is stable only "
+               "for η < 2/κ = {limit:.3g}. Near that limit it zig-zags across the narrow valley; with a much smaller "
+               "η it crawls down without zig-zagging.").format(k=k, limit=2 / k),
         params={"condition": k, "angle_deg": float(angle_deg)},
     )
 
@@ -183,7 +185,7 @@ def _rosenbrock() -> Surface:
 
     return Surface("rosenbrock", "Rosenbrock", "(1 − x)² + 100·(y − x²)²", value, grad, (-2, 2, -1, 3),
                    (-1.5, 2.0), "(1 - x)**2 + 100*(y - x**2)**2", ((1.0, 1.0),), True,
-                   "A curved, flat-bottomed valley: easy to find, slow to follow to the minimum at (1, 1).")
+                   _("A curved, flat-bottomed valley: easy to find, slow to follow to the minimum at (1, 1)."))
 
 
 def _beale() -> Surface:
@@ -199,7 +201,7 @@ def _beale() -> Surface:
     return Surface("beale", "Beale", "(1.5 − x + xy)² + (2.25 − x + xy²)² + (2.625 − x + xy³)²", value, grad,
                    (-4.5, 4.5, -4.5, 4.5), (1.0, 1.4),
                    "(1.5 - x + x*y)**2 + (2.25 - x + x*y**2)**2 + (2.625 - x + x*y**3)**2", ((3.0, 0.5),), True,
-                   "Flat plateaus and steep walls; the minimum (3, 0.5) sits in a narrow curved trough.")
+                   _("Flat plateaus and steep walls; the minimum (3, 0.5) sits in a narrow curved trough."))
 
 
 def _himmelblau() -> Surface:
@@ -213,21 +215,21 @@ def _himmelblau() -> Surface:
     minima = ((3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126))
     return Surface("himmelblau", "Himmelblau", "(x² + y − 11)² + (x + y² − 7)²", value, grad, (-5, 5, -5, 5),
                    (-0.5, -0.5), "(x**2 + y - 11)**2 + (x + y**2 - 7)**2", minima, True,
-                   "Four equal minima: where you end depends on where you start (see the basin map).")
+                   _("Four equal minima: where you end depends on where you start (see the basin map)."))
 
 
 def _saddle() -> Surface:
     return Surface("saddle", "Saddle x² − y²", "x² − y²", lambda x, y, xp: x * x - y * y,
                    lambda x, y, xp: (2 * x, -2 * y), (-2, 2, -2, 2), (-1.8, 1e-3), "x**2 - y**2",
-                   note="Unbounded below along y. Started almost on the ridge (y ≈ 0), plain GD crawls; "
-                        "momentum builds speed and escapes the saddle point.")
+                   note=_("Unbounded below along y. Started almost on the ridge (y ≈ 0), plain GD crawls; "
+                          "momentum builds speed and escapes the saddle point."))
 
 
 def _monkey_saddle() -> Surface:
     return Surface("monkey_saddle", "Monkey saddle", "x³ − 3xy²", lambda x, y, xp: x ** 3 - 3 * x * y * y,
                    lambda x, y, xp: (3 * x * x - 3 * y * y, -6 * x * y), (-2, 2, -2, 2), (1.5, 0.2),
                    "x**3 - 3*x*y**2",
-                   note="A saddle with three downhill directions; the gradient vanishes to second order at 0.")
+                   note=_("A saddle with three downhill directions; the gradient vanishes to second order at 0."))
 
 
 def _rastrigin() -> Surface:
@@ -242,7 +244,7 @@ def _rastrigin() -> Surface:
     return Surface("rastrigin", "Rastrigin", "20 + x² − 10·cos 2πx + y² − 10·cos 2πy", value, grad,
                    (-5.12, 5.12, -5.12, 5.12), (3.2, 2.3),
                    "20 + x**2 - 10*torch.cos(2*math.pi*x) + y**2 - 10*torch.cos(2*math.pi*y)", ((0.0, 0.0),),
-                   note="A bowl covered in local minima: small steps get stuck in the nearest dimple.")
+                   note=_("A bowl covered in local minima: small steps get stuck in the nearest dimple."))
 
 
 def _ackley() -> Surface:
@@ -263,7 +265,7 @@ def _ackley() -> Surface:
                    (-4, 4, -4, 4), (2.6, -1.9),
                    "-20*torch.exp(-0.2*torch.sqrt(0.5*(x**2 + y**2) + 1e-12)) - torch.exp(0.5*(torch.cos(2*math.pi*x)"
                    " + torch.cos(2*math.pi*y))) + math.e + 20", ((0.0, 0.0),),
-                   note="Nearly flat far out, many ripples, one deep funnel at the origin.")
+                   note=_("Nearly flat far out, many ripples, one deep funnel at the origin."))
 
 
 def _goldstein_price() -> Surface:
@@ -292,7 +294,7 @@ def _goldstein_price() -> Surface:
                    "(1 + (x + y + 1)**2*(19 - 14*x + 3*x**2 - 14*y + 6*x*y + 3*y**2))*(30 + (2*x - 3*y)**2*"
                    "(18 - 32*x + 12*x**2 + 48*y - 36*x*y + 27*y**2))",
                    ((0.0, -1.0), (-0.6, -0.4), (1.8, 0.2), (1.2, 0.8)), True,
-                   "Values span six orders of magnitude (log colours): the global minimum 3 is at (0, −1).")
+                   _("Values span six orders of magnitude (log colours): the global minimum 3 is at (0, −1)."))
 
 
 def _six_hump_camel() -> Surface:
@@ -307,7 +309,7 @@ def _six_hump_camel() -> Surface:
     return Surface("six_hump_camel", "Six-hump camel", "(4 − 2.1x² + x⁴/3)·x² + xy + (−4 + 4y²)·y²", value, grad,
                    (-2.2, 2.2, -1.2, 1.2), (-1.9, -0.2),
                    "(4 - 2.1*x**2 + x**4/3)*x**2 + x*y + (-4 + 4*y**2)*y**2", minima,
-                   note="Six minima, two of them global: a map of which start leads where.")
+                   note=_("Six minima, two of them global: a map of which start leads where."))
 
 
 SHARP_CENTER, SHARP_WIDTH = (1.2, 0.0), 0.18
@@ -333,7 +335,7 @@ def _sharp_flat() -> Surface:
 
     def settle(x, y):
         # The quadratic term and the other bump shift each minimum slightly off its bump's centre.
-        for _ in range(3000):
+        for _step in range(3000):
             gx, gy = grad(x, y, math)
             x, y = x - 0.01 * gx, y - 0.01 * gy
         return (x, y)
@@ -342,8 +344,8 @@ def _sharp_flat() -> Surface:
             f" - torch.exp(-{kf!r}*((x - {fx!r})**2 + (y - {fy!r})**2))")
     return Surface("sharp_flat", "Sharp vs flat minima", "0.05·|θ|² − e^(−|θ−s|²/2σs²) − e^(−|θ−f|²/2σf²)",
                    value, grad, (-3, 3, -2, 2), (1.35, 0.12), expr, (settle(*SHARP_CENTER), settle(*FLAT_CENTER)),
-                   note="Sharp minimum at (1.2, 0), flat one at (−1.2, 0). With gradient noise (small batches) "
-                        "paths shake out of the sharp basin and settle in the flat one (Keskar et al. 2017).")
+                   note=_("Sharp minimum at (1.2, 0), flat one at (−1.2, 0). With gradient noise (small batches) "
+                          "paths shake out of the sharp basin and settle in the flat one (Keskar et al. 2017)."))
 
 
 ANALYTIC_FACTORIES: dict[str, Callable[[], Surface]] = {

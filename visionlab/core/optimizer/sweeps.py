@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from visionlab.core.i18n import _
 from visionlab.core.jobs import check_cancel
 from visionlab.core.optimizer.engine import Racer, run_many
 from visionlab.core.optimizer.mathns import ARRAY
@@ -80,7 +81,7 @@ def basin_map(surface: Surface, racer: Racer, bounds: Bounds, resolution: int = 
         if t % 10 == 0 or t == steps:
             check_cancel(should_stop)
             if progress:
-                progress(t / steps, f"step {t} of {steps}")
+                progress(t / steps, _("step {step} of {steps}").format(step=t, steps=steps))
     final = np.stack([px, py], axis=1)
     diverged = diverged_at > 0
     diag = float(np.hypot(x_max - x_min, y_max - y_min))
@@ -159,7 +160,7 @@ def sharp_flat_statistics(surface: Surface, racer: Racer, start: tuple[float, fl
         out[int(batch)] = {"sharp": float(near_sharp.mean()), "flat": float((near_flat & ~near_sharp).mean()),
                            "other": float((~near_sharp & ~near_flat).mean())}
         if progress:
-            progress((index + 1) / len(batch_sizes), f"batch {batch}")
+            progress((index + 1) / len(batch_sizes), _("batch {size}").format(size=batch))
     return out
 
 
@@ -197,7 +198,7 @@ def sharp_flat_picture(surface: Surface, shift: float = 0.25, samples: int = 401
     """The picture for a surface with (at least) two minima: the sharper of the first two by curvature
     along the line through them is "sharp"; the line is drawn across the surface's bounds."""
     if len(surface.minima) < 2:
-        raise ValueError("the sharp-vs-flat picture needs a surface with two minima")
+        raise ValueError(_("the sharp-vs-flat picture needs a surface with two minima"))
     a, b = (np.array(m, float) for m in surface.minima[:2])
     direction = (b - a) / np.linalg.norm(b - a)
     x_min, x_max, y_min, y_max = surface.bounds

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visionlab.core.i18n import _
 from visionlab.core.optimizer.catalog import SURFACE_KEYS, SURFACE_NAMES
 from visionlab.core.optimizer.custom_surface import make_custom_surface
 from visionlab.core.optimizer.engine import Racer
@@ -67,34 +68,34 @@ class OptimControls(QScrollArea):
         self.preset_box = QComboBox()
         self.preset_box.setMinimumContentsLength(12)
         self.preset_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.preset_box.addItem("— choose a lecture story —", "")
+        self.preset_box.addItem(_("— choose a lecture story —"), "")
         for preset in PRESETS:
-            self.preset_box.addItem(preset.title, preset.key)
+            self.preset_box.addItem(_(preset.title), preset.key)
         self.preset_box.activated.connect(self._preset_chosen)
         self.story = QLabel()
         self.story.setWordWrap(True)
         self.story.setStyleSheet(f"color: {theme.MUTED}; font-size: 9pt;")
-        layout.addWidget(QLabel("<b>Preset</b>"))
+        layout.addWidget(QLabel("<b>" + _("Preset") + "</b>"))
         layout.addWidget(self.preset_box)
         layout.addWidget(self.story)
 
-        surface_group = QGroupBox("Surface")
+        surface_group = QGroupBox(_("Surface"))
         form = QFormLayout(surface_group)
         self.surface_box = QComboBox()
         for key in SURFACE_KEYS:
-            self.surface_box.addItem(SURFACE_NAMES[key], key)
+            self.surface_box.addItem(_(SURFACE_NAMES[key]), key)
         self.surface_box.currentIndexChanged.connect(self._surface_chosen)
         form.addRow(self.surface_box)
         self.condition = _spin(1, 1000, config.condition, 1, 5)
         self.angle = _spin(-90, 90, config.angle_deg, 0, 5)
         self.condition.valueChanged.connect(lambda v: self._set_surface_param("condition", v))
         self.angle.valueChanged.connect(lambda v: self._set_surface_param("angle_deg", v))
-        self.condition_row = (QLabel("condition κ"), self.condition)
-        self.angle_row = (QLabel("rotation °"), self.angle)
+        self.condition_row = (QLabel(_("condition κ")), self.condition)
+        self.angle_row = (QLabel(_("rotation °")), self.angle)
         form.addRow(*self.condition_row)
         form.addRow(*self.angle_row)
         self.expression = QLineEdit(config.expression)
-        self.expression.setPlaceholderText("f(x, y), e.g. x**2 + 3*sin(y)**2")
+        self.expression.setPlaceholderText(_("f(x, y), e.g. x**2 + 3*sin(y)**2"))
         self.expression.editingFinished.connect(self._expression_edited)
         self.expression_error = QLabel()
         self.expression_error.setWordWrap(True)
@@ -103,8 +104,8 @@ class OptimControls(QScrollArea):
         self.expression_error.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         form.addRow(self.expression)
         form.addRow(self.expression_error)
-        self.log_scale = QCheckBox("log colour scale")
-        self.log_scale.toggled.connect(lambda _: self.changed.emit(True))
+        self.log_scale = QCheckBox(_("log colour scale"))
+        self.log_scale.toggled.connect(lambda _on: self.changed.emit(True))
         form.addRow(self.log_scale)
         self.formula = QLabel()
         self.formula.setWordWrap(True)
@@ -112,7 +113,7 @@ class OptimControls(QScrollArea):
         form.addRow(self.formula)
         layout.addWidget(surface_group)
 
-        racer_group = QGroupBox("Racers (same start)")
+        racer_group = QGroupBox(_("Racers (same start)"))
         racer_layout = QVBoxLayout(racer_group)
         self.racer_list = QListWidget()
         self.racer_list.setMaximumHeight(120)
@@ -122,17 +123,17 @@ class OptimControls(QScrollArea):
         self.racer_list.currentRowChanged.connect(self._racer_selected)
         racer_layout.addWidget(self.racer_list)
         add_row = QHBoxLayout()
-        add_row.addWidget(QLabel("add:"))  # the box picks a new racer's optimizer; it is not the selected one's
+        add_row.addWidget(QLabel(_("add:")))  # the box picks a new racer's optimizer; it is not the selected one's
         self.add_box = QComboBox()
-        self.add_box.setToolTip("the optimizer of a new racer: choose one, then press +")
+        self.add_box.setToolTip(_("the optimizer of a new racer: choose one, then press +"))
         for key, spec in OPTIMIZERS.items():
             self.add_box.addItem(spec.name, key)
         add_button = QPushButton("+")
-        add_button.setToolTip("add a racer with this optimizer")
+        add_button.setToolTip(_("add a racer with this optimizer"))
         add_button.setFixedWidth(30)
         add_button.clicked.connect(self._add_racer)
         self.remove_button = QPushButton("−")
-        self.remove_button.setToolTip("remove the selected racer")
+        self.remove_button.setToolTip(_("remove the selected racer"))
         self.remove_button.setFixedWidth(30)
         self.remove_button.clicked.connect(self._remove_racer)
         add_row.addWidget(self.add_box, 1)
@@ -141,19 +142,19 @@ class OptimControls(QScrollArea):
         racer_layout.addLayout(add_row)
         self.batch = QSpinBox()
         self.batch.setRange(0, 4096)
-        self.batch.setSpecialValueText("full batch")
-        self.batch.setToolTip("0 = full batch. On the data surface: the mini-batch size. On analytic surfaces "
-                              "with gradient noise on: noise of scale σ/√batch.")
+        self.batch.setSpecialValueText(_("full batch"))
+        self.batch.setToolTip(_("0 = full batch. On the data surface: the mini-batch size. On analytic surfaces "
+                                "with gradient noise on: noise of scale σ/√batch."))
         self.batch.valueChanged.connect(self._batch_changed)
         batch_row = QFormLayout()
-        batch_row.addRow("batch size", self.batch)
+        batch_row.addRow(_("batch size"), self.batch)
         racer_layout.addLayout(batch_row)
         self.params = ParamForm()
         self.params.changed.connect(self._param_changed)
         racer_layout.addWidget(self.params)
         layout.addWidget(racer_group)
 
-        run_group = QGroupBox("Start and steps")
+        run_group = QGroupBox(_("Start and steps"))
         run_form = QFormLayout(run_group)
         self.start_x = _spin(-999, 999, config.start[0], 3, 0.1)
         self.start_y = _spin(-999, 999, config.start[1], 3, 0.1)
@@ -162,35 +163,35 @@ class OptimControls(QScrollArea):
         start_row = QHBoxLayout()
         start_row.addWidget(self.start_x)
         start_row.addWidget(self.start_y)
-        run_form.addRow("start", start_row)
-        run_form.addRow(QLabel("<i>or click on the map</i>"))
+        run_form.addRow(_("start"), start_row)
+        run_form.addRow(QLabel("<i>" + _("or click on the map") + "</i>"))
         self.steps = QSpinBox()
         self.steps.setRange(1, MAX_UI_STEPS)
         self.steps.setValue(config.steps)
         self.steps.valueChanged.connect(self._steps_changed)
-        run_form.addRow("steps", self.steps)
+        run_form.addRow(_("steps"), self.steps)
         layout.addWidget(run_group)
 
-        noise_group = QGroupBox("Gradient noise and weight decay")
+        noise_group = QGroupBox(_("Gradient noise and weight decay"))
         noise_form = QFormLayout(noise_group)
-        self.noise = QCheckBox("gradient noise σ/√batch")
-        self.noise.setToolTip("adds seeded Gaussian noise to the exact gradient, like a mini-batch would")
+        self.noise = QCheckBox(_("gradient noise σ/√batch"))
+        self.noise.setToolTip(_("adds seeded Gaussian noise to the exact gradient, like a mini-batch would"))
         self.noise.toggled.connect(self._noise_changed)
         self.noise_scale = _spin(0, 100, config.noise_scale, 2, 0.5)
-        self.noise_scale.setToolTip("σ: the noise's standard deviation at batch size 1")
+        self.noise_scale.setToolTip(_("σ: the noise's standard deviation at batch size 1"))
         self.noise_scale.valueChanged.connect(self._noise_changed)
         self.seed = QSpinBox()
         self.seed.setRange(0, 1_000_000)
         self.seed.valueChanged.connect(self._noise_changed)
         noise_form.addRow(self.noise)
         noise_form.addRow("σ", self.noise_scale)
-        noise_form.addRow("seed", self.seed)
-        self.compare_decay = QCheckBox("compare with λ = 0 (dashed)")
-        self.compare_decay.setToolTip("adds a dashed twin without weight decay for each racer that has some")
+        noise_form.addRow(_("seed"), self.seed)
+        self.compare_decay = QCheckBox(_("compare with λ = 0 (dashed)"))
+        self.compare_decay.setToolTip(_("adds a dashed twin without weight decay for each racer that has some"))
         self.compare_decay.toggled.connect(self._decay_changed)
-        self.penalized = QCheckBox("show L + λ/2·|θ|²")
-        self.penalized.setToolTip("colour the map by the penalized loss, λ from the selected racer")
-        self.penalized.toggled.connect(lambda _: self.changed.emit(True))
+        self.penalized = QCheckBox(_("show L + λ/2·|θ|²"))
+        self.penalized.setToolTip(_("colour the map by the penalized loss, λ from the selected racer"))
+        self.penalized.toggled.connect(lambda _on: self.changed.emit(True))
         noise_form.addRow(self.compare_decay)
         noise_form.addRow(self.penalized)
         layout.addWidget(noise_group)
@@ -219,7 +220,7 @@ class OptimControls(QScrollArea):
             widget.blockSignals(False)
         index = self.preset_box.findData(config.preset)
         self.preset_box.setCurrentIndex(max(0, index))
-        self.story.setText(PRESETS_BY_KEY[config.preset].story if config.preset in PRESETS_BY_KEY else "")
+        self.story.setText(_(PRESETS_BY_KEY[config.preset].story) if config.preset in PRESETS_BY_KEY else "")
         self._update_surface_rows()
         self._refresh_racers(0)
 
@@ -265,7 +266,7 @@ class OptimControls(QScrollArea):
 
     def _add_racer(self) -> None:
         if len(self.config.racers) >= MAX_RACERS:
-            self.story.setText(f"At most {MAX_RACERS} racers: remove one first.")
+            self.story.setText(_("At most {count} racers: remove one first.").format(count=MAX_RACERS))
             return
         self.config.racers.append(Racer(self.add_box.currentData()))
         self._refresh_racers(len(self.config.racers) - 1)
@@ -332,9 +333,10 @@ class OptimControls(QScrollArea):
 
     def show_expression_error(self, text: str, error: ExpressionError) -> None:
         """The refusal at the field, with the place to blame; the map keeps the last accepted f and says so."""
-        kept = "" if text == self.config.expression else " The map still shows the last accepted f."
-        message = html.escape(error.message, quote=False)
-        self.expression_error.setText(f"At position {error.position + 1}: {message}.{kept}"
+        kept = "" if text == self.config.expression else " " + _("The map still shows the last accepted f.")
+        message = html.escape(_("At position {position}: {message}.").format(position=error.position + 1,
+                                                                             message=error.message), quote=False)
+        self.expression_error.setText(f"{message}{html.escape(kept, quote=False)}"
                                       f"<br><tt>{_mark(text, error.position)}</tt>")
         self.expression_error.show()
 
@@ -354,7 +356,7 @@ class OptimControls(QScrollArea):
         self.config.steps = int(value)
         self.changed.emit(False)
 
-    def _noise_changed(self, *_) -> None:
+    def _noise_changed(self, *_args) -> None:
         self.config.noise = self.noise.isChecked()
         self.config.noise_scale = self.noise_scale.value()
         self.config.seed = self.seed.value()

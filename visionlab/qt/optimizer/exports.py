@@ -13,6 +13,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QVBoxLayout
 
 from visionlab.core import atomic, paths
+from visionlab.core.i18n import _
 from visionlab.core.optimizer.export import export_problem, python_snippet, trajectories_csv
 from visionlab.qt.optimizer.message_line import MessageLine
 
@@ -24,15 +25,15 @@ class ExportsMixin:
         """The export buttons, and under them the message line across the whole centre column (beside the
         buttons it had ≈90 px at 1024×700: "SGD: left th…")."""
         bar = QHBoxLayout()
-        asks = (("PNG", "Save the view as PNG", "optimizer.png", "PNG (*.png)", self.export_png),
-                ("GIF / MP4", "Save the race as an animation", "race.gif", "GIF (*.gif);;MP4 video (*.mp4)",
-                 self.export_animation),
-                ("CSV", "Save the paths as CSV", "race.csv", "CSV (*.csv)", self.export_csv))
+        asks = (("PNG", _("Save the view as PNG"), "optimizer.png", "PNG (*.png)", self.export_png),
+                ("GIF / MP4", _("Save the race as an animation"), "race.gif",
+                 "GIF (*.gif);;" + _("MP4 video (*.mp4)"), self.export_animation),
+                ("CSV", _("Save the paths as CSV"), "race.csv", "CSV (*.csv)", self.export_csv))
         buttons = []
         for label, *ask in asks:
             buttons.append(QPushButton(label))
-            buttons[-1].clicked.connect(lambda _=False, a=ask: self._ask(*a))
-        buttons.append(QPushButton("Copy as Python"))
+            buttons[-1].clicked.connect(lambda _checked=False, a=ask: self._ask(*a))
+        buttons.append(QPushButton(_("Copy as Python")))
         buttons[-1].clicked.connect(self.copy_python)
         for button in buttons:  # as wide as their words
             button.setFixedWidth(button.fontMetrics().horizontalAdvance(button.text()) + 24)
@@ -51,15 +52,16 @@ class ExportsMixin:
         take it (a missing folder, a wrong suffix) is refused in one line before anything is written."""
         problem = export_problem(path, suffixes)
         if problem:
-            self.message.show_message(f"Export failed: {problem}.", error=True)
+            self.message.show_message(_("Export failed: {reason}.").format(reason=problem), error=True)
             return
         self.jobs.start("export", function, path, *args,
-                        on_progress=lambda f, m: self.message.show_message(f"Exporting… {f:.0%}"),
-                        on_done=lambda _: self.message.show_message(f"Saved {path}"),
-                        on_error=lambda msg: self.message.show_message(f"Export failed: {_plain(msg)}", error=True))
+                        on_progress=lambda f, m: self.message.show_message(_("Exporting… {share:.0%}").format(share=f)),
+                        on_done=lambda _result: self.message.show_message(_("Saved {path}").format(path=path)),
+                        on_error=lambda msg: self.message.show_message(
+                            _("Export failed: {reason}").format(reason=_plain(msg)), error=True))
 
     def _ask(self, title: str, default: str, filters: str, export) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, title, str(paths.subdir("exports") / default), filters)
+        path = QFileDialog.getSaveFileName(self, title, str(paths.subdir("exports") / default), filters)[0]
         if path:
             export(path)
 
@@ -71,7 +73,7 @@ class ExportsMixin:
 
         def save(target):
             if not image.save(target):
-                raise OSError(f"could not write {target}")
+                raise OSError(_("could not write {path}").format(path=target))
         self._run_export(save, path, suffixes=(".png",))
 
     def export_csv(self, path: str) -> None:
@@ -92,14 +94,14 @@ class ExportsMixin:
             self.message.show_message(str(exc), error=True)
             return ""
         QGuiApplication.clipboard().setText(code)
-        self.message.show_message("A runnable torch.optim script is on the clipboard.")
+        self.message.show_message(_("A runnable torch.optim script is on the clipboard."))
         return code
 
 
 def _plain(error: str) -> str:
     """A worker's "OSError: [Errno 28] No space left on device: '/x'" as one line a student reads."""
-    first = error.strip().splitlines()[0] if error.strip() else "unknown error"
-    name, _, rest = first.partition(": ")
+    first = error.strip().splitlines()[0] if error.strip() else _("unknown error")
+    name, _colon, rest = first.partition(": ")
     if rest and name.isidentifier() and name[0].isupper():
         first = rest
     return first.split("] ", 1)[-1] if first.startswith("[Errno") else first

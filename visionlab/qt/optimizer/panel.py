@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visionlab.core.i18n import _
 from visionlab.core.optimizer.engine import OK, Racer, Trajectory, trace_step
 from visionlab.core.optimizer.expression import ExpressionError
 from visionlab.core.optimizer.internals import describe, rule, undefined_start_text
@@ -75,11 +76,11 @@ class OptimizerPanel(ExportsMixin, Panel):
         center_layout = column_layout(center)
         center_layout.addLayout(self._export_bar())
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.map, "Map")
+        self.tabs.addTab(self.map, _("Map"))
         self.tabs.addTab(self.view3d, "3D")
-        self.tabs.addTab(self.basin, "Basin map")
-        self.tabs.addTab(self.lr_strip, "LR strip")
-        self.tabs.addTab(self.sharp_flat, "Sharp vs flat")
+        self.tabs.addTab(self.basin, _("Basin map"))
+        self.tabs.addTab(self.lr_strip, _("LR strip"))
+        self.tabs.addTab(self.sharp_flat, _("Sharp vs flat"))
         self.tabs.currentChanged.connect(self._tab_changed)
         center_layout.addWidget(self.tabs, 1)
         self.playback = QWidget()  # one play / step bar for the map and the 3D view
@@ -107,7 +108,7 @@ class OptimizerPanel(ExportsMixin, Panel):
         self.controls.changed.connect(self.recompute)
         self.controls.preset_loaded.connect(lambda: self.recompute(True))
         self.map.start_clicked.connect(self.controls.set_start)
-        self.side.internals.racer_box.currentIndexChanged.connect(lambda _: self._show_internals())
+        self.side.internals.racer_box.currentIndexChanged.connect(lambda _index: self._show_internals())
         self._first_draw_pending = True
 
     def showEvent(self, event) -> None:
@@ -125,16 +126,16 @@ class OptimizerPanel(ExportsMixin, Panel):
     def _playback_bar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
-        self.play_button = QPushButton("▶ Play")
+        self.play_button = QPushButton(_("▶ Play"))
         self.play_button.setMinimumWidth(70)
         self.play_button.setCheckable(True)
         self.play_button.toggled.connect(self.set_playing)
-        step_button = QPushButton("Step")
+        step_button = QPushButton(_("Step"))
         step_button.clicked.connect(lambda: self.set_step(self.step + 1))
         self.speed = QComboBox()
         for speed in SPEEDS:
             self.speed.addItem(f"×{speed}", speed)
-        self.speed.setToolTip("steps advanced per frame (30 frames a second)")
+        self.speed.setToolTip(_("steps advanced per frame (30 frames a second)"))
         self.speed.setCurrentIndex(3)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.valueChanged.connect(self.set_step)
@@ -218,7 +219,7 @@ class OptimizerPanel(ExportsMixin, Panel):
             return
         outcomes = [(t.racer.title(), t.outcome()) for t in self.trajectories]
         news = [f"{title}: {o.text}" for title, o in outcomes if o.kind != OK]
-        self.message.show_message("; ".join(news), error=any(o.failed for _, o in outcomes))
+        self.message.show_message("; ".join(news), error=any(o.failed for _title, o in outcomes))
 
     def _draw_surface(self, surface_changed: bool) -> None:
         self.controls.set_surface_info(self.surface.formula, self.surface.note, self.surface.log_scale, surface_changed)
@@ -277,7 +278,7 @@ class OptimizerPanel(ExportsMixin, Panel):
         self.play_button.blockSignals(True)
         self.play_button.setChecked(playing)
         self.play_button.blockSignals(False)
-        self.play_button.setText("❚❚ Pause" if playing else "▶ Play")
+        self.play_button.setText(_("❚❚ Pause") if playing else _("▶ Play"))
         if playing:
             if self.step >= self.config.steps:
                 self.set_step(0)

@@ -13,6 +13,7 @@ import math
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QLineEdit, QSlider, QWidget
 
+from visionlab.core.i18n import _
 from visionlab.core.optimizer.hyperparams import Param
 from visionlab.qt.common import theme
 
@@ -32,8 +33,8 @@ def slider_range(param: Param) -> tuple[float, float]:
 class ParamRow:
     def __init__(self, param: Param, value: float) -> None:
         self.param = param
-        self.label = QLabel(param.label)
-        self.label.setToolTip(param.help)
+        self.label = QLabel(_(param.label))
+        self.label.setToolTip(_(param.help))
         self.error = QLabel()
         self.error.setStyleSheet(f"color: {theme.ERROR};")
         self.error.setWordWrap(True)
@@ -47,12 +48,16 @@ class ParamRow:
         self.low, self.high = slider_range(param)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, SLIDER_STEPS)
-        self.slider.setToolTip(f"{param.help}: the slider spans {self.low:g} … {self.high:g}"
-                               + ("" if (self.low, self.high) == (param.minimum, param.maximum) else
-                                  f"; type any value from {param.minimum:g} to {param.maximum:g} in the field"))
+        spans = _("{help}: the slider spans {low:g} … {high:g}").format(help=_(param.help), low=self.low,
+                                                                         high=self.high)
+        if (self.low, self.high) != (param.minimum, param.maximum):
+            spans += _("; type any value from {low:g} to {high:g} in the field").format(low=param.minimum,
+                                                                                       high=param.maximum)
+        self.slider.setToolTip(spans)
         self.field = QLineEdit()
         self.field.setMaximumWidth(80)
-        self.field.setToolTip(f"{param.help} (from {param.minimum:g} to {param.maximum:g})")
+        self.field.setToolTip(_("{help} (from {low:g} to {high:g})").format(help=_(param.help), low=param.minimum,
+                                                                           high=param.maximum))
         self.set_value(value)
 
     def _ends(self) -> tuple[float, float]:
@@ -126,11 +131,11 @@ class ParamForm(QWidget):
         try:
             value = float(text)
         except ValueError:
-            self._reject(row, f"'{text}' is not a number")
+            self._reject(row, _("'{text}' is not a number").format(text=text))
             return
         message = row.param.check(value)
         if message or not math.isfinite(value):
-            self._reject(row, message or "must be a finite number")
+            self._reject(row, message or _("must be a finite number"))
             return
         row.set_value(value)
         self._accept(row, value)
@@ -142,7 +147,7 @@ class ParamForm(QWidget):
         self.changed.emit(row.param.name, value)
 
     def _reject(self, row: ParamRow, message: str) -> None:
-        row.error.setText(message + " — the last good value is kept")
+        row.error.setText(_("{reason} — the last good value is kept").format(reason=message))
         row.error.show()
         row.field.setStyleSheet(f"border: 1px solid {theme.ERROR};")
 

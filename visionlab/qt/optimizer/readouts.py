@@ -23,11 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visionlab.core.i18n import N_, _
 from visionlab.core.optimizer.engine import DIVERGED, ESCAPED, LEFT_VIEW, OK, Trajectory
 from visionlab.core.optimizer.surfaces import Surface
 from visionlab.qt.common.layouts import column_layout
 
-COLUMNS = ("racer", "x", "y", "loss", "|∇L|", "status")
+COLUMNS = (N_("racer"), "x", "y", N_("loss"), "|∇L|", N_("status"))  # headers, shown with _()
 STATUS_COLORS = {OK: "#dddddd", DIVERGED: "#ff6b66"}  # a failure colour for DIVERGED only; else AWAY
 AWAY = "#8ab4f8"  # left the view, escaped: a calm blue, not a warning: on a saddle leaving is the point
 SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -56,14 +57,14 @@ class LossScale:
             return np.where(np.isfinite(values) & (values > 0), values, np.nan)
 
     def axis_label(self) -> str:
-        return {"log": "loss", "gap": "loss − L*", "symlog": "loss (symlog)"}[self.kind]
+        return {"log": _("loss"), "gap": _("loss − L*"), "symlog": _("loss (symlog)")}[self.kind]
 
     def title(self) -> str:
         if self.kind == "gap":
-            return f"Loss − L*, L* = {self.reference:.4g} (lowest minimum)"
+            return _("Loss − L*, L* = {bottom:.4g} (lowest minimum)").format(bottom=self.reference)
         if self.kind == "symlog":
-            return f"Loss, symlog: linear within ±{self.linear_within:g}"
-        return "Loss against step"
+            return _("Loss, symlog: linear within ±{within:g}").format(within=self.linear_within)
+        return _("Loss against step")
 
 
 def loss_scale(losses: np.ndarray, surface: Surface, start_loss: float) -> LossScale:
@@ -152,7 +153,7 @@ class LossPlot(pg.PlotWidget):
         self.axis = LossAxis()
         super().__init__(parent, axisItems={"left": self.axis})
         self.setBackground("#202124")
-        self.setLabel("bottom", "step")
+        self.setLabel("bottom", _("step"))
         self.getAxis("bottom").enableAutoSIPrefix(False)
         self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen("#aaa", style=Qt.PenStyle.DashLine))
         self.addItem(self.cursor)
@@ -174,15 +175,15 @@ class LossPlot(pg.PlotWidget):
         self.setTitle(scale.title(), color="#ddd", size="9pt")
         self.floor_note.setVisible(scale.floor > 0)
         if scale.floor > 0:
-            zero = "loss = 0" if scale.kind == "log" else "loss = L*"
-            self.floor_note.setText(f"{zero} exactly: drawn at {scale.floor:.0e}")
+            zero = _("loss = 0") if scale.kind == "log" else _("loss = L*")
+            self.floor_note.setText(_("{zero} exactly: drawn at {floor:.0e}").format(zero=zero, floor=scale.floor))
             self.floor_note.setPos(0, math.log10(scale.floor))
 
     def set_curves(self, trajectories: list[Trajectory], colors: list[str], surface: Surface) -> None:
         if len(self.curves) != len(trajectories):
             for curve in self.curves:
                 self.removeItem(curve)
-            self.curves = [pg.PlotDataItem(connect="finite", autoDownsampleFactor=1.0) for _ in trajectories]
+            self.curves = [pg.PlotDataItem(connect="finite", autoDownsampleFactor=1.0) for _traj in trajectories]
             for curve in self.curves:
                 curve.curve.setSegmentedLineMode("off")
                 self.addItem(curve)
@@ -221,7 +222,7 @@ class ValuesTable(QTableWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(0, len(COLUMNS), parent)
-        self.setHorizontalHeaderLabels(COLUMNS)
+        self.setHorizontalHeaderLabels([_(column) for column in COLUMNS])
         self.verticalHeader().hide()
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # fit_columns sets every width
@@ -263,10 +264,10 @@ class ValuesTable(QTableWidget):
         if not self._rows:
             return
         metrics, pad, header = self.fontMetrics(), self.PAD, self.horizontalHeader()
-        widths = [max([metrics.horizontalAdvance(texts[c]) + pad for texts, *_ in self._rows]
+        widths = [max([metrics.horizontalAdvance(texts[c]) + pad for texts, *_rest in self._rows]
                       + [header.sectionSizeHint(c)]) for c in range(5)]
         free = self.viewport().width() - sum(widths[1:])
-        kinds = max(metrics.horizontalAdvance(short_status(kind)) for _, kind, *_ in self._rows) + pad
+        kinds = max(metrics.horizontalAdvance(short_status(kind)) for _texts, kind, *_rest in self._rows) + pad
         widths[0] = max(40, min(widths[0], free - kinds))
         widths.append(max(24, free - widths[0]))  # the status takes the rest
         for col, width in enumerate(widths):
@@ -292,7 +293,7 @@ class ValuesTable(QTableWidget):
 def short_status(kind: str) -> str:
     """A status in a cell too narrow for its sentence: its kind, and "left the view" for an escape too (one
     word for one thing: both left the view; the sentence and the tooltip say why one is no longer followed)."""
-    return LEFT_VIEW if kind == ESCAPED else kind
+    return _(LEFT_VIEW if kind == ESCAPED else kind)
 
 
 GRADIENT_ZERO = 1e-8  # |∇L| below this is a stationary point: no arrow (its direction would be rounding noise)
@@ -315,36 +316,37 @@ def internals_marks(info: dict, bounds) -> tuple[list, list]:
     noisy = info.get("source", {}).get("kind", "exact") != "exact"
     arrows, points = [], []
     if norm < GRADIENT_ZERO:  # its direction is rounding noise: an arrow would point anywhere
-        points.append((before, "#ff5555", f"∇L ≈ 0 (at a stationary point)\n|{'g' if noisy else '∇L'}| = {norm:.2g}"))
+        points.append((before, "#ff5555", _("∇L ≈ 0 (at a stationary point)") +
+                       f"\n|{'g' if noisy else '∇L'}| = {norm:.2g}"))
     else:
-        what = "−∇L, noisy: −g\ndirection only, |g|" if noisy else "−∇L\ndirection only, |∇L|"
+        what = _("−∇L, noisy: −g\ndirection only, |g|") if noisy else _("−∇L\ndirection only, |∇L|")
         arrows.append((before, (-gx / norm * reach, -gy / norm * reach), "#ff5555", f"{what} = {norm:.3g}"))
     origin = before
     if "velocity" in info:
-        vector, name = info["velocity"], "velocity v"
+        vector, name = info["velocity"], _("velocity v")
         if "lookahead" in info:  # Nesterov: v moves the lecture's θ (θ ← θ + v), not torch's parameter θ'
             origin = (info["lecture_theta"][0] - vector[0], info["lecture_theta"][1] - vector[1])
-            name = "velocity v (moves the lecture's θ)"
+            name = _("velocity v (moves the lecture's θ)")
     else:
-        vector, name = (info["after"][0] - before[0], info["after"][1] - before[1]), "step Δθ"
+        vector, name = (info["after"][0] - before[0], info["after"][1] - before[1]), _("step Δθ")
     length = float(np.hypot(*vector))
     if length > GRADIENT_ZERO * reach and math.isfinite(length):  # a step of ≈0 has no direction to stretch
         scale = reach / length if length > reach or length < reach / 20 else 1.0
         arrows.append((origin, (vector[0] * scale, vector[1] * scale), "#ffffff", name + _stretch_note(scale)))
     if "lookahead" in info:
-        points.append((info["lecture_theta"], "#ffd700", "θ (lecture)"))
-        points.append((info["lookahead"], "#ff9900", "θ' = θ + α·v (torch's parameter)"))
+        points.append((info["lecture_theta"], "#ffd700", _("θ (lecture)")))
+        points.append((info["lookahead"], "#ff9900", _("θ' = θ + α·v (torch's parameter)")))
     return arrows, points
 
 
 def _stretch_note(scale: float) -> str:
     """The second line of the step's label: how its drawn length relates to the true one, and why."""
     if scale == 1.0:
-        return "\ntrue length"
+        return "\n" + _("true length")
     if scale > 1:
         times = f"{scale:.2g}" if scale < 10 else f"{round(scale):,}"
-        return f"\ndrawn {times}× longer, to be visible"
-    return f"\ndrawn at 1/{1 / scale:.3g} of its length, to fit"
+        return "\n" + _("drawn {times}× longer, to be visible").format(times=times)
+    return "\n" + _("drawn at 1/{fraction:.3g} of its length, to fit").format(fraction=1 / scale)
 
 
 class InternalsView(QWidget):
@@ -352,7 +354,7 @@ class InternalsView(QWidget):
         super().__init__(parent)
         layout = column_layout(self, 4)
         top = QHBoxLayout()
-        top.addWidget(QLabel("<b>Internals of</b>"))
+        top.addWidget(QLabel("<b>" + _("Internals of") + "</b>"))
         self.racer_box = QComboBox()
         top.addWidget(self.racer_box, 1)
         layout.addLayout(top)

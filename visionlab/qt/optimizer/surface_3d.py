@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from visionlab.core.i18n import _
 from visionlab.core.optimizer.engine import Trajectory
 from visionlab.core.optimizer.surfaces import Surface
 
@@ -69,9 +70,9 @@ class Surface3DView(QWidget):
         self.heads = None  # GLScatterPlotItem: each racer at the current step
         self.step = 0
         if not opengl_available():
-            self.message.setText(f"The 3D view needs OpenGL, which the '{QGuiApplication.platformName()}' "
-                                 "platform does not have. Run VisionLab on a desktop (or under xvfb-run) to "
-                                 "see the surface in 3D; the 2D map shows the same paths.")
+            self.message.setText(_("The 3D view needs OpenGL, which the '{platform}' platform does not have. Run "
+                                   "VisionLab on a desktop (or under xvfb-run) to see the surface in 3D; the 2D map "
+                                   "shows the same paths.").format(platform=QGuiApplication.platformName()))
 
     def ensure_gl(self) -> bool:
         """Create the GL widget on first use; False (with a message) where OpenGL is not available."""
@@ -88,7 +89,7 @@ class Surface3DView(QWidget):
             self.gl.setCameraPosition(distance=4.2, elevation=30, azimuth=-60)
             self._gl_module = gl
         except Exception as exc:  # no usable OpenGL driver
-            self.message.setText(f"The 3D view could not start OpenGL: {exc}")
+            self.message.setText(_("The 3D view could not start OpenGL: {error}").format(error=exc))
             return False
         self.message.hide()
         self.layout_.addWidget(self.gl)
@@ -169,7 +170,7 @@ class Surface3DView(QWidget):
                               ((-1.15, -1 + 2 * f, 0), f"{y_min + f * (y_max - y_min):.3g}"),
                               ((1.06, 1.06, f), f"{height.loss_at(f):.3g}")):
                 self.gl.addItem(self._text_item(pos=pos, text=text, color=LABEL_COLOR, font=font))
-        for pos, text in (((0, -1.3, 0), "x"), ((-1.35, 0, 0), "y"), ((1.08, 1.08, 1.15), "loss")):
+        for pos, text in (((0, -1.3, 0), "x"), ((-1.35, 0, 0), "y"), ((1.08, 1.08, 1.15), _("loss"))):
             self.gl.addItem(self._text_item(pos=pos, text=text, color="#ffffff"))
 
     def grab_image(self):

@@ -15,6 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem
 
+from visionlab.core.i18n import _
 from visionlab.core.optimizer.engine import Trajectory
 from visionlab.core.optimizer.mathns import ARRAY
 from visionlab.core.optimizer.surfaces import Surface, isolines
@@ -56,8 +57,9 @@ class LossScale:
 
     def title(self) -> str:
         if not self.log:
-            return "loss"
-        return f"loss − ({self.offset:.3g}), log scale" if self.offset else "loss (log scale)"
+            return _("loss")
+        return (_("loss − ({offset:.3g}), log scale").format(offset=self.offset) if self.offset
+                else _("loss (log scale)"))
 
 
 def loss_scale(z: np.ndarray, log: bool) -> LossScale:
@@ -250,9 +252,9 @@ class SurfaceMap(pg.PlotWidget):
         rows, cols = np.nonzero(undefined)
         nearest = np.argmin((rows - len(ys) / 2) ** 2 + (cols - len(xs) / 2) ** 2)  # the one nearest the centre
         x, y = float(xs[cols[nearest]]), float(ys[rows[nearest]])
-        reason = surface.undefined_reason(x, y) or "no finite number"
-        self.undefined_note.setText(f"hatched: f is undefined ({self.undefined_share:.0%} of the view)\n"
-                                    f"at ({x:.2g}, {y:.2g}): {reason}")
+        reason = surface.undefined_reason(x, y) or _("no finite number")
+        self.undefined_note.setText(_("hatched: f is undefined ({share:.0%} of the view)\nat ({x:.2g}, {y:.2g}): "
+                                      "{reason}").format(share=self.undefined_share, x=x, y=y, reason=reason))
         self.undefined_note.setPos(x_min, y_min)
 
     def set_paths(self, trajectories: list[Trajectory], colors: list[str], start: tuple[float, float]) -> None:
@@ -331,7 +333,7 @@ class SurfaceMap(pg.PlotWidget):
         self.labels.append((item, anchor, direction))
         return item
 
-    def _place_labels(self, *_) -> None:
+    def _place_labels(self, *_args) -> None:
         """Re-place the labels for the view as it is now (after a zoom, a pan or a resize), in pixels."""
         view = self.getPlotItem().vb
         frame = view.sceneBoundingRect()
@@ -356,7 +358,8 @@ class SurfaceMap(pg.PlotWidget):
         placed = place_labels(anchors, sizes, directions, (frame.left(), frame.top(), frame.right(), frame.bottom()),
                               markers)
         leader_x, leader_y = [], []
-        for (item, (x, y), _), (left, top), (px, py), (w, h) in zip(self.labels, placed, anchors, sizes, strict=True):
+        for (item, (x, y), _direction), (left, top), (px, py), (w, h) in zip(self.labels, placed, anchors, sizes,
+                                                                                strict=True):
             corner = view.mapSceneToView(QPointF(left, top))
             item.setPos(corner.x(), corner.y())
             near_x, near_y = min(max(px, left), left + w), min(max(py, top), top + h)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visionlab.core.i18n import _
 from visionlab.qt.common.layouts import column_layout
 from visionlab.qt.optimizer.axes import plain_axes
 
@@ -39,7 +40,7 @@ class SweepView(QWidget):
         layout = column_layout(self, 2)
         self.controls = QHBoxLayout()
         self.run_button = QPushButton(run_label)
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = QPushButton(_("Cancel"))
         self.cancel_button.setEnabled(False)
         self.run_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
@@ -97,7 +98,7 @@ class SweepView(QWidget):
     def waiting_stack(self, plot: pg.PlotWidget) -> QWidget:
         """The plot behind a "Press Run" note until the first result: no empty plot on meaningless axes."""
         self.stack = QStackedWidget()
-        self.waiting = QLabel(f"Press “{self.run_button.text()}” to compute this view.")
+        self.waiting = QLabel(_("Press “{button}” to compute this view.").format(button=self.run_button.text()))
         self.waiting.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.waiting.setWordWrap(True)
         self.waiting.setStyleSheet("color: #c8c8c8; background: #202124; font-size: 11pt;")
@@ -126,7 +127,7 @@ class SweepView(QWidget):
         try:
             function, args, kwargs = self.job()
         except Exception as exc:  # e.g. a bad custom surface: say so, do not start
-            self.caption.setText(f"Cannot run: {exc}")
+            self.caption.setText(_("Cannot run: {reason}").format(reason=exc))
             return
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
@@ -135,8 +136,8 @@ class SweepView(QWidget):
         self.panel.jobs.start(self.kind, function, *args, **kwargs, on_done=self._done,
                               on_progress=lambda f, m: (self.progress.setValue(int(f * 1000)),
                                                         self.progress.setFormat(m)),
-                              on_error=lambda msg: self._finished(f"Failed: {msg}"),
-                              on_cancel=lambda: self._finished("Cancelled."))
+                              on_error=lambda msg: self._finished(_("Failed: {reason}").format(reason=msg)),
+                              on_cancel=lambda: self._finished(_("Cancelled.")))
 
     def _done(self, result) -> None:
         self._finished("")
@@ -153,7 +154,7 @@ class SweepView(QWidget):
             self.caption.setText(message)
         else:
             self.progress.setValue(self.progress.maximum())
-        self.progress.setFormat("done" if not message else message.split(":")[0].rstrip("."))
+        self.progress.setFormat(_("done") if not message else message.split(":")[0].rstrip("."))
 
     def cancel(self) -> None:
         """Ask the sweep to stop (within a second: every sweep checks should_stop per chunk)."""

@@ -14,6 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QWidget
 
+from visionlab.core.i18n import N_, _
 from visionlab.core.optimizer.presets import PALETTE
 from visionlab.core.optimizer.sweeps import (
     DIVERGED,
@@ -38,27 +39,27 @@ class BasinView(SweepView):
     kind = "basin map"
 
     def __init__(self, parent=None) -> None:
-        super().__init__("Run basin map", parent)
+        super().__init__(_("Run basin map"), parent)
         self.resolution = QComboBox()
         for n in (64, 128, 256):
             self.resolution.addItem(f"{n}×{n}", n)
         self.resolution.setCurrentIndex(1)
         self.steps = spin_box(10, 5000, 500)
         self.mode = QComboBox()
-        self.mode.addItems(["which minimum", "steps to converge"])
-        self.mode.currentIndexChanged.connect(lambda _: self.result is not None and self.plot is not None
+        self.mode.addItems([_("which minimum"), _("steps to converge")])
+        self.mode.currentIndexChanged.connect(lambda _index: self.result is not None and self.plot is not None
                                               and self.show_result(self.result))
         self.result = None
-        self.add_controls(QLabel("grid"), self.resolution, QLabel("steps"), self.steps, QLabel("show"), self.mode,
-                          caption="Runs the selected racer from every start on a grid and colours each start by "
-                                  "the minimum it reached (light grey: another minimum, grey: not converged, "
-                                  "black: diverged).")
+        self.add_controls(QLabel(_("grid")), self.resolution, QLabel(_("steps")), self.steps, QLabel(_("show")),
+                          self.mode, caption=_("Runs the selected racer from every start on a grid and colours each "
+                                               "start by the minimum it reached (light grey: another minimum, grey: "
+                                               "not converged, black: diverged)."))
 
     def setup_plot(self, plot: pg.PlotWidget) -> None:
         self.image = pg.ImageItem(axisOrder="row-major")
         plot.addItem(self.image)
-        plot.setLabel("bottom", "start x")
-        plot.setLabel("left", "start y")
+        plot.setLabel("bottom", _("start x"))
+        plot.setLabel("left", _("start y"))
         self.minima = pg.ScatterPlotItem(size=12, symbol="x", pen=pg.mkPen("w", width=2))
         plot.addItem(self.minima)
 
@@ -87,22 +88,26 @@ class BasinView(SweepView):
                      f"{result.fractions()[f'minimum {i + 1}']:.0%}" for i, (ax, ay) in enumerate(result.attractors)]
             fr = result.fractions()
             if fr["other minima"]:
-                parts.append(f"<span style='color:#e1e1e1'>■</span> other minima (beyond {MAX_ATTRACTORS}) "
-                             f"{fr['other minima']:.0%}")
-            parts += [f"<span style='color:#6e6e6e'>■</span> not converged in {result.steps} steps "
-                      f"{fr['not converged']:.0%}",
-                      f"<span style='color:#000000'>■</span> diverged {fr['diverged']:.0%}"]
-            self.caption.setText(f"{html.escape(result.racer)}, {result.steps} steps from each of "
-                                 f"{result.labels.size} starts: " + " · ".join(parts))
+                parts.append("<span style='color:#e1e1e1'>■</span> " + html.escape(_(
+                    "other minima (beyond {count}) {share:.0%}").format(count=MAX_ATTRACTORS,
+                                                                          share=fr["other minima"])))
+            parts += ["<span style='color:#6e6e6e'>■</span> " + html.escape(_(
+                          "not converged in {steps} steps {share:.0%}").format(steps=result.steps,
+                                                                                share=fr["not converged"])),
+                      "<span style='color:#000000'>■</span> " + html.escape(_("diverged {share:.0%}").format(
+                          share=fr["diverged"]))]
+            self.caption.setText(html.escape(_("{racer}, {steps} steps from each of {count} starts:").format(
+                racer=result.racer, steps=result.steps, count=result.labels.size)) + " " + " · ".join(parts))
         else:
             steps = np.nan_to_num(result.steps_to_converge, nan=result.steps)
             self.image.setImage(steps, autoLevels=False, levels=(0, result.steps))
             self.image.setLookupTable(pg.colormap.get("magma").getLookupTable(nPts=256))
             finite = np.isfinite(result.steps_to_converge).any()
             median = np.nanmedian(result.steps_to_converge) if finite else float("nan")
-            self.caption.setText(f"{html.escape(result.racer)}: steps until the step size fell below 1e-4 at a "
-                                 f"minimum (bright: slow; not converged in {result.steps} steps: brightest). "
-                                 f"Median over converged starts: {median:.0f}.")
+            self.caption.setText(html.escape(_("{racer}: steps until the step size fell below 1e-4 at a minimum "
+                                               "(bright: slow; not converged in {steps} steps: brightest). Median "
+                                               "over converged starts: {median:.0f}.").format(
+                racer=result.racer, steps=result.steps, median=median)))
         self.image.setRect(QRectF(x_min, y_min, x_max - x_min, y_max - y_min))
         self.minima.setData([a[0] for a in result.attractors], [a[1] for a in result.attractors])
 
@@ -111,13 +116,13 @@ class LearningRateView(SweepView):
     kind = "learning-rate sweep"
 
     def __init__(self, parent=None) -> None:
-        super().__init__("Run learning-rate sweep", parent)
+        super().__init__(_("Run learning-rate sweep"), parent)
         self.count = spin_box(50, 200, 60)
         self.pending = None  # (surface, its loss at the start, steps) of the sweep that is running
         self.result = None  # (learning rates, {racer: final losses}) of the last sweep shown
-        self.add_controls(QLabel("learning rates (log-spaced 1e-5 … 10)"), self.count,
-                          caption="Final loss after the race's steps for every racer at each learning rate; "
-                                  "diverged runs are crosses above the curves, one row per racer in its colour.")
+        self.add_controls(QLabel(_("learning rates (log-spaced 1e-5 … 10)")), self.count,
+                          caption=_("Final loss after the race's steps for every racer at each learning rate; "
+                                    "diverged runs are crosses above the curves, one row per racer in its colour."))
 
     def make_plot(self) -> pg.PlotWidget:
         self.loss_axis = LossAxis()
@@ -125,7 +130,7 @@ class LearningRateView(SweepView):
         return pg.PlotWidget(axisItems={"left": self.loss_axis, "bottom": self.rate_axis})
 
     def setup_plot(self, plot: pg.PlotWidget) -> None:
-        plot.setLabel("bottom", "learning rate η")
+        plot.setLabel("bottom", _("learning rate η"))
 
     def job(self):
         config = self.panel.config
@@ -143,7 +148,7 @@ class LearningRateView(SweepView):
         scale = loss_scale(np.concatenate(list(curves.values()) or [np.zeros(0)]), surface, start_loss)
         self.loss_axis.scale_ = scale
         self.plot.setLogMode(True, scale.kind != "symlog")
-        self.plot.setLabel("left", "final " + scale.axis_label())
+        self.plot.setLabel("left", _("final {loss}").format(loss=scale.axis_label()))
         # Heights in plotted units (log10 of the value on a log axis), so the rows of crosses sit evenly above.
         shown = {title: scale.transform(final) for title, final in curves.items()}
         plotted = np.concatenate([v[np.isfinite(v)] for v in shown.values()] or [np.zeros(0)])
@@ -154,7 +159,8 @@ class LearningRateView(SweepView):
             color = PALETTE[number % len(PALETTE)]
             ok = np.isfinite(final)
             if ok.any():
-                best.append(f"{title}: best η ≈ {lrs[np.argmin(np.where(ok, final, np.inf))]:.2g}")
+                best.append(_("{racer}: best η ≈ {lr:.2g}").format(racer=title,
+                                                                  lr=lrs[np.argmin(np.where(ok, final, np.inf))]))
             self.plot.plot(lrs[ok], shown[title][ok], pen=pg.mkPen(color, width=2), symbol="o", symbolSize=4,
                            symbolBrush=color, name=title)
             if (~ok).any():
@@ -164,27 +170,28 @@ class LearningRateView(SweepView):
                 self.plot.plot(lrs[~ok], np.full((~ok).sum(), height), pen=None, symbol="x", symbolSize=9,
                                symbolPen=pg.mkPen(color, width=2), symbolBrush=color)
         self.show_key([(PALETTE[i % len(PALETTE)], "━", title) for i, title in enumerate(curves)]
-                      + ([("#dddddd", "✕", "diverged (in the racer's colour)")] if rows else []))
-        crossed = f" ✕: diverged, one row per racer ({rows} of {len(curves)} diverged somewhere)." if rows else ""
+                      + ([("#dddddd", "✕", _("diverged (in the racer's colour)"))] if rows else []))
+        crossed = (" " + _("✕: diverged, one row per racer ({rows} of {count} diverged somewhere).").format(
+            rows=rows, count=len(curves))) if rows else ""
         title = scale.title()
-        note = "" if scale.kind == "log" else f"; plotted: {title[0].lower()}{title[1:]}"
-        self.caption.setText(f"Final loss after {steps} steps from the start{note}. " + " · ".join(best) + "."
-                             + crossed)
+        note = "" if scale.kind == "log" else _("; plotted: {scale}").format(scale=f"{title[0].lower()}{title[1:]}")
+        self.caption.setText(_("Final loss after {steps} steps from the start{note}.").format(steps=steps, note=note)
+                             + " " + " · ".join(best) + "." + crossed)
 
 
 class SharpFlatView(SweepView):
     kind = "sharp-flat statistics"
 
     BATCHES = (1, 2, 4, 8, 16, 64, 256)
-    NOT_HERE = ("The statistics and the picture need the 'Sharp vs flat minima' surface: choose it, or the preset "
-                "'Small batches find flat minima'.")
+    NOT_HERE = N_("The statistics and the picture need the 'Sharp vs flat minima' surface: choose it, or the preset "
+                  "'Small batches find flat minima'.")  # shown with _()
 
     def __init__(self, parent=None) -> None:
-        super().__init__("Run statistics", parent)
+        super().__init__(_("Run statistics"), parent)
         self.seeds = spin_box(20, 2000, 200)
-        self.add_controls(QLabel("seeds per batch size"), self.seeds,
-                          caption="On the sharp-vs-flat surface: the selected racer from the start with gradient "
-                                  "noise σ/√batch, many seeds per batch size. Where do they end?")
+        self.add_controls(QLabel(_("seeds per batch size")), self.seeds,
+                          caption=_("On the sharp-vs-flat surface: the selected racer from the start with gradient "
+                                    "noise σ/√batch, many seeds per batch size. Where do they end?"))
         self.picture_plot: pg.PlotWidget | None = None
         self.picture_label = QLabel()
         self.picture_label.setWordWrap(True)
@@ -197,8 +204,8 @@ class SharpFlatView(SweepView):
         self.picture_plot = pg.PlotWidget()
         self.picture_plot.setBackground("#202124")
         plain_axes(self.picture_plot)
-        self.picture_plot.setLabel("left", "loss")
-        self.picture_plot.setTitle("Train vs shifted (“test”) loss", color="#ddd", size="9pt")
+        self.picture_plot.setLabel("left", _("loss"))
+        self.picture_plot.setTitle(_("Train vs shifted (“test”) loss"), color="#ddd", size="9pt")
         self.picture_legend = self.picture_plot.addLegend(offset=(8, 8), labelTextColor="w",
                                                           brush=pg.mkBrush(0, 0, 0, 150))
         area = QWidget()
@@ -213,8 +220,8 @@ class SharpFlatView(SweepView):
         return area
 
     def setup_plot(self, plot: pg.PlotWidget) -> None:
-        plot.setLabel("bottom", "batch size")
-        plot.setLabel("left", "fraction of seeds")
+        plot.setLabel("bottom", _("batch size"))
+        plot.setLabel("left", _("fraction of seeds"))
         plot.setYRange(0, 1)
         self._draw_picture()
 
@@ -224,7 +231,7 @@ class SharpFlatView(SweepView):
             self.cancel()  # its result would be about the surface that is gone
         self.surface = surface if surface.key == "sharp_flat" else None
         self.picture = sharp_flat_picture(surface) if self.surface is not None else None
-        self.caption.setText(self.hint if self.surface is not None else self.NOT_HERE)
+        self.caption.setText(self.hint if self.surface is not None else _(self.NOT_HERE))
         if self.plot is not None:
             self.plot.clear()
             self.show_key([])
@@ -239,34 +246,38 @@ class SharpFlatView(SweepView):
         picture = self.picture
         self.picture_plot.setVisible(picture is not None)  # no empty axes on another surface
         if picture is None:
-            self.picture_label.setText("The lecture's picture (training loss and a shifted “test” loss) is drawn "
-                                       "on the 'Sharp vs flat minima' surface.")
+            self.picture_label.setText(_("The lecture's picture (training loss and a shifted “test” loss) is drawn "
+                                         "on the 'Sharp vs flat minima' surface."))
             return
         # Drawn against the coordinate the line runs along (x on the built-in surface: flat left, sharp right).
         axis = 0 if abs(picture.direction[0]) >= abs(picture.direction[1]) else 1
         def coordinate(s):
             return picture.origin[axis] + np.asarray(s) * picture.direction[axis]
-        self.picture_plot.setLabel("bottom", f"{'xy'[axis]} (a line through both minima)")
+        self.picture_plot.setLabel("bottom", _("{axis} (a line through both minima)").format(axis="xy"[axis]))
         self.picture_plot.plot(coordinate(picture.positions), picture.train, pen=pg.mkPen("#ffffff", width=2),
-                               name="training loss")
+                               name=_("training loss"))
         self.picture_plot.plot(coordinate(picture.positions), picture.test, pen=pg.mkPen(
-            "#ff9500", width=2, style=Qt.PenStyle.DashLine), name=f"“test” (shift {picture.shift:g})")
+            "#ff9500", width=2, style=Qt.PenStyle.DashLine), name=_("“test” (shift {shift:g})").format(
+                shift=picture.shift))
         for minimum, color in ((picture.flat, "#009E73"), (picture.sharp, "#D55E00")):
             at = float(coordinate(minimum.position))
             self.picture_plot.plot([at, at], [minimum.train, minimum.test], pen=pg.mkPen(color, width=3),
                                    symbol="o", symbolBrush=color, symbolSize=8)
         flat, sharp = picture.flat, picture.sharp
-        verdict = ("the flat minimum stays low, the sharp one does not" if flat.rise < sharp.rise
-                   else "here the flat minimum rises more than the sharp one")
-        self.picture_label.setText(
-            f"Shifted by {picture.shift:g}: the flat minimum's loss rises by {flat.rise:.3f} ({flat.train:.3f} → "
-            f"{flat.test:.3f}), the sharp minimum's by {sharp.rise:.3f} ({sharp.train:.3f} → {sharp.test:.3f}): "
-            f"{verdict}. Curvature along the line: {flat.curvature:.3g} (flat), {sharp.curvature:.3g} (sharp).")
+        verdict = (_("the flat minimum stays low, the sharp one does not") if flat.rise < sharp.rise
+                   else _("here the flat minimum rises more than the sharp one"))
+        self.picture_label.setText(_(
+            "Shifted by {shift:g}: the flat minimum's loss rises by {flat_rise:.3f} ({flat_train:.3f} → "
+            "{flat_test:.3f}), the sharp minimum's by {sharp_rise:.3f} ({sharp_train:.3f} → {sharp_test:.3f}): "
+            "{verdict}. Curvature along the line: {flat_curvature:.3g} (flat), {sharp_curvature:.3g} (sharp).").format(
+                shift=picture.shift, flat_rise=flat.rise, flat_train=flat.train, flat_test=flat.test,
+                sharp_rise=sharp.rise, sharp_train=sharp.train, sharp_test=sharp.test, verdict=verdict,
+                flat_curvature=flat.curvature, sharp_curvature=sharp.curvature))
 
     def job(self):
         config = self.panel.config
         if config.surface != "sharp_flat":
-            raise ValueError("choose the 'Sharp vs flat minima' surface (or its preset) first")
+            raise ValueError(_("choose the 'Sharp vs flat minima' surface (or its preset) first"))
         kwargs = {"batch_sizes": self.BATCHES, "seeds": self.seeds.value(), "noise_scale": config.noise_scale}
         return sharp_flat_statistics, (self.panel.surface, self.panel.selected_racer(), config.start,
                                        config.steps), kwargs
@@ -274,13 +285,14 @@ class SharpFlatView(SweepView):
     def show_result(self, result) -> None:
         self.plot.clear()
         x = np.log2(np.array(list(result), float))
-        bars_of = ((-0.25, "flat", "#009E73", "ends in the flat minimum"),
-                   (0.0, "sharp", "#D55E00", "in the sharp one"), (0.25, "other", "#999999", "elsewhere"))
-        for offset, key, color, _ in bars_of:
+        bars_of = ((-0.25, "flat", "#009E73", _("ends in the flat minimum")),
+                   (0.0, "sharp", "#D55E00", _("in the sharp one")), (0.25, "other", "#999999", _("elsewhere")))
+        for offset, key, color, _words in bars_of:
             values = [result[b][key] for b in result]
             bars = pg.BarGraphItem(x=x + offset, height=values, width=0.24, brush=color)
             self.plot.addItem(bars)
-        self.show_key([(color, "■", words) for _, _, color, words in bars_of])
+        self.show_key([(color, "■", words) for _offset, _key, color, words in bars_of])
         self.plot.getAxis("bottom").setTicks([[(float(v), str(b)) for v, b in zip(x, result, strict=False)]])
-        lines = [f"batch {b}: flat {r['flat']:.0%}, sharp {r['sharp']:.0%}" for b, r in result.items()]
+        lines = [_("batch {size}: flat {flat:.0%}, sharp {sharp:.0%}").format(size=b, flat=r["flat"], sharp=r["sharp"])
+                 for b, r in result.items()]
         self.caption.setText(" · ".join(lines))
