@@ -24,17 +24,18 @@ import torchvision  # noqa: F401  unused by name; kept so this module still load
 
 from visionlab.core.camera import mtcnn
 from visionlab.core.camera.overlay import Detections
+from visionlab.core.i18n import N_, _
 from visionlab.core.weights.catalog import weights_enum
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
-CLASSICAL_MODELS = {
-    "haar_face": "Haar face cascade (Viola-Jones 2001, OpenCV)",
-    "hog_people": "HOG + linear SVM people detector (Dalal-Triggs 2005, OpenCV)",
+CLASSICAL_MODELS = {  # their descriptions, shown translated (`_()` where shown)
+    "haar_face": N_("Haar face cascade (Viola-Jones 2001, OpenCV)"),
+    "hog_people": N_("HOG + linear SVM people detector (Dalal-Triggs 2005, OpenCV)"),
 }
 # Pretrained CNNs whose weights ship inside a pip package (no download): listed beside the classical ones.
 PACKAGED_MODELS = {mtcnn.NAME: mtcnn.DESCRIPTION}
 TORCH_TASKS = ("detection", "instance", "segmentation")
-CLASSICAL_SHORT = {"haar_face": "Haar faces (Viola-Jones)", "hog_people": "HOG people (Dalal-Triggs)"}
+CLASSICAL_SHORT = {"haar_face": N_("Haar faces (Viola-Jones)"), "hog_people": N_("HOG people (Dalal-Triggs)")}
 # torchvision's builder names in words, piece by piece ("fasterrcnn_mobilenet_v3_large_320_fpn" is cut in
 # a 300 px picker); the picker's tooltip keeps the builder's own name.
 NAME_PIECES = (("fasterrcnn", "Faster R-CNN"), ("maskrcnn", "Mask R-CNN"), ("retinanet", "RetinaNet"),
@@ -47,9 +48,9 @@ def display_name(name: str) -> str:
     """A model's short name for the picker: "Faster R-CNN MobileNetV3 320" (MobileNetV3 is always the large
     one here, and every detector has an FPN; the tooltip has torchvision's name)."""
     if name in CLASSICAL_SHORT:
-        return CLASSICAL_SHORT[name]
+        return _(CLASSICAL_SHORT[name])
     if name == mtcnn.NAME:
-        return mtcnn.SHORT_NAME
+        return _(mtcnn.SHORT_NAME)
     words, rest = [], name
     while rest:
         for piece, word in NAME_PIECES:
@@ -58,7 +59,7 @@ def display_name(name: str) -> str:
                 rest = rest[len(piece) + 1:]
                 break
         else:
-            head, _, rest = rest.partition("_")
+            head, _separator, rest = rest.partition("_")
             words.append(head)
     return " ".join(words)
 CPU_DEFAULTS = {"detection": "fasterrcnn_mobilenet_v3_large_320_fpn", "segmentation": "lraspp_mobilenet_v3_large"}
@@ -78,9 +79,9 @@ def resolve_device(choice: str = "auto") -> torch.device:
         return torch.device("mps" if mps is not None and mps.is_available() else "cpu")
     device = torch.device(choice)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("CUDA was chosen but this machine has no CUDA GPU (torch sees none).")
+        raise ValueError(_("CUDA was chosen but this machine has no CUDA GPU (torch sees none)."))
     if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ValueError("Apple MPS was chosen but it is not available here.")
+        raise ValueError(_("Apple MPS was chosen but it is not available here."))
     return device
 
 
@@ -156,7 +157,8 @@ class HaarFaceDetector:
         path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
         self.cascade = cv2.CascadeClassifier(path)
         if self.cascade.empty():
-            raise RuntimeError(f"OpenCV's face cascade is missing ({path}); reinstall opencv-python-headless<5")
+            raise RuntimeError(_("OpenCV's face cascade is missing ({path}); reinstall opencv-python-headless<5")
+                               .format(path=path))
 
     def to(self, device: str | torch.device) -> None:
         pass  # classical detectors run on the CPU only
@@ -229,7 +231,8 @@ def build_detector(name: str, device: str = "auto", *, store: Any = None, pretra
         store = WeightsStore()
     card = store.card(name)
     if card.task not in TORCH_TASKS:
-        raise ValueError(f"{name} is a {card.task} model; the camera runs detection and segmentation models")
+        raise ValueError(_("{name} is a {task} model; the camera runs detection and segmentation models").format(
+            name=name, task=card.task))
     if pretrained is None:
         pretrained = store.is_available(name)
     if name.startswith(("fasterrcnn", "maskrcnn")):
@@ -262,17 +265,18 @@ def load_detector(name: str, device: str = "auto", *, progress: Callable[[float,
                   should_stop: Callable[[], bool], store: Any = None,
                   size: tuple[int, int] = (640, 480)) -> HaarFaceDetector | TorchDetector | mtcnn.MTCNNDetector:
     """The finite job behind "load model": build, move to the device, warm up (the panel's "load" job)."""
-    progress(0.1, f"building {Path(name).name}…")  # a checkpoint's whole path would not fit the status line
+    # A checkpoint's whole path would not fit the status line: its file name.
+    progress(0.1, _("building {name}…").format(name=Path(name).name))
     detector = build_detector(name, device, store=store)
     if should_stop():
         return detector
-    progress(0.6, f"warming up on {detector.device}…")
+    progress(0.6, _("warming up on {device}…").format(device=detector.device))
     try:
         warm_up(detector, *size)
     except torch.cuda.OutOfMemoryError:
         detector.to("cpu")
         torch.cuda.empty_cache()
         warm_up(detector, *size)
-        detector.notice = "The GPU ran out of memory while loading: the model runs on the CPU."
-    progress(1.0, "ready")
+        detector.notice = _("The GPU ran out of memory while loading: the model runs on the CPU.")
+    progress(1.0, _("ready"))
     return detector

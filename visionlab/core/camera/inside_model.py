@@ -24,6 +24,7 @@ from torchvision.models.detection.rpn import concat_box_prediction_layers
 from torchvision.ops import boxes as box_ops
 
 from visionlab.core.camera.overlay import Detections
+from visionlab.core.i18n import _
 
 CANONICAL_SIZE, CANONICAL_LEVEL = 224, 4  # FPN paper, eq. 1: a 224×224 box is pooled from P4
 
@@ -118,7 +119,7 @@ def analyse_rcnn(detector, frame: np.ndarray, top_n: int = 50) -> RCNNInside:
     model = detector.model
     height, width = frame.shape[:2]
     with torch.inference_mode():
-        images, _ = model.transform([detector.preprocess(frame)])
+        images, _targets = model.transform([detector.preprocess(frame)])
         features = backbone_levels(model, images.tensors)
         feature_list = list(features.values())
         objectness, deltas = model.rpn.head(feature_list)
@@ -127,7 +128,7 @@ def analyse_rcnn(detector, frame: np.ndarray, top_n: int = 50) -> RCNNInside:
         decoded = model.rpn.box_coder.decode(flat_deltas, [anchors]).view(-1, 4)
         best = flat_objectness.view(-1).topk(min(top_n, flat_objectness.numel())).indices
         before = box_ops.clip_boxes_to_image(decoded[best], images.image_sizes[0])
-        proposals, _ = model.rpn(images, features)
+        proposals, _losses = model.rpn(images, features)
         resized_detections = model.roi_heads(features, proposals, images.image_sizes)[0][0]
         counts = _rpn_counts(model.rpn, flat_objectness, decoded, [int(o[0].numel()) for o in objectness],
                              images.image_sizes[0], len(proposals[0]), len(resized_detections["boxes"]))
@@ -183,34 +184,39 @@ def anchor_lines(inside: RCNNInside) -> list[str]:
     for level in inside.levels:
         sizes = ", ".join(str(size) for size in level.sizes)
         ratios = ", ".join(f"{ratio:g}" for ratio in level.ratios)
-        lines.append(f"level {level.name}: {level.size[1]}×{level.size[0]} cells, stride {level.stride[1]}×"
-                     f"{level.stride[0]} ({padded_w}//{level.size[1]}, {padded_h}//{level.size[0]}), "
-                     f"{len(level.sizes)} size(s) {sizes} × ratios {ratios} = {len(level.cell_anchors)} "
-                     f"per cell, {level.anchor_count:,} anchors")
+        lines.append(_("level {level}: {width}×{height} cells, stride {stride_x}×{stride_y} ({padded_w}//{width}, "
+                       "{padded_h}//{height}), {count} size(s) {sizes} × ratios {ratios} = {per_cell} per cell, "
+                       "{anchors:,} anchors").format(
+            level=level.name, width=level.size[1], height=level.size[0], stride_x=level.stride[1],
+            stride_y=level.stride[0], padded_w=padded_w, padded_h=padded_h, count=len(level.sizes), sizes=sizes,
+            ratios=ratios, per_cell=len(level.cell_anchors), anchors=level.anchor_count))
     if all(len(level.sizes) == 1 for level in inside.levels):
-        lines.append("FPN spreads the anchor sizes over the levels: one size per level, small anchors on the "
-                     "fine maps, large ones on the coarse maps (each level sees objects of its own scale).")
+        lines.append(_("FPN spreads the anchor sizes over the levels: one size per level, small anchors on the "
+                       "fine maps, large ones on the coarse maps (each level sees objects of its own scale)."))
     if len(inside.levels) == 1:
         level = inside.levels[0]
-        lines.append(f"One feature map, no FPN: all {len(level.cell_anchors)} anchors of a cell sit on the same "
-                     f"stride-{level.stride[1]} grid, as in the Faster R-CNN paper (there 3 sizes × 3 ratios = 9 "
-                     "per position of VGG-16's stride-16 map).")
+        lines.append(_("One feature map, no FPN: all {count} anchors of a cell sit on the same stride-{stride} grid, "
+                       "as in the Faster R-CNN paper (there 3 sizes × 3 ratios = 9 per position of VGG-16's "
+                       "stride-16 map).").format(count=len(level.cell_anchors), stride=level.stride[1]))
     strides = [level.stride for level in inside.levels if level.name != "pool"]
     if len(set(strides)) < len(strides):
-        lines.append("Levels of equal stride come from backbone outputs of the same resolution (torchvision's "
-                     "MobileNetV3 FPN takes two outputs of its last, 1/32 stage): with no finer map to spread "
-                     "the sizes over, every level carries every size.")
+        lines.append(_("Levels of equal stride come from backbone outputs of the same resolution (torchvision's "
+                       "MobileNetV3 FPN takes two outputs of its last, 1/32 stage): with no finer map to spread "
+                       "the sizes over, every level carries every size."))
     for index, level in enumerate(inside.levels):
         if level.name == "pool" and index:
             previous = inside.levels[index - 1]
             step = (2 * previous.stride[0], 2 * previous.stride[1])  # what the pooled cells really span
-            rounding = "" if level.stride == step else \
-                f" where its cells really are {step[1]}×{step[0]} px apart (anchors drift off by up to a cell)"
-            lines.append(f"The 'pool' level is a stride-2 max-pool of level {previous.name} "
-                         f"({previous.size[1]}×{previous.size[0]} → {level.size[1]}×{level.size[0]}, rounded up); "
-                         f"torchvision's stride is the integer division padded size // cells: "
-                         f"{padded_w}//{level.size[1]} = {level.stride[1]}, {padded_h}//{level.size[0]} = "
-                         f"{level.stride[0]}{rounding}.")
+            rounding = "" if level.stride == step else " " + _(
+                "where its cells really are {step_x}×{step_y} px apart (anchors drift off by up to a cell)").format(
+                step_x=step[1], step_y=step[0])
+            lines.append(_("The 'pool' level is a stride-2 max-pool of level {previous} ({previous_w}×{previous_h} → "
+                           "{width}×{height}, rounded up); torchvision's stride is the integer division padded size "
+                           "// cells: {padded_w}//{width} = {stride_x}, {padded_h}//{height} = {stride_y}"
+                           "{rounding}.").format(
+                previous=previous.name, previous_w=previous.size[1], previous_h=previous.size[0],
+                width=level.size[1], height=level.size[0], padded_w=padded_w, padded_h=padded_h,
+                stride_x=level.stride[1], stride_y=level.stride[0], rounding=rounding))
     return lines
 
 

@@ -35,6 +35,7 @@ from visionlab.core.camera.sources import (
     probe_cameras,
     source_from_choice,
 )
+from visionlab.core.i18n import N_, _
 from visionlab.core.weights.store import DownloadCancelled, ModelCard, WeightsStore
 
 __all__ = ["CLASSICAL_MODELS", "CPU_DEFAULTS", "FILE_KINDS", "PACKAGED_MODELS", "SAMPLE_PHOTO", "SHAPE_SCENES",
@@ -46,15 +47,15 @@ __all__ = ["CLASSICAL_MODELS", "CPU_DEFAULTS", "FILE_KINDS", "PACKAGED_MODELS", 
 
 # A real photo with one face (NASA, public domain; resources/samples/SOURCES.md): the screenshot's source.
 SAMPLE_PHOTO = Path(__file__).resolve().parents[3] / "resources" / "samples" / "astronaut.png"
-NO_INSIDE = ("Pick MTCNN faces, Faster R-CNN, Mask R-CNN or a segmentation model (and let a frame arrive) to look "
-             "inside it; SSD, RetinaNet, FCOS and the classical detectors have no proposal stage to show.")
+NO_INSIDE = N_("Pick MTCNN faces, Faster R-CNN, Mask R-CNN or a segmentation model (and let a frame arrive) to look "
+               "inside it; SSD, RetinaNet, FCOS and the classical detectors have no proposal stage to show.")
 
 
 def device_choices() -> list[tuple[str, str]]:
     """(label, device) pairs for the device picker: auto, the CPU, and whatever accelerator torch sees."""
     import torch
 
-    choices = [("auto", "auto"), ("cpu", "cpu")]
+    choices = [(_("auto"), "auto"), ("cpu", "cpu")]
     if torch.cuda.is_available():
         choices.append((f"cuda ({torch.cuda.get_device_name(0)})", "cuda"))
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
@@ -88,11 +89,11 @@ def analyse(detector: Any, frame: np.ndarray, top_n: int = 30) -> Any:
         return analyse_rcnn(detector, frame, top_n)
     if kind:
         return analyse_segmentation(detector, frame)
-    raise ValueError(NO_INSIDE)
+    raise ValueError(_(NO_INSIDE))
 
 
 def legend_html(detections: Detections, options: OverlayOptions) -> str:
     """The legend under the picture: a coloured square and the name of each class drawn."""
     legend = " ".join(f"<span style='color: rgb{class_color(label)}'>■</span> {name}"
                       for label, name in classes_in_view(detections, options))
-    return f"classes in view: {legend or '–'}"
+    return _("classes in view: {legend}").format(legend=legend or "–")

@@ -25,14 +25,17 @@ from torch import nn
 from visionlab.core.camera import mtcnn_stages as stages
 from visionlab.core.camera.overlay import Detections
 from visionlab.core.errors import UserError
+from visionlab.core.i18n import N_, _
 
 NAME = "mtcnn_faces"
 PACKAGE = "facenet_pytorch"
 INSTALL_LINE = "pip install --no-deps facenet-pytorch==2.6.0"
-DESCRIPTION = "MTCNN faces (Zhang et al. 2016): P-Net → R-Net → O-Net, pretrained, from facenet-pytorch"
-SHORT_NAME = "MTCNN faces"
-MISSING = (f"MTCNN's trained weights come with the facenet-pytorch package, which is not installed: "
-           f"run `{INSTALL_LINE}` (--no-deps: its metadata pins an old torch).")
+# Shown translated (`_()` where shown): the picker's tooltip and name.
+DESCRIPTION = N_("MTCNN faces (Zhang et al. 2016): P-Net → R-Net → O-Net, pretrained, from facenet-pytorch")
+SHORT_NAME = N_("MTCNN faces")
+MISSING_TEXT = N_("MTCNN's trained weights come with the facenet-pytorch package, which is not installed: "
+                  "run `{install}` (--no-deps: its metadata pins an old torch).")
+MISSING = MISSING_TEXT.format(install=INSTALL_LINE)  # in English (tests' skip reasons); missing() translates
 MIN_FACE, FACTOR = 20.0, 0.709  # facenet-pytorch's defaults: smallest face in pixels, pyramid step
 THRESHOLDS = (0.6, 0.7, 0.7)  # face probability each net needs, P / R / O
 NMS_IOU = {"pnet_scale": 0.5, "pnet_all": 0.7, "rnet": 0.7, "onet": 0.7}
@@ -56,6 +59,11 @@ def weights_folder() -> Path | None:
 
 def is_available() -> bool:
     return weights_folder() is not None
+
+
+def missing() -> str:
+    """How to install the weights' package, in the current language."""
+    return _(MISSING_TEXT).format(install=INSTALL_LINE)
 
 
 class PNet(nn.Module):
@@ -129,13 +137,13 @@ def load_net(name: str) -> nn.Module:
     """One of the three nets ("pnet", "rnet", "onet") with its trained weights, loaded strictly."""
     folder = weights_folder()
     if folder is None:
-        raise MTCNNUnavailable(MISSING)
+        raise MTCNNUnavailable(missing())
     net = NETS[name]()
     try:
         net.load_state_dict(torch.load(folder / f"{name}.pt", map_location="cpu", weights_only=True))
     except (OSError, RuntimeError, KeyError) as exc:
-        raise MTCNNUnavailable(f"facenet-pytorch's {name}.pt could not be loaded ({exc}); reinstall it: "
-                               f"`{INSTALL_LINE}`.") from None
+        raise MTCNNUnavailable(_("facenet-pytorch's {name}.pt could not be loaded ({error}); reinstall it: "
+                                 "`{install}`.").format(name=name, error=exc, install=INSTALL_LINE)) from None
     return net.eval()
 
 
@@ -156,8 +164,8 @@ class MTCNNRun:
     candidates: dict[str, np.ndarray] = field(default_factory=dict)  # stage -> its boxes (frame pixels)
 
 
-COUNT_LABELS = {"pnet": "P-Net windows ≥ {p}", "pnet_nms": "after NMS", "rnet": "after R-Net ≥ {r} + NMS",
-                "onet": "after O-Net ≥ {o} + NMS"}
+COUNT_LABELS = {"pnet": N_("P-Net windows ≥ {p}"), "pnet_nms": N_("after NMS"), "rnet": N_("after R-Net ≥ {r} + NMS"),
+                "onet": N_("after O-Net ≥ {o} + NMS")}
 
 
 class MTCNNDetector:
@@ -278,4 +286,4 @@ class MTCNNDetector:
 def count_lines(run: MTCNNRun) -> list[tuple[str, int]]:
     """(what, how many) for each stage of the cascade, in order, with the thresholds this run used."""
     p, r, o = THRESHOLDS
-    return [(COUNT_LABELS[stage].format(p=p, r=r, o=o), run.counts.get(stage, 0)) for stage in COUNT_LABELS]
+    return [(_(COUNT_LABELS[stage]).format(p=p, r=r, o=o), run.counts.get(stage, 0)) for stage in COUNT_LABELS]

@@ -21,6 +21,7 @@ import torch
 from visionlab.core.camera.overlay import Detections
 from visionlab.core.camera.sources import FrameSource, SourceError
 from visionlab.core.camera.stats import PipelineStats
+from visionlab.core.i18n import _
 from visionlab.core.latest import LatestSlot, SlotClosed
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,8 @@ def capture_loop(source: FrameSource, frames: LatestSlot[Frame], should_stop: Ca
                 reason = _failure_sentence(source, exc)
                 _pass_notes(source, on_message)
                 if not source.live and fallback is not None and index == 0:
-                    on_message(f"{reason.rstrip('.')}. Back to {fallback.description}.")
+                    on_message(_("{reason}. Back to {source}.").format(reason=reason.rstrip("."),
+                                                                       source=fallback.description))
                     source.close()
                     source, fallback, fps = fallback, None, fallback_fps
                     on_fallback(source)
@@ -134,14 +136,14 @@ def capture_loop(source: FrameSource, frames: LatestSlot[Frame], should_stop: Ca
             _pass_notes(source, on_message)
             if not ok or image is None:
                 if not source.live:
-                    on_message(f"{source.description}: end of the stream.")
+                    on_message(_("{source}: end of the stream.").format(source=source.description))
                     return
                 source.close()
-                failures = _wait_before_retry(f"{source.description} stopped delivering frames.", failures,
-                                              should_stop, on_message)
+                failures = _wait_before_retry(_("{source} stopped delivering frames.").format(
+                    source=source.description), failures, should_stop, on_message)
                 continue
             if failures:
-                on_message(f"{source.description} is back.")
+                on_message(_("{source} is back.").format(source=source.description))
                 failures = 0
             frames.put(Frame(image, timestamp, index))
             index += 1
@@ -159,7 +161,7 @@ def _failure_sentence(source: FrameSource, exc: Exception) -> str:
         return str(exc)
     detail = " ".join(str(exc).split())[:200]  # OpenCV's messages span lines; one log line, one status line
     log.warning("%s failed: %s: %s", source.description, type(exc).__name__, detail)
-    return f"{source.description} failed: {type(exc).__name__}: {detail}"
+    return _("{source} failed: {error}").format(source=source.description, error=f"{type(exc).__name__}: {detail}")
 
 
 def _pass_notes(source: FrameSource, on_message: Messenger) -> None:
@@ -169,7 +171,8 @@ def _pass_notes(source: FrameSource, on_message: Messenger) -> None:
 
 def _wait_before_retry(reason: str, failures: int, should_stop: Callable[[], bool], on_message: Messenger) -> int:
     delay = RETRY_DELAYS_S[min(failures, len(RETRY_DELAYS_S) - 1)]
-    on_message(f"{reason} Retrying in {delay:g} s (attempt {failures + 1}).")
+    on_message(_("{reason} Retrying in {delay:g} s (attempt {attempt}).").format(reason=reason, delay=delay,
+                                                                               attempt=failures + 1))
     _interruptible_sleep(delay, should_stop)
     return failures + 1
 
@@ -215,10 +218,11 @@ def inference_loop(frames: LatestSlot[Frame], results: LatestSlot[InferenceResul
                         and is_out_of_memory(exc):
                     detector.to("cpu")
                     torch.cuda.empty_cache()
-                    on_message("The GPU ran out of memory: the model now runs on the CPU.")
+                    on_message(_("The GPU ran out of memory: the model now runs on the CPU."))
                     continue
                 failed_detector = detector
-                on_message(f"{detector.name} failed on a frame: {type(exc).__name__}: {exc}")
+                on_message(_("{model} failed on a frame: {error}").format(model=detector.name,
+                                                                         error=f"{type(exc).__name__}: {exc}"))
                 continue
             if stats is not None:
                 stats.record_inference(result)

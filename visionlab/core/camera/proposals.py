@@ -21,12 +21,14 @@ from visionlab.core.camera.detectors import CPU_DEFAULTS, display_name
 from visionlab.core.camera.inside_model import backbone_levels, supports_inside
 from visionlab.core.camera.selective_search import (
     DEFAULT_MAX_SIDE,
+    MODE_NAMES,
     RECALL_IOU,
     ProposalComparison,
     SelectiveSearchResult,
     compare_proposals,
     selective_search,
 )
+from visionlab.core.i18n import _
 
 
 @dataclass
@@ -47,9 +49,10 @@ def rpn_note(detector: Any) -> str:
     if supports_inside(detector) == "rcnn":
         return ""
     default = CPU_DEFAULTS["detection"]
-    name = getattr(detector, "name", "") or "no model"
-    return (f"The RPN column needs a Faster R-CNN (or Mask R-CNN) model, which {name} is not: choose "
-            f"'{display_name(default)}' ({default}) in the model picker.")
+    name = getattr(detector, "name", "") or _("no model")
+    return _("The RPN column needs a Faster R-CNN (or Mask R-CNN) model, which {name} is not: choose "
+             "'{model}' ({builder}) in the model picker.").format(name=name, model=display_name(default),
+                                                                  builder=default)
 
 
 def _synchronize(device: torch.device) -> None:
@@ -70,13 +73,13 @@ def run_rpn(detector: Any, frame: np.ndarray) -> RPNRun:
     device = torch.device(getattr(detector, "device", "cpu"))
     height, width = frame.shape[:2]
     with torch.inference_mode():
-        images, _ = model.transform([detector.preprocess(frame)])
+        images, _targets = model.transform([detector.preprocess(frame)])
         _synchronize(device)
         started = time.perf_counter()
         features = backbone_levels(model, images.tensors)
         _synchronize(device)
         backbone_done = time.perf_counter()
-        proposals, _ = model.rpn(images, features)
+        proposals, _losses = model.rpn(images, features)
         _synchronize(device)
         rpn_done = time.perf_counter()
     resized_h, resized_w = images.image_sizes[0]
@@ -126,22 +129,27 @@ def reference_boxes(detector: Any, result: Any, source: Any = None) -> tuple[np.
     if callable(scene_of):
         scene = scene_of(result.frame.index)
         if scene.image.shape == frame.shape and np.array_equal(scene.image, frame):
-            return scene.boxes, f"Recall counts the frame's {len(scene.boxes)} true object box(es) (the scene source " \
-                                "drew them)."
+            return scene.boxes, _("Recall counts the frame's {count} true object box(es) (the scene source drew "
+                                  "them).").format(count=len(scene.boxes))
     detections = result.detections
-    name = getattr(detector, "name", "the model")
+    name = getattr(detector, "name", None)
+    name = _("the model") if name is None else name
     if detections is None or not len(detections.boxes):
-        return None, f"No recall: {name} reported no boxes on this frame to count it against."
+        return None, _("No recall: {name} reported no boxes on this frame to count it against.").format(name=name)
     if detections.random_weights:  # its boxes are noise, whatever they score: not objects to find
-        return None, (f"No recall: {name} runs with random weights, so its boxes are not objects to count it "
-                      "against (the random shape scenes source gives true boxes).")
+        return None, _("No recall: {name} runs with random weights, so its boxes are not objects to count it "
+                       "against (the random shape scenes source gives true boxes).").format(name=name)
     keep = detections.scores >= REFERENCE_SCORE
     if not keep.any():
-        return None, f"No recall: {name} found nothing scoring ≥ {REFERENCE_SCORE:g} on this frame to count it against."
-    bias = "; this favours the RPN, whose proposals they were refined from" if not rpn_note(detector) else ""
-    return detections.boxes[keep], (
-        f"Recall counts the {int(keep.sum())} detection(s) of {name} scoring ≥ {REFERENCE_SCORE:g} as the objects "
-        f"(a live frame has no hand-drawn boxes{bias}).")
+        return None, _("No recall: {name} found nothing scoring ≥ {score:g} on this frame to count it "
+                       "against.").format(name=name, score=REFERENCE_SCORE)
+    if rpn_note(detector):
+        note = _("Recall counts the {count} detection(s) of {name} scoring ≥ {score:g} as the objects (a live frame "
+                 "has no hand-drawn boxes).")
+    else:
+        note = _("Recall counts the {count} detection(s) of {name} scoring ≥ {score:g} as the objects (a live frame "
+                 "has no hand-drawn boxes; this favours the RPN, whose proposals they were refined from).")
+    return detections.boxes[keep], note.format(count=int(keep.sum()), name=name, score=REFERENCE_SCORE)
 
 
 def propose_on_result(detector: Any, result: Any, source: Any = None, mode: str = "fast",
@@ -160,30 +168,39 @@ def _ms(seconds: float) -> str:
 def why_rpn_replaced_it(search: SelectiveSearchResult, rpn: RPNRun | None, comparison: ProposalComparison) -> str:
     """The lecture's argument, with this frame's measured numbers in it."""
     searched = search.searched_size
-    text = (f"selective search ({search.mode}): {len(search.boxes):,} boxes in {_ms(search.seconds)} on the CPU "
-            f"(at {searched[0]}×{searched[1]}, {search.scale:.2f} of the frame)")
+    count = len(search.boxes)
+    text = _("selective search ({mode}): {count:,} boxes in {time} on the CPU (at {width}×{height}, {scale:.2f} of "
+             "the frame)").format(mode=_(MODE_NAMES[search.mode]), count=count,
+                                  time=_ms(search.seconds), width=searched[0], height=searched[1], scale=search.scale)
     if rpn is None:
-        text += f"; R-CNN then ran its CNN once per box, {len(search.boxes):,} forward passes for one frame."
+        text += "; " + _("R-CNN then ran its CNN once per box, {count:,} forward passes for one frame.").format(
+            count=count)
         ss_recall = comparison.selective_search.recall
         if ss_recall is not None:
-            text += (f" Recall at IoU ≥ {RECALL_IOU:g} of the {comparison.references} reference box(es): "
-                     f"{100 * ss_recall:.0f}%.")
+            text += " " + _("Recall at IoU ≥ {iou:g} of the {references} reference box(es): {recall:.0f}%.").format(
+                iou=RECALL_IOU, references=comparison.references, recall=100 * ss_recall)
         return text
-    text += (f"; the RPN: {len(rpn.boxes):,} in {_ms(rpn.rpn_seconds)} on the network's shared features "
-             f"({rpn.device}; the backbone itself took {_ms(rpn.backbone_seconds)} and the detector needs it "
-             "anyway).")
+    text += "; " + _("the RPN: {count:,} in {time} on the network's shared features ({device}; the backbone itself "
+                     "took {backbone} and the detector needs it anyway).").format(
+        count=len(rpn.boxes), time=_ms(rpn.rpn_seconds), device=rpn.device, backbone=_ms(rpn.backbone_seconds))
     if rpn.rpn_seconds > 0:
         # Selective search always runs on the CPU: a GPU RPN's ratio compares two machines, and says so.
-        where = "" if rpn.device == "cpu" else f" (on {rpn.device}; selective search on the CPU)"
+        where = "" if rpn.device == "cpu" else " " + _("(on {device}; selective search on the CPU)").format(
+            device=rpn.device)
         ratio = search.seconds / rpn.rpn_seconds
         # A big backbone on a small searched frame can make the RPN the slower one: then it says so.
-        pace = (f"{ratio:,.0f}× faster" if ratio >= 10 else f"{ratio:.1f}× faster" if ratio >= 1
-                else f"{1 / ratio:.1f}× slower" if ratio > 0.1 else f"{1 / ratio:,.0f}× slower")
-        text += f" The RPN was {pace}{where}"
-        text += (f"{',' if ratio < 1 else ''} and R-CNN would still have run its CNN {len(search.boxes):,} times, "
-                 "where Faster R-CNN cuts every box out of one feature map.")
+        pace = (_("{ratio:,.0f}× faster").format(ratio=ratio) if ratio >= 10 else
+                _("{ratio:.1f}× faster").format(ratio=ratio) if ratio >= 1 else
+                _("{ratio:.1f}× slower").format(ratio=1 / ratio) if ratio > 0.1 else
+                _("{ratio:,.0f}× slower").format(ratio=1 / ratio))
+        sentence = _("The RPN was {pace}{where} and R-CNN would still have run its CNN {count:,} times, where Faster "
+                     "R-CNN cuts every box out of one feature map.") if ratio >= 1 else \
+            _("The RPN was {pace}{where}, and R-CNN would still have run its CNN {count:,} times, where Faster "
+              "R-CNN cuts every box out of one feature map.")
+        text += " " + sentence.format(pace=pace, where=where, count=count)
     ss_recall, rpn_stats = comparison.selective_search.recall, comparison.rpn
     if ss_recall is not None and rpn_stats is not None and rpn_stats.recall is not None:
-        text += (f" Recall at IoU ≥ {RECALL_IOU:g} of the {comparison.references} reference box(es): selective "
-                 f"search {100 * ss_recall:.0f}%, RPN {100 * rpn_stats.recall:.0f}%.")
+        text += " " + _("Recall at IoU ≥ {iou:g} of the {references} reference box(es): selective search "
+                        "{search:.0f}%, RPN {rpn:.0f}%.").format(iou=RECALL_IOU, references=comparison.references,
+                                                                 search=100 * ss_recall, rpn=100 * rpn_stats.recall)
     return text

@@ -21,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from visionlab.core.i18n import _
 from visionlab.core.latest import LatestSlot, SlotClosed
 
 CODECS = {".avi": "MJPG", ".mp4": "mp4v"}  # the pairs that round-trip through OpenCV here (not H.264)
@@ -34,7 +35,7 @@ def save_png(path: str | os.PathLike, image_rgb: np.ndarray) -> Path:
 
     ok, encoded = cv2.imencode(".png", cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
     if not ok:
-        raise ValueError("OpenCV could not encode the frame as PNG")
+        raise ValueError(_("OpenCV could not encode the frame as PNG"))
     write_bytes(path, encoded.tobytes())
     return Path(path)
 
@@ -46,7 +47,8 @@ class VideoRecorder:
         self.path = Path(path)
         suffix = self.path.suffix.lower()
         if suffix not in CODECS:
-            raise ValueError(f"record to .avi (MJPG) or .mp4 (mp4v), not '{suffix or self.path.name}'")
+            raise ValueError(_("record to .avi (MJPG) or .mp4 (mp4v), not '{suffix}'").format(
+                suffix=suffix or self.path.name))
         self.fps = _clamp_fps(fps)  # the rate in the file's header; the measured one once stopped
         self._temp = self.path.with_name(f".{self.path.stem}.recording{suffix}")
         self._slot: LatestSlot[tuple[np.ndarray, float]] = LatestSlot()
@@ -99,7 +101,8 @@ class VideoRecorder:
         self._size = (width, height)
         self._writer = _video_writer(self._temp, self.fps, self._size)
         if not self._writer.isOpened():
-            self.error = f"OpenCV cannot write {self.path.name} here (codec or folder not writable)."
+            self.error = _("OpenCV cannot write {name} here (codec or folder not writable).").format(
+                name=self.path.name)
             return False
         return True
 

@@ -22,6 +22,7 @@ from torchvision.ops import roi_align, roi_pool
 from visionlab.core.camera.inside_model import roi_level
 from visionlab.core.camera.proposals import ProposalsRun, RPNRun
 from visionlab.core.errors import UserError
+from visionlab.core.i18n import _
 
 OUTPUT_SIZE = 7  # the box head's grid in Faster R-CNN and torchvision
 SAMPLING_RATIO = 2  # torchvision's MultiScaleRoIAlign: 2×2 bilinear samples per bin
@@ -45,8 +46,8 @@ def image_feature_map(frame: np.ndarray, stride: int = IMAGE_STRIDE) -> FeatureM
     cells = cv2.resize(gray, (max(1, width // stride), max(1, height // stride)), interpolation=cv2.INTER_AREA)
     scale = (cells.shape[1] / width, cells.shape[0] / height)
     return FeatureMap(torch.from_numpy(cells)[None], 1.0, scale,
-                      f"the frame's brightness averaged over {stride}×{stride} pixel cells (this model has no "
-                      "backbone feature map)")
+                      _("the frame's brightness averaged over {stride}×{stride} pixel cells (this model has no "
+                        "backbone feature map)").format(stride=stride))
 
 
 def detector_feature_map(run: RPNRun, box: np.ndarray) -> FeatureMap:
@@ -58,9 +59,11 @@ def detector_feature_map(run: RPNRun, box: np.ndarray) -> FeatureMap:
     name = names[min(level, len(names) - 1)]
     scale = run.spatial_scales[name]
     # A backbone without an FPN (the Training Monitor's detector) has one map, which torchvision names '0'.
-    where = f"FPN level '{name}' of the detector's backbone" if len(names) > 1 else "the detector's one feature map"
+    where = _("FPN level '{level}' of the detector's backbone").format(level=name) if len(names) > 1 else \
+        _("the detector's one feature map")
     return FeatureMap(run.features[name], scale, run.resize,
-                      f"{where} (stride {1 / scale:g}, {run.features[name].shape[0]} channels)")
+                      _("{where} (stride {stride:g}, {channels} channels)").format(
+                          where=where, stride=1 / scale, channels=run.features[name].shape[0]))
 
 
 @dataclass
@@ -116,7 +119,7 @@ def compare_roi(features: FeatureMap, box: np.ndarray, output_size: int = OUTPUT
     """Cut `box` (frame pixels, x1 y1 x2 y2) out of `features` with both operators, and keep where each read."""
     box = np.asarray(box, np.float32).reshape(4)
     if not (box[2] > box[0] and box[3] > box[1]):
-        raise UserError("Pick a proposal with a positive width and height to compare RoI pooling with RoIAlign.")
+        raise UserError(_("Pick a proposal with a positive width and height to compare RoI pooling with RoIAlign."))
     values = features.values
     input_box = box * np.array([features.to_input[0], features.to_input[1]] * 2, np.float32)
     rois = [torch.from_numpy(input_box)[None]]
@@ -155,13 +158,17 @@ def quantization_lines(comparison: RoIComparison, channel: int | None = None) ->
     pooled, aligned = comparison.pooled[channel], comparison.aligned[channel]
     spread = float(max(pooled.max(), aligned.max()) - min(pooled.min(), aligned.min())) or 1.0
     difference = float(np.abs(pooled - aligned).mean())
+    joiner = " " + _("or") + " "  # "1 or 2 cell(s) wide"
     return [
-        f"The box covers cells x {x0:.2f}…{x1:.2f}, y {y0:.2f}…{y1:.2f} of {comparison.feature}.",
-        f"RoI pooling rounds it to whole cells and reads x {read[0]}…{read[2]}, y {read[1]}…{read[3]} "
-        f"(end exclusive); its bins are {' or '.join(str(w) for w in widths)} cell(s) wide, and it takes "
-        "each bin's maximum.",
-        f"RoIAlign samples {comparison.sample_points.shape[2]}×{comparison.sample_points.shape[3]} bilinear "
-        "points per bin at the exact box and averages them (aligned=False, as torchvision's detectors).",
-        f"Channel {channel}: mean |RoI pool − RoIAlign| = {difference:.3g}, {100 * difference / spread:.0f}% of "
-        f"the range both grids span ({spread:.3g}).",
+        _("The box covers cells x {x0:.2f}…{x1:.2f}, y {y0:.2f}…{y1:.2f} of {feature}.").format(
+            x0=x0, x1=x1, y0=y0, y1=y1, feature=comparison.feature),
+        _("RoI pooling rounds it to whole cells and reads x {left}…{right}, y {top}…{bottom} (end exclusive); its "
+          "bins are {widths} cell(s) wide, and it takes each bin's maximum.").format(
+            left=read[0], right=read[2], top=read[1], bottom=read[3], widths=joiner.join(str(w) for w in widths)),
+        _("RoIAlign samples {rows}×{cols} bilinear points per bin at the exact box and averages them "
+          "(aligned=False, as torchvision's detectors).").format(
+            rows=comparison.sample_points.shape[2], cols=comparison.sample_points.shape[3]),
+        _("Channel {channel}: mean |RoI pool − RoIAlign| = {difference:.3g}, {share:.0f}% of the range both grids "
+          "span ({spread:.3g}).").format(channel=channel, difference=difference, share=100 * difference / spread,
+                                         spread=spread),
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from visionlab.core.camera.sources import FrameSource, SourceError
+from visionlab.core.i18n import _
 from visionlab.core.shapes import Scene
 from visionlab.core.shapes.motion import SceneStream
 
@@ -23,9 +24,10 @@ class ShapeScenesSource(FrameSource):
     def __init__(self, width: int = 640, height: int = 480, seed: int = 0) -> None:
         super().__init__()
         if width < 32 or height < 32:
-            raise SourceError(f"synthetic frames must be at least 32×32, not {width}×{height}")
+            raise SourceError(_("synthetic frames must be at least 32×32, not {width}×{height}").format(
+                width=width, height=height))
         self.width, self.height = width, height
-        self.description = f"Random shape scenes {width}×{height}"
+        self.description = _("Random shape scenes {width}×{height}").format(width=width, height=height)
         self.stream = SceneStream(seed, width, height)
         self.index = 0
 

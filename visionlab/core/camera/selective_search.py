@@ -22,8 +22,10 @@ import torch
 from torchvision.ops import box_iou
 
 from visionlab.core.errors import UserError
+from visionlab.core.i18n import N_, _
 
 SEARCH_MODES = ("fast", "quality")  # OpenCV's two strategy sets: fewer colour spaces and seeds vs more
+MODE_NAMES = {"fast": N_("fast"), "quality": N_("quality")}  # the modes as shown (`_()` where shown)
 # The longest side the search runs at: at 320 px the fast mode takes ≈0.25–0.45 s on this 2-core machine
 # (a 640×480 frame at full size takes ≈1.5 s), which keeps one click under a second.
 DEFAULT_MAX_SIDE = 320
@@ -53,9 +55,9 @@ def _segmentation_module():
     """OpenCV's selective search lives in the contrib build only; say how to get it when it is missing."""
     ximgproc = getattr(cv2, "ximgproc", None)
     if ximgproc is None or not hasattr(ximgproc, "segmentation"):
-        raise SelectiveSearchError(
+        raise SelectiveSearchError(_(
             "Selective search needs OpenCV's contrib build: pip uninstall opencv-python-headless, then "
-            "pip install 'opencv-contrib-python-headless<5' (make install does both).")
+            "pip install 'opencv-contrib-python-headless<5' (make install does both)."))
     return ximgproc.segmentation
 
 
@@ -64,11 +66,13 @@ def selective_search(frame_rgb: np.ndarray, mode: str = "fast",
     """Selective search on `frame_rgb` (H×W×3 uint8), shrunk so its longest side is at most `max_side`
     (the search is superlinear in pixels), with the boxes mapped back to frame pixels."""
     if mode not in SEARCH_MODES:
-        raise SelectiveSearchError(f"Selective search has the modes 'fast' and 'quality', not '{mode}'.")
+        raise SelectiveSearchError(_("Selective search has the modes 'fast' and 'quality', not '{mode}'.").format(
+            mode=mode))
     if frame_rgb.ndim != 3 or frame_rgb.shape[2] != 3 or min(frame_rgb.shape[:2]) < 8:
-        raise SelectiveSearchError("Selective search needs a colour frame of at least 8×8 pixels.")
+        raise SelectiveSearchError(_("Selective search needs a colour frame of at least 8×8 pixels."))
     if max_side < 16:
-        raise SelectiveSearchError(f"Selective search needs at least 16 pixels a side, not {max_side}.")
+        raise SelectiveSearchError(_("Selective search needs at least 16 pixels a side, not {side}.").format(
+            side=max_side))
     segmentation = _segmentation_module()
     height, width = frame_rgb.shape[:2]
     scale = min(1.0, max_side / max(height, width))

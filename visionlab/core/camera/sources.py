@@ -31,10 +31,11 @@ import cv2
 import numpy as np
 
 from visionlab.core.errors import UserError
+from visionlab.core.i18n import N_, _
 from visionlab.core.images import IMAGE_SUFFIXES, ImageError, load_image, probe_image, skipped_summary
 
 STREAM_MAX_SIDE = 1920  # a 50-megapixel photo streamed as is would cost ~150 MB per frame at every stage
-FILE_KINDS = {"video": "Video file", "image": "Image file", "folder": "Image folder"}
+FILE_KINDS = {"video": N_("Video file"), "image": N_("Image file"), "folder": N_("Image folder")}  # shown with _()
 SHAPE_SCENES = "scenes"  # ("synthetic", SHAPE_SCENES): random shape scenes; ("synthetic", None): orbiting shapes
 
 
@@ -96,9 +97,10 @@ class SyntheticSource(FrameSource):
     def __init__(self, width: int = 640, height: int = 480, cache_frames: int = 0) -> None:
         super().__init__()
         if width < 32 or height < 32:
-            raise SourceError(f"synthetic frames must be at least 32×32, not {width}×{height}")
+            raise SourceError(_("synthetic frames must be at least 32×32, not {width}×{height}").format(
+                width=width, height=height))
         self.width, self.height = width, height
-        self.description = f"Synthetic shapes {width}×{height}"
+        self.description = _("Synthetic shapes {width}×{height}").format(width=width, height=height)
         self.index = 0
         yy, xx = np.mgrid[0:height, 0:width]
         self._background = np.stack(
@@ -154,17 +156,18 @@ class VideoFileSource(_CaptureSource):
         super().__init__()
         self.path = Path(path)
         self.loop = loop
-        self.description = f"Video {self.path.name}"
+        self.description = _("Video {name}").format(name=self.path.name)
         self._capture = None
 
     def _open(self) -> None:
         if not self.path.is_file():
-            raise SourceError(f"The video file {self.path} does not exist.")
+            raise SourceError(_("The video file {path} does not exist.").format(path=self.path))
         capture = cv2.VideoCapture(str(self.path))
         ok, frame = capture.read() if capture.isOpened() else (False, None)
         if not ok or frame is None:
             capture.release()
-            raise SourceError(f"{self.path.name} is not a video OpenCV can read (corrupt file or unknown codec).")
+            raise SourceError(_("{name} is not a video OpenCV can read (corrupt file or unknown codec).").format(
+                name=self.path.name))
         capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
         rate = capture.get(cv2.CAP_PROP_FPS)
         self.fps = rate if 1 <= rate <= 240 else 30.0
@@ -196,7 +199,7 @@ class ImageFileSource(FrameSource):
     def __init__(self, path: str | os.PathLike) -> None:
         super().__init__()
         self.path = Path(path)
-        self.description = f"Image {self.path.name}"
+        self.description = _("Image {name}").format(name=self.path.name)
         self._image: np.ndarray | None = None
 
     def _open(self) -> None:
@@ -208,7 +211,8 @@ class ImageFileSource(FrameSource):
         if self._image is not image:
             height, width = image.shape[:2]
             shown_h, shown_w = self._image.shape[:2]
-            self._notes.append(f"{self.path.name} is {width}×{height} pixels: streamed at {shown_w}×{shown_h}.")
+            self._notes.append(_("{name} is {width}×{height} pixels: streamed at {shown_width}×{shown_height}.").format(
+                name=self.path.name, width=width, height=height, shown_width=shown_w, shown_height=shown_h))
 
     def _read(self) -> np.ndarray | None:
         return self._image
@@ -227,7 +231,7 @@ class ImageFolderSource(FrameSource):
         super().__init__()
         self.folder = Path(folder)
         self.fps = 2.0  # a slide show: each picture stays long enough to look at
-        self.description = f"Folder {self.folder.name}"
+        self.description = _("Folder {name}").format(name=self.folder.name)
         self._paths: list[Path] = []
         self.skipped: list[ImageError] = []
         self.total = 0  # files with an image suffix, the ones that could play
@@ -235,13 +239,15 @@ class ImageFolderSource(FrameSource):
 
     def _open(self) -> None:
         if not self.folder.is_dir():
-            raise SourceError(f"The folder {self.folder} does not exist.")
+            raise SourceError(_("The folder {path} does not exist.").format(path=self.folder))
         try:
             candidates = sorted(p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         except OSError as exc:
-            raise SourceError(f"The folder {self.folder.name} cannot be read ({exc.strerror or exc}).") from None
+            raise SourceError(_("The folder {name} cannot be read ({error}).").format(
+                name=self.folder.name, error=exc.strerror or exc)) from None
         if not candidates:
-            raise SourceError(f"The folder {self.folder.name} holds no images ({', '.join(IMAGE_SUFFIXES)}).")
+            raise SourceError(_("The folder {name} holds no images ({suffixes}).").format(
+                name=self.folder.name, suffixes=", ".join(IMAGE_SUFFIXES)))
         self.total, self.skipped, self._paths, self.index = len(candidates), [], [], 0
         for path in candidates:
             try:
@@ -271,8 +277,8 @@ class ImageFolderSource(FrameSource):
 
     def _check_any_left(self) -> None:
         if not self._paths:
-            raise SourceError(f"No image in the folder {self.folder.name} can be shown: "
-                              f"{skipped_summary(self.skipped, self.total)}.")
+            raise SourceError(_("No image in the folder {name} can be shown: {skipped}.").format(
+                name=self.folder.name, skipped=skipped_summary(self.skipped, self.total)))
 
     def _note_skips(self) -> None:
         if self.skipped:
@@ -288,14 +294,15 @@ class CameraSource(_CaptureSource):
     def __init__(self, index: int, width: int | None = None, height: int | None = None, name: str = "") -> None:
         super().__init__()
         self.index, self.width, self.height = index, width, height
-        self.description = name or f"Camera {index}"
+        self.description = name or _("Camera {index}").format(index=index)
         self._capture = None
 
     def _open(self) -> None:
         capture = cv2.VideoCapture(self.index)
         if not capture.isOpened():
             capture.release()
-            raise SourceError(f"{self.description} could not be opened (unplugged, or used by another program?).")
+            raise SourceError(_("{source} could not be opened (unplugged, or used by another program?).").format(
+                source=self.description))
         if self.width and self.height:
             capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
             capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
@@ -329,7 +336,7 @@ def list_cameras(sysfs: str = "/sys/class/video4linux") -> list[CameraInfo]:
             name = Path(entry, "name").read_text(encoding="utf-8", errors="replace").strip()
         except OSError:
             name = ""
-        cameras.append(CameraInfo(int(suffix), name or f"Camera {suffix}"))
+        cameras.append(CameraInfo(int(suffix), name or _("Camera {index}").format(index=suffix)))
     return sorted(cameras, key=lambda camera: camera.index)
 
 
@@ -340,7 +347,7 @@ def probe_cameras(indices: range = range(4)) -> list[CameraInfo]:
     for index in indices:
         capture = cv2.VideoCapture(index)
         if capture.isOpened():
-            found.append(CameraInfo(index, named.get(index, f"Camera {index}")))
+            found.append(CameraInfo(index, named.get(index, _("Camera {index}").format(index=index))))
         capture.release()
     return found
 

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from visionlab.core.camera.overlay import OverlayOptions
+from visionlab.core.i18n import _
 from visionlab.qt.camera.stats_view import CameraStatsView
 from visionlab.qt.common import theme
 from visionlab.qt.common.layouts import column_layout
@@ -41,35 +42,35 @@ class CameraControls(QWidget):
         super().__init__(parent)
         layout = column_layout(self, 4)
 
-        source_box = QGroupBox("Source")
+        source_box = QGroupBox(_("Source"))
         source_form = QFormLayout(source_box)
         self.source_combo = QComboBox()
-        self.source_combo.setToolTip("Webcams are listed from /sys/class/video4linux on Linux")
+        self.source_combo.setToolTip(_("Webcams are listed from /sys/class/video4linux on Linux"))
         self.size_combo = QComboBox()
         for width, height in SIZES:
             self.size_combo.addItem(f"{width}×{height}", f"{width}x{height}")
-        self.loop_check = QCheckBox("loop videos")
+        self.loop_check = QCheckBox(_("loop videos"))
         self.loop_check.setChecked(True)
-        source_form.addRow("from", self.source_combo)
+        source_form.addRow(_("from"), self.source_combo)
         size_row = QHBoxLayout()
         size_row.addWidget(self.size_combo)
         size_row.addWidget(self.loop_check)
-        source_form.addRow("size", size_row)
+        source_form.addRow(_("size"), size_row)
         layout.addWidget(source_box)
 
-        model_box = QGroupBox("Model")
+        model_box = QGroupBox(_("Model"))
         model_form = QFormLayout(model_box)
         self.model_combo = QComboBox()
         self.device_combo = QComboBox()
-        self.device_combo.setToolTip("auto: CUDA (fp16 autocast), then Apple MPS, then the CPU")
-        self.model_status = QLabel("no model loaded")
+        self.device_combo.setToolTip(_("auto: CUDA (fp16 autocast), then Apple MPS, then the CPU"))
+        self.model_status = QLabel(_("no model loaded"))
         self.model_status.setWordWrap(True)
-        model_form.addRow("model", self.model_combo)
-        model_form.addRow("device", self.device_combo)
+        model_form.addRow(_("model"), self.model_combo)
+        model_form.addRow(_("device"), self.device_combo)
         model_form.addRow(self.model_status)
         layout.addWidget(model_box)
 
-        overlay_box = QGroupBox("Overlay")
+        overlay_box = QGroupBox(_("Overlay"))
         overlay_form = QFormLayout(overlay_box)
         self.threshold_slider = _slider(100, 50)
         self.threshold_label = QLabel()
@@ -79,12 +80,12 @@ class CameraControls(QWidget):
         self.opacity_slider = _slider(100, 50)
         self.opacity_label = QLabel()
         self.class_edit = QLineEdit()
-        self.class_edit.setPlaceholderText("all classes (or e.g. person, car)")
+        self.class_edit.setPlaceholderText(_("all classes (or e.g. person, car)"))
         self.class_error = QLabel()
         self.class_error.setStyleSheet(f"color: {theme.ERROR}")
         self.class_error.setWordWrap(True)
         self.class_error.hide()
-        self.legend = QLabel("classes in view: –")
+        self.legend = QLabel(_("classes in view: {legend}").format(legend="–"))
         self.legend.setWordWrap(True)
         threshold_row = QHBoxLayout()
         threshold_row.addWidget(self.threshold_slider)
@@ -92,24 +93,24 @@ class CameraControls(QWidget):
         opacity_row = QHBoxLayout()
         opacity_row.addWidget(self.opacity_slider)
         opacity_row.addWidget(self.opacity_label)
-        self.threshold_name = QLabel("score ≥")
+        self.threshold_name = QLabel(_("score ≥"))
         overlay_form.addRow(self.threshold_name, threshold_row)
-        overlay_form.addRow("max boxes", self.max_spin)
-        overlay_form.addRow("mask opacity", opacity_row)
-        overlay_form.addRow("classes", self.class_edit)
+        overlay_form.addRow(_("max boxes"), self.max_spin)
+        overlay_form.addRow(_("mask opacity"), opacity_row)
+        overlay_form.addRow(_("classes"), self.class_edit)
         overlay_form.addRow(self.class_error)
         overlay_form.addRow(self.legend)
         layout.addWidget(overlay_box)
 
         transport = QGridLayout()
-        self.stream_button = QPushButton("Stop")
-        self.pause_button = QPushButton("Pause")
+        self.stream_button = QPushButton(_("Stop"))
+        self.pause_button = QPushButton(_("Pause"))
         self.pause_button.setCheckable(True)
-        self.step_button = QPushButton("Step")
-        self.step_button.setToolTip("while paused: capture and analyse exactly one more frame")
+        self.step_button = QPushButton(_("Step"))
+        self.step_button.setToolTip(_("while paused: capture and analyse exactly one more frame"))
         self.step_button.setEnabled(False)  # enabled by Pause
-        self.snapshot_button = QPushButton("Snapshot")
-        self.record_button = QPushButton("Record")
+        self.snapshot_button = QPushButton(_("Snapshot"))
+        self.record_button = QPushButton(_("Record"))
         self.record_button.setCheckable(True)
         self.record_format = QComboBox()
         self.record_format.addItem("MJPG .avi", ".avi")
@@ -120,7 +121,7 @@ class CameraControls(QWidget):
         layout.addLayout(transport)
 
         self.stats_view = CameraStatsView()
-        stats_box = QGroupBox("Live numbers")
+        stats_box = QGroupBox(_("Live numbers"))
         QVBoxLayout(stats_box).addWidget(self.stats_view)
         layout.addWidget(stats_box)
         layout.addStretch(1)
@@ -141,11 +142,11 @@ class CameraControls(QWidget):
         compares (each pixel's winning probability, not a box's score)."""
         segmenter = task == "segmentation"
         self.max_spin.setEnabled(not segmenter)
-        self.max_spin.setToolTip("a segmentation model draws no boxes: it colours each pixel by its class"
-                                 if segmenter else "the best N boxes above the threshold are drawn")
-        self.threshold_name.setText("pixel prob ≥" if segmenter else "score ≥")
-        self.threshold_slider.setToolTip("pixels whose winning class has a lower probability are not coloured"
-                                         if segmenter else "boxes with a lower score are not drawn")
+        self.max_spin.setToolTip(_("a segmentation model draws no boxes: it colours each pixel by its class")
+                                 if segmenter else _("the best N boxes above the threshold are drawn"))
+        self.threshold_name.setText(_("pixel prob ≥") if segmenter else _("score ≥"))
+        self.threshold_slider.setToolTip(_("pixels whose winning class has a lower probability are not coloured")
+                                         if segmenter else _("boxes with a lower score are not drawn"))
 
     def frame_size(self) -> tuple[int, int]:
         width, height = self.size_combo.currentData().split("x")
@@ -170,7 +171,8 @@ class CameraControls(QWidget):
             else:
                 unknown.append(name)
         if unknown:
-            self.class_error.setText(f"unknown class {', '.join(repr(n) for n in unknown)} for this model")
+            self.class_error.setText(_("unknown class {names} for this model").format(
+                names=", ".join(repr(n) for n in unknown)))
         self.class_error.setVisible(bool(unknown))
         return OverlayOptions(score_threshold=self.threshold_slider.value() / 100,
                               max_detections=self.max_spin.value(),

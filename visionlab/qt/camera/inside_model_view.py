@@ -28,16 +28,17 @@ from PySide6.QtWidgets import (
 from visionlab.core.camera.inside_model import RCNNInside, SegmentationInside, anchor_lines
 from visionlab.core.camera.mtcnn import MTCNNRun
 from visionlab.core.camera.overlay import OverlayOptions, boxes_to_draw, class_color, render_overlay
+from visionlab.core.i18n import N_, _
 from visionlab.qt.common.layouts import column_layout
 
 LEVEL_COLORS = ((255, 80, 80), (80, 220, 80), (80, 160, 255), (255, 200, 0), (220, 80, 255))
 # Short titles: a pyqtgraph label never wraps, and a long one widens its column past a 1024 px window.
-RCNN_TITLES = ("Anchors at the click", "RPN objectness", "Top proposals before NMS", "Proposals after NMS",
-               "Final detections (click one)", "RoIAlign 7×7 of the chosen box")
+RCNN_TITLES = (N_("Anchors at the click"), N_("RPN objectness"), N_("Top proposals before NMS"),
+               N_("Proposals after NMS"), N_("Final detections (click one)"), N_("RoIAlign 7×7 of the chosen box"))
 FINAL_DRAWN = 10  # the best detections drawn on the "Final detections" picture
-PROBABILITY_SCALE = "fixed scale 0 (dark) … 1 (yellow)"  # probabilities are never stretched to their range
-SEGMENTATION_TITLES = ("Frame", "Score map of the chosen class", "Argmax (class per pixel)",
-                       "Confidence (winning probability)")
+# The probability pictures use a fixed scale 0 … 1: probabilities are never stretched to their range.
+SEGMENTATION_TITLES = (N_("Frame"), N_("Score map of the chosen class"), N_("Argmax (class per pixel)"),
+                       N_("Confidence (winning probability)"))
 
 
 def level_key(names: list[str]) -> str:
@@ -53,7 +54,7 @@ def argmax_key(inside: SegmentationInside, most: int = 6) -> str:
     key = " ".join(f"<span style='color: rgb{class_color(label)}'>■</span>{inside.categories[label]} "
                    f"{100 * counts[label] / counts.sum():.0f}%" for label in present[:most])
     more = len(present) - most
-    return key + (f" and {more} more" if more > 0 else "")
+    return key + (" " + _("and {count} more").format(count=more) if more > 0 else "")
 
 
 def heatmap(values: np.ndarray, low: float = 0.0, high: float = 1.0) -> np.ndarray:
@@ -90,9 +91,11 @@ class ImageGrid(pg.GraphicsLayoutWidget):
     clicked = Signal(int, float, float)
 
     def __init__(self, titles: tuple[str, ...], columns: int = 3, parent=None) -> None:
+        """`titles`: the pictures' first titles, as marked with N_() (translated here)."""
         super().__init__(parent)
         self.setBackground("#202124")
         self.titles, self.items, self.boxes = [], [], []
+        titles = tuple(_(title) for title in titles)
         self.default_titles = titles
         for index, title in enumerate(titles):
             row, col = 2 * (index // columns), index % columns
@@ -136,25 +139,25 @@ class InsideView(QWidget):
         super().__init__(parent)
         layout = column_layout(self)
         row = QHBoxLayout()
-        self.analyse_button = QPushButton("Pause and analyse this frame")
+        self.analyse_button = QPushButton(_("Pause and analyse this frame"))
         self.top_n = QSpinBox()
         self.top_n.setRange(1, 300)
         self.top_n.setValue(30)
-        self.top_n.setPrefix("top ")
+        self.top_n.setPrefix(_("top "))
         self.level_combo = QComboBox()
         self.class_combo = QComboBox()
         for combo in (self.level_combo, self.class_combo):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.rcnn_controls = [QLabel("proposals:"), self.top_n, QLabel("objectness level:"), self.level_combo]
-        self.segmentation_controls = [QLabel("score map of class:"), self.class_combo]
+        self.rcnn_controls = [QLabel(_("proposals:")), self.top_n, QLabel(_("objectness level:")), self.level_combo]
+        self.segmentation_controls = [QLabel(_("score map of class:")), self.class_combo]
         for widget in [self.analyse_button] + self.rcnn_controls + self.segmentation_controls:
             row.addWidget(widget)
         for widget in self.segmentation_controls:  # shown once a segmentation model is analysed
             widget.hide()
         row.addStretch(1)
         layout.addLayout(row)
-        self.note = QLabel("Works on MTCNN faces, Faster R-CNN / Mask R-CNN and the segmentation models. Pause, then "
-                           "analyse; click a picture to move the anchors or to pick a detection.")
+        self.note = QLabel(_("Works on MTCNN faces, Faster R-CNN / Mask R-CNN and the segmentation models. Pause, "
+                             "then analyse; click a picture to move the anchors or to pick a detection."))
         self.note.setWordWrap(True)
         self.note.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         # The counts and the anchor layout are several lines: scrolled, so the pictures keep their room.
@@ -185,8 +188,8 @@ class InsideView(QWidget):
         self.click = (0.0, 0.0)
         self.chosen_box = 0
         self.analyse_button.clicked.connect(lambda: self.analyse_requested.emit(self.top_n.value()))
-        self.level_combo.activated.connect(lambda _: self._draw())
-        self.class_combo.activated.connect(lambda _: self._draw())
+        self.level_combo.activated.connect(lambda _index: self._draw())
+        self.class_combo.activated.connect(lambda _index: self._draw())
         self.rcnn_grid.clicked.connect(self._on_rcnn_click)
 
     def model_changed(self, name: str) -> None:
@@ -197,7 +200,7 @@ class InsideView(QWidget):
         for grid in (self.rcnn_grid, self.segmentation_grid):
             grid.clear_pictures()
         self.mtcnn_page.clear()
-        self.note.setText(f"{name} is loaded now; pause and analyse a frame to look inside it.")
+        self.note.setText(_("{model} is loaded now; pause and analyse a frame to look inside it.").format(model=name))
 
     def show_analysis(self, inside: RCNNInside | SegmentationInside | MTCNNRun) -> None:
         self.inside = inside
@@ -218,29 +221,34 @@ class InsideView(QWidget):
             self.stack.setCurrentWidget(self.rcnn_grid)
             self.level_combo.clear()
             for level in inside.levels:
-                self.level_combo.addItem(f"{level.name} (stride {level.stride[1]}, {level.size[1]}×{level.size[0]})")
+                self.level_combo.addItem(_("{level} (stride {stride}, {width}×{height})").format(
+                    level=level.name, stride=level.stride[1], width=level.size[1], height=level.size[0]))
             counts = inside.counts
-            flow = "" if counts is None else (
-                f"<b>{counts.anchors:,} anchors → {counts.top_per_level:,} best per level (≤ {counts.pre_nms_top_n} "
-                f"each) → {counts.before_nms:,} before NMS → {counts.after_nms:,} after NMS (IoU "
-                f"{counts.nms_thresh:g}, ≤ {counts.post_nms_top_n}) → {counts.detections} detections</b><br>")
+            flow = "" if counts is None else "<b>" + _(
+                "{anchors:,} anchors → {top:,} best per level (≤ {pre_nms} each) → {before:,} before NMS → "
+                "{after:,} after NMS (IoU {iou:g}, ≤ {post_nms}) → {detections} detections").format(
+                anchors=counts.anchors, top=counts.top_per_level, pre_nms=counts.pre_nms_top_n,
+                before=counts.before_nms, after=counts.after_nms, iou=counts.nms_thresh,
+                post_nms=counts.post_nms_top_n, detections=counts.detections) + "</b><br>"
             self.note.setText(
-                flow + "<br>".join(anchor_lines(inside)) + f"<br>Objectness uses a {PROBABILITY_SCALE}. "
-                "torchvision cuts each box out of the feature map with RoIAlign (bilinear samples, no rounding) "
-                "where the lecture's Faster R-CNN uses RoI pooling (max over rounded cells): same 7×7 grid idea, "
-                f"no quantisation error (the crop shows the mean |activation| over channels). The model resized "
-                f"the frame by {inside.scale[1]:.2f} first.")
+                flow + "<br>".join(anchor_lines(inside)) + "<br>" + _(
+                    "Objectness uses a fixed scale 0 (dark) … 1 (yellow). torchvision cuts each box out of the feature "
+                    "map with RoIAlign (bilinear samples, no rounding) where the lecture's Faster R-CNN uses RoI "
+                    "pooling (max over rounded cells): same 7×7 grid idea, no quantisation error (the crop shows the "
+                    "mean |activation| over channels). The model resized the frame by {scale:.2f} first.").format(
+                    scale=inside.scale[1]))
         else:
             self.stack.setCurrentWidget(self.segmentation_grid)
             self.class_combo.clear()
             for label in inside.classes_by_area():
                 self.class_combo.addItem(inside.categories[label], label)
             h, w = inside.argmax.shape
-            self.note.setText(f"Maps use a {PROBABILITY_SCALE}. The FCN idea: no fully connected layer, so the "
-                              f"output keeps positions. The model saw "
-                              f"{inside.input_size[1]}×{inside.input_size[0]} pixels, classified a coarse feature "
-                              f"map with 1×1 convolutions and upsampled the class scores to {w}×{h}; softmax over "
-                              "the classes gives each pixel's score maps, the argmax its class.")
+            self.note.setText(_("Maps use a fixed scale 0 (dark) … 1 (yellow). The FCN idea: no fully connected "
+                                "layer, so the output keeps positions. The model saw {input_w}×{input_h} pixels, "
+                                "classified a coarse feature map with 1×1 convolutions and upsampled the class scores "
+                                "to {width}×{height}; softmax over the classes gives each pixel's score maps, the "
+                                "argmax its class.").format(input_w=inside.input_size[1], input_h=inside.input_size[0],
+                                                            width=w, height=h))
         self._draw()
 
     def _on_rcnn_click(self, view: int, x: float, y: float) -> None:
@@ -276,11 +284,12 @@ class InsideView(QWidget):
                          + level_key([level.name for level in inside.levels]))
         level = inside.levels[max(0, self.level_combo.currentIndex())]
         low, high = float(level.objectness.min()), float(level.objectness.max())
-        grid.set_picture(1, heatmap(level.objectness), f"objectness {level.name}: {low:.3g}…{high:.3g} of 0…1")
+        grid.set_picture(1, heatmap(level.objectness), _("objectness {level}: {low:.3g}…{high:.3g} of 0…1").format(
+            level=level.name, low=low, high=high))
         grid.set_picture(2, draw_boxes(frame, inside.proposals_before, (255, 160, 0)),
-                  f"Top {len(inside.proposals_before)} before NMS")
+                         _("Top {count} before NMS").format(count=len(inside.proposals_before)))
         grid.set_picture(3, draw_boxes(frame, inside.proposals_after, (0, 220, 255)),
-                  f"Top {len(inside.proposals_after)} after NMS")
+                         _("Top {count} after NMS").format(count=len(inside.proposals_after)))
         detections = inside.detections
         options = OverlayOptions(score_threshold=0.0, max_detections=FINAL_DRAWN)
         final = render_overlay(frame, detections, options, min_side=0)  # frame pixels, as the other pictures
@@ -294,10 +303,11 @@ class InsideView(QWidget):
                 if len(inside.roi_levels) else "?"
             grid.set_picture(5, crop, f"RoIAlign '{name}' ({level_name}): 0…{roi.max():.2g}")
         else:
-            grid.set_picture(5, np.zeros((140, 140, 3), np.uint8), "RoIAlign: no detection")
+            grid.set_picture(5, np.zeros((140, 140, 3), np.uint8), _("RoIAlign: no detection"))
         drawn = len(boxes_to_draw(detections, options)[0])
-        grid.set_picture(4, final, f"Final detections: {len(detections)}"
-                         + (f" ({drawn} drawn: the best)" if drawn < len(detections) else ""))
+        title = _("Final detections: {count} ({drawn} drawn: the best)") if drawn < len(detections) else \
+            _("Final detections: {count}")
+        grid.set_picture(4, final, title.format(count=len(detections), drawn=drawn))
 
     def _draw_segmentation(self, inside: SegmentationInside) -> None:
         grid = self.segmentation_grid
@@ -306,9 +316,10 @@ class InsideView(QWidget):
         grid.set_picture(0, inside.frame)
         scores = inside.probabilities[label]
         chance = 1 / len(inside.categories)
-        grid.set_picture(1, heatmap(scores), f"P({inside.categories[label]}): {scores.min():.3g}…{scores.max():.3g}"
-                         f" (0…1 scale, chance {chance:.3f})")
+        grid.set_picture(1, heatmap(scores), _("P({label}): {low:.3g}…{high:.3g} (0…1 scale, chance {chance:.3f})")
+                         .format(label=inside.categories[label], low=scores.min(), high=scores.max(), chance=chance))
         palette = np.array([class_color(i) for i in range(len(inside.categories))], np.uint8)
-        grid.set_picture(2, palette[inside.argmax], "Argmax: " + argmax_key(inside))
+        grid.set_picture(2, palette[inside.argmax], _("Argmax: {key}").format(key=argmax_key(inside)))
         low, high = float(inside.confidence.min()), float(inside.confidence.max())
-        grid.set_picture(3, heatmap(inside.confidence), f"Confidence: {low:.3g}…{high:.3g} (0…1 scale)")
+        grid.set_picture(3, heatmap(inside.confidence), _("Confidence: {low:.3g}…{high:.3g} (0…1 scale)").format(
+            low=low, high=high))

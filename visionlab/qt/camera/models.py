@@ -14,13 +14,14 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from visionlab.core.camera import live
+from visionlab.core.i18n import N_, _
 from visionlab.core.weights.card import WeightsError
 from visionlab.qt.camera.budget import ModelBudgetTable
 from visionlab.qt.camera.controls import CameraControls
 from visionlab.qt.camera.weights_bar import WeightsBar
 from visionlab.qt.common.jobs import JobRunner
 
-CANCELLED = "Download cancelled: nothing was kept."
+CANCELLED = N_("Download cancelled: nothing was kept.")  # shown with _()
 OPEN_CHECKPOINT = "open-checkpoint"  # the data of the picker's last entry, "Open checkpoint…"
 
 
@@ -38,9 +39,10 @@ class CameraModels(QObject):
         self.measured_fps: dict[str, float] = {}
         self.checkpoints: list[str] = []  # scene checkpoints opened here, listed in the picker (their paths)
         self._dialog_parent = parent
-        controls.model_combo.activated.connect(lambda _: self._model_activated(controls.model_combo.currentData()))
-        controls.model_combo.currentIndexChanged.connect(lambda _: self._show_model_tooltip())  # connected once
-        controls.device_combo.activated.connect(lambda _: self.load_model(controls.model_combo.currentData()))
+        controls.model_combo.activated.connect(
+            lambda _index: self._model_activated(controls.model_combo.currentData()))
+        controls.model_combo.currentIndexChanged.connect(lambda _index: self._show_model_tooltip())  # connected once
+        controls.device_combo.activated.connect(lambda _index: self.load_model(controls.model_combo.currentData()))
         weights_bar.download_requested.connect(lambda: self.download_weights())
         weights_bar.import_requested.connect(self._ask_import)
         weights_bar.cancel_requested.connect(self.cancel_download)
@@ -59,20 +61,24 @@ class CameraModels(QObject):
         current = c.model_combo.currentData() or live.default_model()
         c.model_combo.clear()
         for name, description in live.CLASSICAL_MODELS.items():
-            self._add_model(live.display_name(name), name, description)
+            self._add_model(live.display_name(name), name, _(description))
         installed = live.mtcnn.is_available()  # a stat of three small files, no import of the package
         for name, description in live.PACKAGED_MODELS.items():
-            self._add_model(live.display_name(name) + ("" if installed else " (not installed)"), name,
-                            description if installed else live.mtcnn.MISSING)
+            self._add_model(live.display_name(name) if installed else _("{model} (not installed)").format(
+                model=live.display_name(name)), name, _(description) if installed else live.mtcnn.missing())
         self.cards = live.model_cards(self.store)
         for card in self.cards:
-            state = " (imported, unverified)" if self.store.imported_path(card.name) else \
-                "" if self.store.is_available(card.name) else " (no weights)"
-            self._add_model(f"{live.display_name(card.name)}{state}", card.name, f"{card.name}: {card.summary()}")
+            shown = live.display_name(card.name)
+            if self.store.imported_path(card.name):
+                shown = _("{model} (imported, unverified)").format(model=shown)
+            elif not self.store.is_available(card.name):
+                shown = _("{model} (no weights)").format(model=shown)
+            self._add_model(shown, card.name, f"{card.name}: {card.summary()}")
         for path in self.checkpoints:  # by run folder too: every run of the Training Monitor keeps a best.pt
-            self._add_model(f"{Path(path).parent.name}/{Path(path).name} (trained checkpoint)", path, path)
-        self._add_model("Open checkpoint…", OPEN_CHECKPOINT,
-                        "a segment or detect model trained in the Training Monitor (its best.pt)")
+            self._add_model(_("{run}/{file} (trained checkpoint)").format(run=Path(path).parent.name,
+                                                                         file=Path(path).name), path, path)
+        self._add_model(_("Open checkpoint…"), OPEN_CHECKPOINT,
+                        _("a segment or detect model trained in the Training Monitor (its best.pt)"))
         c.model_combo.setCurrentIndex(max(0, c.model_combo.findData(current)))
         self._fit_model_picker()
         self.refresh_budget()
@@ -104,7 +110,7 @@ class CameraModels(QObject):
         for row in range(self.budget.rowCount()):
             name_item, weights_item = self.budget.item(row, 0), self.budget.item(row, weights_column)
             if name_item is not None and weights_item is not None and name_item.text() in imported:
-                weights_item.setText("imported, unverified")
+                weights_item.setText(_("imported, unverified"))
 
     def record_fps(self, fps: float) -> None:
         """What the current model alone sustains, measured by the stream (1 / pre + model + post)."""
@@ -125,8 +131,9 @@ class CameraModels(QObject):
 
     def ask_checkpoint_path(self) -> str:
         """The file dialog behind "Open checkpoint…" (tests call open_checkpoint instead)."""
-        path, _ = QFileDialog.getOpenFileName(self._dialog_parent, "Open a trained segment / detect checkpoint",
-                                              str(live.checkpoint_folder()), "Checkpoints (*.pt *.pth *.ckpt)")
+        path, _filter = QFileDialog.getOpenFileName(
+            self._dialog_parent, _("Open a trained segment / detect checkpoint"), str(live.checkpoint_folder()),
+            _("Checkpoints (*.pt *.pth *.ckpt)"))
         return path
 
     def open_checkpoint(self, path: str) -> None:
@@ -150,7 +157,7 @@ class CameraModels(QObject):
 
     def load_model(self, name: str) -> None:
         device = self.controls.device_combo.currentData()
-        self.controls.model_status.setText(f"loading {name}…")
+        self.controls.model_status.setText(_("loading {model}…").format(model=name))
         self.jobs.start("load", live.load_detector, name, device, store=self.store, size=self.controls.frame_size(),
                         on_progress=lambda _fraction, text: self.controls.model_status.setText(text),
                         on_done=self._loaded,
@@ -159,7 +166,8 @@ class CameraModels(QObject):
     def _loaded(self, detector: Any) -> None:
         self.detector = detector
         if live.is_checkpoint_path(detector.name):  # trained by the student: no store, no weights to fetch
-            self.controls.model_status.setText(f"{Path(detector.name).name} on {detector.device} (trained checkpoint)")
+            self.controls.model_status.setText(_("{model} on {device} (trained checkpoint)").format(
+                model=Path(detector.name).name, device=detector.device))
             self.controls.model_status.setToolTip(detector.name)
             self.weights_bar.hide()
             self.controls.set_task(detector.task)
@@ -169,9 +177,11 @@ class CameraModels(QObject):
         packaged = detector.name in live.PACKAGED_MODELS
         source = self.store.loaded_source(detector.name) \
             if detector.name not in live.CLASSICAL_MODELS and not packaged else None
-        weights = "random-init" if not detector.pretrained else "pretrained, from facenet-pytorch" if packaged \
-            else "classical" if source is None else f"pretrained: {source.label}" if source.verified else source.label
-        self.controls.model_status.setText(f"{detector.name} on {detector.device} ({weights})")
+        weights = _("random-init") if not detector.pretrained else _("pretrained, from facenet-pytorch") \
+            if packaged else _("classical") if source is None else \
+            _("pretrained: {weights}").format(weights=source.label) if source.verified else source.label
+        self.controls.model_status.setText(_("{model} on {device} ({weights})").format(
+            model=detector.name, device=detector.device, weights=weights))
         self.controls.model_status.setToolTip(source.description if source is not None else "")
         if detector.notice:
             self.message.emit(detector.notice)
@@ -186,14 +196,14 @@ class CameraModels(QObject):
         self.detector_loaded.emit(detector)
 
     def _load_failed(self, name: str, text: str) -> None:
-        self.controls.model_status.setText("no model loaded")
+        self.controls.model_status.setText(_("no model loaded"))
         if name in self.checkpoints:  # a file that does not open leaves the picker (it names what runs)
             self.checkpoints.remove(name)
             self.fill()
             self._show_running_model()
             if self.detector is not None:
-                self.controls.model_status.setText(f"{Path(self.detector.name).name} still runs")
-        self.message.emit(f"Could not load {Path(name).name}: {text}")
+                self.controls.model_status.setText(_("{model} still runs").format(model=Path(self.detector.name).name))
+        self.message.emit(_("Could not load {model}: {reason}").format(model=Path(name).name, reason=text))
 
     # -- weights --------------------------------------------------------------------------------------
     def download_weights(self, mirror: str | None = None) -> None:
@@ -202,35 +212,38 @@ class CameraModels(QObject):
         self.weights_bar.show_downloading(True)
         self.jobs.start("download", self.store.download, name, mirror=mirror or self.weights_bar.mirror or None,
                         on_progress=self.weights_bar.show_progress,
-                        on_done=lambda _path: self._weights_arrived(name, "downloaded, sha256 checked"),
+                        on_done=lambda _path: self._weights_arrived(name, _("Weights of {model} downloaded, sha256 "
+                                                                            "checked.").format(model=name)),
                         on_error=lambda text: self._download_ended(store_sentence(text)),
-                        on_cancel=lambda: self._download_ended(CANCELLED))
+                        on_cancel=lambda: self._download_ended(_(CANCELLED)))
 
     def cancel_download(self) -> None:
         """Ask the download to stop; the bar says so at once (the job removes its partial file)."""
         if self.jobs.is_running("download"):
             self.jobs.cancel("download")
-            self._download_ended(CANCELLED)
+            self._download_ended(_(CANCELLED))
 
     def _download_ended(self, text: str) -> None:
         self.weights_bar.show_downloading(False)
-        self.message.emit(CANCELLED if live.DownloadCancelled.__name__ in text else text)
+        self.message.emit(_(CANCELLED) if live.DownloadCancelled.__name__ in text else text)
 
     def _ask_import(self) -> None:
         name = self.controls.model_combo.currentData()
-        path, _ = QFileDialog.getOpenFileName(self._dialog_parent, f"Weights for {name}", "",
-                                              "PyTorch weights (*.pth *.pt)")
+        path, _filter = QFileDialog.getOpenFileName(self._dialog_parent, _("Weights for {model}").format(model=name),
+                                                    "", _("PyTorch weights (*.pth *.pt)"))
         if path:
             self.import_weights(name, path)
 
     def import_weights(self, name: str, path: str) -> None:
         self.jobs.start("import", self.store.import_file, name, path,
-                        on_done=lambda path: self._weights_arrived(name, f"imported from {path.name}"),
+                        on_done=lambda path: self._weights_arrived(name, _("Weights of {model} imported from "
+                                                                           "{file}.").format(model=name,
+                                                                                             file=path.name)),
                         on_error=lambda text: self.message.emit(store_sentence(text)))
 
-    def _weights_arrived(self, name: str, how: str) -> None:
+    def _weights_arrived(self, name: str, sentence: str) -> None:
         self.weights_bar.show_downloading(False)
-        self.message.emit(f"Weights of {name} {how}.")
+        self.message.emit(sentence)
         self.fill()
         self.select_model(name)
 

@@ -18,6 +18,7 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QScrollArea, QTabWidget, QWidget
 
 from visionlab.core.camera import live
+from visionlab.core.i18n import _
 from visionlab.qt.camera.budget import ModelBudgetTable
 from visionlab.qt.camera.controls import CameraControls
 from visionlab.qt.camera.inside_model_view import InsideView
@@ -99,12 +100,12 @@ class CameraPanel(Panel):
         live_layout.addWidget(self.message_label)
         self.budget = ModelBudgetTable()
         self.tabs = QTabWidget()
-        self.tabs.addTab(live, "Live")
-        self.tabs.addTab(self.budget, "Model budget")
+        self.tabs.addTab(live, _("Live"))
+        self.tabs.addTab(self.budget, _("Model budget"))
         self.inside_view = InsideView()
-        self.tabs.addTab(self.inside_view, "Inside the model")
+        self.tabs.addTab(self.inside_view, _("Inside the model"))
         self.proposals_view = ProposalsView(self.jobs, lambda: (self.detector, self.last_result, self.stream.source))
-        self.tabs.addTab(self.proposals_view, "Proposals")
+        self.tabs.addTab(self.proposals_view, _("Proposals"))
         self.controls = CameraControls()
         side = QScrollArea()
         side.setWidget(self.controls)
@@ -116,8 +117,8 @@ class CameraPanel(Panel):
         layout.addWidget(self.tabs, 1)
         layout.addWidget(side)
         c = self.controls
-        c.size_combo.activated.connect(lambda _: self._restart_source())
-        c.loop_check.toggled.connect(lambda _: self._restart_source())
+        c.size_combo.activated.connect(lambda _index: self._restart_source())
+        c.loop_check.toggled.connect(lambda _checked: self._restart_source())
         c.overlay_changed.connect(self.redraw)
         c.stream_button.clicked.connect(self._toggle_streaming)
         c.pause_button.toggled.connect(self.set_paused)
@@ -136,7 +137,7 @@ class CameraPanel(Panel):
         """Stream from a source (a running stream switches source; the model keeps running)."""
         self.sources.choice = (kind, value)
         source = self.sources.make(kind, value)
-        self.show_message(f"Source: {source.description}")
+        self.show_message(_("Source: {source}").format(source=source.description))
         if self._streaming_wanted and self.isVisible():
             self._start(source)
 
@@ -147,12 +148,12 @@ class CameraPanel(Panel):
     def _start(self, source: live.FrameSource | None = None) -> None:
         self.stream.start(source or self.sources.make())
         self.timer.start()
-        self.controls.stream_button.setText("Stop")
+        self.controls.stream_button.setText(_("Stop"))
 
     def stop_streaming(self, wait: bool = True) -> bool:
         self.timer.stop()
         stopped = self.stream.stop(wait)
-        self.controls.stream_button.setText("Start")
+        self.controls.stream_button.setText(_("Start"))
         return stopped
 
     def _toggle_streaming(self) -> None:
@@ -257,13 +258,13 @@ class CameraPanel(Panel):
     def analyse_frame(self, top_n: int = 30) -> None:
         """Pause, then run the model stage by stage on the frame on screen (an "inside" job)."""
         if not live.supports_inside(self.detector) or self.last_result is None:
-            self.inside_view.note.setText(live.NO_INSIDE)
+            self.inside_view.note.setText(_(live.NO_INSIDE))
             return
         self.controls.pause_button.setChecked(True)
         detector = self.detector
         self.jobs.start("inside", live.analyse, detector, self.last_result.frame.image, top_n,
                         on_done=lambda inside: self._analysis_done(detector, inside),
-                        on_error=lambda text: self.show_message(f"Analysis failed: {text}"))
+                        on_error=lambda text: self.show_message(_("Analysis failed: {reason}").format(reason=text)))
 
     def _analysis_done(self, detector, inside) -> None:
         if detector is self.detector:  # a model switched during the analysis: its result is not shown

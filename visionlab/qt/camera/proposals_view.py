@@ -22,12 +22,13 @@ from visionlab.core.camera.roi_compare import (
     compare_proposal,
     quantization_lines,
 )
-from visionlab.core.camera.selective_search import DEFAULT_MAX_SIDE, SEARCH_MODES
+from visionlab.core.camera.selective_search import DEFAULT_MAX_SIDE, MODE_NAMES, SEARCH_MODES
+from visionlab.core.i18n import N_, _
 from visionlab.qt.camera.inside_model_view import ImageGrid, draw_boxes, heatmap
 from visionlab.qt.common.layouts import column_layout
 
-TITLES = ("Selective search (click a box)", "RPN proposals (click a box)", "Where each one reads",
-          "RoI max pooling 7×7", "RoIAlign 7×7", "|RoI pool − RoIAlign|")
+TITLES = (N_("Selective search (click a box)"), N_("RPN proposals (click a box)"), N_("Where each one reads"),
+          N_("RoI max pooling 7×7"), "RoIAlign 7×7", N_("|RoI pool − RoIAlign|"))  # translated by the ImageGrid
 SEARCH_COLOR, RPN_COLOR, CHOSEN_COLOR = (255, 170, 40), (40, 220, 255), (255, 255, 255)
 BIN_COLOR, POINT_COLOR = (255, 150, 0), (0, 230, 255)
 GRID_PIXELS = 140  # a 7×7 grid drawn this big
@@ -85,25 +86,26 @@ class ProposalsView(QWidget):
         self.chosen: tuple[int, int] = (1, 0)  # (picture 0 = selective search / 1 = RPN, box index)
         layout = column_layout(self)
         row = QHBoxLayout()
-        self.run_button = QPushButton("Propose on this frame")
+        self.run_button = QPushButton(_("Propose on this frame"))
         self.mode_combo = QComboBox()
         for mode in SEARCH_MODES:
-            self.mode_combo.addItem(f"selective search: {mode}", mode)
+            self.mode_combo.addItem(_("selective search: {mode}").format(mode=_(MODE_NAMES[mode])), mode)
         self.side_spin = QSpinBox()
         self.side_spin.setRange(80, 1280)
         self.side_spin.setSingleStep(80)
         self.side_spin.setValue(DEFAULT_MAX_SIDE)
-        self.side_spin.setPrefix("at ≤ ")
+        self.side_spin.setPrefix(_("at ≤ "))
         self.side_spin.setSuffix(" px")
         self.channel_spin = QSpinBox()
-        self.channel_spin.setPrefix("channel ")
+        self.channel_spin.setPrefix(_("channel "))
         self.channel_spin.setEnabled(False)
         for widget in (self.run_button, self.mode_combo, self.side_spin, self.channel_spin):
             row.addWidget(widget)
         row.addStretch(1)
         layout.addLayout(row)
-        self.summary = QLabel("Selective search (R-CNN) and the RPN (Faster R-CNN) on the frame on screen: press "
-                              "'Propose on this frame', then click a proposal to compare RoI pooling with RoIAlign.")
+        self.summary = QLabel(_("Selective search (R-CNN) and the RPN (Faster R-CNN) on the frame on screen: press "
+                                "'{button}', then click a proposal to compare RoI pooling with RoIAlign.").format(
+            button=self.run_button.text()))
         self.roi_note = QLabel("")
         for label in (self.summary, self.roi_note):
             label.setWordWrap(True)
@@ -114,7 +116,7 @@ class ProposalsView(QWidget):
         layout.addWidget(self.grid, 1)
         layout.addWidget(self.roi_note)
         self.run_button.clicked.connect(self.propose)
-        self.channel_spin.valueChanged.connect(lambda _: self._draw_comparison())
+        self.channel_spin.valueChanged.connect(lambda _value: self._draw_comparison())
         self.grid.clicked.connect(self._on_click)
 
     # -- asking (jobs) --------------------------------------------------------------------------------
@@ -122,11 +124,11 @@ class ProposalsView(QWidget):
         """Selective search and the RPN on the newest frame, as a job (never on the GUI thread)."""
         detector, result, source = self.current()
         if result is None or detector is None:
-            self.summary.setText("No frame yet: start a source and a model, then propose on a frame.")
+            self.summary.setText(_("No frame yet: start a source and a model, then propose on a frame."))
             return
         self.run_button.setEnabled(False)
-        self.summary.setText(f"Running selective search and the RPN of {detector.name} on frame "
-                             f"{result.frame.index}…")
+        self.summary.setText(_("Running selective search and the RPN of {model} on frame {index}…").format(
+            model=detector.name, index=result.frame.index))
         self.jobs.start("proposals", propose_on_result, detector, result, source, self.mode_combo.currentData(),
                         self.side_spin.value(), on_done=lambda run: self._proposed(detector, run),
                         on_error=self._failed)
@@ -134,7 +136,7 @@ class ProposalsView(QWidget):
     def _proposed(self, detector: Any, run: ProposalsRun) -> None:
         self.run_button.setEnabled(True)
         if detector is not self.current()[0]:  # the model switched meanwhile: its numbers are not shown
-            self.summary.setText("The model changed during the run; propose again.")
+            self.summary.setText(_("The model changed during the run; propose again."))
             return
         self.run = run
         self.summary.setText(" ".join(text for text in (run.summary, run.rpn_note, run.reference_note) if text))
@@ -154,7 +156,7 @@ class ProposalsView(QWidget):
         if not len(boxes):
             return
         box = boxes[self.chosen[1]]
-        self.roi_note.setText("Cutting the chosen box out of the feature map with RoI pooling and RoIAlign…")
+        self.roi_note.setText(_("Cutting the chosen box out of the feature map with RoI pooling and RoIAlign…"))
         self.jobs.start("roi", compare_proposal, run, box, on_done=lambda comparison: self._compared(run, comparison),
                         on_error=self._failed)
 
@@ -174,9 +176,11 @@ class ProposalsView(QWidget):
         # A UserError arrives as its own sentence; anything else is a bug and keeps its type, to be reported.
         head = text.split(":", 1)[0]
         bug = " " not in head and head.endswith(("Error", "Exception"))
-        self.summary.setText(f"The proposals could not be made on this frame: {text}"
-                             + (f" This is a VisionLab bug: please report it with the log, {paths.log_file()}."
-                                if bug else ""))
+        message = _("The proposals could not be made on this frame: {reason}").format(reason=text)
+        if bug:
+            message += " " + _("This is a VisionLab bug: please report it with the log, {path}.").format(
+                path=paths.log_file())
+        self.summary.setText(message)
 
     # -- clicks ---------------------------------------------------------------------------------------
     def _boxes(self, picture: int) -> np.ndarray:
@@ -192,7 +196,7 @@ class ProposalsView(QWidget):
         if picture not in (0, 1) or self.run is None:
             return
         if self.run.model_name != getattr(self.current()[0], "name", None):
-            self.summary.setText("These proposals belong to the previous model; propose again.")
+            self.summary.setText(_("These proposals belong to the previous model; propose again."))
             return
         boxes = self._boxes(picture)
         under = np.flatnonzero((boxes[:, 0] <= x) & (x <= boxes[:, 2]) & (boxes[:, 1] <= y) & (y <= boxes[:, 3]))
@@ -214,17 +218,18 @@ class ProposalsView(QWidget):
         if method == 0:
             picture = draw_boxes(picture, search.boxes[index], CHOSEN_COLOR, 2)
         stats = run.comparison.selective_search
-        recall = "" if stats.recall is None else f", recall {100 * stats.recall:.0f}%"
-        self.grid.set_picture(0, picture, f"Selective search: {stats.count:,}, {1000 * search.seconds:.0f} ms"
-                              + recall)
+        recall = "" if stats.recall is None else ", " + _("recall {recall:.0f}%").format(recall=100 * stats.recall)
+        self.grid.set_picture(0, picture, _("Selective search: {count:,}, {time:.0f} ms").format(
+            count=stats.count, time=1000 * search.seconds) + recall)
         if run.rpn is None:
-            self.grid.set_picture(1, (frame // 3).astype(np.uint8), "RPN: needs a Faster R-CNN model")
+            self.grid.set_picture(1, (frame // 3).astype(np.uint8), _("RPN: needs a Faster R-CNN model"))
             return
         picture = translucent_boxes(frame, run.rpn.boxes, RPN_COLOR)
         if method == 1:
             picture = draw_boxes(picture, run.rpn.boxes[index], CHOSEN_COLOR, 2)
         rpn = run.comparison.rpn
-        recall = "" if rpn is None or rpn.recall is None else f", recall {100 * rpn.recall:.0f}%"
+        recall = "" if rpn is None or rpn.recall is None else ", " + _("recall {recall:.0f}%").format(
+            recall=100 * rpn.recall)
         self.grid.set_picture(1, picture, f"RPN: {len(run.rpn.boxes):,}, {1000 * run.rpn.rpn_seconds:.1f} ms"
                               f"{recall}")
 
@@ -235,17 +240,21 @@ class ProposalsView(QWidget):
         channel = self.channel_spin.value()
         pooled, aligned = comparison.pooled[channel], comparison.aligned[channel]
         low, high = float(min(pooled.min(), aligned.min())), float(max(pooled.max(), aligned.max()))
-        self.grid.set_picture(2, geometry_picture(comparison, channel), f"Where each reads (channel {channel})")
-        self.grid.set_picture(3, grid_picture(pooled, low, high), "RoI max pool 7×7")
+        self.grid.set_picture(2, geometry_picture(comparison, channel),
+                              _("Where each reads (channel {channel})").format(channel=channel))
+        self.grid.set_picture(3, grid_picture(pooled, low, high), _("RoI max pool 7×7"))
         self.grid.set_picture(4, grid_picture(aligned, low, high), "RoIAlign 7×7")
         difference = np.abs(pooled - aligned)
         self.grid.set_picture(5, grid_picture(difference, 0.0, high - low),
-                              f"|difference|, largest {difference.max():.3g}")
-        method = "selective search" if self.chosen[0] == 0 else "RPN"
-        key = (f"<span style='color: rgb{BIN_COLOR}'>■</span> RoI pool bins, <span style='color: rgb{POINT_COLOR}'>"
-               f"●</span> RoIAlign samples, □ the box; both 7×7 grids share one colour scale {low:.3g}…{high:.3g}, "
-               f"the difference picture's scale runs from 0 to {high - low:.3g} (its largest value is in its title).")
-        self.roi_note.setText(f"<b>{method} box {self.chosen[1]}</b>: " + " ".join(
+                              _("|difference|, largest {largest:.3g}").format(largest=difference.max()))
+        box = _("selective search box {index}") if self.chosen[0] == 0 else _("RPN box {index}")
+        # The key is HTML (coloured marks): its words are translated, the marks put in after.
+        key = _("{bin} RoI pool bins, {point} RoIAlign samples, □ the box; both 7×7 grids share one colour scale "
+                "{low:.3g}…{high:.3g}, the difference picture's scale runs from 0 to {range:.3g} (its largest value "
+                "is in its title).").format(
+            bin=f"<span style='color: rgb{BIN_COLOR}'>■</span>",
+            point=f"<span style='color: rgb{POINT_COLOR}'>●</span>", low=low, high=high, range=high - low)
+        self.roi_note.setText(f"<b>{box.format(index=self.chosen[1])}</b>: " + " ".join(
             quantization_lines(comparison, channel)) + "<br>" + key)
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
@@ -256,5 +265,6 @@ class ProposalsView(QWidget):
             self.run, self.comparison = None, None
             self.grid.clear_pictures()
             self.roi_note.setText("")
-            self.summary.setText(f"{getattr(detector, 'name', 'Another model')} is loaded now; propose again.")
+            self.summary.setText(_("{model} is loaded now; propose again.").format(
+                model=getattr(detector, "name", None) or _("Another model")))
 

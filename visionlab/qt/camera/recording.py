@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Signal
 
 from visionlab.core import paths
 from visionlab.core.camera.recorder import VideoRecorder, save_png
+from visionlab.core.i18n import _
 from visionlab.qt.common.jobs import JobRunner
 
 
@@ -30,13 +31,13 @@ class CameraRecording(QObject):
 
     def snapshot(self, image: np.ndarray | None) -> None:
         if image is None:
-            self.message.emit("Nothing to save yet: no frame has been shown.")
+            self.message.emit(_("Nothing to save yet: no frame has been shown."))
             return
         path = paths.subdir("snapshots") / f"camera-{datetime.now():%Y%m%d-%H%M%S-%f}.png"
         # One kind per file: quick snapshots are all written, none replaces another.
         self.jobs.start(f"snapshot {path.name}", save_png, path, image,
-                        on_done=lambda saved: self.message.emit(f"Snapshot saved: {saved}"),
-                        on_error=lambda text: self.message.emit(f"Snapshot failed: {text}"))
+                        on_done=lambda saved: self.message.emit(_("Snapshot saved: {path}").format(path=saved)),
+                        on_error=lambda text: self.message.emit(_("Snapshot failed: {reason}").format(reason=text)))
 
     def start(self, suffix: str, fps: float) -> None:
         """Record what the panel draws from now on to .avi or .mp4; `fps` (the display rate now) is only a
@@ -44,7 +45,8 @@ class CameraRecording(QObject):
         if self.recorder is None:
             path = paths.subdir("recordings") / f"camera-{datetime.now():%Y%m%d-%H%M%S}{suffix}"
             self.recorder = VideoRecorder(path, fps)
-            self.message.emit(f"Recording to {path}… (its frame rate is measured from the frames recorded)")
+            self.message.emit(_("Recording to {path}… (its frame rate is measured from the frames recorded)").format(
+                path=path))
 
     def put(self, image: np.ndarray) -> None:
         if self.recorder is not None:
@@ -59,10 +61,11 @@ class CameraRecording(QObject):
 
     def _finished(self, path, recorder: VideoRecorder) -> None:
         if path is None:
-            self.message.emit(recorder.error or "Recording stopped before any frame was shown: no file written.")
+            self.message.emit(recorder.error or _("Recording stopped before any frame was shown: no file written."))
         else:
-            self.message.emit(f"Recorded {recorder.written} frames at {recorder.fps:.1f} fps (as shown) to {path} "
-                              f"({recorder.dropped} dropped).")
+            self.message.emit(_("Recorded {count} frames at {fps:.1f} fps (as shown) to {path} ({dropped} "
+                                "dropped).").format(count=recorder.written, fps=recorder.fps, path=path,
+                                                    dropped=recorder.dropped))
 
     def shutdown(self) -> None:
         """Finish a recording in progress (as a job: the panel's runner bounds the wait for it)."""

@@ -15,12 +15,17 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from visionlab.core.camera import live
 from visionlab.core.camera.sources import SHAPE_SCENES
+from visionlab.core.i18n import N_, _
 from visionlab.core.images import IMAGE_SUFFIXES
 from visionlab.qt.camera.controls import CameraControls
 from visionlab.qt.common.jobs import JobRunner
 
-VIDEO_FILTER = "Videos (*.avi *.mp4 *.mkv *.mov *.webm)"
-IMAGE_FILTER = f"Images ({' '.join('*' + suffix for suffix in IMAGE_SUFFIXES)})"
+VIDEO_FILTER = N_("Videos (*.avi *.mp4 *.mkv *.mov *.webm)")  # shown with _()
+IMAGE_PATTERNS = " ".join("*" + suffix for suffix in IMAGE_SUFFIXES)
+
+
+def image_filter() -> str:
+    return _("Images ({patterns})").format(patterns=IMAGE_PATTERNS)
 
 
 class CameraSources(QObject):
@@ -55,13 +60,14 @@ class CameraSources(QObject):
     def fill(self) -> None:
         combo = self.controls.source_combo
         combo.clear()
-        combo.addItem("Synthetic shapes", ("synthetic", None))
-        combo.addItem("Random shape scenes", ("synthetic", SHAPE_SCENES))  # what a trained shape detector knows
+        combo.addItem(_("Synthetic shapes"), ("synthetic", None))
+        combo.addItem(_("Random shape scenes"), ("synthetic", SHAPE_SCENES))  # what a trained shape detector knows
         cameras = live.list_cameras()
         for camera in cameras:
-            combo.addItem(f"Camera {camera.index}: {camera.name}", ("camera", camera.index))
+            combo.addItem(_("Camera {index}: {name}").format(index=camera.index, name=camera.name),
+                          ("camera", camera.index))
         for kind, text in live.FILE_KINDS.items():
-            combo.addItem(f"{text}…", (kind, None))
+            combo.addItem(f"{_(text)}…", (kind, None))
         self._show_choice()
         if not cameras and sys.platform != "linux" and not self.jobs.is_running("probe"):
             # No video4linux names elsewhere: open indices 0-3 off the GUI thread (slow on some drivers).
@@ -81,7 +87,7 @@ class CameraSources(QObject):
         kind, value = self._choice
         if kind in live.FILE_KINDS and value:
             position = max(0, self._index_of((next(iter(live.FILE_KINDS)), None)))
-            combo.insertItem(position, f"{live.FILE_KINDS[kind]}: {Path(str(value)).name}", (kind, value))
+            combo.insertItem(position, f"{_(live.FILE_KINDS[kind])}: {Path(str(value)).name}", (kind, value))
             combo.setItemData(position, str(value), Qt.ItemDataRole.ToolTipRole)
         index = self._index_of(self._choice)
         if index >= 0:
@@ -89,16 +95,17 @@ class CameraSources(QObject):
 
     def _add_probed(self, cameras: list[live.CameraInfo]) -> None:
         for offset, camera in enumerate(cameras, start=2):  # after the two synthetic presets
-            self.controls.source_combo.insertItem(offset, f"Camera {camera.index}", ("camera", camera.index))
+            self.controls.source_combo.insertItem(offset, _("Camera {index}").format(index=camera.index),
+                                                  ("camera", camera.index))
 
     def _on_activated(self, index: int) -> None:
         kind, value = self.controls.source_combo.itemData(index)
         if kind in live.FILE_KINDS and value is None:
             if kind == "folder":
-                value = QFileDialog.getExistingDirectory(self._dialog_parent, "Image folder")
+                value = QFileDialog.getExistingDirectory(self._dialog_parent, _("Image folder"))
             else:
-                value, _ = QFileDialog.getOpenFileName(self._dialog_parent, live.FILE_KINDS[kind], "",
-                                                       VIDEO_FILTER if kind == "video" else IMAGE_FILTER)
+                value, _filter = QFileDialog.getOpenFileName(self._dialog_parent, _(live.FILE_KINDS[kind]), "",
+                                                             _(VIDEO_FILTER) if kind == "video" else image_filter())
             if not value:
                 self._show_choice()  # cancelled: the picker goes back to what streams
                 return
@@ -119,7 +126,7 @@ class CameraSources(QObject):
             self.choice = (kind, value)
             return
         if kind in live.FILE_KINDS and value:
-            self.message.emit(f"The saved source {value} is gone.")
+            self.message.emit(_("The saved source {path} is gone.").format(path=value))
         if (kind, value) in cameras:
             self.choice = (kind, value)
         elif cameras:
@@ -127,5 +134,5 @@ class CameraSources(QObject):
         else:
             self.choice = (kind, value) if kind == "synthetic" else ("synthetic", None)
             if kind != "synthetic":
-                self.message.emit("No camera found: showing the synthetic source (pick a video or images on the "
-                                  "right).")
+                self.message.emit(_("No camera found: showing the synthetic source (pick a video or images on the "
+                                    "right)."))

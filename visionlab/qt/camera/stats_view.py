@@ -7,14 +7,19 @@ import math
 from PySide6.QtWidgets import QFormLayout, QLabel, QProgressBar, QWidget
 
 from visionlab.core.camera.stats import STAGES
+from visionlab.core.i18n import N_, _
 from visionlab.qt.common.layouts import column_layout
+
+# The stages as the rows name them (the keys stay the stats' own).
+STAGE_LABELS = {"preprocess": N_("preprocess"), "model": N_("model"), "postprocess": N_("postprocess"),
+                "draw": N_("draw")}
 
 
 class CameraStatsView(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         layout = column_layout(self)
-        self.summary = QLabel("not streaming")
+        self.summary = QLabel(_("not streaming"))
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
         form = QFormLayout()
@@ -26,16 +31,19 @@ class CameraStatsView(QWidget):
             bar.setTextVisible(True)
             bar.setMaximumHeight(16)
             self.bars[stage] = bar
-            form.addRow(stage, bar)
+            form.addRow(_(STAGE_LABELS[stage]), bar)
         layout.addLayout(form)
 
     def show_stats(self, snapshot: dict[str, float], stage_ms: dict[str, float], model: str = "") -> None:
         """`stage_ms` holds only the stages measured on `model` since it was loaded; the others read "–"."""
-        self.summary.setText(
-            f"capture {fps_text(snapshot['capture_fps'])} · inference: {inference_text(snapshot)} · "
-            f"display {fps_text(snapshot['display_fps'])}\n"
-            f"latency {ms_text(snapshot['latency_ms'])} (capture → screen) · dropped {int(snapshot['dropped'])}"
-            + (f"\nstages of {model}:" if model else ""))
+        text = _("capture {capture} · inference: {inference} · display {display}\n"
+                 "latency {latency} (capture → screen) · dropped {dropped}").format(
+            capture=fps_text(snapshot["capture_fps"]), inference=inference_text(snapshot),
+            display=fps_text(snapshot["display_fps"]), latency=ms_text(snapshot["latency_ms"]),
+            dropped=int(snapshot["dropped"]))
+        if model:
+            text += "\n" + _("stages of {model}:").format(model=model)
+        self.summary.setText(text)
         # One scale for all bars (the slowest stage fills its bar), so the bars compare with each other.
         scale = max([1.0, *stage_ms.values()])
         for stage, bar in self.bars.items():
@@ -47,7 +55,7 @@ class CameraStatsView(QWidget):
 def inference_text(snapshot: dict[str, float]) -> str:
     """A rate needs two frames: after the first one of a slow model, say that rather than "0 fps"."""
     if math.isnan(snapshot["inference_fps"]) and snapshot.get("inferences") == 1:
-        return "first frame done, rate after the second"
+        return _("first frame done, rate after the second")
     return fps_text(snapshot["inference_fps"])
 
 

@@ -9,12 +9,13 @@ import html
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout
 
+from visionlab.core.i18n import N_, _
 from visionlab.core.weights.source import IMPORT_BUTTON, WeightsSource, download_source
 from visionlab.qt.common.mirror import HasMirror, MirrorButton
 
-# What a model of each task draws, in the sentence "so its … are noise".
-NOISE = {"detection": "its boxes are", "instance": "its boxes and masks are",
-         "segmentation": "its class per pixel is"}
+# What a model of each task draws is noise, in the sentence "so its … are noise" (shown with _()).
+NOISE = {"detection": N_("its boxes are noise"), "instance": N_("its boxes and masks are noise"),
+         "segmentation": N_("its class per pixel is noise")}
 
 
 class WeightsBar(HasMirror, QFrame):
@@ -34,14 +35,14 @@ class WeightsBar(HasMirror, QFrame):
         self.text.setWordWrap(True)
         layout.addWidget(self.text)
         row = QHBoxLayout()
-        self.download_button = QPushButton("Download")
-        self.import_button = QPushButton(IMPORT_BUTTON)
+        self.download_button = QPushButton(_("Download"))
+        self.import_button = QPushButton(_(IMPORT_BUTTON))
         self.mirror_button = MirrorButton()
-        self.haar_button = QPushButton("Use Haar faces")
-        self.hog_button = QPushButton("Use HOG people")
+        self.haar_button = QPushButton(_("Use Haar faces"))
+        self.hog_button = QPushButton(_("Use HOG people"))
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = QPushButton(_("Cancel"))
         for widget in (self.download_button, self.import_button, self.mirror_button, self.haar_button,
                        self.hog_button, self.progress, self.cancel_button):
             row.addWidget(widget)
@@ -59,22 +60,23 @@ class WeightsBar(HasMirror, QFrame):
 
     def show_missing(self, name: str, size_mb: float | None, task: str = "detection") -> None:
         size = f" ({size_mb:.0f} MB)" if size_mb else ""
-        self.text.setText(f"No pretrained weights for <b>{name}</b> on this machine: it runs with random weights, "
-                          f"so {NOISE[task]} noise. Download them{size}, import a .pth you have, or "
-                          "use a classical detector that needs no download.")
+        self.text.setText(_("No pretrained weights for <b>{name}</b> on this machine: it runs with random weights, "
+                            "so {noise}. Download them{size}, import a .pth you have, or use a classical detector "
+                            "that needs no download.").format(name=name, noise=_(NOISE[task]), size=size))
         self.text.setToolTip("")
-        self.download_button.setText(f"Download{size}")
+        self.download_button.setText(_("Download") + size)
         self.show_downloading(False)
         self.show()
 
     def show_unverified(self, source: WeightsSource) -> None:
         """The model runs a file that is not torchvision's published one: its boxes are that file's."""
         size = f" ({source.card.file_size_mb:.0f} MB)" if source.card.file_size_mb else ""
-        self.text.setText(f"<b>{html.escape(source.card.name)}</b> runs {html.escape(source.label)}, not "
-                          f"torchvision's published file ({html.escape(source.mismatch)}): what you see is what "
-                          f"that file learned. Download the published file{size} to compare.")
+        self.text.setText(_("<b>{name}</b> runs {weights}, not torchvision's published file ({mismatch}): what you "
+                            "see is what that file learned. Download the published file{size} to compare.").format(
+            name=html.escape(source.card.name), weights=html.escape(source.label),
+            mismatch=html.escape(source.mismatch), size=size))
         self.text.setToolTip(source.description)
-        self.download_button.setText(f"Download{size}")
+        self.download_button.setText(_("Download") + size)
         self.show_downloading(False)
         self.show()
 
@@ -98,5 +100,5 @@ class WeightsBar(HasMirror, QFrame):
 
     # -- the classroom mirror (the Mirror… button keeps it; HasMirror reads and saves it) --------------
     def _mirror_changed(self, mirror: str) -> None:
-        self.download_button.setToolTip(f"Download the published weights {download_source(mirror)} "
-                                        "(sha256 checked against the model's card)")
+        self.download_button.setToolTip(_("Download the published weights {source} (sha256 checked against the "
+                                          "model's card)").format(source=download_source(mirror)))
