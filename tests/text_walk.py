@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
 
 HERE = Path(__file__).parent / "qt" / "i18n"  # where the reviewed allowlists live
 WORD = re.compile(r"[A-Za-z][A-Za-z']+")
+# The notes' way of naming a term: Korean, then the English term in brackets ("드롭아웃 (Dropout)"): a gloss.
+GLOSS = re.compile(r"([\uac00-\ud7a3])\s*\([A-Za-z][^()]*\)")
 # Not words of a sentence: file paths, addresses, numbers with units, key names, code such as nn.Conv2d.
 NOT_PROSE = re.compile(r"(https?://\S+|\S*[/\\]\S*|\b\w+\.\w+(\.\w+)*\b|\bCtrl\+\S+|\b\d+\w*\b|\{[^}]*\})")
 
@@ -48,7 +50,7 @@ def plain(text: str) -> str:
 
 def english_words(text: str, allowed: set[str]) -> list[str]:
     """Latin-script words of `text` that are not allowed technical names (an untranslated sentence)."""
-    stripped = NOT_PROSE.sub(" ", plain(text).replace("&", ""))
+    stripped = NOT_PROSE.sub(" ", GLOSS.sub(r"\1 ", plain(text).replace("&", "")))
     return [word for word in WORD.findall(stripped) if word.lower().strip("'") not in allowed]
 
 

@@ -58,8 +58,10 @@ def test_catalogs_compile_at_first_use_and_again_when_a_source_changes(tmp_path,
         i18n.set_language("ko")
         assert i18n._("Start") == "출발"
     finally:
-        i18n.reload_catalogs()
+        # English first: reload_catalogs() re-reads the current language's catalog, and this test's
+        # TRANSLATIONS_DIR is still patched here, so in Korean it would keep the test's two-word catalog.
         i18n.set_language("en")
+        i18n.reload_catalogs()
 
 
 def test_a_read_only_install_compiles_into_the_data_folder(tmp_path, monkeypatch):

@@ -12,9 +12,12 @@ PANELS = [info.panel_id for info in available_panels()]
 
 
 def test_the_walk_finds_an_english_sentence_and_passes_korean_and_allowed_names():
-    allowed = {"sgd", "adam"}
+    allowed = {"sgd", "adam", "ms"}
     assert english_words("Start the race", allowed) == ["Start", "the", "race"]
     assert english_words("SGD와 Adam 비교 (3.0 ms, resources/samples/x.png)", allowed) == []
+    # The notes' gloss, a Korean term with its English name in brackets, is Korean; a bare English one is not.
+    assert english_words("가중치 감쇠 (Weight decay, L2 벌칙)", allowed) == []
+    assert english_words("Weight decay (가중치 감쇠)", allowed) == ["Weight", "decay"]
 
 
 @pytest.mark.parametrize("panel_id", PANELS)
