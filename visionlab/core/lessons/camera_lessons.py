@@ -34,7 +34,7 @@ LESSONS = (
            "puts zeros around each input pixel and convolves. Feature Maps' explainer steps through it."),
         "W2 = (W1 − 1)·S − 2P + F", "camera", {"model": claims.SEGMENTER, "tab": "inside"},
         N_("Inside the model: the segmenter's score map, one class per pixel."), "inside",
-        (Task("analyse", N_("Press “Analyse this frame” in Inside the model with a segmenter running."),
+        (Task("analyse", N_("Press “Pause and analyse this frame” in Inside the model with a segmenter running."),
               lambda s: s.get("inside") == "segmentation"),),
         claims.fcn),
     Lesson(
@@ -45,7 +45,8 @@ LESSONS = (
            "separately, not end to end."),
         "", "camera", {"model": claims.DETECTOR, "tab": "proposals"},
         N_("The Proposals tab: selective search's boxes beside the RPN's, and the time each took."), "proposals",
-        (Task("search", N_("Run selective search on a frame in the Proposals tab."),
+        (Task("search", N_("Press “Propose on this frame” in the Proposals tab: selective search and the RPN run "
+                           "on one frame."),
               lambda s: s.get("proposals", False)),),
         claims.rcnn),
     Lesson(
@@ -55,7 +56,7 @@ LESSONS = (
            "refines its class and box. Everything is one network, trained end to end."),
         "", "camera", {"model": claims.DETECTOR, "tab": "inside"},
         N_("Inside the model: from anchors to proposals to detections, with their counts."), "inside",
-        (Task("inside", N_("Press “Analyse this frame” in Inside the model with Faster R-CNN running."),
+        (Task("inside", N_("Press “Pause and analyse this frame” in Inside the model with Faster R-CNN running."),
               lambda s: s.get("inside") == "rcnn"),),
         claims.faster_rcnn),
     Lesson(
