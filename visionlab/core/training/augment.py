@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from visionlab.core.i18n import _
 from visionlab.core.training.config import AugmentSpec
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ def augmentation_preview(config, count: int = 16, columns: int = 8, progress=Non
     from visionlab.core.training.datasets import load_splits
 
     if config.dataset in ("MNIST", "Fashion-MNIST", "CIFAR-10") and progress is not None:
-        progress(0.0, f"loading {config.dataset} for the preview")
+        progress(0.0, _("loading {name} for the preview").format(name=_(config.dataset)))
     data = load_splits(config, progress, should_stop)
     originals = data.train_x[:count]
     transform = build_transform(config.augment, data.input_shape[-1])

@@ -21,6 +21,7 @@ from torch import nn
 
 from visionlab.core.atomic import write_bytes
 from visionlab.core.errors import UserError
+from visionlab.core.i18n import _
 from visionlab.core.safe_load import RefusedFile, load_weights_only
 from visionlab.core.training.models import ModelSpec, build_model
 
@@ -38,7 +39,7 @@ def checkpoint_bytes(model: nn.Module | dict, config: dict, extra: dict | None =
     elsewhere, e.g. off the training loop)."""
     missing = [key for key in REQUIRED_CONFIG_KEYS if key not in config]
     if missing:
-        raise ValueError(f"checkpoint config lacks {', '.join(missing)}")
+        raise ValueError(_("checkpoint config lacks {keys}").format(keys=", ".join(missing)))
     payload = {
         "format": FORMAT,
         "version": VERSION,
@@ -63,7 +64,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     path = Path(path)
     name = path.name
     if not path.is_file():
-        raise CheckpointError(f"{name}: no such file")
+        raise CheckpointError(_("{name}: no such file").format(name=name))
     try:
         # The weights store's reader: a pickle that would run code, or a damaged file, gets the very sentence
         # that both panels' Import buttons show for it.
@@ -71,15 +72,16 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     except RefusedFile as exc:
         raise CheckpointError(str(exc)) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise CheckpointError(f"{name} is a torch file but not a VisionLab checkpoint "
-                              "(train a model in the Training Monitor to make one)")
+        raise CheckpointError(_("{name} is a torch file but not a VisionLab checkpoint (train a model in the "
+                                "Training Monitor to make one)").format(name=name))
     if data.get("version") != VERSION:
-        raise CheckpointError(f"{name} has checkpoint version {data.get('version')}; this VisionLab reads {VERSION}")
+        raise CheckpointError(_("{name} has checkpoint version {version}; this VisionLab reads {expected}").format(
+            name=name, version=data.get("version"), expected=VERSION))
     config = data.get("config")
     if not isinstance(config, dict) or any(key not in config for key in REQUIRED_CONFIG_KEYS):
-        raise CheckpointError(f"{name} lacks the model configuration needed to rebuild the model")
+        raise CheckpointError(_("{name} lacks the model configuration needed to rebuild the model").format(name=name))
     if not isinstance(data.get("state_dict"), dict):
-        raise CheckpointError(f"{name} holds no weights")
+        raise CheckpointError(_("{name} holds no weights").format(name=name))
     data.setdefault("extra", {})
     return data
 
@@ -92,9 +94,10 @@ def build_model_from_checkpoint(path: str | os.PathLike) -> tuple[nn.Module, dic
         spec = ModelSpec.from_dict(config["model"])
         model = build_model(spec, tuple(config["input_shape"]), len(config["class_names"]))
     except (TypeError, ValueError, KeyError, RuntimeError) as exc:
-        raise CheckpointError(f"{Path(path).name}: cannot rebuild its model ({exc})") from None
-    fit_weights(model, data["state_dict"], f"{Path(path).name}: its weights do not fit a {spec.name} model "
-                "(a checkpoint for another model?)")
+        raise CheckpointError(_("{name}: cannot rebuild its model ({reason})").format(name=Path(path).name,
+                                                                                    reason=exc)) from None
+    fit_weights(model, data["state_dict"], _("{name}: its weights do not fit a {model} model (a checkpoint for "
+                                             "another model?)").format(name=Path(path).name, model=spec.name))
     return model, config
 
 

@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from visionlab.core.i18n import N_, _
 from visionlab.core.training.models import ModelSpec
 from visionlab.core.training.optimizers import learning_rate
 
@@ -87,27 +88,30 @@ class TrainConfig:
             group, key = name.split(".", 1)
             target = data[group]
         if key not in target:
-            raise KeyError(f"no setting called '{name}'")
+            raise KeyError(_("no setting called '{name}'").format(name=name))
         target[key] = value
         return TrainConfig.from_dict(data)
 
     def validate(self) -> None:
         if not 1 <= self.batch_size <= 65536:
-            raise ValueError("batch size must be between 1 and 65536")
+            raise ValueError(_("batch size must be between 1 and 65536"))
         if not 1 <= self.epochs <= 10000:
-            raise ValueError("epochs must be between 1 and 10000")
+            raise ValueError(_("epochs must be between 1 and 10000"))
         if self.patience < 1:
-            raise ValueError("patience must be at least 1 epoch")
+            raise ValueError(_("patience must be at least 1 epoch"))
         if not 1 <= self.cpu_threads <= 256:
-            raise ValueError("CPU threads must be between 1 and 256")
+            raise ValueError(_("CPU threads must be between 1 and 256"))
         if self.input_noise < 0 or self.weight_noise < 0:
-            raise ValueError("noise levels cannot be negative")
+            raise ValueError(_("noise levels cannot be negative"))
 
 
-AB_SETTINGS = ("batch_size", "optimizer_params.lr", "weight_decay", "model.dropout", "model.batch_norm",
-               "model.width", "model.depth", "model.name", "optimizer", "schedule", "epochs", "input_noise",
-               "weight_noise", "augment.hflip", "augment.vflip", "augment.rotation", "augment.crop_padding",
-               "early_stopping", "patience")
+# Setting keys (English in every language: what the A/B box sends); N_ marks them so that the box shows each
+# as its form label in Korean ("batch_size" → "배치 크기").
+AB_SETTINGS = (N_("batch_size"), N_("optimizer_params.lr"), N_("weight_decay"), N_("model.dropout"),
+               N_("model.batch_norm"), N_("model.width"), N_("model.depth"), N_("model.name"), N_("optimizer"),
+               N_("schedule"), N_("epochs"), N_("input_noise"), N_("weight_noise"), N_("augment.hflip"),
+               N_("augment.vflip"), N_("augment.rotation"), N_("augment.crop_padding"), N_("early_stopping"),
+               N_("patience"))
 
 
 # torch.optim's AdamW decays the weights apart from the gradient; every other optimizer here (NAdam and RAdam
@@ -118,13 +122,14 @@ DECOUPLED_DECAY = ("AdamW",)
 def weight_decay_label(optimizer: str) -> tuple[str, str]:
     """(form label, tooltip) of the weight-decay field, saying what torch does with λ for `optimizer`."""
     if optimizer in DECOUPLED_DECAY:
-        return ("weight decay (decoupled)",
-                f"{optimizer}'s decoupled decay: every step first shrinks the weights, θ ← θ − η·λ·θ, then takes "
-                f"the update from the gradient alone. It is not an L2 term in the loss, so the per-weight "
-                f"rescaling of the update does not touch it.")
-    return ("weight decay (L2)",
-            f"L2 penalty (λ/2)·‖θ‖² in the loss: {optimizer} adds its gradient to the loss's, g ← g + λ·θ, "
-            f"before its update rule (an adaptive optimizer then rescales that term like the rest).")
+        return (_("weight decay (decoupled)"),
+                _("{optimizer}'s decoupled decay: every step first shrinks the weights, θ ← θ − η·λ·θ, then takes "
+                  "the update from the gradient alone. It is not an L2 term in the loss, so the per-weight "
+                  "rescaling of the update does not touch it.").format(optimizer=optimizer))
+    return (_("weight decay (L2)"),
+            _("L2 penalty (λ/2)·‖θ‖² in the loss: {optimizer} adds its gradient to the loss's, g ← g + λ·θ, "
+              "before its update rule (an adaptive optimizer then rescales that term like the rest).").format(
+                optimizer=optimizer))
 
 
 def current_value(config: TrainConfig, name: str) -> Any:
@@ -152,16 +157,17 @@ def ab_variant(config: TrainConfig, name: str, text: str) -> TrainConfig:
         else:
             value = text
     except ValueError:
-        raise ValueError(f"'{text}' is not a valid value for {name} (now {old})") from None
+        raise ValueError(_("'{text}' is not a valid value for {name} (now {old})").format(
+            text=text, name=name, old=old)) from None
     if value == old:
-        raise ValueError(f"{name} is already {old}: an A/B run must change it")
+        raise ValueError(_("{name} is already {old}: an A/B run must change it").format(name=name, old=old))
     if name.startswith("optimizer_params."):
         params = dict(config.optimizer_params)
         params[name.split(".", 1)[1]] = value
         variant = config.with_change("optimizer_params", params)
     else:
         data = config.to_dict()
-        group, _, key = name.rpartition(".")
+        group, _sep, key = name.rpartition(".")
         (data[group] if group else data)[key] = value
         variant = TrainConfig.from_dict(data)
     variant.validate()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from visionlab.core.i18n import _
 from visionlab.core.jobs import JobCancelled
 from visionlab.core.training.config import TrainConfig
 from visionlab.core.training.datasets import DataSplits
@@ -61,7 +62,7 @@ def cross_validate(config: TrainConfig, data: DataSplits, k: int = 5, stratified
                    progress: Callable[[float, str], None] | None = None,
                    should_stop: Callable[[], bool] = lambda: False) -> CrossValidation:
     if not 2 <= k <= 20:
-        raise ValueError("k must be between 2 and 20")
+        raise ValueError(_("k must be between 2 and 20"))
     pool_x = torch.cat([data.train_x, data.val_x])
     pool_y = torch.cat([data.train_y, data.val_y])
     fold_val_acc: list[list[float]] = []
@@ -81,15 +82,16 @@ def cross_validate(config: TrainConfig, data: DataSplits, k: int = 5, stratified
                 losses.append(event.val_loss)
                 if progress is not None:
                     progress((number + event.epoch / config.epochs) / k,
-                             f"fold {number + 1}/{k}, epoch {event.epoch}: val acc {event.val_acc:.1%}")
+                             _("fold {fold}/{k}, epoch {epoch}: val acc {acc:.1%}").format(
+                                 fold=number + 1, k=k, epoch=event.epoch, acc=event.val_acc))
             elif isinstance(event, Finished):
                 finished = event
         if should_stop() or finished is None or finished.status == "stopped":
             raise JobCancelled()
         if finished.status == "diverged":
-            raise ValueError(f"fold {number + 1} diverged ({finished.message})")
+            raise ValueError(_("fold {fold} diverged ({reason})").format(fold=number + 1, reason=finished.message))
         # The weights the trainer ended with (restored best or last) predict the fold they never trained on.
-        _, accuracy, logits = trainer.evaluate(trainer.val_x, trainer.val_y)
+        _loss, accuracy, logits = trainer.evaluate(trainer.val_x, trainer.val_y)
         out_of_fold[val_idx] = logits.argmax(1).cpu().numpy()
         fold_of_sample[val_idx] = number
         fold_val_acc.append(accs)
@@ -117,20 +119,25 @@ def ragged_mean_std(rows: list[list[float]]) -> tuple[list[float], list[float], 
 def kfold_summary(result: CrossValidation) -> str:
     """What the plot shows, from the result's numbers; the caveat is said only when it applies."""
     scores = np.array(result.fold_acc)
-    text = (f"{result.k}-fold {'stratified ' if result.stratified else ''}CV on {len(result.pool_labels)} images "
-            f"(training + validation shares): out-of-fold accuracy {result.out_of_fold_acc:.1%}, every image "
-            f"predicted once, by the fold model that did not train on it; per fold {scores.mean():.1%} ± "
-            f"{scores.std():.1%} (from {scores.min():.1%} to {scores.max():.1%}).")
+    text = (_("{k}-fold stratified CV on {count} images") if result.stratified else
+            _("{k}-fold CV on {count} images")).format(k=result.k, count=len(result.pool_labels))
+    text += " " + _("(training + validation shares): out-of-fold accuracy {acc:.1%}, every image predicted once, by "
+                    "the fold model that did not train on it; per fold {mean:.1%} ± {std:.1%} (from {low:.1%} to "
+                    "{high:.1%}).").format(acc=result.out_of_fold_acc, mean=scores.mean(), std=scores.std(),
+                                           low=scores.min(), high=scores.max())
     lengths = [len(accs) for accs in result.fold_val_acc]
     stopped = result.fold_status.count("early stopped")
     if stopped:
-        text += f" Early stopping ended {stopped} of {result.k} folds (epochs trained: {', '.join(map(str, lengths))})"
-        text += "; at each epoch the band covers the folds still training." if len(set(lengths)) > 1 else "."
+        text += " " + (_("Early stopping ended {stopped} of {k} folds (epochs trained: {epochs}); at each epoch the "
+                         "band covers the folds still training.") if len(set(lengths)) > 1 else
+                       _("Early stopping ended {stopped} of {k} folds (epochs trained: {epochs}).")).format(
+            stopped=stopped, k=result.k, epochs=", ".join(map(str, lengths)))
     restored = [epoch for epoch, length in zip(result.fold_weights_epoch, lengths, strict=True) if epoch != length]
     if restored:
-        text += (f" {len(restored)} fold{'s' if len(restored) > 1 else ''} scored with the weights of "
-                 f"{'their' if len(restored) > 1 else 'its'} lowest validation loss.")
+        text += " " + (_("{count} folds scored with the weights of their lowest validation loss.") if len(restored) > 1
+                       else _("{count} fold scored with the weights of its lowest validation loss.")).format(
+            count=len(restored))
     if stopped or restored:
         # The stopping point or the kept epoch was chosen on the held-out fold itself.
-        text += " Those choices used the held-out fold's loss, so the estimate is slightly optimistic."
+        text += " " + _("Those choices used the held-out fold's loss, so the estimate is slightly optimistic.")
     return text

@@ -18,13 +18,15 @@ import numpy as np
 import torch
 
 from visionlab.core.errors import UserError
+from visionlab.core.i18n import N_, _
 
 if TYPE_CHECKING:
     from visionlab.core.training.config import TrainConfig
 
 OFFLINE_SETS = ("digits", "shapes")
 DOWNLOAD_SETS = ("MNIST", "Fashion-MNIST", "CIFAR-10")
-DATASET_NAMES = OFFLINE_SETS + DOWNLOAD_SETS + ("image folder",)
+DATASET_NAMES = OFFLINE_SETS + DOWNLOAD_SETS + (N_("image folder"),)  # stored in English, shown translated
+DATASET_TITLES = (N_("digits"), N_("shapes"))  # the offline sets, shown translated too
 SHAPE_CLASSES = ["circle", "square", "triangle up", "triangle down"]
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
@@ -79,7 +81,7 @@ def load_digits() -> ImageSet:
 def make_shapes(count: int = 800, size: int = 28, noise: float = 0.1, seed: int = 0) -> ImageSet:
     """`count` grayscale images of random position and scale, classes balanced, Gaussian pixel noise `noise`."""
     if not 8 <= size <= 128 or not 8 <= count <= 100_000 or not 0.0 <= noise <= 1.0:
-        raise DatasetError("shapes: size must be 8..128 pixels, count 8..100000 and noise 0..1")
+        raise DatasetError(_("shapes: size must be 8..128 pixels, count 8..100000 and noise 0..1"))
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
     images = np.zeros((count, 1, size, size), np.float32)
@@ -111,20 +113,20 @@ def load_image_folder(folder: str | os.PathLike, size: int = 32, grayscale: bool
 
     root = Path(folder)
     if not root.is_dir():
-        raise DatasetError(f"'{root}' is not a folder")
+        raise DatasetError(_("'{folder}' is not a folder").format(folder=root))
     class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if len(class_dirs) < 2:
-        raise DatasetError(f"'{root.name}' needs at least two sub-folders, one per class "
-                           f"(found {len(class_dirs)}); e.g. {root.name}/cats/*.jpg and {root.name}/dogs/*.jpg")
+        raise DatasetError(_("'{name}' needs at least two sub-folders, one per class (found {count}); e.g. "
+                             "{name}/cats/*.jpg and {name}/dogs/*.jpg").format(name=root.name, count=len(class_dirs)))
     images, labels, broken = [], [], []
     for label, class_dir in enumerate(class_dirs):
         files = sorted(p for p in class_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
-            raise DatasetError(f"class folder '{class_dir.name}' holds no images "
-                               f"({', '.join(sorted(IMAGE_SUFFIXES))})")
+            raise DatasetError(_("class folder '{name}' holds no images ({suffixes})").format(
+                name=class_dir.name, suffixes=", ".join(sorted(IMAGE_SUFFIXES))))
         for file in files:
             if should_stop():
-                raise DatasetError("loading the image folder was cancelled")
+                raise DatasetError(_("loading the image folder was cancelled"))
             try:
                 with Image.open(file) as img:
                     img = img.convert("L" if grayscale else "RGB").resize((size, size))
@@ -135,10 +137,11 @@ def load_image_folder(folder: str | os.PathLike, size: int = 32, grayscale: bool
             images.append(array[None] if grayscale else array.transpose(2, 0, 1))
             labels.append(label)
     if broken and len(broken) >= len(images):
-        raise DatasetError(f"most images could not be read, e.g. {', '.join(broken[:3])}")
+        raise DatasetError(_("most images could not be read, e.g. {files}").format(files=", ".join(broken[:3])))
     counts = np.bincount(np.array(labels, np.int64), minlength=len(class_dirs))
     if counts.min() < 2:
-        raise DatasetError(f"class '{class_dirs[int(counts.argmin())].name}' has fewer than 2 readable images")
+        raise DatasetError(_("class '{name}' has fewer than 2 readable images").format(
+            name=class_dirs[int(counts.argmin())].name))
     return ImageSet(root.name, torch.from_numpy(np.stack(images)), torch.tensor(labels, dtype=torch.int64),
                     [p.name for p in class_dirs])
 
@@ -149,11 +152,11 @@ def split(data: ImageSet, val_fraction: float = 0.2, test_fraction: float = 0.1,
     from sklearn.model_selection import train_test_split
 
     if not 0.05 <= val_fraction <= 0.5 or not 0.0 <= test_fraction <= 0.5 or val_fraction + test_fraction >= 0.8:
-        raise DatasetError("validation must be 5-50 % and test 0-50 % of the data, together under 80 %")
+        raise DatasetError(_("validation must be 5-50 % and test 0-50 % of the data, together under 80 %"))
     indices = np.arange(len(data.labels))
     labels = data.labels.numpy()
     if limit is not None and limit < len(indices):  # a quicker subset of big sets, still stratified
-        indices, _ = train_test_split(indices, train_size=limit, stratify=labels, random_state=seed)
+        indices, _rest = train_test_split(indices, train_size=limit, stratify=labels, random_state=seed)
     held_out = val_fraction + test_fraction
     try:
         train_idx, rest = train_test_split(indices, test_size=held_out, stratify=labels[indices], random_state=seed)
@@ -163,7 +166,8 @@ def split(data: ImageSet, val_fraction: float = 0.2, test_fraction: float = 0.1,
         else:
             val_idx, test_idx = rest, rest[:0]
     except ValueError as exc:
-        raise DatasetError(f"cannot split {data.name} this way ({exc}); use more images or smaller fractions") from None
+        raise DatasetError(_("cannot split {name} this way ({reason}); use more images or smaller fractions").format(
+            name=data.name, reason=exc)) from None
     train_x = data.images[train_idx]
     channels = train_x.transpose(0, 1).flatten(1)
     std = channels.std(dim=1).clamp_min(1e-3)
@@ -185,8 +189,8 @@ def load_splits(config: TrainConfig, progress: Callable[[float, str], None] | No
         data = load_download_set(config.dataset, progress, should_stop, mirror)
     elif config.dataset == "image folder":
         if not config.folder:
-            raise DatasetError("choose an image folder first (one sub-folder per class)")
+            raise DatasetError(_("choose an image folder first (one sub-folder per class)"))
         data = load_image_folder(config.folder, config.folder_size, should_stop=should_stop)
     else:
-        raise DatasetError(f"unknown data set '{config.dataset}'")
+        raise DatasetError(_("unknown data set '{name}'").format(name=config.dataset))
     return split(data, config.val_fraction, config.test_fraction, config.seed, config.data_limit)

@@ -32,7 +32,10 @@ at 95 % validation accuracy would look like underfitting by them. Histories with
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from visionlab.core.i18n import N_, _
 
 GAP_POINTS = 0.08  # train − val accuracy above this is a generalization gap worth naming
 RISE = 0.15  # validation loss this far (relative) above its minimum counts as climbing
@@ -53,13 +56,44 @@ CLEAR_EPOCHS = 3
 FIT_TRAIN_ACC = 0.98
 
 
+# The verdicts diagnose() returns: compared and stored in English, translated where shown (`_(verdict)`).
+VERDICTS = (N_("too early"), N_("still improving"), N_("overfitting"), N_("underfitting"), N_("good fit"),
+            N_("losses only"))
+
+
 @dataclass
 class Diagnosis:
     verdict: str  # "too early", "still improving", "overfitting", "underfitting", "good fit", "losses only"
     evidence: str
 
     def line(self) -> str:
-        return f"{self.verdict.capitalize()}: {self.evidence}"
+        return f"{_(self.verdict).capitalize()}: {self.evidence}"
+
+
+def _epoch_at(number: int) -> str:
+    return _("epoch {number}").format(number=number)
+
+
+def _epoch_count(count: int) -> str:
+    return _("{count} epochs").format(count=count)
+
+
+def _epochs_so_far(count: int) -> str:
+    return _("{count} epoch(s) so far").format(count=count)
+
+
+@dataclass(frozen=True)
+class Units:
+    """How the evidence names the history's rows: "epoch 3" (the row at a 1-based position), "in 4 epochs",
+    "2 epoch(s) so far", "per epoch". A watched log names them by its own x values (logs/tags.py)."""
+
+    at: Callable[[int], str] = _epoch_at
+    count: Callable[[int], str] = _epoch_count
+    so_far: Callable[[int], str] = _epochs_so_far
+    per: Callable[[], str] = field(default=lambda: _("per epoch"))
+
+
+EPOCHS = Units()
 
 
 def _train_values(epoch: dict) -> tuple[float, float, bool]:
@@ -94,27 +128,30 @@ def _clear_drop(val_losses: list[float]) -> float | None:
 
 
 def _accuracies(last: dict) -> str:
-    _, train_acc, eval_mode = _train_values(last)
-    missing = [name for name, value in (("train", train_acc), ("validation", last["val_acc"]))
-               if not math.isfinite(value)]
+    _loss, train_acc, eval_mode = _train_values(last)
+    missing = tuple(name for name, value in (("train", train_acc), ("validation", last["val_acc"]))
+                    if not math.isfinite(value))
     if missing:
-        return f"no {' or '.join(missing)} accuracy logged"
+        return {("train",): _("no train accuracy logged"), ("validation",): _("no validation accuracy logged"),
+                ("train", "validation"): _("no train or validation accuracy logged")}[missing]
     if not eval_mode:
-        how = " (measured while training)"
+        text = _("train acc {train:.1%} (measured while training), val acc {val:.1%}")
     elif abs(last["train_acc"] - train_acc) >= 0.02:  # dropout, augmentation or noise make the two differ
-        how = f" in eval mode ({last['train_acc']:.1%} while training)"
+        text = _("train acc {train:.1%} in eval mode ({running:.1%} while training), val acc {val:.1%}")
     else:
-        how = " in eval mode"
-    return f"train acc {train_acc:.1%}{how}, val acc {last['val_acc']:.1%}"
+        text = _("train acc {train:.1%} in eval mode, val acc {val:.1%}")
+    return text.format(train=train_acc, running=last["train_acc"], val=last["val_acc"])
 
 
-def diagnose(epochs: list[dict]) -> Diagnosis:
+def diagnose(epochs: list[dict], units: Units = EPOCHS) -> Diagnosis:
     """`epochs`: dicts with train_loss, train_acc, val_loss, val_acc and, when measured, train_eval_loss and
-    train_eval_acc (one per epoch, oldest first)."""
+    train_eval_acc (one per epoch, oldest first). `units` names the rows in the evidence."""
     if len(epochs) < MIN_EPOCHS:
-        return Diagnosis("too early", f"{len(epochs)} epoch(s) so far; the verdict needs at least {MIN_EPOCHS}")
+        return Diagnosis("too early", _("{so_far}; the verdict needs at least {minimum}").format(
+            so_far=units.so_far(len(epochs)), minimum=MIN_EPOCHS))
+    at = units.at
     train = [_train_values(e) for e in epochs]
-    losses = [loss for loss, _, _ in train]
+    losses = [loss for loss, _acc, _eval in train]
     last, train_acc = epochs[-1], train[-1][1]
     gap = train_acc - last["val_acc"]
     accuracies = _accuracies(last)
@@ -131,42 +168,53 @@ def diagnose(epochs: list[dict]) -> Diagnosis:
     if rise > RISE and lasting and (lower_since or train_acc >= GOOD_TRAIN_ACC):
         lowest_after = min(range(best + 1, len(losses)), key=lambda i: losses[i])
         after = losses[lowest_after]
-        train_text = f"while train loss went lower ({losses[best]:.3f} → {after:.3f} by epoch {lowest_after + 1})" \
-            if after < losses[best] else \
-            f"though train loss is no lower since ({losses[best]:.3f} → {losses[-1]:.3f}: a smaller η may steady it)"
-        return Diagnosis("overfitting", f"val loss {recent:.3f} is {rise:.0%} above its minimum {best_val:.3f} "
-                                        f"(epoch {best + 1}) {train_text}; {accuracies}")
+        train_text = _("while train loss went lower ({before:.3f} → {after:.3f} by {epoch})").format(
+            before=losses[best], after=after, epoch=at(lowest_after + 1)) if after < losses[best] else \
+            _("though train loss is no lower since ({before:.3f} → {after:.3f}: a smaller η may steady it)").format(
+                before=losses[best], after=losses[-1])
+        return Diagnosis("overfitting", _("val loss {recent:.3f} is {rise:.0%} above its minimum {best:.3f} ({epoch}) "
+                                          "{train_text}; {accuracies}").format(
+            recent=recent, rise=rise, best=best_val, epoch=at(best + 1), train_text=train_text, accuracies=accuracies))
     train_falling = _still_falling(losses)
     val_falling = best >= len(epochs) - 2  # its lowest value is one of the last two
     span = min(TREND_EPOCHS, len(losses)) - 1
-    falling = f"train loss {losses[-span - 1]:.3f} → {losses[-1]:.3f} in {span} epochs"
-    lowest = f"val loss is at its lowest ({best_val:.3f}, epoch {best + 1})"
+    falling = _("train loss {first:.3f} → {last:.3f} in {epochs}").format(first=losses[-span - 1], last=losses[-1],
+                                                                          epochs=units.count(span))
+    lowest = _("val loss is at its lowest ({value:.3f}, {epoch})").format(value=best_val, epoch=at(best + 1))
+    above = _("val loss {recent:.3f}, {rise:.0%} above its best ({best:.3f}, {epoch})").format(
+        recent=recent, rise=rise, best=best_val, epoch=at(best + 1))
     if not has_accuracy:
         if train_falling and val_falling:
-            return Diagnosis("still improving", f"{falling}, {lowest}; {accuracies}: train longer")
-        where = lowest if val_falling else f"val loss {recent:.3f}, {rise:.0%} above its best ({best_val:.3f}, " \
-                                           f"epoch {best + 1})"
-        return Diagnosis("losses only", f"{falling}, {where}; {accuracies}, so a good fit and an underfit look "
-                                        "alike here (map both accuracy tags to tell them apart)")
+            return Diagnosis("still improving", _("{falling}, {lowest}; {accuracies}: train longer").format(
+                falling=falling, lowest=lowest, accuracies=accuracies))
+        where = lowest if val_falling else above
+        return Diagnosis("losses only", _("{falling}, {where}; {accuracies}, so a good fit and an underfit look alike "
+                                          "here (map both accuracy tags to tell them apart)").format(
+            falling=falling, where=where, accuracies=accuracies))
     if train_falling and val_falling and train_acc < GOOD_TRAIN_ACC:
-        watch = f"; watch the {gap * 100:.1f}-point gap" if gap > GAP_POINTS else ""
-        return Diagnosis("still improving", f"{falling}, {lowest}; {accuracies}: train longer or raise η{watch}")
+        watch = _("; watch the {gap:.1f}-point gap").format(gap=gap * 100) if gap > GAP_POINTS else ""
+        return Diagnosis("still improving", _("{falling}, {lowest}; {accuracies}: train longer or raise η").format(
+            falling=falling, lowest=lowest, accuracies=accuracies) + watch)
     if gap > GAP_POINTS:
-        since = f"though {lowest}" if val_falling else f"and val loss is no better since epoch {best + 1}"
-        return Diagnosis("overfitting", f"{accuracies}: a {gap * 100:.1f}-point gap, the training images fit "
-                                        f"far better than new ones, {since}")
+        since = _("though {lowest}").format(lowest=lowest) if val_falling else \
+            _("and val loss is no better since {epoch}").format(epoch=at(best + 1))
+        return Diagnosis("overfitting", _("{accuracies}: a {gap:.1f}-point gap, the training images fit far better "
+                                          "than new ones, {since}").format(accuracies=accuracies, gap=gap * 100,
+                                                                           since=since))
     if train_acc < GOOD_TRAIN_ACC:
-        hint = "still falling slowly: train longer or raise η" if train_falling else \
-            "no longer improving: try a bigger model, less regularization or another η"
-        return Diagnosis("underfitting", f"{accuracies}; {falling}, {hint}")
+        hint = _("still falling slowly: train longer or raise η") if train_falling else \
+            _("no longer improving: try a bigger model, less regularization or another η")
+        return Diagnosis("underfitting", _("{accuracies}; {falling}, {hint}").format(accuracies=accuracies,
+                                                                                    falling=falling, hint=hint))
     drop = _clear_drop([e["val_loss"] for e in epochs])
     if train_acc < FIT_TRAIN_ACC and drop is not None:
         start = epochs[-CLEAR_EPOCHS - 1]["val_loss"]
-        return Diagnosis("still improving", f"val loss {start:.3f} → {last['val_loss']:.3f} in {CLEAR_EPOCHS} epochs "
-                                            f"({drop:.0%} per epoch), at its lowest; {accuracies}: "
-                                            f"train longer or raise η")
+        return Diagnosis("still improving", _("val loss {first:.3f} → {last:.3f} in {epochs} ({drop:.0%} {per}), at "
+                                              "its lowest; {accuracies}: train longer or raise η").format(
+            first=start, last=last["val_loss"], epochs=units.count(CLEAR_EPOCHS), drop=drop, per=units.per(),
+            accuracies=accuracies))
     if train_falling and val_falling:
-        return Diagnosis("good fit", f"{accuracies}; both losses still falling: more epochs may help a little")
-    where = lowest if rise < 0.005 else f"val loss {recent:.3f}, {rise:.0%} above its best ({best_val:.3f}, " \
-                                        f"epoch {best + 1})"
+        return Diagnosis("good fit", _("{accuracies}; both losses still falling: more epochs may help a little").format(
+            accuracies=accuracies))
+    where = lowest if rise < 0.005 else above
     return Diagnosis("good fit", f"{accuracies}; {where}")

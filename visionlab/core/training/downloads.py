@@ -17,10 +17,11 @@ import torch
 from visionlab.core import download as shared
 from visionlab.core import paths
 from visionlab.core.download import Progress
+from visionlab.core.i18n import N_, _
 from visionlab.core.jobs import JobCancelled
 from visionlab.core.training.datasets import DatasetError, ImageSet
 
-OFFLINE_HINT = "The offline data sets 'digits' and 'shapes' work without a network."
+OFFLINE_HINT = N_("The offline data sets 'digits' and 'shapes' work without a network.")
 
 
 class DownloadCancelled(DatasetError, JobCancelled):
@@ -36,7 +37,7 @@ def download_file(url: str, dest: Path, md5: str | None = None, progress: Progre
     """
     try:
         return shared.fetch(url, Path(dest), hash_name="md5", expected=md5, progress=progress,
-                            should_stop=should_stop, stall_timeout=timeout, offline_hint=OFFLINE_HINT)
+                            should_stop=should_stop, stall_timeout=timeout, offline_hint=_(OFFLINE_HINT))
     except shared.DownloadCancelled as exc:
         raise DownloadCancelled(str(exc)) from None
     except shared.DownloadError as exc:
@@ -86,8 +87,8 @@ def load_download_set(name: str, progress: Progress | None = None,
         try:
             data = cls(root, train=True, download=False)
         except RuntimeError as exc:
-            raise DatasetError(f"{name} files in {root} are incomplete ({exc}); "
-                               "delete them and download again") from None
+            raise DatasetError(_("{name} files in {folder} are incomplete ({reason}); delete them and download "
+                                 "again").format(name=name, folder=root, reason=exc)) from None
         images = data.data.float().div(255.0).unsqueeze(1)
         return ImageSet(name, images, data.targets.long(), list(data.classes))
     if name == "CIFAR-10":
@@ -102,8 +103,8 @@ def load_download_set(name: str, progress: Progress | None = None,
         try:
             data = tvd.CIFAR10(root, train=True, download=False)
         except RuntimeError as exc:
-            raise DatasetError(f"CIFAR-10 files in {root} are damaged ({exc}); "
-                               "delete them and download again") from None
+            raise DatasetError(_("CIFAR-10 files in {folder} are damaged ({reason}); delete them and download "
+                                 "again").format(folder=root, reason=exc)) from None
         images = torch.from_numpy(np.ascontiguousarray(data.data.transpose(0, 3, 1, 2))).float().div(255.0)
         return ImageSet(name, images, torch.tensor(data.targets, dtype=torch.int64), list(data.classes))
-    raise DatasetError(f"unknown download set '{name}'")
+    raise DatasetError(_("unknown download set '{name}'").format(name=name))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from visionlab.core.i18n import N_, _
 from visionlab.core.training.datasets import DataSplits
 
 Progress = Callable[[float, str], None] | None
@@ -45,7 +46,7 @@ def bagging_curve(data: DataSplits, members: int = 30, seed: int = 0, progress: 
         votes += tree.predict_proba(val_x[:, features])
         errors.append(float((classes[votes.argmax(1)] != val_y).mean()))
         if progress is not None:
-            progress(0.5 * (number + 1) / members, f"bagging: {number + 1} trees")
+            progress(0.5 * (number + 1) / members, _("bagging: {count} trees").format(count=number + 1))
     return errors
 
 
@@ -69,19 +70,21 @@ def boosting_curve(data: DataSplits, rounds: int = 30, seed: int = 0, progress: 
             break
         errors.append(float((predicted != val_y).mean()))
         if progress is not None and number % 10 == 0:
-            progress(0.5 + 0.5 * (number + 1) / rounds, f"boosting: round {number + 1}")
+            progress(0.5 + 0.5 * (number + 1) / rounds, _("boosting: round {number}").format(number=number + 1))
     return errors
 
 
 def ensembles_summary(bagging: list[float], boosting: list[float], requested: int) -> str:
     """The two curves' first and last errors; says so when AdaBoost stopped before `requested` rounds."""
-    text = (f"Bagging averages {len(bagging)} full-depth trees, each grown on its own bootstrap sample: "
-            f"validation error {bagging[0]:.1%} with one tree, {bagging[-1]:.1%} with {len(bagging)}. Boosting "
-            f"adds depth-{BOOSTING_DEPTH} trees one after another, each weighting the samples the ensemble so far "
-            f"gets wrong: {boosting[0]:.1%} after one round, {boosting[-1]:.1%} after {len(boosting)}.")
+    text = _("Bagging averages {trees} full-depth trees, each grown on its own bootstrap sample: validation error "
+             "{bag_first:.1%} with one tree, {bag_last:.1%} with {trees}. Boosting adds depth-{depth} trees one after "
+             "another, each weighting the samples the ensemble so far gets wrong: {boost_first:.1%} after one round, "
+             "{boost_last:.1%} after {rounds}.").format(
+        trees=len(bagging), bag_first=bagging[0], bag_last=bagging[-1], depth=BOOSTING_DEPTH,
+        boost_first=boosting[0], boost_last=boosting[-1], rounds=len(boosting))
     if len(boosting) < requested:
-        text += (f" AdaBoost stopped after {len(boosting)} of {requested} rounds: a round's tree was perfect on "
-                 f"the weighted samples or no better than chance.")
+        text += " " + _("AdaBoost stopped after {rounds} of {requested} rounds: a round's tree was perfect on the "
+                        "weighted samples or no better than chance.").format(rounds=len(boosting), requested=requested)
     return text
 
 
@@ -137,7 +140,8 @@ def bias_variance(degrees: range | list[int] = range(1, 11), points: int = POINT
     result = BiasVariance([], [], [], [], [], [], noise, points, models)
     for degree in degrees:
         if not 1 <= degree < points:
-            raise ValueError(f"degree must be between 1 and {points - 1} for {points} training points")
+            raise ValueError(_("degree must be between 1 and {high} for {points} training points").format(
+                high=points - 1, points=points))
         mean_fit = _fit(x, true_function(x), degree, grid)[0]
         weights = _fit(x, np.eye(points), degree, grid)  # row i: the fit's response to training y_i
         predictions = _fit(x, noisy, degree, probe)
@@ -158,12 +162,20 @@ def verdict(result: BiasVariance, index: int) -> str:
     best = int(np.argmin(result.total))
     bias, variance = result.bias_squared[index], result.variance[index]
     if index == best:
-        return "lowest total"
+        return N_("lowest total")
     if index < best and bias > variance:
-        return "underfits: bias dominates"
+        return N_("underfits: bias dominates")
     if index > best and variance > bias:
-        return "overfits: variance dominates"
-    return "bias dominates" if bias > variance else "variance dominates"
+        return N_("overfits: variance dominates")
+    return N_("bias dominates") if bias > variance else N_("variance dominates")
+
+
+VERDICT_WORDS = (N_("underfits"), N_("overfits"))  # the short words of verdict(), before its colon
+
+
+def verdict_word(result: BiasVariance, index: int) -> str:
+    """verdict()'s short word (English, translated where shown): "underfits", "lowest total"…"""
+    return verdict(result, index).split(":")[0]
 
 
 def shot_stats(shots: np.ndarray) -> tuple[float, float]:
@@ -177,22 +189,25 @@ def bias_variance_summary(result: BiasVariance) -> str:
     first, last, best = 0, len(result.degrees) - 1, int(np.argmin(result.total))
 
     def describe(index: int) -> str:
-        return (f"degree {result.degrees[index]} has bias² {result.bias_squared[index]:.3g} and variance "
-                f"{result.variance[index]:.3g} ({verdict(result, index)})")
+        said = verdict(result, index)  # an N_-marked English verdict, translated here
+        return _("degree {degree} has bias² {bias:.3g} and variance {variance:.3g} ({verdict})").format(
+            degree=result.degrees[index], bias=result.bias_squared[index], variance=result.variance[index],
+            verdict=_(said))
 
     def trend(values: list[float]) -> str:
         # Within 1 %: "stays", not a rise or fall read from rounding (degree 2 fits the sine no better than 1).
         if abs(values[last] - values[first]) <= 0.01 * max(abs(values[first]), abs(values[last])):
-            return "stays level"
-        return "falls" if values[last] < values[first] else "rises"
+            return _("stays level")
+        return _("falls") if values[last] < values[first] else _("rises")
 
     bias_trend, variance_trend = trend(result.bias_squared), trend(result.variance)
     # First against last only: the words claim no trend in between (bias² is flat from degree 1 to 2 here).
-    return (f"{describe(first).capitalize()}; {describe(last)}. From degree {result.degrees[first]} to "
-            f"{result.degrees[last]}, bias² {bias_trend} and "
-            f"variance {variance_trend}; the total is lowest at degree {result.degrees[best]} "
-            f"({result.total[best]:.3g}; measured on the {result.models} fits: {result.sampled_total[best]:.3g}). "
-            f"New noisy data would add σ² = {result.noise ** 2:.3g}.")
+    return _("{first}; {last}. From degree {low} to {high}, bias² {bias_trend} and variance {variance_trend}; the "
+             "total is lowest at degree {best} ({total:.3g}; measured on the {models} fits: {sampled:.3g}). New noisy "
+             "data would add σ² = {noise:.3g}.").format(
+        first=describe(first).capitalize(), last=describe(last), low=result.degrees[first], high=result.degrees[last],
+        bias_trend=bias_trend, variance_trend=variance_trend, best=result.degrees[best], total=result.total[best],
+        models=result.models, sampled=result.sampled_total[best], noise=result.noise ** 2)
 
 
 def target_indices(result: BiasVariance) -> list[int]:

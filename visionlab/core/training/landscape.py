@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from visionlab.core.i18n import _
 from visionlab.core.jobs import JobCancelled
 
 
@@ -109,15 +110,16 @@ def sharp_vs_flat(config, data, small_batch: int = 16, large_batch: int = 1024, 
             if isinstance(event, EpochReport):
                 last = event
                 if progress is not None:
-                    progress(0.45 * number + 0.45 * event.epoch / epochs, f"batch {batch}: epoch {event.epoch}, "
-                             f"train loss {event.train_loss:.3f}")
+                    progress(0.45 * number + 0.45 * event.epoch / epochs,
+                             _("batch {batch}: epoch {epoch}, train loss {loss:.3f}").format(
+                                 batch=batch, epoch=event.epoch, loss=event.train_loss))
                 if target is not None and event.train_loss <= target:
                     break
         events.close()  # ends the generator now (it restores the torch thread count)
         if should_stop():
             raise JobCancelled()
         if last is None:
-            raise ValueError(f"the batch-{batch} run ended before its first epoch")
+            raise ValueError(_("the batch-{batch} run ended before its first epoch").format(batch=batch))
         target = last.train_loss if target is None else target
         accuracies.append(trainer.evaluate(trainer.val_x, trainer.val_y)[1])
         models.append(trainer.model.cpu())
@@ -141,9 +143,11 @@ def sharp_flat_summary(result: SharpFlat) -> str:
     sharper = result.small_batch if rise_small > rise_large else result.large_batch
     low, high = sorted((rise_small, rise_large))
     # A rise within SAME_SHARPNESS of the other is no contrast worth a word: say so instead of naming one.
-    verdict = f"the batch-{sharper} minimum is sharper" if high > (1 + SAME_SHARPNESS) * max(low, 0.0) else \
-        f"the two minima are about as sharp (within {SAME_SHARPNESS:.0%})"
-    return (f"From α = 0 to α = ±1 the training loss rises by {rise_small:.2f} on average (batch {result.small_batch})"
-            f" and {rise_large:.2f} (batch {result.large_batch}): {verdict}. "
-            f"Validation accuracy {result.small_val_acc:.1%} (batch {result.small_batch}) vs "
-            f"{result.large_val_acc:.1%} (batch {result.large_batch}).")
+    verdict = _("the batch-{batch} minimum is sharper").format(batch=sharper) \
+        if high > (1 + SAME_SHARPNESS) * max(low, 0.0) else \
+        _("the two minima are about as sharp (within {share:.0%})").format(share=SAME_SHARPNESS)
+    return _("From α = 0 to α = ±1 the training loss rises by {small_rise:.2f} on average (batch {small}) and "
+             "{large_rise:.2f} (batch {large}): {verdict}. Validation accuracy {small_acc:.1%} (batch {small}) vs "
+             "{large_acc:.1%} (batch {large}).").format(
+        small_rise=rise_small, large_rise=rise_large, small=result.small_batch, large=result.large_batch,
+        verdict=verdict, small_acc=result.small_val_acc, large_acc=result.large_val_acc)

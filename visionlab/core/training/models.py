@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from visionlab.core.i18n import _
+
 MODEL_NAMES = ("MLP", "LeNet-5", "VGG", "ResNet", "Inception")
 
 
@@ -128,9 +130,10 @@ def _stages(input_shape: tuple[int, int, int], spec: ModelSpec, make_stage) -> n
 def build_model(spec: ModelSpec, input_shape: tuple[int, int, int], num_classes: int) -> nn.Module:
     """A fresh, randomly initialised model (uses torch's global RNG: seed it first for a repeatable run)."""
     if spec.name not in MODEL_NAMES:
-        raise ValueError(f"unknown model '{spec.name}' (choose one of {', '.join(MODEL_NAMES)})")
+        raise ValueError(_("unknown model '{name}' (choose one of {choices})").format(name=spec.name,
+                                                                                   choices=", ".join(MODEL_NAMES)))
     if not 1 <= spec.width <= 512 or not 1 <= spec.depth <= 8 or not 0.0 <= spec.dropout < 1.0:
-        raise ValueError("width must be 1..512, depth 1..8 and dropout in [0, 1)")
+        raise ValueError(_("width must be 1..512, depth 1..8 and dropout in [0, 1)"))
     input_shape = tuple(int(v) for v in input_shape)  # type: ignore[assignment]
     bn = spec.batch_norm
     if spec.name == "MLP":
@@ -162,9 +165,10 @@ POOLED_DROPOUT = ("ResNet", "Inception")  # no hidden fully connected layer: dro
 def dropout_placement(name: str) -> str:
     """Where dropout p acts in model `name`, for the form (a test checks it against the built models)."""
     if name in POOLED_DROPOUT:
-        return (f"{name} has no hidden fully connected layer (global average pooling, then one linear layer): "
-                f"dropout drops pooled features before that layer, as GoogLeNet does.")
-    return f"{name}: dropout drops nodes of each hidden fully connected layer, after its ReLU, as in the lecture."
+        return _("{name} has no hidden fully connected layer (global average pooling, then one linear layer): "
+                 "dropout drops pooled features before that layer, as GoogLeNet does.").format(name=name)
+    return _("{name}: dropout drops nodes of each hidden fully connected layer, after its ReLU, as in the "
+             "lecture.").format(name=name)
 
 
 def parameter_count(model: nn.Module) -> int:

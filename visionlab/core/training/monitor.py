@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from visionlab.core.i18n import N_, _
 from visionlab.core.training.config import AB_SETTINGS, TrainConfig, ab_variant, expected_input
 from visionlab.core.training.datasets import DatasetError, load_splits
 from visionlab.core.training.diagnosis import diagnose
@@ -38,8 +39,8 @@ __all__ = ["AB_SETTINGS", "TEST_SHARE_NOTE", "DataProgress", "DatasetError", "Ep
            "train_run", "varying_settings"]
 
 # Why the test accuracy appears only when a run ends (for the panel to show beside it).
-TEST_SHARE_NOTE = ("The test share is evaluated once, when the run ends: a number watched during training "
-                   "steers choices (early stopping, the best epoch, your next settings) and is no longer a test.")
+TEST_SHARE_NOTE = N_("The test share is evaluated once, when the run ends: a number watched during training "
+                     "steers choices (early stopping, the best epoch, your next settings) and is no longer a test.")
 
 
 @dataclass
@@ -82,21 +83,25 @@ def count_parameters(config: TrainConfig) -> tuple[int, tuple[int, ...], int | N
 def final_summary(finished: Finished) -> str:
     """The final weights' accuracies, all in eval mode (train on the diagnosis's fixed training sample)."""
     if not math.isfinite(finished.val_loss):
-        return "The final weights are not finite: there is nothing to evaluate."
+        return _("The final weights are not finite: there is nothing to evaluate.")
     if finished.status == "stopped" and not finished.restored:
-        which = f"weights at the stop in epoch {finished.weights_epoch + 1}"
+        which = _("Final weights at the stop in epoch {epoch}").format(epoch=finished.weights_epoch + 1)
+    elif finished.restored:
+        which = _("Final weights of epoch {epoch} (restored)").format(epoch=finished.weights_epoch)
     else:
-        which = f"weights of epoch {finished.weights_epoch}" + (" (restored)" if finished.restored else "")
-    test = "no test share held out" if finished.test_acc is None else \
-        f"test {finished.test_acc:.1%} on {finished.test_count} held-out images (evaluated once, at the end)"
-    return f"Final {which}: train {finished.train_acc:.1%} · val {finished.val_acc:.1%} · {test}"
+        which = _("Final weights of epoch {epoch}").format(epoch=finished.weights_epoch)
+    test = _("no test share held out") if finished.test_acc is None else \
+        _("test {acc:.1%} on {count} held-out images (evaluated once, at the end)").format(
+            acc=finished.test_acc, count=finished.test_count)
+    return _("{which}: train {train:.1%} · val {val:.1%} · {test}").format(
+        which=which, train=finished.train_acc, val=finished.val_acc, test=test)
 
 
 def train_run(config: TrainConfig, emit: Callable[[Any], None], should_stop: Callable[[], bool], *,
               resume: Run | None = None, parent_run: str | None = None, change: str | None = None,
               on_trainer: Callable[[Trainer, Run], None] | None = None,
               loading_should_stop: Callable[[], bool] | None = None,
-              stop_reason: Callable[[], str] = lambda: "stopped by the user") -> float:
+              stop_reason: Callable[[], str] = lambda: N_("stopped by the user")) -> float:
     """Train one run to its end (or until `should_stop`); returns the seconds spent training.
 
     `should_stop` is polled every step (a paused run simply blocks inside it); loading the data polls

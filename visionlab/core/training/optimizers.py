@@ -13,21 +13,24 @@ from dataclasses import dataclass
 
 import torch
 
-SCHEDULES = ("none", "step", "cosine", "one-cycle")
+from visionlab.core.i18n import N_, _
+
+# Schedule names: stored in configs in English, shown translated.
+SCHEDULES = (N_("none"), N_("step"), N_("cosine"), N_("one-cycle"))
 
 
 @dataclass(frozen=True)
 class HyperParam:
     name: str  # the keyword in our config
-    label: str
+    label: str  # English (N_), translated where shown
     default: float
     low: float
     high: float
     log_scale: bool = False
 
 
-LR = lambda default: HyperParam("lr", "learning rate η", default, 1e-5, 10.0, True)  # noqa: E731
-MOMENTUM = HyperParam("momentum", "momentum α", 0.9, 0.0, 0.999)
+LR = lambda default: HyperParam("lr", N_("learning rate η"), default, 1e-5, 10.0, True)  # noqa: E731
+MOMENTUM = HyperParam("momentum", N_("momentum α"), 0.9, 0.0, 0.999)
 BETA1 = HyperParam("beta1", "β1", 0.9, 0.0, 0.999)
 BETA2 = HyperParam("beta2", "β2", 0.999, 0.5, 0.99999)
 
@@ -36,18 +39,19 @@ OPTIMIZERS: dict[str, tuple[type[torch.optim.Optimizer], tuple[HyperParam, ...]]
     "Momentum": (torch.optim.SGD, (LR(0.05), MOMENTUM)),
     "Nesterov": (torch.optim.SGD, (LR(0.05), MOMENTUM)),
     "Adagrad": (torch.optim.Adagrad, (LR(0.01),)),
-    "RMSprop": (torch.optim.RMSprop, (LR(0.001), HyperParam("alpha", "decay γ", 0.99, 0.5, 0.9999))),
+    "RMSprop": (torch.optim.RMSprop, (LR(0.001), HyperParam("alpha", N_("decay γ"), 0.99, 0.5, 0.9999))),
     "Adam": (torch.optim.Adam, (LR(0.001), BETA1, BETA2)),
     "AdamW": (torch.optim.AdamW, (LR(0.001), BETA1, BETA2)),
     "NAdam": (torch.optim.NAdam, (LR(0.002), BETA1, BETA2)),
     "RAdam": (torch.optim.RAdam, (LR(0.001), BETA1, BETA2)),
-    "Adadelta": (torch.optim.Adadelta, (LR(1.0), HyperParam("rho", "decay ρ", 0.9, 0.5, 0.9999))),
+    "Adadelta": (torch.optim.Adadelta, (LR(1.0), HyperParam("rho", N_("decay ρ"), 0.9, 0.5, 0.9999))),
 }
 
 
 def hyperparameters(name: str) -> tuple[HyperParam, ...]:
     if name not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer '{name}' (choose one of {', '.join(OPTIMIZERS)})")
+        raise ValueError(_("unknown optimizer '{name}' (choose one of {choices})").format(name=name,
+                                                                                        choices=", ".join(OPTIMIZERS)))
     return OPTIMIZERS[name][1]
 
 
@@ -66,9 +70,10 @@ def build_optimizer(name: str, parameters, params: dict[str, float] | None = Non
     values = default_params(name) | dict(params or {})
     for spec in hyperparameters(name):
         if not spec.low <= float(values[spec.name]) <= spec.high:
-            raise ValueError(f"{name}: {spec.label} must be between {spec.low:g} and {spec.high:g}")
+            raise ValueError(_("{optimizer}: {setting} must be between {low:g} and {high:g}").format(
+                optimizer=name, setting=_(spec.label), low=spec.low, high=spec.high))
     if not 0.0 <= weight_decay <= 1.0:
-        raise ValueError("weight decay must be between 0 and 1")
+        raise ValueError(_("weight decay must be between 0 and 1"))
     cls = OPTIMIZERS[name][0]
     kwargs: dict = {"lr": learning_rate(name, params), "weight_decay": float(weight_decay)}
     if name in ("Momentum", "Nesterov"):
@@ -105,4 +110,5 @@ def lr_at(step: int, total_steps: int, base_lr: float, schedule: str, step_every
         else:
             start, end, pct = base_lr, final, (step - peak_step) / max(end_step - peak_step, 1e-12)
         return end + (start - end) / 2.0 * (math.cos(math.pi * min(pct, 1.0)) + 1)
-    raise ValueError(f"unknown schedule '{schedule}' (choose one of {', '.join(SCHEDULES)})")
+    raise ValueError(_("unknown schedule '{name}' (choose one of {choices})").format(name=schedule,
+                                                                                      choices=", ".join(SCHEDULES)))

@@ -34,6 +34,7 @@ import torch
 
 from visionlab.core import paths
 from visionlab.core.atomic import write_text
+from visionlab.core.i18n import N_, _
 from visionlab.core.training.checkpoint import checkpoint_bytes
 from visionlab.core.training.config import AB_SETTINGS, TrainConfig
 from visionlab.core.training.optimizers import OPTIMIZERS, default_params
@@ -88,7 +89,15 @@ class Run:
 
     @property
     def label(self) -> str:
-        return self.info.get("label", self.run_id)
+        """The label the run was created with; shown in the current language when it is the usual one."""
+        stored = self.info.get("label", self.run_id)
+        try:
+            usual = run_label(self.config, self.info.get("parent"), self.info.get("change"), translate=False)
+        except (KeyError, TypeError, ValueError):  # an old or hand-edited run.json: its label as written
+            return stored
+        if stored != usual:
+            return stored
+        return run_label(self.config, self.info.get("parent"), self.info.get("change"))
 
     @property
     def name(self) -> str:
@@ -250,19 +259,26 @@ def create_run(config: TrainConfig, parameter_count: int = 0, parent: str | None
     if folder is not None:
         folder = Path(folder)
         if (folder / "run.json").exists():
-            raise ValueError(f"{folder} already holds a run: choose another folder")
+            raise ValueError(_("{folder} already holds a run: choose another folder").format(folder=folder))
         folder.mkdir(parents=True, exist_ok=True)
     else:
         folder = _new_run_folder(config)
-    label = f"{config.model.name} on {config.dataset}, {config.optimizer} lr {config.learning_rate:g}"
-    if change:
-        label = f"A/B: {change} (of {parent})"
+    label = run_label(config, parent, change, translate=False)  # stored in English, shown translated
     # Numbered, so runs with the same settings still have different names until the student renames them.
     number = 1 + max((run.info.get("number", 0) for run in list_runs()), default=0) if explicit is None else 1
     info = {"config": config.to_dict(), "created": time.time(), "status": "new", "label": label,
             "number": number, "parameter_count": parameter_count, "parent": parent, "change": change}
     write_text(folder / "run.json", json.dumps(info, indent=1))
     return Run(folder)
+
+
+def run_label(config: TrainConfig, parent: str | None, change: str | None, translate: bool = True) -> str:
+    """"MLP on digits, Adam lr 0.001", or "A/B: model.dropout = 0.5 (of <parent>)"."""
+    tr = _ if translate else (lambda text: text)
+    if change:
+        return tr(N_("A/B: {change} (of {parent})")).format(change=change, parent=parent)
+    return tr(N_("{model} on {dataset}, {optimizer} lr {lr:g}")).format(
+        model=config.model.name, dataset=tr(config.dataset), optimizer=config.optimizer, lr=config.learning_rate)
 
 
 def _new_run_folder(config: TrainConfig) -> Path:
@@ -293,9 +309,9 @@ def rename_run(run: Run, name: str) -> str:
     """Give `run` the name `name` (one line, at most NAME_LIMIT characters); returns the name kept."""
     name = " ".join(name.split())
     if not name:
-        raise ValueError("a run's name cannot be empty")
+        raise ValueError(_("a run's name cannot be empty"))
     if len(name) > NAME_LIMIT:
-        raise ValueError(f"a run's name can have at most {NAME_LIMIT} characters")
+        raise ValueError(_("a run's name can have at most {count} characters").format(count=NAME_LIMIT))
     write_text(run.folder / "name.txt", name)
     run.custom_name = name
     return name
@@ -303,7 +319,7 @@ def rename_run(run: Run, name: str) -> str:
 
 def delete_run(run: Run) -> None:
     if run.folder.parent.resolve() != runs_dir().resolve():
-        raise ValueError("refusing to delete a folder outside the runs folder")
+        raise ValueError(_("refusing to delete a folder outside the runs folder"))
     shutil.rmtree(run.folder)
 
 
@@ -317,21 +333,23 @@ def config_difference(a: TrainConfig, b: TrainConfig) -> list[str]:
 # The settings form's own labels (tests/qt/training checks each against the form), so the runs list and the
 # legends speak as the form does: "batch norm off", not "model.batch_norm off".
 SETTING_LABELS = {
-    "dataset": "data set", "shapes_count": "shapes: count", "shapes_size": "shapes: size",
-    "shapes_noise": "shapes: noise", "folder": "image folder", "val_fraction": "validation share",
-    "test_fraction": "test share", "seed": "seed", "model.name": "model", "model.width": "width",
-    "model.depth": "depth", "model.dropout": "dropout p", "model.batch_norm": "batch norm",
-    "optimizer": "optimizer", "weight_decay": "weight decay", "schedule": "LR schedule", "batch_size": "batch size",
-    "epochs": "epochs", "device": "device", "cpu_threads": "CPU threads", "early_stopping": "early stopping",
-    "patience": "patience", "restore_best": "restore best weights", "augment.hflip": "h-flip",
-    "augment.vflip": "v-flip", "augment.rotation": "rotation ±", "augment.crop_padding": "random crop",
-    "augment.jitter": "color jitter", "input_noise": "input noise σ", "weight_noise": "weight noise σ",
-} | {f"optimizer_params.{p.name}": p.label for _, params in OPTIMIZERS.values() for p in params}
+    "dataset": N_("data set"), "shapes_count": N_("shapes: count"), "shapes_size": N_("shapes: size"),
+    "shapes_noise": N_("shapes: noise"), "folder": N_("image folder"), "val_fraction": N_("validation share"),
+    "test_fraction": N_("test share"), "seed": N_("seed"), "model.name": N_("model"), "model.width": N_("width"),
+    "model.depth": N_("depth"), "model.dropout": N_("dropout p"), "model.batch_norm": N_("batch norm"),
+    "optimizer": N_("optimizer"), "weight_decay": N_("weight decay"), "schedule": N_("LR schedule"),
+    "batch_size": N_("batch size"), "epochs": N_("epochs"), "device": N_("device"), "cpu_threads": N_("CPU threads"),
+    "early_stopping": N_("early stopping"), "patience": N_("patience"), "restore_best": N_("restore best weights"),
+    "augment.hflip": N_("h-flip"), "augment.vflip": N_("v-flip"), "augment.rotation": N_("rotation ±"),
+    "augment.crop_padding": N_("random crop"), "augment.jitter": N_("color jitter"),
+    "input_noise": N_("input noise σ"), "weight_noise": N_("weight noise σ"),
+} | {f"optimizer_params.{p.name}": p.label for _opt, params in OPTIMIZERS.values() for p in params}
 
 
 def setting_label(key: str) -> str:
-    """The form's label of a flattened setting ("model.batch_norm" → "batch norm")."""
-    return SETTING_LABELS.get(key, key.rsplit(".", 1)[-1].replace("_", " "))
+    """The form's label of a flattened setting ("model.batch_norm" → "batch norm"), in the current language."""
+    label = SETTING_LABELS.get(key)
+    return _(label) if label is not None else key.rsplit(".", 1)[-1].replace("_", " ")
 
 
 def varying_settings(configs: list[TrainConfig]) -> list[str]:
@@ -365,7 +383,7 @@ def overlay_label(run: Run, keys: list[str]) -> str:
 
 def _shown(value) -> str:
     if isinstance(value, bool):
-        return "on" if value else "off"
+        return _("on") if value else _("off")
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from visionlab.core.i18n import N_, _
 from visionlab.core.training.augment import augment_batch, build_transform
 from visionlab.core.training.config import TrainConfig
 from visionlab.core.training.datasets import DataSplits
@@ -94,6 +95,10 @@ class Finished:
     test_loss: float | None = None  # None: no test share, or weights that diverged
     test_acc: float | None = None
     test_count: int = 0
+
+
+# Run statuses: stored in run.json and compared in English, shown translated.
+STATUSES = (N_("finished"), N_("early stopped"), N_("stopped"), N_("diverged"), N_("running"), N_("new"), N_("failed"))
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -174,7 +179,7 @@ class Trainer:
         noises = []
         if cfg.weight_noise > 0:  # perturb, take the gradient there, restore before the update
             with torch.no_grad():
-                for _, p in self._weighted:
+                for _name, p in self._weighted:
                     noise = cfg.weight_noise * torch.randn_like(p)
                     p.add_(noise)
                     noises.append(noise)
@@ -184,14 +189,14 @@ class Trainer:
         loss.backward()
         if noises:
             with torch.no_grad():
-                for (_, p), noise in zip(self._weighted, noises, strict=True):
+                for (_name, p), noise in zip(self._weighted, noises, strict=True):
                     p.sub_(noise)
         self.optimizer.step()
         # Accuracy is not computed here: the report takes the window's logits at once (fewer small ops a step).
         return loss.detach(), logits.detach()
 
     def events(self, should_stop: Callable[[], bool] = lambda: False,
-               stop_reason: Callable[[], str] = lambda: "stopped by the user",
+               stop_reason: Callable[[], str] = lambda: N_("stopped by the user"),
                ) -> Iterator[StepReport | EpochReport | Finished]:
         """`stop_reason` is asked once, when `should_stop` said yes: who stopped the run, for its message."""
         threads = torch.get_num_threads()
@@ -209,14 +214,14 @@ class Trainer:
         if group:  # a stop anywhere (a signal, a request) is a stop everywhere, at the same step
             should_stop = group.agreed_stop(should_stop)
         order = torch.Generator().manual_seed(cfg.seed)  # same seed: same batches in the same order
-        for _ in range(self.start_epoch):  # a resumed run continues the same data order
+        for _epoch in range(self.start_epoch):  # a resumed run continues the same data order
             torch.randperm(len(self.train_y), generator=order)
         total_steps = cfg.epochs * self.steps_per_epoch
         step = self.start_epoch * self.steps_per_epoch
         best_loss, best_epoch, waited = math.inf, self.start_epoch, 0
         started, started_step = time.perf_counter(), step
         blocked_s = 0.0  # time spent inside should_stop (a paused run waits there): not training, not speed
-        status, message = "finished", f"trained {cfg.epochs} epochs"
+        status, message = "finished", _("trained {epochs} epochs").format(epochs=cfg.epochs)
         best_logits = last_logits = None  # validation logits of the best / latest epoch (reused by finish)
         lr = math.nan  # no step yet: the first scheduled value always differs and is written
         for epoch in range(self.start_epoch, cfg.epochs):
@@ -233,7 +238,9 @@ class Trainer:
                 stop = should_stop()
                 blocked_s += time.perf_counter() - asked
                 if stop:
-                    status, message = "stopped", f"{stop_reason()} in epoch {epoch + 1}"
+                    reason = stop_reason()  # an N_-marked English reason, translated here
+                    status, message = "stopped", _("{reason} in epoch {epoch}").format(reason=_(reason),
+                                                                                          epoch=epoch + 1)
                     break
                 step_lr = lr_at(step, total_steps, self.base_lr, cfg.schedule,
                                 cfg.step_every_epochs * self.steps_per_epoch, cfg.step_gamma)
@@ -255,7 +262,8 @@ class Trainer:
                     mean_loss = window_loss / window_seen
                     if not math.isfinite(mean_loss):
                         status = "diverged"
-                        message = f"the loss became {mean_loss} at step {step}: lower the learning rate"
+                        message = _("the loss became {loss} at step {step}: lower the learning rate").format(
+                            loss=mean_loss, step=step)
                         break
                     loss_sum += window_loss
                     correct += window_correct
@@ -271,11 +279,12 @@ class Trainer:
             if group:  # rank 0's numbers steer early stopping and the best epoch on every rank alike
                 val_loss, val_acc = group.rank0_values([val_loss, val_acc])
             if not math.isfinite(val_loss):
-                status, message = "diverged", f"the validation loss became {val_loss} in epoch {epoch + 1}"
+                status, message = "diverged", _("the validation loss became {loss} in epoch {epoch}").format(
+                    loss=val_loss, epoch=epoch + 1)
                 last_logits = None
                 break
             self.epoch = epoch + 1
-            train_eval_loss, train_eval_acc, _ = self.evaluate(self.train_eval_x, self.train_eval_y)
+            train_eval_loss, train_eval_acc, _logits = self.evaluate(self.train_eval_x, self.train_eval_y)
             improved = val_loss < best_loss
             if improved:
                 best_loss, best_epoch, waited = val_loss, epoch + 1, 0
@@ -290,7 +299,8 @@ class Trainer:
                               histogram_ranges=dict(self.histograms.ranges))
             if cfg.early_stopping and waited >= cfg.patience:
                 status = "early stopped"
-                message = f"validation loss did not improve for {waited} epochs (best epoch {best_epoch})"
+                message = _("validation loss did not improve for {waited} epochs (best epoch {best})").format(
+                    waited=waited, best=best_epoch)
                 break
         # The final confusion matrix needs validation logits of the final weights. When those are the weights
         # of an epoch that was just evaluated (the last one, or the restored best), its logits are reused:
@@ -303,18 +313,19 @@ class Trainer:
                 and (best_epoch != self.epoch or status == "diverged"):
             self.model.load_state_dict(self.best_state)
             weights_epoch, restored = best_epoch, True
-            message += f"; weights of epoch {best_epoch} (lowest validation loss) restored"
+            message += _("; weights of epoch {epoch} (lowest validation loss) restored").format(epoch=best_epoch)
             final_logits = best_logits if best_epoch > self.start_epoch else None
         yield self.finish(status, message, best_epoch, final_logits, weights_epoch, restored)
 
     @staticmethod
     def _window_sums(window: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> tuple[float, int, int]:
         """(Σ batch loss × batch size, correct predictions, samples) over the steps since the last report."""
-        hits = (torch.cat([logits for _, logits, _ in window]).argmax(1) ==
-                torch.cat([labels for _, _, labels in window])).sum()
+        hits = (torch.cat([logits for _loss, logits, _labels in window]).argmax(1) ==
+                torch.cat([labels for _loss, _logits, labels in window])).sum()
         # Losses and hit count leave the device together: one sync per report.
-        values = torch.cat([torch.stack([loss for loss, _, _ in window]).float(), hits.view(1).float()]).tolist()
-        sizes = [len(labels) for _, _, labels in window]
+        losses = torch.stack([loss for loss, _logits, _labels in window]).float()
+        values = torch.cat([losses, hits.view(1).float()]).tolist()
+        sizes = [len(labels) for _loss, _logits, labels in window]
         # `values` ends with the hit count, one more than `sizes`: zip stops before it.
         return sum(loss * size for loss, size in zip(values, sizes, strict=False)), int(values[-1]), sum(sizes)
 
@@ -354,21 +365,21 @@ class Trainer:
         named = [(name, p.grad) for name, p in self._weighted if p.grad is not None]
         if not named:
             return {}
-        norms = torch.stack(torch._foreach_norm([grad for _, grad in named])).tolist()
-        return {name: norm for (name, _), norm in zip(named, norms, strict=True)}
+        norms = torch.stack(torch._foreach_norm([grad for _name, grad in named])).tolist()
+        return {name: norm for (name, _grad), norm in zip(named, norms, strict=True)}
 
     def finish(self, status: str, message: str, best_epoch: int, logits: torch.Tensor | None = None,
                weights_epoch: int | None = None, restored: bool = False) -> Finished:
         """The final report, with the one evaluation of the test share; `logits` are the validation logits
         of the current weights if already known."""
         if logits is None:
-            _, _, logits = self.evaluate(self.val_x, self.val_y)
+            _loss, _acc, logits = self.evaluate(self.val_x, self.val_y)
         val_loss = nn.functional.cross_entropy(logits, self.val_y).item()
         val_acc = (logits.argmax(1) == self.val_y).float().mean().item()
-        _, train_acc, _ = self.evaluate(self.train_eval_x, self.train_eval_y)
+        _loss, train_acc, _logits = self.evaluate(self.train_eval_x, self.train_eval_y)
         test_loss = test_acc = None
         if len(self.data.test_y) and math.isfinite(val_loss):
-            test_loss, test_acc, _ = self.evaluate(self.data.normalize(self.data.test_x.to(self.device)),
+            test_loss, test_acc, _logits = self.evaluate(self.data.normalize(self.data.test_x.to(self.device)),
                                                    self.data.test_y.to(self.device))
         predictions = logits.argmax(1).cpu()
         matrix = confusion_matrix(self.data.val_y, predictions, len(self.data.class_names))

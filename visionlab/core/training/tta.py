@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from visionlab.core.errors import UserError
+from visionlab.core.i18n import N_, _
 from visionlab.core.jobs import check_cancel
 
 CropSet = Literal["one", "five", "ten"]
@@ -39,9 +40,9 @@ def views(images: torch.Tensor, crops: CropSet = "ten", crop_fraction: float = A
     """The augmented copies of a batch (N, C, H, W), each resized back to H×W: "one" is the centre crop,
     "five" the four corners and the centre (torchvision's five_crop order), "ten" those and their mirrors."""
     if crops not in VIEWS:
-        raise TTAError(f"crops must be one of {', '.join(VIEWS)}, not {crops!r}")
+        raise TTAError(_("crops must be one of {choices}, not {crops!r}").format(choices=", ".join(VIEWS), crops=crops))
     if not 0.0 < crop_fraction <= 1.0:
-        raise TTAError("the crop fraction must be above 0 and at most 1 (1: the whole image)")
+        raise TTAError(_("the crop fraction must be above 0 and at most 1 (1: the whole image)"))
     height, width = images.shape[-2:]
     crop_h, crop_w = crop_side(height, crop_fraction), crop_side(width, crop_fraction)
     # The centre as torchvision's center_crop places it: round((H − h) / 2).
@@ -81,7 +82,7 @@ def tta_report(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cro
                crop_fraction: float = ALEXNET_FRACTION) -> dict:
     """Accuracy of one plain view and of the averaged views on the same (normalized) images."""
     if len(images) == 0:
-        raise TTAError("there are no test images to measure on")
+        raise TTAError(_("there are no test images to measure on"))
     plain = tta_predict(model, images, "one", 1.0)  # the centre crop of the whole image: the image itself
     averaged = tta_predict(model, images, crops, crop_fraction)
     labels = labels.cpu()
@@ -104,12 +105,12 @@ def run_tta(run_folder: str | Path, *, progress: Callable | None = None, should_
     folder = Path(run_folder)
     best = folder / "best.pt"
     if not best.is_file():
-        raise TTAError("this run saved no weights (best.pt) to measure")
+        raise TTAError(_("this run saved no weights (best.pt) to measure"))
     config = Run(folder).config
     if config.test_fraction <= 0:
-        raise TTAError("this run held out no test share (test fraction 0): there is nothing to measure on")
+        raise TTAError(_("this run held out no test share (test fraction 0): there is nothing to measure on"))
     if progress:
-        progress(0.1, "loading the test share")
+        progress(0.1, _("loading the test share"))
     data = load_splits(config, should_stop=should_stop or (lambda: False))
     model, checkpoint_config = build_model_from_checkpoint(best)
     normalize = checkpoint_config.get("normalize") or {"mean": data.mean, "std": data.std}
@@ -120,7 +121,7 @@ def run_tta(run_folder: str | Path, *, progress: Callable | None = None, should_
     for step, crops in enumerate(("five", "ten")):
         check_cancel(should_stop)
         if progress:
-            progress(0.3 + 0.35 * step, f"{VIEWS[crops]} views per image")
+            progress(0.3 + 0.35 * step, _("{count} views per image").format(count=VIEWS[crops]))
         result[crops] = tta_report(model, images, data.test_y, crops)  # type: ignore[arg-type]
     return result
 
@@ -129,20 +130,25 @@ def tta_line(result: dict) -> str:
     """The sentence the Training Monitor shows, from the measured numbers only (at most five lines at 1024 px,
     the row's height)."""
     five, ten = result["five"], result["ten"]
-    epoch = f"best.pt, epoch {result['epoch']}" if result.get("epoch") else "best.pt"
-    parts = [f"On {ten['count']} held-out test images ({epoch}): 1 view {ten['plain_acc']:.1%}"]
-    for report, name in ((five, "5 crops"), (ten, "10 crops and mirrors")):
+    epoch = _("best.pt, epoch {epoch}").format(epoch=result["epoch"]) if result.get("epoch") else "best.pt"
+    parts = [_("On {count} held-out test images ({epoch}): 1 view {acc:.1%}").format(
+        count=ten["count"], epoch=epoch, acc=ten["plain_acc"])]
+    for report, name in ((five, N_("5 crops")), (ten, N_("10 crops and mirrors"))):
         change = 100 * (report["tta_acc"] - report["plain_acc"])
         images = round((report["tta_acc"] - report["plain_acc"]) * report["count"])
         # A handful of images in a large test share is under 0.05 points: "+0.0 points" would read as "same".
-        effect = "same" if images == 0 else (f"{change:+.1f} points" if abs(change) >= 0.05 else
-                                             f"{images:+d} image{'s' if abs(images) > 1 else ''}").replace("-", "−")
-        parts.append(f"{name} averaged {report['tta_acc']:.1%} ({effect})")
-    line = " · ".join(parts) + f"; each crop {five['crop_fraction']:.3g} of the side."
+        effect = _("same") if images == 0 else (
+            _("{change:+.1f} points").format(change=change) if abs(change) >= 0.05 else
+            (_("{count:+d} images") if abs(images) > 1 else _("{count:+d} image")).format(count=images)
+        ).replace("-", "−")
+        parts.append(_("{name} averaged {acc:.1%} ({effect})").format(name=_(name), acc=report["tta_acc"],
+                                                                       effect=effect))
+    line = " · ".join(parts) + _("; each crop {fraction:.3g} of the side.").format(fraction=five["crop_fraction"])
     if "image_size" in five and min(five["tta_acc"], ten["tta_acc"]) < five["plain_acc"]:
         # Why averaging can lose: say what each view is, in the images' own pixels.
         height, width = five["image_size"]
         crop = f"{crop_side(height, five['crop_fraction'])}×{crop_side(width, five['crop_fraction'])}"
-        line += (f" Lost here: each view is a {crop} crop of the {height}×{width} image stretched back, and half "
-                 "of the ten are mirrored (a mirrored digit can read as another).")
+        line += " " + _("Lost here: each view is a {crop} crop of the {height}×{width} image stretched back, and "
+                        "half of the ten are mirrored (a mirrored digit can read as another).").format(
+            crop=crop, height=height, width=width)
     return line

@@ -25,17 +25,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visionlab.core.i18n import N_, _
 from visionlab.core.training.config import TrainConfig, current_value, weight_decay_label
 from visionlab.core.training.datasets import DATASET_NAMES
 from visionlab.core.training.models import MODEL_NAMES, dropout_placement
 from visionlab.core.training.optimizers import OPTIMIZERS, SCHEDULES, hyperparameters
 from visionlab.qt.common.layouts import column_layout
 
+DEVICES = (N_("auto"), "cpu", "cuda", "mps")  # stored in English, shown translated
+
 
 def read_widget(widget: QWidget) -> Any:
     """The value a form widget holds, typed as the config field it edits."""
-    if isinstance(widget, QComboBox):
-        return widget.currentText()
+    if isinstance(widget, QComboBox):  # a translated item keeps its config value as its data
+        value = widget.currentData()
+        return widget.currentText() if value is None else value
     if isinstance(widget, QCheckBox):
         return widget.isChecked()
     if isinstance(widget, QLineEdit):
@@ -45,7 +49,11 @@ def read_widget(widget: QWidget) -> Any:
 
 def write_widget(widget: QWidget, value: Any) -> None:
     if isinstance(widget, QComboBox):
-        widget.setCurrentText(str(value))
+        index = widget.findData(str(value))
+        if index >= 0:
+            widget.setCurrentIndex(index)
+        else:
+            widget.setCurrentText(str(value))
     elif isinstance(widget, QCheckBox):
         widget.setChecked(bool(value))
     elif isinstance(widget, QLineEdit):
@@ -59,6 +67,14 @@ def _spin(low: int, high: int, value: int, suffix: str = "") -> QSpinBox:
     box.setRange(low, high)
     box.setValue(value)
     box.setSuffix(suffix)
+    return box
+
+
+def _choices(values) -> QComboBox:
+    """A combo box showing each config value translated, with the value itself as the item's data."""
+    box = QComboBox()
+    for value in values:
+        box.addItem(_(value), value)
     return box
 
 
@@ -103,20 +119,19 @@ class TrainingControls(QWidget):
         return box, form
 
     def _data_group(self) -> QGroupBox:
-        box, form = self._group("Data")
-        self.dataset = QComboBox()
-        self.dataset.addItems(DATASET_NAMES)
+        box, form = self._group(_("Data"))
+        self.dataset = _choices(DATASET_NAMES)
         self.dataset.currentTextChanged.connect(self._on_dataset_changed)
-        form.addRow("data set", self.dataset)
+        form.addRow(_("data set"), self.dataset)
         self.shapes_count = _spin(40, 20000, 800)
         self.shapes_size = _spin(8, 64, 28, " px")
         self.shapes_noise = _dspin(0.0, 1.0, 0.1, 0.05, 2)
-        form.addRow("shapes: count", self.shapes_count)
-        form.addRow("shapes: size", self.shapes_size)
-        form.addRow("shapes: noise", self.shapes_noise)
+        form.addRow(_("shapes: count"), self.shapes_count)
+        form.addRow(_("shapes: size"), self.shapes_size)
+        form.addRow(_("shapes: noise"), self.shapes_noise)
         row = QHBoxLayout()
         self.folder = QLineEdit()
-        self.folder.setPlaceholderText("folder with one sub-folder per class")
+        self.folder.setPlaceholderText(_("folder with one sub-folder per class"))
         browse = QPushButton("…")
         browse.setMaximumWidth(28)
         browse.clicked.connect(self._browse)
@@ -125,87 +140,85 @@ class TrainingControls(QWidget):
         self.folder_row = QWidget()
         self.folder_row.setLayout(row)
         row.setContentsMargins(0, 0, 0, 0)
-        form.addRow("image folder", self.folder_row)
+        form.addRow(_("image folder"), self.folder_row)
         self.val_fraction = _dspin(0.05, 0.5, 0.2, 0.05, 2)
         self.test_fraction = _dspin(0.0, 0.5, 0.1, 0.05, 2)
         self.seed = _spin(0, 999999, 0)
-        form.addRow("validation share", self.val_fraction)
-        form.addRow("test share", self.test_fraction)
-        form.addRow("seed", self.seed)
+        form.addRow(_("validation share"), self.val_fraction)
+        form.addRow(_("test share"), self.test_fraction)
+        form.addRow(_("seed"), self.seed)
         self._data_form = form
         return box
 
     def _model_group(self) -> QGroupBox:
-        box, form = self._group("Model")
+        box, form = self._group(_("Model"))
         self.model_name = QComboBox()
         self.model_name.addItems(MODEL_NAMES)
         self.width = _spin(2, 256, 16)
         self.depth = _spin(1, 6, 2)
-        self.batch_norm = QCheckBox("batch norm")
+        self.batch_norm = QCheckBox(_("batch norm"))
         self.dropout = _dspin(0.0, 0.95, 0.0, 0.05, 2)
-        form.addRow("model", self.model_name)
-        form.addRow("width", self.width)
-        form.addRow("depth", self.depth)
-        form.addRow("dropout p", self.dropout)
+        form.addRow(_("model"), self.model_name)
+        form.addRow(_("width"), self.width)
+        form.addRow(_("depth"), self.depth)
+        form.addRow(_("dropout p"), self.dropout)
         form.addRow("", self.batch_norm)
         self._model_form = form
         return box
 
     def _optimizer_group(self) -> QGroupBox:
-        box, form = self._group("Optimization")
+        box, form = self._group(_("Optimization"))
         self.optimizer = QComboBox()
         self.optimizer.addItems(list(OPTIMIZERS))
-        form.addRow("optimizer", self.optimizer)
+        form.addRow(_("optimizer"), self.optimizer)
         self._params_form = QFormLayout()
         self._params_form.setContentsMargins(0, 0, 0, 0)
         holder = QWidget()
         holder.setLayout(self._params_form)
         form.addRow(holder)
         self.weight_decay = _dspin(0.0, 1.0, 0.0, 1e-4, 5)
-        self.schedule = QComboBox()
-        self.schedule.addItems(SCHEDULES)
+        self.schedule = _choices(SCHEDULES)
         self.batch_size = _spin(1, 4096, 64)
         self.epochs = _spin(1, 1000, 20)
         self.decay_label = QLabel(weight_decay_label(self.optimizer.currentText())[0])
         form.addRow(self.decay_label, self.weight_decay)
-        form.addRow("LR schedule", self.schedule)
-        form.addRow("batch size", self.batch_size)
-        form.addRow("epochs", self.epochs)
-        self.device = QComboBox()
-        self.device.addItems(["auto", "cpu", "cuda", "mps"])
-        form.addRow("device", self.device)
+        form.addRow(_("LR schedule"), self.schedule)
+        form.addRow(_("batch size"), self.batch_size)
+        form.addRow(_("epochs"), self.epochs)
+        self.device = _choices(DEVICES)
+        form.addRow(_("device"), self.device)
         self.cpu_threads = _spin(1, 64, 1)
-        self.cpu_threads.setToolTip("Threads for training on the CPU. Small models are fastest with 1.")
-        form.addRow("CPU threads", self.cpu_threads)
+        self.cpu_threads.setToolTip(_("Threads for training on the CPU. Small models are fastest with 1."))
+        form.addRow(_("CPU threads"), self.cpu_threads)
         return box
 
     def _regularization_group(self) -> QGroupBox:
-        box, form = self._group("Regularization")
-        self.early_stopping = QCheckBox("early stopping")
-        self.patience = _spin(1, 100, 5, " epochs")
-        self.restore_best = QCheckBox("restore best weights")
-        self.restore_best.setToolTip("When a run ends (early stopping or not), go back to the weights of the "
-                                     "epoch with the lowest validation loss, if that was not the last one. The "
-                                     "confusion matrix and the test accuracy are then those of that epoch.")
+        box, form = self._group(_("Regularization"))
+        self.early_stopping = QCheckBox(_("early stopping"))
+        self.patience = _spin(1, 100, 5, _(" epochs"))
+        self.restore_best = QCheckBox(_("restore best weights"))
+        self.restore_best.setToolTip(_("When a run ends (early stopping or not), go back to the weights of the "
+                                       "epoch with the lowest validation loss, if that was not the last one. The "
+                                       "confusion matrix and the test accuracy are then those of that epoch."))
         form.addRow(self.early_stopping, self.patience)
         form.addRow("", self.restore_best)
-        self.hflip = QCheckBox("h-flip")
-        self.vflip = QCheckBox("v-flip")
+        self.hflip = QCheckBox(_("h-flip"))
+        self.vflip = QCheckBox(_("v-flip"))
         flips = QHBoxLayout()
         flips.addWidget(self.hflip)
         flips.addWidget(self.vflip)
-        form.addRow("augment", flips)
+        form.addRow(_("augment"), flips)
         self.rotation = _dspin(0.0, 180.0, 0.0, 5.0, 0)
         self.rotation.setSuffix("°")
-        self.crop_padding = _spin(0, 8, 0, " px shift")
+        self.crop_padding = _spin(0, 8, 0, _(" px shift"))
         self.jitter = _dspin(0.0, 1.0, 0.0, 0.1, 2)
-        form.addRow("rotation ±", self.rotation)
-        form.addRow("random crop", self.crop_padding)
-        form.addRow("color jitter", self.jitter)
+        form.addRow(_("rotation ±"), self.rotation)
+        form.addRow(_("random crop"), self.crop_padding)
+        form.addRow(_("color jitter"), self.jitter)
         self.input_noise = _dspin(0.0, 5.0, 0.0, 0.05, 2)
         self.weight_noise = _dspin(0.0, 1.0, 0.0, 0.005, 3)
-        form.addRow("input noise σ", self.input_noise)
-        form.addRow("weight noise σ", self.weight_noise)
+        form.addRow(_("input noise σ"), self.input_noise)
+        form.addRow(_("weight noise σ"), self.weight_noise)
         return box
 
     def _rebuild_optimizer_params(self, *_args) -> None:
@@ -219,7 +232,7 @@ class TrainingControls(QWidget):
             if spec.name != "lr" and spec.name in old:
                 box.setValue(old[spec.name])
             box.valueChanged.connect(self.changed)
-            self._params_form.addRow(spec.label, box)
+            self._params_form.addRow(_(spec.label), box)
             self._param_boxes[spec.name] = box
         # The weight decay's meaning follows the optimizer: L2 in the gradient, or AdamW's decoupled decay.
         label, tip = weight_decay_label(self.optimizer.currentText())
@@ -233,13 +246,13 @@ class TrainingControls(QWidget):
         self._model_form.labelForField(self.dropout).setToolTip(tip)
 
     def _on_dataset_changed(self, *_args) -> None:
-        name = self.dataset.currentText()
+        name = read_widget(self.dataset)
         for widget in (self.shapes_count, self.shapes_size, self.shapes_noise):
             self._data_form.setRowVisible(widget, name == "shapes")
         self._data_form.setRowVisible(self.folder_row, name == "image folder")
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Image folder (one sub-folder per class)")
+        folder = QFileDialog.getExistingDirectory(self, _("Image folder (one sub-folder per class)"))
         if folder:
             self.folder.setText(folder)
 
@@ -261,7 +274,7 @@ class TrainingControls(QWidget):
     def config(self) -> TrainConfig:
         data = TrainConfig().to_dict()  # fields without a widget keep their defaults
         for name, widget in self._fields():
-            group, _, key = name.rpartition(".")
+            group, _sep, key = name.rpartition(".")
             (data[group] if group else data)[key] = read_widget(widget)
         data["optimizer_params"] = {name: box.value() for name, box in self._param_boxes.items()}
         return TrainConfig.from_dict(data)

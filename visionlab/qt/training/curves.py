@@ -27,6 +27,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGraphicsItem
 
+from visionlab.core.i18n import _
 from visionlab.core.training.metrics import StepSmoother
 from visionlab.core.training.trainer import EpochReport, StepReport
 
@@ -60,10 +61,10 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setBackground("w")
-        self.loss_plot = self._plot(0, 0, "loss (cross-entropy)")
-        self.acc_plot = self._plot(0, 1, "accuracy")
-        self.lr_plot = self._plot(1, 0, "learning rate")
-        self.grad_plot = self._plot(1, 1, "gradient norm per layer")
+        self.loss_plot = self._plot(0, 0, _("loss (cross-entropy)"))
+        self.acc_plot = self._plot(0, 1, _("accuracy"))
+        self.lr_plot = self._plot(1, 0, _("learning rate"))
+        self.grad_plot = self._plot(1, 1, _("gradient norm per layer"))
         self.grad_plot.setLogMode(y=True)
         self.grad_plot.disableAutoRange()  # setLogMode switches auto-range back on; the ranges are ours
         self.grad_plot.addLegend(offset=(-4, 4), labelTextSize="7pt", verSpacing=-6, brush=LEGEND_BRUSH)
@@ -82,10 +83,11 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             plot.addLegend(offset=(-4, 4) if key == "loss" else (-4, -4), labelTextSize="7pt", brush=LEGEND_BRUSH)
             self._curves[f"step_{key}_raw"] = plot.plot(pen=_pen(TRAIN_COLOR, 1, alpha=60))
             self._curves[f"step_{key}_ema"] = plot.plot(pen=_pen(TRAIN_COLOR, 1.5, alpha=170),
-                                                        name="train steps, EMA")
+                                                        name=_("train steps, EMA"))
             # No point symbols: a scatter item doubles the cost of every repaint of the plot.
-            self._curves[f"train_{key}"] = plot.plot(pen=_pen(TRAIN_COLOR, 2.5), name="train, eval mode, epoch end")
-            self._curves[f"val_{key}"] = plot.plot(pen=_pen(VAL_COLOR, 2.5), name="validation, epoch end")
+            self._curves[f"train_{key}"] = plot.plot(pen=_pen(TRAIN_COLOR, 2.5),
+                                                   name=_("train, eval mode, epoch end"))
+            self._curves[f"val_{key}"] = plot.plot(pen=_pen(VAL_COLOR, 2.5), name=_("validation, epoch end"))
             for epoch_curve in (self._curves[f"train_{key}"], self._curves[f"val_{key}"]):
                 # One point per epoch needs no clipping, and the shaded gap follows these curves' paths,
                 # which clip-to-view would cut at the view's edge when the x range later grows.
@@ -96,7 +98,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self._curves["lr"] = self.lr_plot.plot(pen=_pen((90, 90, 90)))
         # One best-epoch line per plot, all moved together by refresh: the same epoch everywhere.
         self.best_lines = [pg.InfiniteLine(angle=90, pen=_pen(BEST_COLOR, 1.5, Qt.PenStyle.DashLine))
-                           for _ in self.plots]
+                           for _plot in self.plots]
         for plot, line in zip(self.plots, self.best_lines, strict=True):
             line.hide()
             plot.addItem(line, ignoreBounds=True)
@@ -110,7 +112,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
 
     def _plot(self, row: int, col: int, title: str) -> pg.PlotItem:
         plot = self.addPlot(row=row, col=col, title=title)
-        plot.setLabel("bottom", "epoch")
+        plot.setLabel("bottom", _("epoch"))
         plot.setClipToView(True)
         plot.setDownsampling(auto=True, mode="peak")
         plot.disableAutoRange()
@@ -278,11 +280,15 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             elif isinstance(event, EpochReport):
                 self._append_epoch(event.epoch, event)
                 self.best_epoch = event.best_epoch
-                limit = f" of {self.patience} allowed" if self.patience else ""
                 counted = self.patience or event.patience_used  # "1 epoch", "0 of 3 allowed epochs"
-                epochs = "epoch" if counted == 1 else "epochs"
-                self.early_stopping_text = (f"best epoch {event.best_epoch} (green dashed line); "
-                                            f"{event.patience_used}{limit} {epochs} without improvement")
+                if self.patience:
+                    waited = (_("{used} of {limit} allowed epoch without improvement") if counted == 1 else
+                              _("{used} of {limit} allowed epochs without improvement"))
+                else:
+                    waited = (_("{used} epoch without improvement") if counted == 1 else
+                              _("{used} epochs without improvement"))
+                self.early_stopping_text = _("best epoch {best} (green dashed line); {waited}").format(
+                    best=event.best_epoch, waited=waited.format(used=event.patience_used, limit=self.patience))
 
     def set_window(self, window: int) -> None:
         """Change the EMA window (in steps): the whole curve is smoothed again so the user sees the difference."""
@@ -356,8 +362,8 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         for plot, curve in self._overlays:
             plot.removeItem(curve)  # also takes it out of the legend
         self._overlays = []
-        self._overlay_epochs = [float(len(metrics.get("epochs", []))) for _, metrics in runs]
-        self._overlay_losses = [row["val_loss"] for _, metrics in runs for row in metrics.get("epochs", [])
+        self._overlay_epochs = [float(len(metrics.get("epochs", []))) for _label, metrics in runs]
+        self._overlay_losses = [row["val_loss"] for _label, metrics in runs for row in metrics.get("epochs", [])
                                 if math.isfinite(row["val_loss"])]
         for index, (label, metrics) in enumerate(runs):
             color = OVERLAY_COLORS[index % len(OVERLAY_COLORS)]
@@ -365,6 +371,6 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             x = [row["epoch"] for row in epochs]
             for plot, key in ((self.loss_plot, "val_loss"), (self.acc_plot, "val_acc")):
                 curve = plot.plot(x, [row[key] for row in epochs], pen=_pen(color, 1.5, Qt.PenStyle.DashLine),
-                                  name=f"val {label}"[:44])
+                                  name=_("val {run}").format(run=label)[:44])
                 self._overlays.append((plot, curve))
         self._update_ranges()

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visionlab.core.i18n import N_, _
 from visionlab.core.training import ensembles
 from visionlab.core.training.config import TrainConfig
 from visionlab.core.training.crossval import cross_validate, kfold_summary
@@ -34,35 +35,37 @@ from visionlab.qt.common.jobs import JobRunner
 from visionlab.qt.common.layouts import column_layout
 from visionlab.qt.common.theme import error_html
 
-EXPERIMENTS = ("k-fold cross-validation", "bagging vs boosting", "bias–variance (polynomial degree)",
-               "sharp vs flat (small vs large batch)")
+EXPERIMENTS = (N_("k-fold cross-validation"), N_("bagging vs boosting"), N_("bias–variance (polynomial degree)"),
+               N_("sharp vs flat (small vs large batch)"))
 COLORS = [(52, 120, 220), (230, 110, 30), (40, 160, 80), (200, 50, 120), (120, 60, 180), (110, 110, 110)]
 # (label, default, minimum, maximum) of the number field per experiment; a polynomial needs fewer
 # coefficients than training points.
-NUMBER_FIELD = [("k =", 5, 2, 20), ("trees / rounds:", 30, 2, 200),
-                ("max degree:", 10, 2, ensembles.POINTS - 1), ("batch", 16, 1, 4096)]
+NUMBER_FIELD = [("k =", 5, 2, 20), (N_("trees / rounds:"), 30, 2, 200),
+                (N_("max degree:"), 10, 2, ensembles.POINTS - 1), (N_("batch"), 16, 1, 4096)]
 
 
 def experiment_hint(kind: int, number: int, large: int) -> str:
     """What the experiment takes from the settings on the left, and what it builds itself."""
     if kind == 0:
-        return (f"Uses every setting on the left (data set, model, optimizer, regularization, epochs, early "
-                f"stopping): pools the training and validation shares, splits them into {number} folds "
-                f"(scikit-learn's StratifiedKFold or KFold, shuffled with the seed) and trains {number} fresh "
-                f"models, each validated on the fold it did not train on. The test share is not used.")
+        return _("Uses every setting on the left (data set, model, optimizer, regularization, epochs, early "
+                 "stopping): pools the training and validation shares, splits them into {number} folds "
+                 "(scikit-learn's StratifiedKFold or KFold, shuffled with the seed) and trains {number} fresh "
+                 "models, each validated on the fold it did not train on. The test share is not used.").format(
+            number=number)
     if kind == 1:
-        return (f"Uses only the data set and seed on the left (training share to fit, validation share to score, "
-                f"pixels as flat vectors); the model and optimizer on the left are not used. Bagging: {number} "
-                f"full-depth scikit-learn decision trees, each on a bootstrap sample. Boosting: AdaBoost, up to "
-                f"{number} rounds of depth-{ensembles.BOOSTING_DEPTH} trees.")
+        return _("Uses only the data set and seed on the left (training share to fit, validation share to score, "
+                 "pixels as flat vectors); the model and optimizer on the left are not used. Bagging: {number} "
+                 "full-depth scikit-learn decision trees, each on a bootstrap sample. Boosting: AdaBoost, up to "
+                 "{number} rounds of depth-{depth} trees.").format(number=number, depth=ensembles.BOOSTING_DEPTH)
     if kind == 2:
-        return (f"Uses nothing on the left but the seed: synthetic data y = sin 2πx + noise (σ = {ensembles.NOISE}) "
-                f"at {ensembles.POINTS} evenly spaced x in [0, 1], fitted by least-squares polynomials of degree 1 "
-                f"to {number}, each on {ensembles.MODELS} noise draws.")
-    return (f"Uses the data, model and optimizer on the left, trained twice from the same seed with early "
-            f"stopping off: batch {number} for the epochs on the left, then batch {large} until its training "
-            f"loss is as low (at most 300 epochs). Then the training loss along a filter-normalized random "
-            f"direction around each solution, and on the line between them.")
+        return _("Uses nothing on the left but the seed: synthetic data y = sin 2πx + noise (σ = {noise}) at {points} "
+                 "evenly spaced x in [0, 1], fitted by least-squares polynomials of degree 1 to {number}, each on "
+                 "{models} noise draws.").format(noise=ensembles.NOISE, points=ensembles.POINTS, number=number,
+                                                 models=ensembles.MODELS)
+    return _("Uses the data, model and optimizer on the left, trained twice from the same seed with early stopping "
+             "off: batch {number} for the epochs on the left, then batch {large} until its training loss is as low "
+             "(at most 300 epochs). Then the training loss along a filter-normalized random direction around each "
+             "solution, and on the line between them.").format(number=number, large=large)
 
 
 def _run_kfold(config: TrainConfig, k: int, stratified: bool, progress, should_stop):
@@ -106,10 +109,13 @@ class BullsEyes(pg.GraphicsLayoutWidget):
             bias_squared, variance = ensembles.shot_stats(shots)
             plot = self.addPlot(row=0, col=column)
             outside = int((np.abs(shots).max(1) > half).sum())
-            note = f" · {outside} dot{'s' if outside > 1 else ''} outside the view" if outside else ""
-            word = ensembles.verdict(result, index).split(":")[0]  # the short word; the summary has the reason
-            plot.setTitle(f"degree {result.degrees[index]}: {word}{note}<br>bias² {bias_squared:.2g} · variance "
-                          f"{variance:.2g}", size="8pt")
+            note = "" if not outside else " · " + (_("{count} dot outside the view") if outside == 1 else
+                                                   _("{count} dots outside the view")).format(count=outside)
+            word = ensembles.verdict_word(result, index)  # the short word; the summary has the reason
+            word = _(word)
+            title = _("degree {degree}: {word}").format(degree=result.degrees[index], word=word) + note
+            numbers = _("bias² {bias:.2g} · variance {variance:.2g}").format(bias=bias_squared, variance=variance)
+            plot.setTitle(f"{title}<br>{numbers}", size="8pt")
             self.dots.append(self._draw_target(plot, shots, half))
             self.targets.append(plot)
 
@@ -152,17 +158,17 @@ class ExperimentsTab(QWidget):
         layout = column_layout(self, 4)
         row = QHBoxLayout()
         self.kind = QComboBox()
-        self.kind.addItems(EXPERIMENTS)
+        self.kind.addItems([_(name) for name in EXPERIMENTS])
         self.kind.currentIndexChanged.connect(self._show_options)
         self.number = QSpinBox()
         self.number_label = QLabel()
-        self.stratified = QCheckBox("stratified")
+        self.stratified = QCheckBox(_("stratified"))
         self.stratified.setChecked(True)
         self.large = QSpinBox()
         self.large.setRange(2, 4096)
         self.large.setValue(1024)
-        self.large_label = QLabel("vs batch")
-        self.run_button = QPushButton("Run")
+        self.large_label = QLabel(_("vs batch"))
+        self.run_button = QPushButton(_("Run"))
         self.run_button.clicked.connect(self.run_or_stop)
         row.addWidget(self.kind)
         for widget in (self.number_label, self.number, self.stratified, self.large_label, self.large):
@@ -185,9 +191,10 @@ class ExperimentsTab(QWidget):
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.targets = BullsEyes()
         first, second = ensembles.TARGET_X
-        key = QLabel(f"Dot: one fit's errors at x = {first} (→) and {second} (↑); centre: the truth. ✕ their mean: "
-                     f"its distance from the centre is the bias; dashed circle: their spread, √variance. Titles: "
-                     f"these dots' bias² and variance (the curve above averages over x).")
+        key = QLabel(_("Dot: one fit's errors at x = {first} (→) and {second} (↑); centre: the truth. ✕ their mean: "
+                       "its distance from the centre is the bias; dashed circle: their spread, √variance. Titles: "
+                       "these dots' bias² and variance (the curve above averages over x).").format(first=first,
+                                                                                                   second=second))
         key.setWordWrap(True)
         key.setStyleSheet("font-size: 8pt")
         self.target_box = QWidget()
@@ -200,7 +207,7 @@ class ExperimentsTab(QWidget):
         self.figures.setSizes([35, 65])  # proportions: the targets need height to stay near square
         self.target_box.hide()
         layout.addWidget(self.figures, 1)
-        self.summary = QLabel("Press Run: the result is drawn above, and this line sums up its numbers.")
+        self.summary = QLabel(_("Press Run: the result is drawn above, and this line sums up its numbers."))
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
         self._show_options()
@@ -211,7 +218,7 @@ class ExperimentsTab(QWidget):
         self.large.setVisible(kind == 3)
         self.large_label.setVisible(kind == 3)
         label, value, low, high = NUMBER_FIELD[kind]
-        self.number_label.setText(label)
+        self.number_label.setText(_(label))
         self.number.setRange(low, high)
         self.number.setValue(value)
         self._update_hint()
@@ -233,22 +240,22 @@ class ExperimentsTab(QWidget):
                      (_run_bias_variance, (config, n)), (_run_sharp_flat, (config, n, self.large.value()))][kind]
         self._stopping = False
         self._active = True
-        self.run_button.setText("Stop")
-        self.summary.setText("Running…")
+        self.run_button.setText(_("Stop"))
+        self.summary.setText(_("Running…"))
         self.jobs.start("experiment", job, *args,
                         on_progress=lambda f, text: (self.progress.setValue(int(f * 1000)), self.summary.setText(text)),
                         on_done=lambda result, k=kind: self._ended(lambda: self._show(k, result)),
                         on_error=lambda text: self._ended(lambda: self._on_failed(text)),
-                        on_cancel=lambda: self._ended(lambda: self.summary.setText("Stopped.")))
+                        on_cancel=lambda: self._ended(lambda: self.summary.setText(_("Stopped."))))
 
     def _ended(self, show: Callable[[], None]) -> None:
         self._active = False
-        self.run_button.setText("Run")
+        self.run_button.setText(_("Run"))
         show()
 
     def _on_failed(self, text: str) -> None:
         if self._stopping:
-            self.summary.setText("Stopped.")  # the core function gave up because Stop was pressed
+            self.summary.setText(_("Stopped."))  # the core function gave up because Stop was pressed
         else:
             self.summary.setText(error_html(text))
 
@@ -278,18 +285,18 @@ class ExperimentsTab(QWidget):
             self._show_kfold(result)
         elif kind == 1:
             bagging, boosting, requested = result
-            self._line(range(1, len(bagging) + 1), bagging, COLORS[0], "bagging: error vs trees averaged")
-            self._line(range(1, len(boosting) + 1), boosting, COLORS[1], "boosting (AdaBoost): error per round")
-            self._axes("trees (bagging) / rounds (boosting)", "validation error")
+            self._line(range(1, len(bagging) + 1), bagging, COLORS[0], _("bagging: error vs trees averaged"))
+            self._line(range(1, len(boosting) + 1), boosting, COLORS[1], _("boosting (AdaBoost): error per round"))
+            self._axes(_("trees (bagging) / rounds (boosting)"), _("validation error"))
             self.summary.setText(ensembles.ensembles_summary(bagging, boosting, requested))
         elif kind == 2:
             self._show_bias_variance(result)
         else:
-            self._line(result.alphas, result.small_losses, COLORS[0], f"batch {result.small_batch}")
-            self._line(result.alphas, result.large_losses, COLORS[1], f"batch {result.large_batch}")
+            self._line(result.alphas, result.small_losses, COLORS[0], _("batch {size}").format(size=result.small_batch))
+            self._line(result.alphas, result.large_losses, COLORS[1], _("batch {size}").format(size=result.large_batch))
             self._line(result.interpolation_alphas, result.interpolation, COLORS[2],
-                       "interpolation: α=0 small batch → α=1 large batch", 1.5, Qt.PenStyle.DashLine)
-            self._axes("α (step along a filter-normalized random direction)", "training loss")
+                       _("interpolation: α=0 small batch → α=1 large batch"), 1.5, Qt.PenStyle.DashLine)
+            self._axes(_("α (step along a filter-normalized random direction)"), _("training loss"))
             self.summary.setText(sharp_flat_summary(result))
 
     def _show_kfold(self, result) -> None:
@@ -301,9 +308,9 @@ class ExperimentsTab(QWidget):
         lower = self.plot.plot(epochs, mean - std, pen=pg.mkPen((52, 120, 220, 0)))
         self.plot.addItem(pg.FillBetweenItem(upper, lower, brush=pg.mkBrush(52, 120, 220, 50)))
         for fold, accs in enumerate(result.fold_val_acc):  # folds stopped early end early
-            self._line(range(1, len(accs) + 1), accs, (150, 150, 150), "each fold" if fold == 0 else None, 1.0)
-        self._line(epochs, mean, (52, 120, 220), "mean ± std over the folds still training", 2.5)
-        self._axes("epoch", "validation accuracy (held-out fold)")
+            self._line(range(1, len(accs) + 1), accs, (150, 150, 150), _("each fold") if fold == 0 else None, 1.0)
+        self._line(epochs, mean, (52, 120, 220), _("mean ± std over the folds still training"), 2.5)
+        self._axes(_("epoch"), _("validation accuracy (held-out fold)"))
         self.summary.setText(kfold_summary(result))
 
     def _show_bias_variance(self, result) -> None:
@@ -313,13 +320,15 @@ class ExperimentsTab(QWidget):
         low = min(min(result.variance), min(result.total)) / 10
         high = max(max(result.total), result.bias_squared[0]) * 30
         hidden = [d for d, b in zip(result.degrees, result.bias_squared, strict=True) if b < low]
-        where = "" if not hidden else f" (under the axis at degree {hidden[0]})" if len(hidden) == 1 else \
-            f" (under the axis at degrees {hidden[0]}–{hidden[-1]})" if hidden[-1] - hidden[0] == len(hidden) - 1 \
-            else f" (under the axis at degrees {', '.join(map(str, hidden))})"
-        self._line(result.degrees, result.bias_squared, COLORS[0], f"bias²{where}")
-        self._line(result.degrees, result.variance, COLORS[1], "variance")
-        self._line(result.degrees, result.total, COLORS[2], "total = bias² + variance", 2.5)
+        where = "" if not hidden else " " + (
+            _("(under the axis at degree {degrees})") if len(hidden) == 1 else
+            _("(under the axis at degrees {degrees})")).format(
+            degrees=hidden[0] if len(hidden) == 1 else f"{hidden[0]}–{hidden[-1]}"
+            if hidden[-1] - hidden[0] == len(hidden) - 1 else ", ".join(map(str, hidden)))
+        self._line(result.degrees, result.bias_squared, COLORS[0], _("bias²") + where)
+        self._line(result.degrees, result.variance, COLORS[1], _("variance"))
+        self._line(result.degrees, result.total, COLORS[2], _("total = bias² + variance"), 2.5)
         self.plot.setYRange(np.log10(low), np.log10(high), padding=0)
-        self._axes("polynomial degree", "error (log scale)")
+        self._axes(_("polynomial degree"), _("error (log scale)"))
         self.targets.show_result(result)
         self.summary.setText(ensembles.bias_variance_summary(result))

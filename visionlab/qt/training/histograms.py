@@ -18,13 +18,21 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
+from visionlab.core.i18n import N_, _
 from visionlab.core.training.histograms import on_common_range
 from visionlab.core.training.trainer import HISTOGRAM_PROBE
 from visionlab.qt.common.layouts import column_layout
 
-WHAT = {"activations": f"activations: the layer's own output (before any batch norm, ReLU or dropout after it), "
-                       f"eval mode, {HISTOGRAM_PROBE} fixed validation images",
-        "weights": "weights of the layer"}
+# Shown translated, with the probe's size filled in (`_what`).
+WHAT = {"activations": N_("activations: the layer's own output (before any batch norm, ReLU or dropout after it), "
+                          "eval mode, {count} fixed validation images"),
+        "weights": N_("weights of the layer")}
+KINDS = (N_("activations"), N_("weights"))  # activations first: many values, smooth shapes
+AXIS = {"activations": N_("activation value"), "weights": N_("weight value")}
+
+
+def _what(kind: str) -> str:
+    return _(WHAT[kind]).format(count=HISTOGRAM_PROBE)
 
 
 def _epoch_list(epochs: list[int]) -> str:
@@ -42,23 +50,24 @@ class HistogramsView(QWidget):
         row = QHBoxLayout()
         self.layer = QComboBox()
         self.kind = QComboBox()
-        self.kind.addItems(["activations", "weights"])  # activations first: many values, smooth shapes
-        row.addWidget(QLabel("layer"))
+        for kind in KINDS:
+            self.kind.addItem(_(kind), kind)
+        row.addWidget(QLabel(_("layer")))
         row.addWidget(self.layer, 1)
         row.addWidget(self.kind)
         layout.addLayout(row)
         self.plot = pg.PlotWidget(background="w")
-        self.plot.setLabel("bottom", "epoch")
+        self.plot.setLabel("bottom", _("epoch"))
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.image = pg.ImageItem(axisOrder="row-major")
         colors = pg.colormap.get("CET-L1")
         colors.reverse()  # dark = many values
         self.colorbar = pg.ColorBarItem(colorMap=colors, interactive=False, rounding=0.001, width=14,
-                                        label="values per bin (log scale)", colorMapMenu=False)
+                                        label=_("values per bin (log scale)"), colorMapMenu=False)
         self.colorbar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
         self.plot.addItem(self.image)
         layout.addWidget(self.plot, 1)
-        self.note = QLabel("Histograms appear after the first epoch of a run.")
+        self.note = QLabel(_("Histograms appear after the first epoch of a run."))
         self.note.setWordWrap(True)
         layout.addWidget(self.note)
         self.history: list[dict] = []  # one per epoch of the run: its snapshot, or the last one repeated
@@ -98,7 +107,7 @@ class HistogramsView(QWidget):
         self.redraw()
 
     def redraw(self, *_args) -> None:
-        layer, kind = self.layer.currentText(), self.kind.currentText()
+        layer, kind = self.layer.currentText(), self.kind.currentData()
         if not self.history or layer not in self.history[0]:
             return
         state = (layer, kind, len(self.history))
@@ -120,7 +129,7 @@ class HistogramsView(QWidget):
         self.colorbar.axis.setTicks([ticks, []])
         # Column i is epoch first + i (centered on it); the bins span ±limit.
         self.image.setRect(QRectF(self.first_epoch - 0.5, -limit, counts.shape[1], 2 * limit))
-        self.plot.setLabel("left", f"{kind[:-1]} value")
+        self.plot.setLabel("left", _(AXIS[kind]))
         self.plot.autoRange()
         # The bins span the widest range (doubled as values grew); the view shows the rows that hold values.
         filled = np.flatnonzero(counts.sum(axis=1))
@@ -131,9 +140,15 @@ class HistogramsView(QWidget):
         centers = np.linspace(-limit, limit, bins + 1)[:-1] + limit / bins
         first, last = counts[:, 0], counts[:, -1]
         spread = [float(np.sqrt((c * centers ** 2).sum() / max(c.sum(), 1))) for c in (first, last)]
-        repeated = "" if len(self.snapshot_epochs) == len(self.history) else \
-            " (the columns between them repeat the previous one)"
-        self.note.setText(f"{layer} {WHAT[kind]}. RMS ≈ {spread[0]:.3g} at epoch {self.snapshot_epochs[0]}, "
-                          f"{spread[1]:.3g} at epoch {self.snapshot_epochs[-1]}. Snapshots at epochs "
-                          f"{_epoch_list(self.snapshot_epochs)}{repeated}. Bins span ±{limit:.3g}, the widest range "
-                          f"of these snapshots (a range doubles when values outgrow it): no value is cut off.")
+        note = (_("{layer} {what}. RMS ≈ {first:.3g} at epoch {first_epoch}, {last:.3g} at epoch {last_epoch}. "
+                  "Snapshots at epochs {epochs}. Bins span ±{limit:.3g}, the widest range of these snapshots (a range "
+                  "doubles when values outgrow it): no value is cut off.")
+                if len(self.snapshot_epochs) == len(self.history) else
+                _("{layer} {what}. RMS ≈ {first:.3g} at epoch {first_epoch}, {last:.3g} at epoch {last_epoch}. "
+                  "Snapshots at epochs {epochs} (the columns between them repeat the previous one). Bins span "
+                  "±{limit:.3g}, the widest range of these snapshots (a range doubles when values outgrow it): no "
+                  "value is cut off."))
+        self.note.setText(note.format(layer=layer, what=_what(kind), first=spread[0],
+                                      first_epoch=self.snapshot_epochs[0],
+                                      last=spread[1], last_epoch=self.snapshot_epochs[-1],
+                                      epochs=_epoch_list(self.snapshot_epochs), limit=limit))

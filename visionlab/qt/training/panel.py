@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visionlab.core.i18n import N_, _
 from visionlab.core.training import monitor
 from visionlab.qt.common import threads
 from visionlab.qt.common.jobs import JobRunner
@@ -120,15 +121,15 @@ class TrainingPanel(RunActions, Panel):
         self.window_spin = self.smoothing.window_spin
         curves_layout.addWidget(self.smoothing)
         curves_layout.addWidget(self.curves, 1)
-        self.tabs.addTab(curves_page, "Live curves")
+        self.tabs.addTab(curves_page, _("Live curves"))
         self.results_page = ResultsPage()
         self.confusion, self.mistakes = self.results_page.confusion, self.results_page.mistakes
-        self.tabs.addTab(self.results_page, "Confusion && mistakes")
+        self.tabs.addTab(self.results_page, _("Confusion && mistakes"))
         self.histograms = HistogramsView()
-        self.tabs.addTab(self.histograms, "Histograms")
+        self.tabs.addTab(self.histograms, _("Histograms"))
         self.preview_page = AugmentationPreview(self.controls.config, self.jobs)
         self.preview_page.failed.connect(lambda text: self._message(text, error=True))
-        self.tabs.addTab(self.preview_page, "Augmentation preview")
+        self.tabs.addTab(self.preview_page, _("Augmentation preview"))
         self.run_list = RunList(self.jobs)
         self.run_list.overlay_changed.connect(self._update_overlays)
         self.run_list.ab_requested.connect(self.start_ab)
@@ -136,11 +137,11 @@ class TrainingPanel(RunActions, Panel):
         self.run_list.delete_requested.connect(self._delete_run)
         self.run_list.message.connect(self._message)
         self.run_list.load_requested.connect(lambda run: self.controls.set_config(run.config))
-        self.tabs.addTab(self.run_list, "Runs")
+        self.tabs.addTab(self.run_list, _("Runs"))
         self.experiments = ExperimentsTab(self.controls.config, self.jobs)
-        self.tabs.addTab(self.experiments, "Experiments")
+        self.tabs.addTab(self.experiments, _("Experiments"))
         self.watch_view = WatchView()  # any TensorBoard log folder, live (issue 13)
-        self.tabs.addTab(self.watch_view, "Watched logs")
+        self.tabs.addTab(self.watch_view, _("Watched logs"))
         self.scenes_view = ScenesView(self.jobs)  # segmentation and detection on shape scenes (issue 11)
         self.scenes_view.run_live_requested.connect(self.run_live_requested)
         self.scenes_view.open_in_features_requested.connect(self.open_in_features_requested)
@@ -150,7 +151,7 @@ class TrainingPanel(RunActions, Panel):
         self.scenes_page.setWidget(self.scenes_view)
         self.scenes_page.setWidgetResizable(True)
         self.scenes_page.setFrameShape(QFrame.Shape.NoFrame)
-        self.tabs.addTab(self.scenes_page, "Detect && segment")
+        self.tabs.addTab(self.scenes_page, _("Detect && segment"))
 
         def fit_tab(index: int) -> None:  # the classifier's settings and run bar say nothing about a scene run
             for widget in (scroll, self.bar):
@@ -168,7 +169,7 @@ class TrainingPanel(RunActions, Panel):
     def start_training(self, config: monitor.TrainConfig | None = None, resume: monitor.Run | None = None,
                        parent_run: str | None = None, change: str | None = None) -> bool:
         if self.worker is not None and self.worker.isRunning():
-            self._message("A run is already in progress: stop it first.", error=True)
+            self._message(_("A run is already in progress: stop it first."), error=True)
             return False
         config = config or self.controls.config()
         try:
@@ -181,8 +182,8 @@ class TrainingPanel(RunActions, Panel):
         self.histograms.clear()
         self.last_finished = None
         self.diagnosis_label.setText("")
-        self.final_label.show_message(monitor.TEST_SHARE_NOTE if config.test_fraction > 0 else
-                                      "No test share is held out (test fraction 0): only train and validation.")
+        self.final_label.show_message(_(monitor.TEST_SHARE_NOTE) if config.test_fraction > 0 else
+                                      _("No test share is held out (test fraction 0): only train and validation."))
         self.tta_row.set_run(None, False)
         self._last_step, self._labelled_epochs, self._end_shown = None, 0, False
         self.bar.show_fraction(0.0)
@@ -192,7 +193,7 @@ class TrainingPanel(RunActions, Panel):
         self.worker.start()
         self.timer.start(REDRAW_MS)  # the first drain soon (a run's last wait may have set up to 0.5 s)
         self.bar.set_running(True)
-        self._message("Loading data…" if resume is None else f"Resuming {resume.run_id}…")
+        self._message(_("Loading data…") if resume is None else _("Resuming {run}…").format(run=resume.run_id))
         return True
 
     def toggle_pause(self) -> None:
@@ -201,13 +202,13 @@ class TrainingPanel(RunActions, Panel):
         if self.worker.paused:
             self.worker.resume()
             self.bar.set_paused(False)
-            self._message("Training resumed.")
+            self._message(_("Training resumed."))
         else:
             self.worker.pause()
             self.bar.set_paused(True)
-            self._message("Paused: the trainer waits between two steps. Press Resume to continue.")
+            self._message(_("Paused: the trainer waits between two steps. Press Resume to continue."))
 
-    def stop_training(self, reason: str = "stopped by the user") -> bool:
+    def stop_training(self, reason: str = N_("stopped by the user")) -> bool:
         """Ask the run to stop and wait up to 2 s; the run and its last good checkpoint stay saved."""
         if self.worker is None:
             return True
@@ -287,13 +288,14 @@ class TrainingPanel(RunActions, Panel):
             verdict = monitor.diagnose(self.epoch_history)
             # Named by run and epoch: the form (and the header) may already describe the next run, and the
             # final line quotes the restored epoch's weights, not the last epoch's.
-            self.diagnosis_label.setText(f"<b>{html.escape(self._run_name)} · diagnosis, epoch {epochs} "
-                                         f"weights:</b> {html.escape(verdict.line())}")
+            title = _("{run} · diagnosis, epoch {epoch} weights:").format(run=self._run_name, epoch=epochs)
+            self.diagnosis_label.setText(f"<b>{html.escape(title)}</b> {html.escape(verdict.line())}")
             self.diagnosis_label.setToolTip(verdict.line())  # the whole sentence when two lines cut it
             last = self.epoch_history[-1]
-            self._message(f"Epoch {last['epoch']}/{self.worker.config.epochs}: train loss "
-                          f"{self.curves.epochs['train_loss'][-1]:.3f} (eval mode), val loss {last['val_loss']:.3f},"
-                          f" val acc {last['val_acc']:.1%}; {self.curves.early_stopping_text}")
+            self._message(_("Epoch {epoch}/{epochs}: train loss {train_loss:.3f} (eval mode), val loss "
+                            "{val_loss:.3f}, val acc {val_acc:.1%}; {early_stopping}").format(
+                epoch=last["epoch"], epochs=self.worker.config.epochs, train_loss=self.curves.epochs["train_loss"][-1],
+                val_loss=last["val_loss"], val_acc=last["val_acc"], early_stopping=self.curves.early_stopping_text))
         if self._last_step is not None and not self._end_shown:
             self.bar.show_step(self._last_step)
         if self.last_finished is not None and not self._end_shown:  # last, so its message is the one that stays
@@ -303,9 +305,9 @@ class TrainingPanel(RunActions, Panel):
     def _on_started(self, started: monitor.RunStarted) -> None:
         self.class_names = started.class_names
         run = started.run
-        self._run_name = f"Run {run.short_name}"
-        self.model_label.setText(f"Run {run.name} · {started.parameter_count:,} trainable parameters · "
-                                 f"{started.steps_per_epoch} steps per epoch")
+        self._run_name = _("Run {name}").format(name=run.short_name)
+        self.model_label.setText(_("Run {name} · {count:,} trainable parameters · {steps} steps per epoch").format(
+            name=run.name, count=started.parameter_count, steps=started.steps_per_epoch))
         self.curves.set_steps_per_epoch(started.steps_per_epoch)
         if started.start_epoch:
             self.curves.load_history(started.history)
@@ -314,12 +316,13 @@ class TrainingPanel(RunActions, Panel):
         self.run_list.select(run.run_id)
 
     def _show_end(self, event: monitor.Finished) -> None:
-        self._message(f"Run {event.status}: {event.message}.", error=event.status == "diverged")
+        self._message(_("Run {status}: {message}.").format(status=_(event.status), message=event.message),
+                      error=event.status == "diverged")
         fraction = self._last_step.fraction if self._last_step is not None else 0.0
         self.curves.end_run()  # the x axis fits the epochs run (an early stop ends before the last)
         self.bar.show_end(event.status, len(self.epoch_history), self.worker.config.epochs, fraction)
         self.final_label.show_message(f"{self._run_name} · {monitor.final_summary(event)}")
-        self.final_label.setToolTip(monitor.TEST_SHARE_NOTE)  # the why stays one hover away
+        self.final_label.setToolTip(_(monitor.TEST_SHARE_NOTE))  # the why stays one hover away
         self.results_page.set_result(event, self.class_names)
         record = self.worker.run_record
         self.tta_row.set_run(record.folder if record is not None else None, event.test_acc is not None)
@@ -332,11 +335,12 @@ class TrainingPanel(RunActions, Panel):
         try:
             count, shape, classes = monitor.count_parameters(config)
         except (ValueError, RuntimeError) as exc:
-            self.model_label.setText(f"This model does not fit the data: {exc}")
+            self.model_label.setText(_("This model does not fit the data: {reason}").format(reason=exc))
             return
-        note = "" if classes else " (with 2 classes; choose the folder to count its classes)"
-        self.model_label.setText(f"{config.model.name}: {count:,} trainable parameters for "
-                                 f"{'×'.join(map(str, shape))} inputs{note}")
+        text = (_("{model}: {count:,} trainable parameters for {shape} inputs") if classes else
+                _("{model}: {count:,} trainable parameters for {shape} inputs (with 2 classes; choose the folder to "
+                  "count its classes)"))
+        self.model_label.setText(text.format(model=config.model.name, count=count, shape="×".join(map(str, shape))))
 
     def watch_folder(self, path: str) -> None:
         """Show the "Watched logs" tab watching `path` (File → Watch folder…, `visionlab monitor LOGDIR`)."""
@@ -356,7 +360,7 @@ class TrainingPanel(RunActions, Panel):
     def shutdown(self) -> None:
         self.timer.stop()
         self.watch_view.shutdown()
-        self.stop_training("stopped: the window was closed")
+        self.stop_training(N_("stopped: the window was closed"))
         self.jobs.shutdown(2.0)
 
     def save_settings(self, settings: QSettings) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QPushButton, QVBoxLayout, QWidget
 
+from visionlab.core.i18n import _
 from visionlab.core.training.augment import augmentation_preview
 from visionlab.core.training.config import TrainConfig
 from visionlab.qt.common.jobs import JobRunner
@@ -25,8 +26,8 @@ class AugmentationPreview(QWidget):
         self._config = current_config
         self.jobs = jobs
         layout = QVBoxLayout(self)
-        button = QPushButton("Show an augmented batch (each row of originals is followed by the same images "
-                             "augmented)")
+        button = QPushButton(_("Show an augmented batch (each row of originals is followed by the same images "
+                               "augmented)"))
         button.clicked.connect(self.show_preview)
         self.grid = ImageGrid()
         layout.addWidget(button)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visionlab.core.i18n import _
 from visionlab.core.training.augment import mosaic
 from visionlab.core.training.trainer import Finished
 from visionlab.qt.common.layouts import column_layout
@@ -52,7 +53,7 @@ class ConfusionView(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         layout = column_layout(self)
-        self.caption = QLabel("The confusion matrix of the validation set appears when a run ends.")
+        self.caption = QLabel(_("The confusion matrix of the validation set appears when a run ends."))
         self.caption.setWordWrap(True)
         layout.addWidget(self.caption)
         self.plot = pg.PlotWidget(background="w")
@@ -65,8 +66,8 @@ class ConfusionView(QWidget):
         view.setAspectLocked(True)
         view.setMouseEnabled(False, False)
         self.plot.hideButtons()
-        self.plot.setLabel("left", "true class")
-        self.plot.setLabel("bottom", "predicted class")
+        self.plot.setLabel("left", _("true class"))
+        self.plot.setLabel("bottom", _("predicted class"))
         self._labels: list[pg.TextItem] = []
         self.matrix: list[list[int]] = []
         self.class_names: list[str] = []
@@ -84,17 +85,23 @@ class ConfusionView(QWidget):
         counts = np.asarray(matrix, float)
         if counts.size == 0:
             self.image.clear()
-            self.caption.setText("No confusion matrix: the run ended before its weights could be evaluated.")
+            self.caption.setText(_("No confusion matrix: the run ended before its weights could be evaluated."))
             return
         # Row-normalized colors: each true class is judged by its own share of right answers.
         shares = counts / np.maximum(counts.sum(1, keepdims=True), 1)
         self.image.setImage(shares, autoLevels=False, levels=(0, 1))
         total, right = int(counts.sum()), int(np.trace(counts))
-        weights = "" if weights_epoch is None else \
-            f", the weights of epoch {weights_epoch}" + (" (lowest validation loss, restored)" if restored else "")
-        self._caption = (f"Validation set ({total} images){weights}: {right} on the diagonal "
-                         f"({right / max(total, 1):.1%} right). Rows: true class; columns: predicted; "
-                         f"colour: share of the row.")
+        if weights_epoch is None:
+            caption = _("Validation set ({total} images): {right} on the diagonal ({share:.1%} right). Rows: true "
+                        "class; columns: predicted; colour: share of the row.")
+        elif restored:
+            caption = _("Validation set ({total} images), the weights of epoch {epoch} (lowest validation loss, "
+                        "restored): {right} on the diagonal ({share:.1%} right). Rows: true class; columns: "
+                        "predicted; colour: share of the row.")
+        else:
+            caption = _("Validation set ({total} images), the weights of epoch {epoch}: {right} on the diagonal "
+                        "({share:.1%} right). Rows: true class; columns: predicted; colour: share of the row.")
+        self._caption = caption.format(total=total, epoch=weights_epoch, right=right, share=right / max(total, 1))
         n = len(matrix)
         if n <= 12:
             for row in range(n):
@@ -122,7 +129,7 @@ class ConfusionView(QWidget):
         else:
             bottom.setTicks([[(i + 0.5, name) for i, name in enumerate(names)]])
             self.plot.getAxis("left").setTicks([[(i + 0.5, name) for i, name in enumerate(names)]])
-        numbered = " Columns are numbered like the rows: the names do not fit under them."
+        numbered = " " + _("Columns are numbered like the rows: the names do not fit under them.")
         self.caption.setText(self._caption + (numbered if self.columns_by_number else ""))
 
 
@@ -143,23 +150,25 @@ class MistakesGallery(QListWidget):
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
         self.setWordWrap(True)
-        self.setToolTip("The most confident mistakes first: true class, → the class the model predicted, and "
-                        "the probability it gave that class.")
+        self.setToolTip(_("The most confident mistakes first: true class, → the class the model predicted, and "
+                          "the probability it gave that class."))
 
     def show_mistakes(self, mistakes: list[dict], class_names: list[str]) -> None:
         self.clear()
         # Three short lines keep the cells narrow: two or more columns even in a narrow pane.
-        captions = [f"true {short_name(class_names[m['true']])}\n→ {short_name(class_names[m['predicted']])}\n"
-                    f"{m['confidence']:.0%} sure" for m in mistakes]
+        captions = [_("true {true}\n→ {predicted}\n{confidence:.0%} sure").format(
+            true=short_name(class_names[m["true"]]), predicted=short_name(class_names[m["predicted"]]),
+            confidence=m["confidence"]) for m in mistakes]
         for mistake, caption in zip(mistakes, captions, strict=True):
             picture = mosaic(mistake["image"].unsqueeze(0), columns=1, gap=0)
             scale = max(self.ICON // picture.shape[0], 1)
             item = QListWidgetItem(QIcon(to_pixmap(picture, scale)), caption)
-            item.setToolTip(f"true class {class_names[mistake['true']]}, predicted {class_names[mistake['predicted']]}"
-                            f" with probability {mistake['confidence']:.1%}")
+            item.setToolTip(_("true class {true}, predicted {predicted} with probability {confidence:.1%}").format(
+                true=class_names[mistake["true"]], predicted=class_names[mistake["predicted"]],
+                confidence=mistake["confidence"]))
             self.addItem(item)
         if not mistakes:
-            self.addItem(QListWidgetItem("no mistakes on the validation set"))
+            self.addItem(QListWidgetItem(_("no mistakes on the validation set")))
         self._fit_grid()
 
     def _fit_grid(self) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from visionlab.core.i18n import _
 from visionlab.core.training import monitor
 
 if TYPE_CHECKING:
@@ -28,7 +29,9 @@ class RunActions:
 
     def resume_run(self: TrainingPanel, run: monitor.Run) -> None:
         if run.info.get("status") in ("finished", "early stopped"):
-            self._message(f"{run.run_id} is already {run.info['status']}; nothing to resume.", error=True)
+            status = run.info["status"]  # stored in English
+            self._message(_("{run} is already {status}; nothing to resume.").format(run=run.run_id, status=_(status)),
+                          error=True)
             return
         self.tabs.setCurrentIndex(0)
         self.start_training(run.config, resume=run)
@@ -36,16 +39,17 @@ class RunActions:
     def _delete_run(self: TrainingPanel, run: monitor.Run) -> None:
         if self.worker is not None and self.worker.isRunning() and self.worker.run_record is not None \
                 and self.worker.run_record.run_id == run.run_id:
-            self._message("This run is training: stop it before deleting it.", error=True)
+            self._message(_("This run is training: stop it before deleting it."), error=True)
             return
         # Off the GUI thread: a run's folder holds checkpoints and event files (rmtree of many files can stall).
         self.run_list.jobs.start(f"delete {run.run_id}", monitor.delete_run, run,
                                  on_done=lambda _result: self._run_deleted(run),
-                                 on_error=lambda text: self._message(f"Could not delete {run.run_id}: {text}",
-                                                                     error=True))
+                                 on_error=lambda text: self._message(
+                                     _("Could not delete {run}: {reason}").format(run=run.run_id, reason=text),
+                                     error=True))
 
     def _run_deleted(self: TrainingPanel, run: monitor.Run) -> None:
-        self._message(f"Deleted {run.run_id}.")
+        self._message(_("Deleted {run}.").format(run=run.run_id))
         self.run_list.refresh()
         self._update_overlays()
 

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from visionlab.core import paths
+from visionlab.core.i18n import _
 from visionlab.core.training.monitor import AB_SETTINGS, Run, list_runs, rename_run, settings_text, varying_settings
 from visionlab.qt.common.jobs import JobRunner
 from visionlab.qt.common.layouts import column_layout
@@ -49,9 +50,9 @@ class RunList(QWidget):
         super().__init__(parent)
         self.jobs = jobs
         layout = column_layout(self, 4)
-        hint = QLabel("Tick runs to overlay their validation curves. Under each run: its values of the settings "
-                      "that differ between the runs listed. A/B repeats the selected run with the same seed and "
-                      "data order, changing exactly one setting.")
+        hint = QLabel(_("Tick runs to overlay their validation curves. Under each run: its values of the settings "
+                        "that differ between the runs listed. A/B repeats the selected run with the same seed and "
+                        "data order, changing exactly one setting."))
         hint.setWordWrap(True)
         layout.addWidget(hint)
         self.list = QListWidget()
@@ -60,38 +61,41 @@ class RunList(QWidget):
         layout.addWidget(self.list, 1)
         naming = QHBoxLayout()
         self.name_edit = QLineEdit()
-        self.name_edit.setPlaceholderText("select a run to name it")
+        self.name_edit.setPlaceholderText(_("select a run to name it"))
         self.name_edit.setMaxLength(80)
         self.name_edit.returnPressed.connect(self._rename)
-        self.rename_button = QPushButton("Rename")
+        self.rename_button = QPushButton(_("Rename"))
         self.rename_button.clicked.connect(self._rename)
-        naming.addWidget(QLabel("name"))
+        naming.addWidget(QLabel(_("name")))
         naming.addWidget(self.name_edit, 1)
         naming.addWidget(self.rename_button)
         layout.addLayout(naming)
         buttons = QGridLayout()
-        actions = [("Refresh", self.refresh), ("Use settings", lambda: self._emit(self.load_requested)),
-                   ("Resume", lambda: self._emit(self.resume_requested)),
-                   ("Delete", lambda: self._emit(self.delete_requested)),
-                   ("Export CSV", lambda: self._emit_export("csv")),
-                   ("Export TensorBoard", lambda: self._emit_export("tensorboard"))]
+        # Keyed by the English text (what tests and callers ask for), shown translated.
+        actions = [("Refresh", _("Refresh"), self.refresh),
+                   ("Use settings", _("Use settings"), lambda: self._emit(self.load_requested)),
+                   ("Resume", _("Resume"), lambda: self._emit(self.resume_requested)),
+                   ("Delete", _("Delete"), lambda: self._emit(self.delete_requested)),
+                   ("Export CSV", _("Export CSV"), lambda: self._emit_export("csv")),
+                   ("Export TensorBoard", _("Export TensorBoard"), lambda: self._emit_export("tensorboard"))]
         self.buttons: dict[str, QPushButton] = {}
-        for index, (text, slot) in enumerate(actions):
-            button = QPushButton(text)
+        for index, (text, shown, slot) in enumerate(actions):
+            button = QPushButton(shown)
             button.clicked.connect(slot)
             buttons.addWidget(button, index // 3, index % 3)
             self.buttons[text] = button
         layout.addLayout(buttons)
         ab = QHBoxLayout()
         self.ab_setting = QComboBox()
-        self.ab_setting.addItems(AB_SETTINGS)
+        for setting in AB_SETTINGS:  # the setting's key in English, its form label in Korean
+            self.ab_setting.addItem(_(setting), setting)
         self.ab_value = QLineEdit()
-        self.ab_value.setPlaceholderText("new value")
-        self.ab_button = QPushButton("Start A/B")
+        self.ab_value.setPlaceholderText(_("new value"))
+        self.ab_button = QPushButton(_("Start A/B"))
         self.ab_button.clicked.connect(self._emit_ab)
-        ab.addWidget(QLabel("A/B: change"))
+        ab.addWidget(QLabel(_("A/B: change")))
         ab.addWidget(self.ab_setting, 1)
-        ab.addWidget(QLabel("to"))
+        ab.addWidget(QLabel(_("to")))
         ab.addWidget(self.ab_value, 1)
         ab.addWidget(self.ab_button)
         layout.addLayout(ab)
@@ -110,7 +114,8 @@ class RunList(QWidget):
             return
         self._stale = False
         self.jobs.start("read runs", list_runs, replace=False, on_done=self._show_runs,
-                        on_error=lambda text: self.list.addItem(f"could not read the runs folder: {text}"))
+                        on_error=lambda text: self.list.addItem(
+                            _("could not read the runs folder: {reason}").format(reason=text)))
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -128,13 +133,14 @@ class RunList(QWidget):
             self.runs[run.run_id] = run
             when = time.strftime("%m-%d %H:%M", time.localtime(run.info.get("created", 0)))
             best = run.info.get("best_val_acc")
-            score = f", best val acc (any epoch) {best:.1%}" if isinstance(best, float) else ""
+            score = _(", best val acc (any epoch) {acc:.1%}").format(acc=best) if isinstance(best, float) else ""
             test = (run.info.get("final") or {}).get("test_acc")
-            score += f", test acc {test:.1%}" if isinstance(test, float) else ""
+            score += _(", test acc {acc:.1%}").format(acc=test) if isinstance(test, float) else ""
             # Second line: this run's values of what differs between the listed runs (the A/B lesson).
             # The most distinguishing first, so a line cut at a narrow window still tells the runs apart.
             settings = f"\n      {settings_text(run.config, differing)}" if differing else ""
-            text = f"{when}  {run.name}  [{run.info.get('status', '?')}{score}]{settings}"
+            status = run.info.get("status", "?")  # stored in English
+            text = f"{when}  {run.name}  [{_(status)}{score}]{settings}"
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, run.run_id)
             # The whole line (cut at a narrow window), then where the files are: best.pt opens in Feature Maps.
@@ -158,15 +164,16 @@ class RunList(QWidget):
     def _rename(self) -> None:
         run = self.selected_run()
         if run is None or not self.name_edit.text().strip():
-            self.message.emit("Select a run and type its new name." if run is None else
-                              "A run's name cannot be empty.", True)
+            self.message.emit(_("Select a run and type its new name.") if run is None else
+                              _("A run's name cannot be empty."), True)
             return
         self.jobs.start(f"rename {run.run_id}", rename_run, run, self.name_edit.text(),
                         on_done=lambda name: self._renamed(run, name),
-                        on_error=lambda text: self.message.emit(f"Could not rename: {text}", True))
+                        on_error=lambda text: self.message.emit(
+                            _("Could not rename: {reason}").format(reason=text), True))
 
     def _renamed(self, run: Run, name: str) -> None:
-        self.message.emit(f"Renamed {run.run_id} to '{name}'", False)
+        self.message.emit(_("Renamed {run} to '{name}'").format(run=run.run_id, name=name), False)
         self.refresh()
 
     def checked_ids(self) -> list[str]:
@@ -197,9 +204,10 @@ class RunList(QWidget):
             return
         default = paths.subdir("exports") / (f"{run.run_id}.csv" if kind == "csv" else f"{run.run_id}-tensorboard")
         if kind == "csv":
-            target, _ = QFileDialog.getSaveFileName(self, "Export metrics as CSV", str(default), "CSV (*.csv)")
+            target, _filter = QFileDialog.getSaveFileName(self, _("Export metrics as CSV"), str(default), "CSV (*.csv)")
         else:
-            folder = QFileDialog.getExistingDirectory(self, "Folder for TensorBoard event files", str(default.parent))
+            folder = QFileDialog.getExistingDirectory(self, _("Folder for TensorBoard event files"),
+                                                      str(default.parent))
             target = str(Path(folder) / default.name) if folder else ""
         if target:
             self.export(run, kind, target)
@@ -207,10 +215,10 @@ class RunList(QWidget):
     def export(self, run: Run, kind: str, target: str) -> None:
         """Write the run's metrics as CSV or TensorBoard events in the background; `message` reports it."""
         self.jobs.start(f"export {target}", _export, run, kind, target,
-                        on_done=lambda written: self.message.emit(f"Exported to {written}", False),
-                        on_error=lambda text: self.message.emit(f"Export failed: {text}", True))
+                        on_done=lambda written: self.message.emit(_("Exported to {path}").format(path=written), False),
+                        on_error=lambda text: self.message.emit(_("Export failed: {reason}").format(reason=text), True))
 
     def _emit_ab(self) -> None:
         run = self.selected_run()
         if run is not None:
-            self.ab_requested.emit(run, self.ab_setting.currentText(), self.ab_value.text())
+            self.ab_requested.emit(run, self.ab_setting.currentData(), self.ab_value.text())

@@ -18,12 +18,13 @@ import math
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt
 
+from visionlab.core.i18n import N_, _
 from visionlab.core.training.scenes.events import SceneEpoch, SceneStep
 from visionlab.qt.training.curves import BEST_COLOR, TRAIN_COLOR, VAL_COLOR
 
 # torchvision's four detection losses, in the order the lecture introduces them (RPN first, then the head).
-PART_NAMES = {"rpn_objectness": "RPN objectness", "rpn_box": "RPN box", "classifier": "classifier",
-              "box_regression": "box regression"}
+PART_NAMES = {"rpn_objectness": N_("RPN objectness"), "rpn_box": N_("RPN box"), "classifier": N_("classifier"),
+              "box_regression": N_("box regression")}
 PART_COLORS = {"rpn_objectness": (200, 40, 40), "rpn_box": (240, 150, 20), "classifier": (40, 110, 220),
                "box_regression": (130, 60, 180)}
 METRIC_COLOR = (30, 150, 60)
@@ -44,13 +45,14 @@ class SceneCurves(pg.GraphicsLayoutWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setBackground("w")
-        self.loss_plot = self._plot(legend_title("total loss per step", [("train batch", TRAIN_COLOR)]), "step")
-        parts = [(PART_NAMES[key], PART_COLORS[key]) for key in PART_NAMES]
-        self.parts_plot = self._plot(legend_title("its four parts (what the sum is made of)", parts), "step")
-        self.epoch_plot = self._plot(legend_title("loss per epoch", [("train (epoch mean)", TRAIN_COLOR),
-                                                                     ("validation", VAL_COLOR),
-                                                                     ("best epoch", BEST_COLOR)]), "epoch")
-        self.metric_plot = self._plot("", "epoch")
+        self.loss_plot = self._plot(legend_title(_("total loss per step"), [(_("train batch"), TRAIN_COLOR)]),
+                                    _("step"))
+        parts = [(_(PART_NAMES[key]), PART_COLORS[key]) for key in PART_NAMES]
+        self.parts_plot = self._plot(legend_title(_("its four parts (what the sum is made of)"), parts), _("step"))
+        self.epoch_plot = self._plot(legend_title(_("loss per epoch"), [(_("train (epoch mean)"), TRAIN_COLOR),
+                                                                        (_("validation"), VAL_COLOR),
+                                                                        (_("best epoch"), BEST_COLOR)]), _("epoch"))
+        self.metric_plot = self._plot("", _("epoch"))
         self.metric_plot.enableAutoRange(y=False)
         self.step_curve = self.loss_plot.plot(pen=_pen(TRAIN_COLOR, 1.5))
         self.part_curves = {key: self.parts_plot.plot(pen=_pen(PART_COLORS[key], 1.5)) for key in PART_NAMES}
@@ -61,7 +63,7 @@ class SceneCurves(pg.GraphicsLayoutWidget):
         self.metric_curve = self.metric_plot.plot(pen=_pen(METRIC_COLOR, 2.5), symbol="o", symbolSize=6,
                                                   symbolBrush=METRIC_COLOR)
         self.best_lines = [pg.InfiniteLine(angle=90, pen=_pen(BEST_COLOR, 2, Qt.PenStyle.DashLine))
-                           for _ in (self.epoch_plot, self.metric_plot)]
+                           for _plot in (self.epoch_plot, self.metric_plot)]
         for plot, line in zip((self.epoch_plot, self.metric_plot), self.best_lines, strict=True):
             plot.addItem(line, ignoreBounds=True)
         self.best_label = pg.TextItem(color=BEST_COLOR, anchor=(0, 0))
@@ -97,8 +99,8 @@ class SceneCurves(pg.GraphicsLayoutWidget):
             self.ci.addItem(self.metric_plot, row=1, col=1)
         metric_name = metric_name or ("mAP@0.5" if task == "detect" else "mIoU")
         self.metric_name = metric_name
-        self.metric_plot.setTitle(legend_title(f"validation {metric_name} per epoch",
-                                               [(metric_name, METRIC_COLOR), ("best epoch", BEST_COLOR)]))
+        self.metric_plot.setTitle(legend_title(_("validation {metric} per epoch").format(metric=metric_name),
+                                               [(metric_name, METRIC_COLOR), (_("best epoch"), BEST_COLOR)]))
         self.steps: dict[str, list[float]] = {"step": [], "loss": [], **{key: [] for key in PART_NAMES}}
         self.epochs: dict[str, list[float]] = {"epoch": [], "train_loss": [], "val_loss": [], "metric": []}
         self.best_epoch = 0
@@ -164,7 +166,7 @@ class SceneCurves(pg.GraphicsLayoutWidget):
         self.metric_plot.setYRange(0, top, padding=0.02)
         if self.best_epoch:
             best = self.epochs["metric"][self.epochs["epoch"].index(self.best_epoch)]
-            self.best_label.setText(f"best {best:.3f}, epoch {self.best_epoch}")
+            self.best_label.setText(_("best {value:.3f}, epoch {epoch}").format(value=best, epoch=self.best_epoch))
             # At the top of the line, which the curve stays below (the axis reaches 1.25 × its maximum), on the
             # side of the line that has room.
             x_low, x_high = self.metric_plot.viewRange()[0]

@@ -14,6 +14,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from visionlab.core.i18n import _
+
 if TYPE_CHECKING:  # core's run_preview imports torch: the window must not wait for it
     from visionlab.core.training.scenes.run_preview import ScenePreview
 
@@ -34,7 +36,7 @@ class PreviewStrip(QWidget):
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(2)
-        self.title = QLabel("The model's view of validation frames appears here after the first epoch.")
+        self.title = QLabel(_("The model's view of validation frames appears here after the first epoch."))
         self.title.setWordWrap(True)
         column.addWidget(self.title)
         grid = QGridLayout()
@@ -72,7 +74,7 @@ class PreviewStrip(QWidget):
     def clear(self) -> None:
         self.shown_epoch = 0
         self._pixmaps = []
-        self.title.setText("The model's view of validation frames appears here after the first epoch.")
+        self.title.setText(_("The model's view of validation frames appears here after the first epoch."))
         for image, caption in zip(self.images, self.captions, strict=True):
             image.clear()
             caption.setText("")
@@ -85,12 +87,18 @@ class PreviewStrip(QWidget):
                                 for name, colour in preview.legend)
         # A box caption's "top" is the highest score the model gave any box there (core's run_preview): early
         # on it stays under the threshold, and a student reading "0 boxes" should know how far off it is.
-        note = ("; \u201ctop\u201d is the highest score of any box on that frame"
-                if any(" top " in caption for caption in preview.captions) else "")
+        from visionlab.core.training.scenes.run_preview import SCORE_SHOWN, top_mark  # torch is loaded by now
+
+        top = f" {top_mark()} "
+        note = (_("; \u201ctop\u201d is the highest score of any box on that frame")
+                if any(top in caption for caption in preview.captions) else "")
         if preview.drawn == "masks":  # why 77 % of pixels right can sit beside an mIoU of 0.2
-            note = " (the % of pixels right counts the large background too, so it stays far above mIoU)"
-        self.title.setText(f"<b>Validation frames after epoch {preview.epoch}</b>, the model's {preview.drawn}"
-                           + (f": {legend}" if legend else "") + note)
+            note = " " + _("(the % of pixels right counts the large background too, so it stays far above mIoU)")
+        drawn = _("masks") if preview.drawn == "masks" else \
+            _("boxes with a score ≥ {score:g}").format(score=SCORE_SHOWN)
+        heading = html.escape(_("Validation frames after epoch {epoch}").format(epoch=preview.epoch))
+        self.title.setText(_("<b>{heading}</b>, the model's {drawn}").format(heading=heading, drawn=html.escape(drawn))
+                           + (f": {legend}" if legend else "") + html.escape(note))
         self._pixmaps = [to_pixmap(image) for image in preview.images[:len(self.images)]]
         for index, (label, caption) in enumerate(zip(self.images, self.captions, strict=True)):
             if index >= len(self._pixmaps):

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visionlab.core.i18n import N_, _
 from visionlab.core.training.scenes.events import SceneConfig, SceneEpoch, SceneFinished, SceneStep
 from visionlab.qt.common.jobs import JobRunner
 from visionlab.qt.common.theme import StatusLine
@@ -38,7 +39,7 @@ JOB_KIND = "scene training"
 DRAIN_MS = 200  # the curves and lines update 5 times a second at most
 PREVIEW_FRAMES = 4
 PREVIEW_SHARE = 0.17  # of the tab's height the preview frames may take
-TASK_CHOICES = (("Segmentation: FCN", "segment"), ("Detection: Faster R-CNN", "detect"))
+TASK_CHOICES = ((N_("Segmentation: FCN"), "segment"), (N_("Detection: Faster R-CNN"), "detect"))
 
 
 def train_scenes(config: SceneConfig, outbox: collections.deque, previews: int, should_stop, progress) -> None:
@@ -75,31 +76,32 @@ class ScenesView(QWidget):
         form.setHorizontalSpacing(6)
         self.task_combo = QComboBox()
         for label, task in TASK_CHOICES:
-            self.task_combo.addItem(label, task)
+            self.task_combo.addItem(_(label), task)
         start = SceneConfig.for_task("segment")
         self.epochs_spin = self._spin(1, 1000, start.epochs)
         self.frames_spin = self._spin(16, 100_000, 2000, step=100)
-        self.width_spin = self._spin(4, 256, start.width, tip="channels of the first conv stage; later stages "
-                                     "double it")
+        self.width_spin = self._spin(4, 256, start.width, tip=_("channels of the first conv stage; later "
+                                                                          "stages double it"))
         self.budget_spin = QDoubleSpinBox(decimals=0, minimum=0, maximum=86_400, value=0, singleStep=30,
-                                          suffix=" s", specialValueText="none")
-        self.budget_spin.setToolTip("stop training after this many seconds (none: run every epoch)")
+                                          suffix=_(" s"), specialValueText=_("none"))
+        self.budget_spin.setToolTip(_("stop training after this many seconds (none: run every epoch)"))
         self.lr_edit = QLineEdit(f"{start.lr:g}")
         self.lr_edit.setMaximumWidth(80)
         for widget in (self.epochs_spin, self.frames_spin, self.width_spin, self.budget_spin):
             widget.setMaximumWidth(90)
-        fields = (("Task", self.task_combo), ("Epochs", self.epochs_spin), ("Training frames", self.frames_spin),
-                  ("Width", self.width_spin), ("Time budget", self.budget_spin), ("Learning rate", self.lr_edit))
+        fields = ((_("Task"), self.task_combo), (_("Epochs"), self.epochs_spin),
+                  (_("Training frames"), self.frames_spin), (_("Width"), self.width_spin),
+                  (_("Time budget"), self.budget_spin), (_("Learning rate"), self.lr_edit))
         for index, (label, widget) in enumerate(fields):
             row, col = divmod(index, 3)
             form.addWidget(QLabel(label), row, 2 * col)
             form.addWidget(widget, row, 2 * col + 1)
-        self.train_button = QPushButton("Train")
-        self.stop_button = QPushButton("Stop")
-        self.run_live_button = QPushButton("Run live")
-        self.run_live_button.setToolTip("run the best epoch's model on the Live Camera")
-        self.features_button = QPushButton("Open in Feature Maps")
-        self.features_button.setToolTip("see the best epoch's model's filters and feature maps")
+        self.train_button = QPushButton(_("Train"))
+        self.stop_button = QPushButton(_("Stop"))
+        self.run_live_button = QPushButton(_("Run live"))
+        self.run_live_button.setToolTip(_("run the best epoch's model on the Live Camera"))
+        self.features_button = QPushButton(_("Open in Feature Maps"))
+        self.features_button.setToolTip(_("see the best epoch's model's filters and feature maps"))
         form.addWidget(self.train_button, 0, 6)
         form.addWidget(self.stop_button, 1, 6)
         form.setColumnStretch(7, 1)
@@ -111,8 +113,8 @@ class ScenesView(QWidget):
         self.stop_button.clicked.connect(self.stop)
         self.run_live_button.clicked.connect(lambda: self.run_live_requested.emit(self.checkpoint_path or ""))
         self.features_button.clicked.connect(lambda: self.open_in_features_requested.emit(self.checkpoint_path or ""))
-        self.status_line = StatusLine("Choose a task and press Train: the scenes are generated, then the model "
-                                      "trains on them.", lines=1)
+        self.status_line = StatusLine(_("Choose a task and press Train: the scenes are generated, then the model "
+                                        "trains on them."), lines=1)
         self.result_line = StatusLine("", lines=2)
         column.addWidget(self.status_line)
         column.addWidget(self.result_line)
@@ -140,7 +142,8 @@ class ScenesView(QWidget):
         try:
             lr = float(text)
         except ValueError:
-            raise ValueError(f"the learning rate must be a number such as 0.002, not '{text}'") from None
+            raise ValueError(_("the learning rate must be a number such as 0.002, not '{text}'").format(
+                text=text)) from None
         budget = self.budget_spin.value()
         config = dataclasses.replace(self.base_config, task=self.task_combo.currentData(),
                                      epochs=self.epochs_spin.value(), train_frames=self.frames_spin.value(),
@@ -168,12 +171,12 @@ class ScenesView(QWidget):
     # -- running ------------------------------------------------------------------------------------
     def start(self) -> bool:
         if self.jobs.is_running(JOB_KIND):
-            self._say("A run is already in progress: stop it first.", error=True)
+            self._say(_("A run is already in progress: stop it first."), error=True)
             return False
         try:
             config = self.form_config()
         except ValueError as exc:
-            self._say(f"Cannot train: {exc}.", error=True)
+            self._say(_("Cannot train: {reason}.").format(reason=exc), error=True)
             return False
         self.config, self.finished, self.checkpoint_path, self._best = config, None, None, None
         self.outbox = collections.deque()
@@ -181,9 +184,9 @@ class ScenesView(QWidget):
         self.preview.clear()
         self.result_line.show_message("")
         self._set_running(True)
-        self._say("Starting…")
+        self._say(_("Starting…"))
         self.jobs.start(JOB_KIND, train_scenes, config, self.outbox, PREVIEW_FRAMES,
-                        on_done=lambda _: self._job_ended(), on_cancel=self._job_ended,
+                        on_done=lambda _result: self._job_ended(), on_cancel=self._job_ended,
                         on_error=self._job_failed,
                         on_progress=lambda fraction, text: text and self._say(text))
         self.timer.start()
@@ -193,7 +196,7 @@ class ScenesView(QWidget):
         """Ask the run to stop at its next step; it still saves the best epoch and reports how it ended."""
         if self.jobs.is_running(JOB_KIND):
             self.jobs.cancel(JOB_KIND)
-            self._say("Stopping at the next step…")
+            self._say(_("Stopping at the next step…"))
 
     @property
     def running(self) -> bool:
@@ -216,7 +219,7 @@ class ScenesView(QWidget):
 
     def _job_failed(self, text: str) -> None:
         self._job_ended()
-        self._say(f"The run failed: {text}", error=True)
+        self._say(_("The run failed: {reason}").format(reason=text), error=True)
 
     def _drain(self) -> None:
         """Everything the job produced since the last tick: stored by the curves, then drawn once."""
@@ -237,21 +240,26 @@ class ScenesView(QWidget):
         assert config is not None  # events come only from a started run
         if isinstance(event, SceneRunStarted):
             self.run_folder = event.folder
-            self._say(f"Training {config.task} on {event.train_count} generated scenes ({event.val_count} held "
-                      f"out), {event.config.frame_width}×{event.config.frame_height}; run folder {event.folder}")
+            self._say(_("Training {task} on {train} generated scenes ({val} held out), {width}×{height}; run folder "
+                        "{folder}").format(task=_(config.task), train=event.train_count, val=event.val_count,
+                                           width=event.config.frame_width, height=event.config.frame_height,
+                                           folder=event.folder))
         elif isinstance(event, SceneStep):
-            eta = f", about {event.eta_s:.0f} s left" if math.isfinite(event.eta_s) else ""
-            self._say(f"Epoch {math.ceil(event.epoch)}/{config.epochs} · step {event.step} · loss "
-                      f"{event.losses['loss']:.3f} · {event.samples_per_s:.0f} frames/s · {event.fraction:.0%} "
-                      f"done{eta}")
+            eta = _(", about {seconds:.0f} s left").format(seconds=event.eta_s) if math.isfinite(event.eta_s) else ""
+            self._say(_("Epoch {epoch}/{epochs} · step {step} · loss {loss:.3f} · {speed:.0f} frames/s · "
+                        "{fraction:.0%} done").format(epoch=math.ceil(event.epoch), epochs=config.epochs,
+                                                      step=event.step, loss=event.losses["loss"],
+                                                      speed=event.samples_per_s, fraction=event.fraction) + eta)
         elif isinstance(event, SceneEpoch):
             if math.isfinite(event.metric) and (self._best is None or event.metric > self._best[0]):
                 self._best = (event.metric, event.epoch)
-            best = f" (best {self._best[0]:.3f} at epoch {self._best[1]})" if self._best else ""
+            best = " " + _("(best {value:.3f} at epoch {epoch})").format(value=self._best[0], epoch=self._best[1]) \
+                if self._best else ""
             self.result_line.show_message(
-                f"Epoch {event.epoch}/{config.epochs}: train loss {event.train_loss:.3f}, val loss "
-                f"{event.val_loss:.3f}, val {event.metric_name} {event.metric:.3f}{best}; {event.seconds:.0f} s "
-                "since training began (validations included)")
+                _("Epoch {epoch}/{epochs}: train loss {train_loss:.3f}, val loss {val_loss:.3f}, val {metric} "
+                  "{value:.3f}{best}; {seconds:.0f} s since training began (validations included)").format(
+                    epoch=event.epoch, epochs=config.epochs, train_loss=event.train_loss, val_loss=event.val_loss,
+                    metric=event.metric_name, value=event.metric, best=best, seconds=event.seconds))
         elif isinstance(event, SceneFinished):
             self._show_end(event)
         elif hasattr(event, "images"):  # a ScenePreview (core's run_preview, not imported here: it loads torch)
@@ -260,15 +268,18 @@ class ScenesView(QWidget):
     def _show_end(self, event: SceneFinished) -> None:
         self.finished = event
         self.checkpoint_path = event.extra.get("checkpoint_path")  # set by run.py once best.pt is on disk
-        saved = (f" The best epoch's model is saved as {self.checkpoint_path}." if self.checkpoint_path else
-                 " No epoch was scored, so no model was saved.")
+        saved = " " + (_("The best epoch's model is saved as {path}.").format(path=self.checkpoint_path)
+                       if self.checkpoint_path else _("No epoch was scored, so no model was saved."))
         # Detection's message already says how the run ended ("Training finished after …"): no "Run finished:"
-        said = event.status == "finished" and event.message.startswith("Training finished")
-        self._say(event.message if said else f"Run {event.status}: {event.message}", error=event.status == "diverged")
+        said = event.status == "finished" and event.message.startswith(_("Training finished"))
+        self._say(event.message if said else _("Run {status}: {message}").format(status=_(event.status),
+                                                                                   message=event.message),
+                  error=event.status == "diverged")
         if event.best_epoch:
-            self.result_line.show_message(f"Best {event.metric_name} {event.metric:.3f} at epoch {event.best_epoch}"
-                                          f" of {len(self.curves.epochs['epoch'])}, {event.seconds:.0f} s of "
-                                          f"training and validation.{saved}")
+            self.result_line.show_message(_("Best {metric} {value:.3f} at epoch {epoch} of {epochs}, {seconds:.0f} s "
+                                            "of training and validation.").format(
+                metric=event.metric_name, value=event.metric, epoch=event.best_epoch,
+                epochs=len(self.curves.epochs["epoch"]), seconds=event.seconds) + saved)
         else:
             self.result_line.show_message(saved.strip())
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QPushButton, QWidget
 
+from visionlab.core.i18n import _
 from visionlab.core.training.tta import run_tta, tta_line
 from visionlab.qt.common.jobs import JobRunner
 from visionlab.qt.common.layouts import row_layout
@@ -26,10 +27,10 @@ class TTARow(QWidget):
         self.jobs = jobs
         self.run_folder: Path | None = None
         self.result: dict | None = None
-        self.button = QPushButton("Test-time augmentation")
-        self.button.setToolTip("AlexNet's test-time trick: predict on the 4 corner crops and the centre crop "
-                               "(and their mirrors), average the probabilities. Measured on this run's "
-                               "held-out test share with its best.pt weights.")
+        self.button = QPushButton(_("Test-time augmentation"))
+        self.button.setToolTip(_("AlexNet's test-time trick: predict on the 4 corner crops and the centre crop "
+                                 "(and their mirrors), average the probabilities. Measured on this run's "
+                                 "held-out test share with its best.pt weights."))
         self.button.clicked.connect(self.measure)
         self.line = StatusLine(lines=5)  # the numbers, then why averaging lost (if it did), at 1024×700
         row = row_layout(self)
@@ -51,7 +52,7 @@ class TTARow(QWidget):
         if self.run_folder is None:
             return
         self.button.setEnabled(False)
-        self.line.show_message("Measuring: 1, 5 and 10 views of every held-out test image…")
+        self.line.show_message(_("Measuring: 1, 5 and 10 views of every held-out test image…"))
         folder = self.run_folder
         self.jobs.start(JOB_KIND, run_tta, folder, on_done=lambda result: self._on_done(folder, result),
                         on_error=self._on_failed, on_cancel=lambda: self.button.setEnabled(True))
@@ -65,4 +66,4 @@ class TTARow(QWidget):
 
     def _on_failed(self, message: str) -> None:
         self.button.setEnabled(True)
-        self.line.show_message(f"Test-time augmentation failed: {message}", error=True)
+        self.line.show_message(_("Test-time augmentation failed: {reason}").format(reason=message), error=True)

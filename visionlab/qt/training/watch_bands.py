@@ -20,18 +20,21 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QTableWidget, QTableWidgetItem, QWidget
 
+from visionlab.core.i18n import N_, _
 from visionlab.qt.common.layouts import column_layout
 from visionlab.qt.common.theme import StatusLine
 
-GROUP_BY = {"none": "none", "name pattern": "pattern", "hyperparameters": "hparams"}
-PLOTS = (("val_loss", "validation loss"), ("val_acc", "validation accuracy"))
-TABLE_COLUMNS = (("val_loss", "final val loss"), ("val_acc", "final val acc"), ("train_loss", "final train loss"),
-                 ("train_acc", "final train acc"), ("best_val_loss", "best val loss"))
+# The combo's English text (shown translated) → the grouping core's group_runs takes.
+GROUP_BY = {N_("none"): "none", N_("name pattern"): "pattern", N_("hyperparameters"): "hparams"}
+PLOTS = (("val_loss", N_("validation loss")), ("val_acc", N_("validation accuracy")))
+TABLE_COLUMNS = (("val_loss", N_("final val loss")), ("val_acc", N_("final val acc")),
+                 ("train_loss", N_("final train loss")), ("train_acc", N_("final train acc")),
+                 ("best_val_loss", N_("best val loss")))
 MAX_PLOTTED_GROUPS = 12
 MIN_REDRAW_S = 1.0
-PATTERN_HINTS = {"none": "each run is its own group",
-                 "pattern": r"a regex, e.g. _seed\d+$ (removed from the name) or ^(lr[\d.]+) (names the group)",
-                 "hparams": "hyperparameters to ignore besides seed and fold, e.g. lr, batch_size"}
+PATTERN_HINTS = {"none": N_("each run is its own group"),
+                 "pattern": N_(r"a regex, e.g. _seed\d+$ (removed from the name) or ^(lr[\d.]+) (names the group)"),
+                 "hparams": N_("hyperparameters to ignore besides seed and fold, e.g. lr, batch_size")}
 
 
 def mean_std_text(mean: float, std: float, runs: int, percent: bool) -> str:
@@ -46,21 +49,21 @@ def mean_std_text(mean: float, std: float, runs: int, percent: bool) -> str:
 def caption_text(groups: dict[str, list[str]], bands: dict[str, dict[str, tuple]], plotted: int | None = None) -> str:
     """What the band plot shows, from the groups drawn: how many runs each mean and std is over."""
     if not groups:
-        return "No runs shown: tick runs in the list."
-    first = f"The plots show the first {plotted} of {len(groups)} groups; the table lists them all. " \
-        if plotted is not None and plotted < len(groups) else ""
+        return _("No runs shown: tick runs in the list.")
+    first = _("The plots show the first {plotted} of {count} groups; the table lists them all.").format(
+        plotted=plotted, count=len(groups)) + " " if plotted is not None and plotted < len(groups) else ""
     singles = sum(len(names) < 2 for names in groups.values())
     sizes = sorted({len(names) for names in groups.values() if len(names) >= 2})  # the groups that have a band
     if not sizes:
-        return (f"{first}{len(groups)} group(s) of one run each: each run's own validation curve, no band "
-                "(group by a name pattern or by hyperparameters to see mean ± std).")
+        return first + _("{count} group(s) of one run each: each run's own validation curve, no band (group by a "
+                         "name pattern or by hyperparameters to see mean ± std).").format(count=len(groups))
     over = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]}–{sizes[-1]}"
     fewer = any(len(b[2]) and int(b[3].min()) < len(groups[g]) for g, keys in bands.items() for b in keys.values())
-    tail = "; fewer where a run has not reached that epoch yet" if fewer else ""
-    single_text = f"; {singles} group(s) of one run: its own curve (if it has validation points), no band" \
-        if singles else ""
-    return (f"{first}{len(groups)} group(s): line = mean, band = mean ± std (population, ddof=0) over {over} runs"
-            f"{tail}{single_text}.")
+    tail = _("; fewer where a run has not reached that epoch yet") if fewer else ""
+    single_text = _("; {count} group(s) of one run: its own curve (if it has validation points), no band").format(
+        count=singles) if singles else ""
+    return first + _("{count} group(s): line = mean, band = mean ± std (population, ddof=0) over {over} runs").format(
+        count=len(groups), over=over) + f"{tail}{single_text}."
 
 
 def shared_x_label(histories: list[dict]) -> str:
@@ -77,11 +80,12 @@ class GroupsView(QWidget):
         layout = column_layout(self, 2)
         row = QHBoxLayout()
         self.by_combo = QComboBox()
-        self.by_combo.addItems(list(GROUP_BY))
+        for text in GROUP_BY:  # English text as data: the test and `grouping` read it
+            self.by_combo.addItem(_(text), text)
         self.pattern_edit = QLineEdit()
-        self.pattern_edit.setToolTip("name pattern: a regular expression. hyperparameters: names to ignore "
-                                     "besides seed and fold, comma-separated.")
-        row.addWidget(QLabel("Group by:"))
+        self.pattern_edit.setToolTip(_("name pattern: a regular expression. hyperparameters: names to ignore "
+                                       "besides seed and fold, comma-separated."))
+        row.addWidget(QLabel(_("Group by:")))
         row.addWidget(self.by_combo)
         row.addWidget(self.pattern_edit, 1)
         layout.addLayout(row)
@@ -94,8 +98,8 @@ class GroupsView(QWidget):
         self.plots_widget.setBackground("w")
         self.plots: dict[str, pg.PlotItem] = {}
         for col, (key, title) in enumerate(PLOTS):
-            plot = self.plots_widget.addPlot(row=0, col=col, title=title)
-            plot.setLabel("bottom", "epoch")
+            plot = self.plots_widget.addPlot(row=0, col=col, title=_(title))
+            plot.setLabel("bottom", _("epoch"))
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
             plot.addLegend(offset=(-4, 4) if key == "val_loss" else (-4, -4), labelTextSize="7pt",
@@ -105,7 +109,7 @@ class GroupsView(QWidget):
         self.caption = StatusLine(lines=2)
         layout.addWidget(self.caption)
         self.table = QTableWidget(0, 2 + len(TABLE_COLUMNS))
-        self.table.setHorizontalHeaderLabels(["group", "runs", *(title for _, title in TABLE_COLUMNS)])
+        self.table.setHorizontalHeaderLabels([_("group"), _("runs"), *(_(title) for _key, title in TABLE_COLUMNS)])
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setStretchLastSection(True)
         layout.addWidget(self.table, 2)
@@ -119,7 +123,7 @@ class GroupsView(QWidget):
         self._later.timeout.connect(self._draw_pending)
 
     def grouping(self) -> tuple[str, str]:
-        return GROUP_BY[self.by_combo.currentText()], self.pattern_edit.text()
+        return GROUP_BY[self.by_combo.currentData()], self.pattern_edit.text()
 
     def _emit(self) -> None:
         self._show_hint()
@@ -127,7 +131,7 @@ class GroupsView(QWidget):
 
     def _show_hint(self) -> None:
         by = self.grouping()[0]
-        self.pattern_edit.setPlaceholderText(PATTERN_HINTS[by])
+        self.pattern_edit.setPlaceholderText(_(PATTERN_HINTS[by]))
         self.pattern_edit.setEnabled(by != "none")
 
     def show_groups(self, snapshot) -> None:
@@ -186,7 +190,7 @@ class GroupsView(QWidget):
     def _rebuild(self, snapshot, plotted: dict[str, list[str]], series: dict, x_label: str) -> None:
         for plot in self.plots.values():
             plot.clear()  # also empties the legend
-            plot.setLabel("bottom", x_label)
+            plot.setLabel("bottom", _(x_label))
         self.items, self._curves_by_key = {}, {}
         for index, (group, names) in enumerate(plotted.items()):
             color = pg.intColor(index, hues=max(len(plotted), 6), values=1, maxValue=200)
@@ -195,7 +199,8 @@ class GroupsView(QWidget):
                 if kind == "band":
                     self._draw_band(group, key, plot, x, ys, color, len(names))
                 elif kind == "single":
-                    curve = plot.plot(x, ys[0], pen=pg.mkPen(color, width=1.5), name=f"{group} (1 run)"[:40])
+                    curve = plot.plot(x, ys[0], pen=pg.mkPen(color, width=1.5),
+                                      name=_("{group} (1 run)").format(group=group)[:40])
                     self._tune(curve)
                     self.items.setdefault(group, []).append(curve)
                     self._curves_by_key[(group, key)] = [curve]
@@ -208,7 +213,8 @@ class GroupsView(QWidget):
         lower = plot.plot(x, low, pen=edge)
         fill = pg.FillBetweenItem(upper, lower, brush=pg.mkBrush(*color.getRgb()[:3], 70))
         plot.addItem(fill)
-        line = plot.plot(x, mean, pen=pg.mkPen(color, width=2.5), name=f"{group} · mean ± std, {runs} runs"[:40])
+        line = plot.plot(x, mean, pen=pg.mkPen(color, width=2.5),
+                         name=_("{group} · mean ± std, {runs} runs").format(group=group, runs=runs)[:40])
         for curve in (upper, lower, line):
             self._tune(curve)
         self.items.setdefault(group, []).extend([line, upper, lower, fill])

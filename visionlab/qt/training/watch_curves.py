@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from visionlab.core.i18n import N_, _
 from visionlab.qt.training.curves import BEST_COLOR, TRAIN_COLOR, VAL_COLOR, TrainingCurves
 
 DEFAULT_LR_TOP = 1e-3  # the learning-rate axis of a run that logged no learning rate
@@ -21,9 +22,10 @@ def _swatch(color: tuple[int, int, int], text: str) -> str:
 
 # One key above the plots instead of a legend inside each: a watched run's curves can go anywhere, and a
 # legend over them (at 1024 px, half of a small plot) hides the very points the student came to see.
-CURVE_KEY = " &nbsp; ".join([_swatch(TRAIN_COLOR, "train steps (EMA; faint: every step)"),
-                             _swatch(TRAIN_COLOR, "train, as logged (thick)"), _swatch(VAL_COLOR, "validation"),
-                             _swatch(BEST_COLOR, "lowest validation loss (dashed)")])
+def curve_key() -> str:
+    return " &nbsp; ".join([_swatch(TRAIN_COLOR, _("train steps (EMA; faint: every step)")),
+                            _swatch(TRAIN_COLOR, _("train, as logged (thick)")), _swatch(VAL_COLOR, _("validation")),
+                            _swatch(BEST_COLOR, _("lowest validation loss (dashed)"))])
 
 
 def best_epoch(epochs: list[dict]) -> float:
@@ -48,10 +50,10 @@ class WatchedCurves(TrainingCurves):
         # pyqtgraph links x ranges by pixel position: a plot twice as wide would show twice the epochs.
         self.lr_plot.setXLink(None)
         self.plots = (self.loss_plot, self.acc_plot, self.lr_plot)
-        self.loss_plot.setTitle("loss (as logged)")  # a script's loss need not be cross-entropy
+        self.loss_plot.setTitle(_("loss (as logged)"))  # a script's loss need not be cross-entropy
         for plot in (self.loss_plot, self.acc_plot):
             plot.legend.hide()  # CURVE_KEY, above the plots, says what each colour is
-        self.x_label = "epoch"
+        self.x_label = N_("epoch")  # English, as the history says it; shown translated
         self.shown_history: dict = {}
 
     def show_history(self, history: dict) -> None:
@@ -85,7 +87,7 @@ class WatchedCurves(TrainingCurves):
         if text != self.x_label:
             self.x_label = text
             for plot in (self.loss_plot, self.acc_plot, self.lr_plot):
-                plot.setLabel("bottom", text)
+                plot.setLabel("bottom", _(text))
 
     def curve_data(self, key: str) -> tuple[list[float], list[float]]:
         """(x, y) of a drawn curve, as pyqtgraph holds it: "val_loss", "train_acc", "lr", "step_loss_raw"…"""

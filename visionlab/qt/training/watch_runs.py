@@ -12,14 +12,17 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QComboBox, QFormLayout, QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
+from visionlab.core.i18n import N_, _
 from visionlab.core.training.logs import ROLES
 from visionlab.qt.common.theme import ERROR
 
-NONE_TEXT = "(none)"
+NONE_TEXT = N_("(none)")  # the first item of every role's combo, shown translated
 # Short: the column beside the curves must stay narrow at 1024 px (the tooltips say it in full).
-ROLE_TITLES = {"train_loss": ("train loss", "training loss"), "val_loss": ("val loss", "validation loss"),
-               "train_acc": ("train acc", "accuracy on the training data"),
-               "val_acc": ("val acc", "accuracy on the validation data"), "lr": ("learning rate", "learning rate")}
+ROLE_TITLES = {"train_loss": (N_("train loss"), N_("training loss")),
+               "val_loss": (N_("val loss"), N_("validation loss")),
+               "train_acc": (N_("train acc"), N_("accuracy on the training data")),
+               "val_acc": (N_("val acc"), N_("accuracy on the validation data")),
+               "lr": (N_("learning rate"), N_("learning rate"))}
 NAME, STEP, MESSAGE = range(3)
 
 
@@ -29,8 +32,8 @@ class WatchedRunList(QTreeWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.setHeaderLabels(["run", "step", "message"])
-        self.headerItem().setToolTip(STEP, "the newest step logged by the run")
+        self.setHeaderLabels([_("run"), _("step"), _("message")])
+        self.headerItem().setToolTip(STEP, _("the newest step logged by the run"))
         self.setRootIsDecorated(False)
         self.setUniformRowHeights(True)  # 200 rows lay out without measuring each
         # Names of one sweep share their start and differ at the end (seed, fold): cut in the middle.
@@ -115,8 +118,8 @@ class RoleMapping(QWidget):
             combo.activated.connect(lambda _index, r=role: self._chosen(r))  # the user's choice, not set_tags'
             self.combos[role] = combo
             short, full = ROLE_TITLES[role]
-            combo.setToolTip(f"The tag that holds the {full}; (none): not logged")
-            form.addRow(short, combo)
+            combo.setToolTip(_("The tag that holds the {what}; (none): not logged").format(what=_(full)))
+            form.addRow(_(short), combo)
         self._shown: tuple = ()
 
     def set_tags(self, tags: list[str], roles: dict[str, str]) -> None:
@@ -128,13 +131,13 @@ class RoleMapping(QWidget):
         for role, combo in self.combos.items():
             combo.blockSignals(True)
             combo.clear()
-            combo.addItems([NONE_TEXT, *tags])
+            combo.addItems([_(NONE_TEXT), *tags])
             combo.setCurrentIndex(combo.findText(roles[role]) if role in roles else 0)
             combo.blockSignals(False)
 
     def _chosen(self, role: str) -> None:
-        text = self.combos[role].currentText()
-        self.role_chosen.emit(role, None if text == NONE_TEXT else text)
+        combo = self.combos[role]
+        self.role_chosen.emit(role, None if combo.currentIndex() == 0 else combo.currentText())
 
     def choose(self, role: str, tag: str | None) -> None:
         """What a user picking `tag` (None: "(none)") in the role's combo does."""

@@ -28,38 +28,39 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visionlab.core.i18n import N_, _
 from visionlab.qt.common.layouts import column_layout
 from visionlab.qt.common.theme import StatusLine
 from visionlab.qt.training.run_bar import SmoothingRow
 from visionlab.qt.training.watch_bands import GroupsView
-from visionlab.qt.training.watch_curves import CURVE_KEY, WatchedCurves
+from visionlab.qt.training.watch_curves import WatchedCurves, curve_key
 from visionlab.qt.training.watch_runs import RoleMapping, WatchedRunList
 from visionlab.qt.training.watch_worker import WatchSnapshot, WatchWorker, appendable
 
 PULL_MS = 33  # ≤ 30 Hz; a tick with nothing new costs one lock
 STATUS_EVERY_S = 0.25  # the "last point … ago" text ticks at 4 Hz
-NOT_WATCHING = "Not watching: choose a folder that holds TensorBoard runs (events.out.tfevents.* files)."
+NOT_WATCHING = N_("Not watching: choose a folder that holds TensorBoard runs (events.out.tfevents.* files).")
 
 
 def status_text(snapshot: WatchSnapshot, now: float) -> str:
     """"12 runs · last point 0.4 s ago", from the snapshot's runs and the wall clock."""
     count = len(snapshot.runs)
-    runs = f"{count} run" + ("" if count == 1 else "s")
+    runs = (_("{count} run") if count == 1 else _("{count} runs")).format(count=count)
     newest = max((run.updated for run in snapshot.runs.values()), default=0.0)
     damaged = sum(run.error is not None for run in snapshot.runs.values())
-    problems = f" · {damaged} with a problem (see the list)" if damaged else ""
+    problems = " · " + _("{count} with a problem (see the list)").format(count=damaged) if damaged else ""
     if not newest:  # a file damaged before its first point is a problem too, not just "no points"
-        return f"{runs} · no points yet{problems}"
-    return f"{runs} · last point {age_text(max(now - newest, 0.0), newest)}{problems}"
+        return f"{runs} · " + _("no points yet") + problems
+    return f"{runs} · " + _("last point {age}").format(age=age_text(max(now - newest, 0.0), newest)) + problems
 
 
 def age_text(seconds: float, at: float) -> str:
     """"0.4 s ago" while a run is live, "12 min ago", then the wall-clock time of an old log."""
     if seconds < 120:
-        return f"{seconds:.1f} s ago"
+        return _("{seconds:.1f} s ago").format(seconds=seconds)
     if seconds < 2 * 3600:
-        return f"{seconds / 60:.0f} min ago"
-    return f"at {datetime.fromtimestamp(at):%Y-%m-%d %H:%M}"
+        return _("{minutes:.0f} min ago").format(minutes=seconds / 60)
+    return _("at {time}").format(time=f"{datetime.fromtimestamp(at):%Y-%m-%d %H:%M}")
 
 
 def first_choice(snapshot: WatchSnapshot) -> str | None:
@@ -89,9 +90,9 @@ class WatchView(QWidget):
         column = column_layout(left, 2)
         folder_row = QHBoxLayout()
         self.folder_label = QLabel("")
-        self.choose_button = QPushButton("Choose…")
+        self.choose_button = QPushButton(_("Choose…"))
         self.choose_button.clicked.connect(self._choose)
-        self.stop_button = QPushButton("Stop watching")
+        self.stop_button = QPushButton(_("Stop watching"))
         self.stop_button.clicked.connect(self.stop_watching)
         self.stop_button.setEnabled(False)
         folder_row.addWidget(self.choose_button)
@@ -99,7 +100,7 @@ class WatchView(QWidget):
         folder_row.addStretch(1)
         column.addLayout(folder_row)
         column.addWidget(self.folder_label)
-        self.status = StatusLine(NOT_WATCHING, lines=2)
+        self.status = StatusLine(_(NOT_WATCHING), lines=2)
         column.addWidget(self.status)
         self.run_list = WatchedRunList()
         self.run_list.selected_changed.connect(lambda _name: self._draw_selected())
@@ -107,7 +108,7 @@ class WatchView(QWidget):
         column.addWidget(self.run_list, 1)
         self.run_message = StatusLine(lines=2)  # the selected run's problem, whole (the list's column is narrow)
         column.addWidget(self.run_message)
-        column.addWidget(QLabel("Tag roles, for the ticked runs:"))
+        column.addWidget(QLabel(_("Tag roles, for the ticked runs:")))
         self.roles = RoleMapping()
         self.roles.role_chosen.connect(self._role_chosen)
         column.addWidget(self.roles)
@@ -123,14 +124,14 @@ class WatchView(QWidget):
         self.smoothing.window_changed.connect(self.curves.set_window)
         run_column.addWidget(self.diagnosis)
         run_column.addWidget(self.smoothing)
-        self.curve_key = QLabel(CURVE_KEY)
+        self.curve_key = QLabel(curve_key())
         self.curve_key.setWordWrap(True)
         run_column.addWidget(self.curve_key)
         run_column.addWidget(self.curves, 1)
-        self.tabs.addTab(run_page, "Selected run")
+        self.tabs.addTab(run_page, _("Selected run"))
         self.groups = GroupsView()
         self.groups.grouping_changed.connect(self._grouping_changed)
-        self.tabs.addTab(self.groups, "Groups (mean ± std)")
+        self.tabs.addTab(self.groups, _("Groups (mean ± std)"))
         splitter.addWidget(self.tabs)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([250, 800])  # the curves get the width; the list's columns can be widened
@@ -141,9 +142,9 @@ class WatchView(QWidget):
         """Start watching `folder` (any earlier folder is let go first)."""
         self.stop_watching()
         folder = Path(folder).expanduser()
-        self.folder_label.setText(f"Folder: {folder}")
+        self.folder_label.setText(_("Folder: {folder}").format(folder=folder))
         self.folder_label.setToolTip(str(folder))
-        self.status.show_message(f"Reading {folder}…")
+        self.status.show_message(_("Reading {folder}…").format(folder=folder))
         self.run_list.clear_runs()
         self.snapshot, self._drawn_run = None, None
         self.worker = WatchWorker(folder)
@@ -160,10 +161,11 @@ class WatchView(QWidget):
             self.worker = None
             self.stop_button.setEnabled(False)
             if self.snapshot is not None and not self.snapshot.error:
-                self.status.show_message(f"Stopped watching; {status_text(self.snapshot, time.time())}.")
+                status = status_text(self.snapshot, time.time())
+                self.status.show_message(_("Stopped watching; {status}.").format(status=status))
 
     def _choose(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Watch a TensorBoard log folder")
+        folder = QFileDialog.getExistingDirectory(self, _("Watch a TensorBoard log folder"))
         if folder:
             self.watch(folder)
 
@@ -238,11 +240,12 @@ class WatchView(QWidget):
         if epochs:
             line = snapshot.diagnoses.get(name, "")
             # The run's name is the list's selection; the three lines go to the diagnosis itself.
-            self.diagnosis.show_message(f"<b>Diagnosis at {unit} {epochs[-1]['epoch']}:</b> {html.escape(line)}")
+            title = _("Diagnosis at {unit} {x}:").format(unit=_(unit), x=epochs[-1]["epoch"])
+            self.diagnosis.show_message(f"<b>{html.escape(title)}</b> {html.escape(line)}")
             self.diagnosis.setToolTip(f"{name}: {line}")
         else:
-            self.diagnosis.show_message(f"{name}: no validation points yet, so no diagnosis (map a validation "
-                                        "loss tag if the run logs one).")
+            self.diagnosis.show_message(_("{name}: no validation points yet, so no diagnosis (map a validation loss "
+                                          "tag if the run logs one).").format(name=name))
 
     def select_run(self, name: str) -> None:
         self.run_list.select(name)

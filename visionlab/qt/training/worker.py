@@ -16,6 +16,7 @@ import traceback
 
 from PySide6.QtCore import QThread
 
+from visionlab.core.i18n import N_, _
 from visionlab.core.training import monitor
 from visionlab.qt.common import threads
 
@@ -36,7 +37,7 @@ class TrainingWorker(QThread):
         self.run_record: monitor.Run | None = None
         self.trainer = None
         self.train_seconds = 0.0  # from the first step to the final report (what the bench divides by)
-        self._stop_reason = "stopped by the user"
+        self._stop_reason = N_("stopped by the user")
 
     # -- controls, called from the GUI thread -------------------------------------------------------
     def pause(self) -> None:
@@ -49,7 +50,7 @@ class TrainingWorker(QThread):
     def paused(self) -> bool:
         return not self._running.is_set()
 
-    def stop_and_wait(self, msecs: int = 2000, reason: str = "stopped by the user") -> bool:
+    def stop_and_wait(self, msecs: int = 2000, reason: str = N_("stopped by the user")) -> bool:
         """Stop within `msecs`; a step still running then (a big model) is retired and ends on its own.
 
         `reason` words the run's end message ("stopped by the user", "stopped: the window was closed").
@@ -78,4 +79,5 @@ class TrainingWorker(QThread):
             self.outbox.append(monitor.RunFailed(str(exc)))
         except Exception as exc:  # never a crash: logged with the traceback, shown as one line
             log.error("training failed:\n%s", traceback.format_exc())
-            self.outbox.append(monitor.RunFailed(f"training failed: {type(exc).__name__}: {exc}"))
+            error = f"{type(exc).__name__}: {exc}"
+            self.outbox.append(monitor.RunFailed(_("training failed: {error}").format(error=error)))

@@ -22,6 +22,8 @@ from tensorboard.compat.proto import event_pb2
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard.util import tensor_util
 
+from visionlab.core.i18n import _
+
 # Framing of one TFRecord around its payload: length (8 bytes) + its crc (4) + payload crc (4).
 _RECORD_FRAMING_BYTES = 16
 _SCALARS_PLUGIN = "scalars"
@@ -65,8 +67,8 @@ class _RecordLoader(RawEventFileLoader):
             except tf.errors.DataLossError as exc:
                 if "truncated" not in str(exc):  # a crc failure: the bytes are wrong, waiting will not help
                     good = format_count(snapshot.records + len(records))
-                    snapshot.error = (f"{snapshot.path.name} is damaged after {good} records: "
-                                      "the rest of that file is skipped")
+                    snapshot.error = _("{file} is damaged after {count} records: the rest of that file is "
+                                       "skipped").format(file=snapshot.path.name, count=good)
                 break  # truncated: the writer is mid-record; the reader retries from the record's start
         return records
 
@@ -100,13 +102,14 @@ class EventFile:
             records = self._loader.read_records(snapshot)[skip:]
         except (OSError, tf.errors.OpError) as exc:
             snapshot.error = deleted_sentence(snapshot.path) if not snapshot.path.exists() else (
-                f"{snapshot.path.name} could not be read any more ({exc}): the points read before are kept")
+                _("{file} could not be read any more ({reason}): the points read before are kept").format(
+                    file=snapshot.path.name, reason=exc))
             return set()
         return _add_records(snapshot, records)
 
 
 def deleted_sentence(path: Path) -> str:
-    return f"{path.name} was deleted while being watched: its points are kept"
+    return _("{file} was deleted while being watched: its points are kept").format(file=path.name)
 
 
 def read_whole_file(path: Path) -> FileSnapshot:

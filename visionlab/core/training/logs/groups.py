@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from visionlab.core.errors import UserError
+from visionlab.core.i18n import _
 from visionlab.core.training.logs.reader import WatchedRun
 
 GROUP_BY = ("none", "pattern", "hparams")
@@ -27,7 +28,8 @@ def group_runs(runs: dict[str, WatchedRun], by: str, pattern: str = "") -> dict[
     the run name with the match removed); by="hparams": equal hparams apart from REPEAT_KEYS and the
     comma-separated names in `pattern`; by="none": one group per run."""
     if by not in GROUP_BY:
-        raise UserError(f"Runs can be grouped by {', '.join(GROUP_BY)}, not by '{by}'.")
+        raise UserError(_("Runs can be grouped by {choices}, not by '{by}'.").format(choices=", ".join(GROUP_BY),
+                                                                                     by=by))
     if by == "none":
         return {name: [name] for name in sorted(runs)}
     key_of = _pattern_key(pattern) if by == "pattern" else _hparams_key(pattern)
@@ -41,8 +43,9 @@ def _pattern_key(pattern: str):
     try:
         compiled = re.compile(pattern)
     except re.error as exc:
-        raise UserError(f"The pattern {pattern!r} is not a valid regular expression: {exc.msg} "
-                        f"at character {(exc.pos or 0) + 1}.") from None  # 1-based: students count from 1
+        raise UserError(_("The pattern {pattern!r} is not a valid regular expression: {reason} at character "
+                          "{position}.").format(pattern=pattern, reason=exc.msg,
+                                                position=(exc.pos or 0) + 1)) from None  # 1-based, as students count
 
     def key(run: WatchedRun) -> str:
         match = compiled.search(run.name)

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from visionlab.core.errors import UserError
+from visionlab.core.i18n import _
 from visionlab.core.training.logs.events import Column, EventFile, FileSnapshot, deleted_sentence
 from visionlab.core.training.logs.worker import read_in_processes
 
@@ -76,9 +77,10 @@ class LogWatcher:
     def __init__(self, logdir: str | Path, workers: int | None = None) -> None:
         self.logdir = Path(logdir).expanduser()
         if not self.logdir.exists():
-            raise UserError(f"The log folder {self.logdir} does not exist.")
+            raise UserError(_("The log folder {folder} does not exist.").format(folder=self.logdir))
         if not self.logdir.is_dir():
-            raise UserError(f"{self.logdir} is a file, not a folder: choose the folder that holds the runs.")
+            raise UserError(_("{folder} is a file, not a folder: choose the folder that holds the runs.").format(
+                folder=self.logdir))
         self.workers = workers
         self._files: dict[Path, _WatchedFile] = {}
         self._runs: dict[str, WatchedRun] = {}
@@ -136,7 +138,7 @@ class LogWatcher:
         columns: dict[str, list[Column]] = {}
         hparams: dict[str, object] = {}
         errors = []
-        for (prefix, _), watched in files:
+        for (prefix, _file), watched in files:
             snapshot: FileSnapshot = watched.events.snapshot
             for tag, column in snapshot.columns.items():
                 columns.setdefault(prefix + tag, []).append(column)
@@ -157,7 +159,7 @@ def load_logdir(logdir: str | Path, workers: int | None = None) -> dict[str, Wat
 def find_event_files(logdir: Path) -> dict[Path, tuple[str, str]]:
     """Every event file under LOGDIR -> (run name, tag prefix)."""
     folders: dict[Path, list[Path]] = {}
-    for folder, _, names in os.walk(logdir):
+    for folder, _dirs, names in os.walk(logdir):
         events = [Path(folder) / n for n in names if "tfevents" in n and not n.startswith(".")]
         if events:
             folders[Path(folder).relative_to(logdir)] = events

@@ -14,7 +14,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from visionlab.core.training.diagnosis import diagnose
+from visionlab.core.i18n import N_, _
+from visionlab.core.training.diagnosis import Units, diagnose
 from visionlab.core.training.logs.reader import Series, WatchedRun
 
 ROLES = ("train_loss", "val_loss", "train_acc", "val_acc", "lr")
@@ -85,7 +86,7 @@ def _epochs_of(run: WatchedRun, roles: dict[str, str], val_steps: np.ndarray) ->
         return val_steps.astype(np.float64), "epoch"
     if val_tags and all("epoch" in _words(tag) for tag in val_tags):
         return val_steps.astype(np.float64) + 1, "epoch"  # Keras: step 0 is the first epoch
-    return np.arange(1, len(val_steps) + 1, dtype=np.float64), "validation point"
+    return np.arange(1, len(val_steps) + 1, dtype=np.float64), N_("validation point")
 
 
 def _fractional_epochs(steps: np.ndarray, anchor_steps: np.ndarray, anchor_epochs: np.ndarray) -> np.ndarray:
@@ -125,7 +126,8 @@ def history(run: WatchedRun, roles: dict[str, str]) -> dict:
     step_rows = [dict(zip(step_keys, row, strict=True)) for row in
                  zip(np.asarray(train_steps).tolist(), fractional.tolist(),
                      *(values.tolist() for values in step_columns.values()), strict=True)]
-    return {"steps": step_rows, "epochs": epoch_rows, "x_label": x_label if len(val_steps) else "step"}
+    # x_label is English ("epoch", "validation point", "step"), translated where it is shown.
+    return {"steps": step_rows, "epochs": epoch_rows, "x_label": x_label if len(val_steps) else N_("step")}
 
 
 def _number(value: float) -> int | float:
@@ -141,24 +143,22 @@ def watched_diagnosis(history: dict) -> str:
     a loss the verdicts compare (the user can map a role to "(none)"); so the rows without both losses are
     left out, and positions and counts are turned into the log's own x values."""
     rows = history.get("epochs", [])
-    missing = [text for role, text in (("train_loss", "a train loss"), ("val_loss", "a validation loss"))
-               if not any(_is_finite(row.get(role)) for row in rows)]
+    missing = tuple(role for role in ("train_loss", "val_loss") if not any(_is_finite(row.get(role)) for row in rows))
     if missing:
-        return (f"not possible without {' or '.join(missing)}: the verdicts compare the two losses "
-                "(map the tag that holds it under Tag roles)")
+        without = {("train_loss",): _("not possible without a train loss"),
+                   ("val_loss",): _("not possible without a validation loss"),
+                   ("train_loss", "val_loss"): _("not possible without a train loss or a validation loss")}[missing]
+        return without + _(": the verdicts compare the two losses (map the tag that holds it under Tag roles)")
     usable = [row for row in rows if _is_finite(row.get("train_loss")) and _is_finite(row.get("val_loss"))]
-    line = diagnose(usable).line()
     xs = [row["epoch"] for row in usable]
     unit = str(history.get("x_label", "epoch"))
     if unit == "epoch" and xs == list(range(1, len(xs) + 1)):
-        return line  # one row per epoch from the first: diagnose()'s own numbers are right
-    line = _EPOCH_AT.sub(lambda match: f"{unit} {_x_text(xs[int(match.group(1)) - 1])}", line)
-    line = _EPOCH_COUNT.sub(lambda match: f"{match.group(1)} validation point{match.group(2)}", line)
-    return line.replace("per epoch", "per validation point")
-
-
-_EPOCH_AT = re.compile(r"\bepoch (\d+)\b")  # diagnose()'s "epoch {position}"
-_EPOCH_COUNT = re.compile(r"\b(\d+) epoch(s|\(s\))")  # diagnose()'s "in 4 epochs", "2 epoch(s) so far"
+        return diagnose(usable).line()  # one row per epoch from the first: diagnose()'s own numbers are right
+    units = Units(at=lambda number: f"{_(unit)} {_x_text(xs[number - 1])}",
+                  count=lambda count: _("{count} validation points").format(count=count),
+                  so_far=lambda count: _("{count} validation point(s) so far").format(count=count),
+                  per=lambda: _("per validation point"))
+    return diagnose(usable, units).line()
 
 
 def _x_text(value: float) -> str:

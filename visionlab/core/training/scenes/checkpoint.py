@@ -18,6 +18,7 @@ from pathlib import Path
 from torch import nn
 
 from visionlab.core.atomic import write_bytes
+from visionlab.core.i18n import _
 from visionlab.core.shapes.scenes import CLASSES
 from visionlab.core.training.checkpoint import CheckpointError, checkpoint_bytes, fit_weights, load_checkpoint
 from visionlab.core.training.scenes.events import TASKS, SceneConfig
@@ -41,7 +42,7 @@ def save_scene_checkpoint(path: str | os.PathLike, state_dict: dict, ckpt_config
                           extra: dict | None = None) -> None:
     """Write the weights and the config that rebuilds the model, atomically (never a half-written file)."""
     if ckpt_config.get("task") not in TASKS:
-        raise ValueError(f"a scene checkpoint's task must be one of {', '.join(TASKS)}")
+        raise ValueError(_("a scene checkpoint's task must be one of {choices}").format(choices=", ".join(TASKS)))
     write_bytes(path, checkpoint_bytes(state_dict, ckpt_config, extra))  # save_checkpoint's own two steps
 
 
@@ -63,14 +64,16 @@ def load_scene_model(path: str | os.PathLike) -> tuple[nn.Module, dict]:
     config = data["config"]
     task = config.get("task")
     if task is None:
-        raise CheckpointError(f"{name} is a classification checkpoint; open it in the Training Monitor or Feature "
-                              "Maps, not as a segmentation or detection model")
+        raise CheckpointError(_("{name} is a classification checkpoint; open it in the Training Monitor or Feature "
+                                "Maps, not as a segmentation or detection model").format(name=name))
     if task not in TASKS:
-        raise CheckpointError(f"{name} is a checkpoint for the task '{task}', which this VisionLab cannot rebuild "
-                              f"(it knows {', '.join(TASKS)})")
+        raise CheckpointError(_("{name} is a checkpoint for the task '{task}', which this VisionLab cannot rebuild "
+                                "(it knows {choices})").format(name=name, task=task, choices=", ".join(TASKS)))
     try:
         model = _build(task, config["model"], len(config["class_names"]))
     except (TypeError, ValueError, KeyError) as exc:
-        raise CheckpointError(f"{name}: cannot rebuild its {task} model ({exc})") from None
-    fit_weights(model, data["state_dict"], f"{name}: its weights do not fit the {task} model its config describes")
+        raise CheckpointError(_("{name}: cannot rebuild its {task} model ({reason})").format(
+            name=name, task=task, reason=exc)) from None
+    fit_weights(model, data["state_dict"],
+                _("{name}: its weights do not fit the {task} model its config describes").format(name=name, task=task))
     return model, config

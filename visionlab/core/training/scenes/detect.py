@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from visionlab.core.i18n import _
 from visionlab.core.training.scenes.checkpoint import scene_checkpoint_config
 from visionlab.core.training.scenes.detect_metrics import FrameBoxes, detection_map
 from visionlab.core.training.scenes.detect_model import build_detector_model, default_model_config
@@ -210,10 +211,11 @@ def train_detector(config: SceneConfig, train: Sequence, val: Sequence,
 
 
 def _message(status: str, steps: int, seconds: float, best_epoch: int, best_metric: float, metric_name: str) -> str:
-    reason = {"finished": "Training finished", "stopped": "Training stopped by the user",
-              "time budget": "Training reached its time budget",
-              "diverged": "Training diverged (the loss became NaN or infinite; try a lower learning rate)"}[status]
+    reason = {"finished": _("Training finished"), "stopped": _("Training stopped by the user"),
+              "time budget": _("Training reached its time budget"),
+              "diverged": _("Training diverged (the loss became NaN or infinite; try a lower learning rate)")}[status]
     if best_epoch == 0:
-        return f"{reason} after {steps} steps ({seconds:.0f} s), before any epoch was scored."
-    return (f"{reason} after {steps} steps ({seconds:.0f} s); best {metric_name} {best_metric:.3f} "
-            f"at epoch {best_epoch}.")
+        return _("{reason} after {steps} steps ({seconds:.0f} s), before any epoch was scored.").format(
+            reason=reason, steps=steps, seconds=seconds)
+    return _("{reason} after {steps} steps ({seconds:.0f} s); best {metric} {value:.3f} at epoch {epoch}.").format(
+        reason=reason, steps=steps, seconds=seconds, metric=metric_name, value=best_metric, epoch=best_epoch)

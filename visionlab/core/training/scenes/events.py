@@ -11,7 +11,10 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-TASKS = ("segment", "detect")
+from visionlab.core.i18n import N_, _
+
+TASKS = (N_("segment"), N_("detect"))  # task keys, shown translated
+STATUSES = (N_("time budget"),)  # a scene run's own end status (the others are the trainer's), shown translated
 METRIC_NAMES = {"segment": "mIoU", "detect": "mAP@0.5"}
 # Measured by `visionlab bench learn` on this project's 2-core CPU: width 16 and batch 8 reached mIoU 0.87 in
 # 300 s (≈25 epochs of 2 000 frames) and mAP@0.5 0.87–0.91 in 480 s (≈9 epochs); width 32 costs 1.7× the CPU
@@ -43,18 +46,19 @@ class SceneConfig:
     def validate(self) -> None:
         """ValueError with a sentence for values that cannot work."""
         if self.task not in TASKS:
-            raise ValueError(f"the task must be one of {', '.join(TASKS)}, not '{self.task}'")
+            raise ValueError(_("the task must be one of {choices}, not '{task}'").format(choices=", ".join(TASKS),
+                                                                                         task=self.task))
         if self.epochs < 1 or self.batch_size < 1 or self.train_frames < self.batch_size or self.val_frames < 1:
-            raise ValueError("epochs, batch size and frame counts must be at least 1, and there must be at least "
-                             "one batch of training frames")
+            raise ValueError(_("epochs, batch size and frame counts must be at least 1, and there must be at least "
+                               "one batch of training frames"))
         if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError("the learning rate must be a positive number")
+            raise ValueError(_("the learning rate must be a positive number"))
         if self.frame_width < 64 or self.frame_height < 64:
-            raise ValueError("frames must be at least 64×64 pixels")
+            raise ValueError(_("frames must be at least 64×64 pixels"))
         if self.frame_width > 4096 or self.frame_height > 4096:  # as `visionlab shapes`: memory, not a traceback
-            raise ValueError("frames must be at most 4096×4096 pixels")
+            raise ValueError(_("frames must be at most 4096×4096 pixels"))
         if self.time_budget_s is not None and not (math.isfinite(self.time_budget_s) and self.time_budget_s > 0):
-            raise ValueError("the time budget must be a positive number of seconds")  # NaN would never stop
+            raise ValueError(_("the time budget must be a positive number of seconds"))  # NaN would never stop
 
     def to_dict(self) -> dict:
         return asdict(self)

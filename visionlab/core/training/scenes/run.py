@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from visionlab.core.errors import UserError
+from visionlab.core.i18n import _
 from visionlab.core.training.runs import runs_dir
 from visionlab.core.training.scenes.events import SceneConfig, SceneEpoch, SceneFinished, SceneStep
 from visionlab.core.training.scenes.run_preview import ScenePreview, draw_preview
@@ -77,7 +78,7 @@ def run_scene_task(config: SceneConfig, out_dir: str | Path | None = None,
     work, SceneDataError (a UserError) for data that cannot be used."""
     config.validate()
     if out_dir is not None and (Path(out_dir) / "run.json").exists():  # before minutes of scene making
-        raise ValueError(f"{out_dir} already holds a run: choose another folder")
+        raise ValueError(_("{folder} already holds a run: choose another folder").format(folder=out_dir))
     train_fn = trainer or task_trainer(config.task)
     train, val, config = load_scenes(config, progress)
     folder = _new_folder(config) if out_dir is None else _explicit_folder(Path(out_dir))
@@ -132,7 +133,7 @@ def task_trainer(task: str) -> Trainer:
         from visionlab.core.training.scenes.detect import train_detector
 
         return train_detector
-    raise ValueError(f"there is no scene task '{task}'")
+    raise ValueError(_("there is no scene task '{task}'").format(task=task))
 
 
 def load_scenes(config: SceneConfig, progress: Callable[[float, str], Any] = lambda fraction, message: None,
@@ -144,18 +145,20 @@ def load_scenes(config: SceneConfig, progress: Callable[[float, str], Any] = lam
     from visionlab.core.training.scenes.scene_data import load_scenes as scene_sets
 
     if config.data == "shapes":
-        progress(0.0, f"Making {config.train_frames} training and {config.val_frames} validation scenes…")
+        progress(0.0, _("Making {train} training and {val} validation scenes…").format(train=config.train_frames,
+                                                                                        val=config.val_frames))
     else:
-        progress(0.0, f"Reading the scenes in {config.data}…")
+        progress(0.0, _("Reading the scenes in {folder}…").format(folder=config.data))
     train, val = scene_sets(config)
     sizes = {scene.image.shape[:2] for scene in [*train, *val]}
     if len(sizes) != 1:
-        raise SceneDataError(f"the frames in {config.data} have {len(sizes)} different sizes; a run needs frames "
-                             "of one size (write them with `visionlab shapes`)")
+        raise SceneDataError(_("the frames in {folder} have {count} different sizes; a run needs frames of one size "
+                               "(write them with `visionlab shapes`)").format(folder=config.data, count=len(sizes)))
     if len(train) < config.batch_size:
-        raise SceneDataError(f"there are {len(train)} training frames, fewer than one batch of {config.batch_size}")
+        raise SceneDataError(_("there are {count} training frames, fewer than one batch of {batch}").format(
+            count=len(train), batch=config.batch_size))
     height, width = sizes.pop()
-    progress(1.0, f"{len(train)} training and {len(val)} validation frames ready.")
+    progress(1.0, _("{train} training and {val} validation frames ready.").format(train=len(train), val=len(val)))
     return train, val, dataclasses.replace(config, frame_width=width, frame_height=height,
                                            train_frames=len(train), val_frames=len(val))
 
@@ -261,7 +264,7 @@ def _new_folder(config: SceneConfig) -> Path:
 
 def _explicit_folder(folder: Path) -> Path:
     if (folder / "run.json").exists():
-        raise ValueError(f"{folder} already holds a run: choose another folder")
+        raise ValueError(_("{folder} already holds a run: choose another folder").format(folder=folder))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

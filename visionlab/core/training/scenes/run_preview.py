@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from visionlab.core.i18n import _
+
 SCALE = 2  # frames are drawn at twice their size: a 160×120 frame's 12 px shapes stay visible
 SCORE_SHOWN = 0.5  # detections drawn from this score up (what the caption counts)
 MASK_OPACITY = 0.55
@@ -54,7 +56,8 @@ def draw_preview(model: nn.Module, task: str, scenes: list, class_names: list[st
             module.training = training
     legend = [(name, CLASS_COLOURS[index % len(CLASS_COLOURS)]) for index, name in enumerate(class_names) if index]
     what = "masks" if task == "segment" else f"boxes with a score ≥ {SCORE_SHOWN:g}"
-    return ScenePreview(epoch, [image for image, _ in drawn], [caption for _, caption in drawn], legend, what)
+    return ScenePreview(epoch, [image for image, _caption in drawn], [caption for _image, caption in drawn], legend,
+                        what)
 
 
 def _enlarged(image: np.ndarray) -> np.ndarray:
@@ -72,7 +75,7 @@ def _draw_masks(model: nn.Module, images: torch.Tensor, scenes: list) -> list[tu
         shape = labels > 0
         image[shape] = (1 - MASK_OPACITY) * image[shape] + MASK_OPACITY * colours[labels[shape]]
         correct = float((labels == scene.semantic()).mean())
-        drawn.append((_enlarged(image.astype(np.uint8)), f"{correct:.0%} of pixels right"))
+        drawn.append((_enlarged(image.astype(np.uint8)), _("{share:.0%} of pixels right").format(share=correct)))
     return drawn
 
 
@@ -90,20 +93,24 @@ def _draw_boxes(model: nn.Module, images: torch.Tensor, device: torch.device, sc
             x1, y1, x2, y2 = (int(round(v * SCALE)) for v in box)
             cv2.rectangle(image, (x1, y1), (x2 - 1, y2 - 1), colour, 2)
             _label(image, f"{class_names[int(label)]} {score:.2f}", x1, y1, colour)
-        top = f" · top {scores.max():.2f}" if len(scores) else ""  # how close the next box is to being drawn
-        drawn.append((image, f"{_count(int(keep.sum()), 'box', 'boxes')}{top}\n"
-                             f"{_count(len(scene.labels), 'shape', 'shapes')} in the frame"))
+        # how close the next box is to being drawn (the GUI looks for top_mark() to explain it)
+        top = f" · {top_mark()} {scores.max():.2f}" if len(scores) else ""
+        boxes = (_("{count} box") if int(keep.sum()) == 1 else _("{count} boxes")).format(count=int(keep.sum()))
+        shapes = (_("{count} shape in the frame") if len(scene.labels) == 1 else
+                  _("{count} shapes in the frame")).format(count=len(scene.labels))
+        drawn.append((image, f"{boxes}{top}\n{shapes}"))
     return drawn
 
 
 def _label(image: np.ndarray, text: str, x: int, y: int, colour: tuple[int, int, int]) -> None:
     """`text` above a box's top-left corner, kept inside the image, outlined so it reads on any background."""
-    (width, height), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, LABEL_SCALE, 1)
+    (width, height), _baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, LABEL_SCALE, 1)
     x = min(max(0, x), image.shape[1] - width - 1)
     y = max(height + 1, y - 3)
     for ink, thickness in (((0, 0, 0), 3), (colour, 1)):
         cv2.putText(image, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, LABEL_SCALE, ink, thickness, cv2.LINE_AA)
 
 
-def _count(number: int, one: str, many: str) -> str:
-    return f"{number} {one if number == 1 else many}"
+def top_mark() -> str:
+    """The word before a frame's highest box score in its caption ("top 0.42")."""
+    return _("top")

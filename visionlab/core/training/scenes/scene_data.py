@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from visionlab.core.errors import UserError
+from visionlab.core.i18n import _
 from visionlab.core.training.scenes.events import SceneConfig
 
 # The generator draws every colour uniformly from 0..255, so a pixel's mean is ≈0.5 and its standard
@@ -39,12 +40,14 @@ def load_scenes(config: SceneConfig) -> tuple[list, list]:
                 make_scenes(config.val_frames, config.seed + VALIDATION_SEED_OFFSET, **size))
     folder = Path(config.data)
     if not folder.is_dir():
-        raise SceneDataError(f"'{config.data}' is neither 'shapes' nor a folder written by `visionlab shapes`")
+        raise SceneDataError(_("'{data}' is neither 'shapes' nor a folder written by `visionlab shapes`").format(
+            data=config.data))
     from visionlab.core.shapes.coco import read_coco
 
     scenes = read_coco(folder)
     if len(scenes) < 2:
-        raise SceneDataError(f"{folder.name} holds {len(scenes)} frame(s); training and validation need at least 2")
+        raise SceneDataError(_("{folder} holds {count} frame(s); training and validation need at least 2").format(
+            folder=folder.name, count=len(scenes)))
     val_count = min(config.val_frames, max(1, len(scenes) // 5))
     return scenes[:-val_count][:config.train_frames], scenes[-val_count:]
 
@@ -61,11 +64,11 @@ class SceneTensors:
 def scenes_to_tensors(scenes: list) -> SceneTensors:
     """Stack scenes (image H×W×3 uint8, .semantic() H×W) once; SceneDataError if their sizes differ."""
     if not scenes:
-        raise SceneDataError("there are no frames to train or validate on")
+        raise SceneDataError(_("there are no frames to train or validate on"))
     shapes = {scene.image.shape for scene in scenes}
     if len(shapes) > 1:
         sizes = ", ".join(f"{shape[1]}×{shape[0]}" for shape in shapes)
-        raise SceneDataError(f"the frames have different sizes ({sizes}); a batch needs one size")
+        raise SceneDataError(_("the frames have different sizes ({sizes}); a batch needs one size").format(sizes=sizes))
     images = np.stack([scene.image for scene in scenes]).transpose(0, 3, 1, 2)
     labels = np.stack([scene.semantic() for scene in scenes]).astype(np.uint8)
     return SceneTensors(torch.from_numpy(np.ascontiguousarray(images)), torch.from_numpy(labels))

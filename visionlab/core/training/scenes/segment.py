@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from visionlab.core.i18n import _
 from visionlab.core.shapes.scenes import CLASSES
 from visionlab.core.training.scenes.checkpoint import scene_checkpoint_config
 from visionlab.core.training.scenes.events import SceneConfig, SceneEpoch, SceneFinished, SceneStep
@@ -152,7 +153,7 @@ def train_segmenter(config: SceneConfig, train: list, val: list, should_stop: Ca
     checkpoint_config = scene_checkpoint_config(config, model_config)
     started = time.perf_counter()
     best: dict = {"metric": -1.0, "epoch": 0, "state": None}
-    step, status, message = 0, "finished", f"trained {config.epochs} epochs"
+    step, status, message = 0, "finished", _("trained {epochs} epochs").format(epochs=config.epochs)
 
     def elapsed() -> float:
         return time.perf_counter() - started
@@ -180,9 +181,10 @@ def train_segmenter(config: SceneConfig, train: list, val: list, should_stop: Ca
         model.train()
         for batch in range(steps_per_epoch):
             if should_stop():
-                status, message = "stopped", f"stopped by the user in epoch {epoch}"
+                status, message = "stopped", _("stopped by the user in epoch {epoch}").format(epoch=epoch)
             elif config.time_budget_s is not None and elapsed() >= config.time_budget_s:
-                status, message = "time budget", f"stopped at the time budget of {config.time_budget_s:g} s"
+                status, message = "time budget", _("stopped at the time budget of {seconds:g} s").format(
+                    seconds=config.time_budget_s)
             if status != "finished":
                 break
             lr = one_cycle_lr(progress(), config.lr)
@@ -201,7 +203,8 @@ def train_segmenter(config: SceneConfig, train: list, val: list, should_stop: Ca
             loss_value = float(loss.detach())
             if not math.isfinite(loss_value):
                 status = "diverged"
-                message = f"the loss became {loss_value} at step {step}; try a smaller learning rate"
+                message = _("the loss became {loss} at step {step}; try a smaller learning rate").format(
+                    loss=loss_value, step=step)
                 break
             epoch_losses.append(loss_value)
             window_samples += len(index)
