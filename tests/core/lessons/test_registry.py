@@ -58,3 +58,24 @@ def test_each_lesson_has_korean_and_english_texts_and_its_panel():
 
 def test_enough_lessons_make_claims():
     assert sum(lesson.claims is not None for lesson in all_lessons()) >= 20
+
+
+QUOTED = re.compile("“([^”]+)”")
+
+
+def test_a_button_or_mode_a_lesson_quotes_is_one_the_app_shows_and_the_korean_quotes_its_korean_name():
+    from visionlab.core import i18n_check
+
+    lesson_files = set((i18n_check.PACKAGE_DIR / "core" / "lessons").glob("*.py"))
+    shown, _problems = i18n_check.scan([path for path in i18n_check.python_files([i18n_check.PACKAGE_DIR])
+                                        if path not in lesson_files])
+    quoted = 0
+    for lesson in all_lessons():
+        for text in (lesson.body, lesson.notice, *(task.text for task in lesson.tasks)):
+            for name in QUOTED.findall(text):
+                quoted += 1
+                assert name in shown, f"{lesson.lesson_id} quotes “{name}”, which no widget of the app shows"
+                korean_name = i18n.translate_in("ko", name)
+                assert f"“{korean_name}”" in i18n.translate_in("ko", text), (
+                    f"{lesson.lesson_id}: the Korean text should quote “{korean_name}”")
+    assert quoted >= 4
