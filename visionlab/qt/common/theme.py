@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 ERROR = "#c62828"  # errors, diverged runs, refused values
@@ -20,6 +21,16 @@ MUTED = "#555555"  # secondary notes
 def error_html(text: str) -> str:
     """`text` in the error colour, for rich-text labels that mix it with other text."""
     return f"<span style='color:{ERROR}'>{text}</span>"
+
+
+def _lines_height(label: QLabel, lines: int) -> int:
+    """The height of `lines` lines of Latin and Hangul text in the label's font: Hangul comes from a fallback
+    font with taller lines, which the font's own metrics do not know (a second Korean line was cut)."""
+    document = QTextDocument()
+    document.setDocumentMargin(0)
+    document.setDefaultFont(label.font())
+    document.setPlainText("\n".join(["Ag 가각"] * lines))
+    return max(lines * label.fontMetrics().lineSpacing(), int(document.size().height() + 0.999))
 
 
 class StatusLine(QLabel):
@@ -39,7 +50,7 @@ class StatusLine(QLabel):
         if lines is not None:
             # Ignored width: long text wraps or is cut, it never widens the window.
             self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-            self.setFixedHeight(lines * self.fontMetrics().lineSpacing() + 2)
+            self.setFixedHeight(_lines_height(self, lines) + 2)
         self.show_message(text)
 
     def show_message(self, text: str, error: bool = False) -> None:
