@@ -10,6 +10,7 @@ calls whose argument is not a plain string (an f-string cannot be looked up), an
 from __future__ import annotations
 
 import ast
+import re
 import string
 import sys
 from collections.abc import Iterable
@@ -94,6 +95,17 @@ def _imported_names(tree: ast.Module) -> list[tuple[str, int]]:
             if isinstance(node, ast.ImportFrom) for alias in node.names]
 
 
+# A Korean particle written straight after an inserted value: 을/를, 이/가, 은/는, 과/와, 으로/로 depend on
+# how the value ends when read aloud (32 → 이 takes 를, 36 → 육 takes 을), which the translator cannot know.
+# Write both forms, 을(를), or a word between (크기로, 까지). A percentage is read …퍼센트: always the vowel form.
+_PARTICLE = re.compile(r"\{(\w*)(:[^}]*)?\}(을|를|이|가|은|는|과|와|으로|로)(?![\uac00-\ud7a3(])")
+
+
+def particle_problems(text: str) -> list[str]:
+    return [match.group(0) for match in _PARTICLE.finditer(text)
+            if not (match.group(2) or "").endswith("%")]
+
+
 def check(folders: Iterable[str | Path], code: str = "ko") -> list[str]:
     """Every problem found, one line each (empty when the folders' texts are all translated)."""
     messages, problems = scan(python_files(folders))
@@ -105,6 +117,9 @@ def check(folders: Iterable[str | Path], code: str = "ko") -> list[str]:
         elif _fields(text) != _fields(str(entry.string)):
             problems.append(f"{places[0]}: the '{code}' entry of {text!r} has fields "
                             f"{sorted(_fields(str(entry.string)))}, the source {sorted(_fields(text))}")
+        elif code == "ko" and particle_problems(str(entry.string)):
+            problems.append(f"{places[0]}: the '{code}' entry of {text!r} puts a particle after a value: "
+                            f"{', '.join(particle_problems(str(entry.string)))} (write 을(를), 이(가), (으)로 ...)")
     return problems
 
 

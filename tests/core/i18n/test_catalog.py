@@ -120,3 +120,11 @@ def test_the_checker_finds_fstrings_shadowed_underscores_and_missing_entries(tmp
     assert "module.py:5: assigns to '_'" in problems
     assert "no 'ko' entry for 'A sentence nobody translated {n}'" in problems
     assert "'Lessons'" not in problems  # translated in app.po
+
+
+def test_the_checker_finds_a_particle_that_depends_on_the_value_before_it():
+    # 32 is read 삼십이 (를), 36 삼십육 (을): only both forms, or a word between, is right for every value.
+    assert i18n_check.particle_problems("입력을 {same}×{same}으로 유지") == ["{same}으로"]
+    assert i18n_check.particle_problems("{model}는 없습니다") == ["{model}는"]
+    assert i18n_check.particle_problems("{run}을(를) 삭제했습니다; {size} 크기로; {loss}까지") == []
+    assert i18n_check.particle_problems("{acc:.1%}를 맞힙니다") == []  # …퍼센트를: always the vowel form
