@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -92,6 +93,9 @@ def compile_language(code: str) -> Path:
     for target in _targets(code):
         try:
             atomic.write_bytes(target, buffer.getvalue())
+            # Readable by every user (the temporary file was the owner's only): compiled by root at install,
+            # it must still open for a student, who would otherwise silently get English.
+            os.chmod(target, 0o644)
             return target
         except OSError as exc:  # a read-only install folder: the data folder is the next place
             last_error = exc

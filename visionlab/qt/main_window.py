@@ -252,8 +252,9 @@ class MainWindow(QMainWindow):
         if self.lessons_dock is not None:
             self.lessons_dock.retranslate()
         box = QMessageBox(QMessageBox.Icon.Information, _("Language"), _(
-            "The lessons are shown in the new language now. The rest of the window changes at the next start "
-            "of VisionLab; your runs, settings and lesson progress are kept."), parent=self)
+            "The lessons and every new message are shown in the new language now; the labels already on screen "
+            "change at the next start of VisionLab. Your runs, settings and lesson progress are kept."),
+            parent=self)
         problem = font_problem(code)
         if problem:
             box.setInformativeText(problem)

@@ -51,6 +51,7 @@ def test_catalogs_compile_at_first_use_and_again_when_a_source_changes(tmp_path,
         assert i18n.set_language("ko") == "ko"
         assert i18n._("Start") == "시작"
         assert (sources / "visionlab.mo").exists()  # beside its sources: that folder is writable
+        assert (sources / "visionlab.mo").stat().st_mode & 0o044 == 0o044  # other users can read it too
         time.sleep(0.05)
         _write_catalog(sources, {"Start": "출발"})
         os.utime(sources / "room.po", (time.time() + 5, time.time() + 5))

@@ -3,6 +3,7 @@ from the panel's live state (saved), runs the claims off the GUI thread, and swi
 
 from __future__ import annotations
 
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -14,13 +15,20 @@ from visionlab.core.lessons.progress import Progress
 from visionlab.qt.lessons import hooks
 from visionlab.qt.main_window import MainWindow
 
+CLAIM_THREADS: list[int] = []  # the thread each run of the fake claims ran on
+
+
+def _claims_on_record():
+    CLAIM_THREADS.append(threading.get_ident())
+    return [Checked("escapes", "Momentum left the saddle at step 40.", True)]
+
 
 def _lessons():
     return (
         Lesson("momentum", "Optimization", "Momentum", "A heavy ball keeps rolling.", "v ← α·v − η·∇L(θ)",
                "optimizer", {"preset": "momentum_saddle"}, "The yellow path.", "canvas",
                (Task("escape", "Raise α", lambda snap: snap["alpha"] > 0.9),),
-               lambda: [Checked("escapes", "Momentum left the saddle at step 40.", True)]),
+               _claims_on_record),
         Lesson("adam", "Optimization", "Adam", "Momentum plus RMSprop.", "", "optimizer",
                {"preset": "adam_vs_rmsprop"}, "The two paths.", "canvas",
                (Task("run", "Run it", lambda snap: snap["steps"] > 0),), None),
@@ -81,6 +89,7 @@ def test_a_task_turns_green_from_the_live_state_and_is_saved(qtbot, lab):
 def test_claims_run_off_the_gui_thread_and_are_shown(qtbot, lab):
     lab.dock.show_lesson("momentum")
     qtbot.waitUntil(lambda: lab.dock.claim_results("momentum") is not None, timeout=10000)
+    assert CLAIM_THREADS and threading.get_ident() not in CLAIM_THREADS  # the GUI thread never ran them
     texts = [label.text() for label in lab.dock._claim_labels]
     assert texts == ["✓ Momentum left the saddle at step 40."]
     lab.dock.show_lesson("adam")

@@ -11,6 +11,14 @@ from visionlab.core.lessons.registry import all_lessons
 from visionlab.qt.lessons import hooks
 
 
+def _loading(panel_id: str, panel) -> bool:
+    if panel_id == "features":
+        return panel.jobs.is_pending("model")
+    if panel_id == "camera":
+        return panel.models.jobs.is_pending("load")
+    return False
+
+
 @pytest.mark.parametrize("panel_id", PANELS)
 def test_each_lesson_opens_points_at_a_visible_widget_and_starts_with_its_tasks_undone(qtbot, tmp_path, panel_id):
     window = open_window(qtbot, tmp_path, panel_id)
@@ -21,6 +29,8 @@ def test_each_lesson_opens_points_at_a_visible_widget_and_starts_with_its_tasks_
         assert lessons
         for lesson in lessons:
             hooks.apply_state(panel_id, panel, dict(lesson.state))
+            settle(0.3)
+            qtbot.waitUntil(lambda: not _loading(panel_id, panel), timeout=90000)  # the lesson's model is in
             settle(0.3)
             target = hooks.widget(panel_id, panel, lesson.highlight)
             if target is None or not target.isVisible():

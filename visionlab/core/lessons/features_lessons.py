@@ -92,7 +92,7 @@ LESSONS = (
            "published weights (a download) they are untrained, and the app says so."),
         "", "features", {"model": "resnet18", "layer": "fc", "tab": "maps"},
         N_("The top-5 box on the right, which names ImageNet classes."), "predictions",
-        (Task("other_model", N_("Open another ImageNet model in the model box (for example VGG-16)."),
+        (Task("other_model", N_("Open another ImageNet model in the model box (for example vgg16)."),
               lambda s: s.get("model") not in (None, "resnet18") and s.get("classes") == 1000),),
         claims.imagenet),
     Lesson(
@@ -101,7 +101,7 @@ LESSONS = (
            "normalization, dropout, and training-time augmentation by crops and mirroring; it was trained split "
            "over two GPUs. Most of its parameters sit in the fully connected layers. torchvision's version is a "
            "single tower without local response normalization: the panel lists these differences."),
-        "", "features", {"model": "alexnet", "layer": "classifier.1", "tab": "maps"},
+        "", "features", {"model": "alexnet", "layer": "features.0", "tab": "maps"},
         N_("The totals line under the layer list: conv against fully connected parameters."), "totals",
         (Task("fc6", N_("Select the first fully connected layer (classifier.1) and read its parameter count."),
               lambda s: s.get("model") == "alexnet" and s.get("layer") == "classifier.1"),),

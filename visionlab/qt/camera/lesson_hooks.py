@@ -16,7 +16,10 @@ def _tabs(panel) -> dict[str, QWidget]:
 
 def apply_state(panel, state: Mapping[str, Any]) -> None:
     model = state.get("model")
-    current = panel.detector.name if panel.detector is not None else None
+    # The model being loaded counts, not the one still running (the model box shows the one asked for).
+    loading = panel.models.jobs.is_pending("load")
+    current = panel.controls.model_combo.currentData() if loading else (
+        panel.detector.name if panel.detector is not None else None)
     if model and model != current:
         panel.select_model(model)
     tab = _tabs(panel).get(state.get("tab", "live"))

@@ -16,10 +16,16 @@ _KERNEL = {0: 3, 1: 3, 2: 3, 3: 2, 4: 2, 5: 1}
 def apply_state(panel, state: Mapping[str, Any]) -> None:
     """Open the model (a background job) on the lesson's layer, then show the lesson's tab and mode."""
     model, layer = state.get("model"), state.get("layer")
-    current = panel.opened.loaded.name if panel.opened is not None else None
+    # The model on its way counts, not the one still on screen: a lesson opened while another model loads
+    # would otherwise keep that one.
+    if panel.jobs.is_pending("model"):
+        current = getattr(panel, "_lesson_model", None)
+    else:
+        current = panel.opened.loaded.name if panel.opened is not None else None
     if model and model != current:
         if layer:
             panel.layer = layer  # kept by the panel when the new model has a layer of that name
+        panel._lesson_model = model
         panel.open_model(model)
     elif layer:
         panel.tree.select(layer)

@@ -27,7 +27,8 @@ from visionlab.core.i18n import N_, _
 from visionlab.qt.common.layouts import column_layout
 from visionlab.qt.features.maps import COLORMAPS, ChannelView, InputView, MapsGrid, lookup_table
 
-# Marked here, translated where shown (the hover label is compared with _(HOVER_HINT), the text it shows).
+# Marked here, translated where shown; the label remembers which hint it shows (`_hint`), since its text is
+# in the language of the moment it was set.
 HOVER_HINT = N_("hover a map: channel, pixel, value · click: receptive field · double-click: zoom")
 VECTOR_HINT = N_("hover a bar: its index and value (one value per channel or unit: no maps, no receptive field to "
                  "click)")
@@ -56,6 +57,7 @@ class MapsPage(QWidget):
                        self.colormap.currentIndexChanged):
             signal.connect(lambda *_: self.redraw())
         self.hover_label = QLabel(_(HOVER_HINT))
+        self._hint: str | None = HOVER_HINT  # the hint the hover label shows, or None for a reading
         self.hover_label.setWordWrap(True)
         self.grid = MapsGrid()
         self.grid.map_hovered.connect(self._on_hover)
@@ -108,7 +110,7 @@ class MapsPage(QWidget):
         if layer != self.layer:
             self.channel = None
             self.stack.setCurrentIndex(0)
-            self.hover_label.setText(_(HOVER_HINT))
+            self._set_hint(HOVER_HINT)
         self.activation, self.layer = activation, layer
         self.vector_caption.setText(caption)
         self.redraw()
@@ -121,7 +123,7 @@ class MapsPage(QWidget):
         self.grid.marker.hide()
         self.bars.clear()
         self.stack.setCurrentIndex(0)
-        self.hover_label.setText(_(HOVER_HINT))
+        self._set_hint(HOVER_HINT)
 
     @property
     def is_vector(self) -> bool:
@@ -154,10 +156,14 @@ class MapsPage(QWidget):
         for widget in (self.sort_box, self.normalization):
             widget.setEnabled(not vector)
         self.sort_box.setToolTip(_(MAP_TOOLS_OFF) if vector else _("order the channels by their mean activation"))
-        if vector and self.hover_label.text() == _(HOVER_HINT):
-            self.hover_label.setText(_(VECTOR_HINT))
-        elif not vector and self.hover_label.text() == _(VECTOR_HINT):
-            self.hover_label.setText(_(HOVER_HINT))
+        if vector and self._hint == HOVER_HINT:
+            self._set_hint(VECTOR_HINT)
+        elif not vector and self._hint == VECTOR_HINT:
+            self._set_hint(HOVER_HINT)
+
+    def _set_hint(self, hint: str) -> None:
+        self._hint = hint
+        self.hover_label.setText(_(hint))
 
     def zoom_channel(self, channel: int) -> None:
         """Show one channel large; "← all channels" goes back to the grid."""
@@ -181,12 +187,14 @@ class MapsPage(QWidget):
         index = int(round(self.bars.getPlotItem().vb.mapSceneToView(scene_pos).x()))
         values = self.vector()
         if 0 <= index < len(values):
+            self._hint = None
             self.hover_label.setText(f"{self.layer}[{index}]: {float(values[index]):.4g}")
 
     def _on_hover(self, channel: int | None, y: int, x: int) -> None:
         if self.activation is None or channel is None or self.is_vector:
             return
         value = float(self.activation[channel, y, x])
+        self._hint = None
         self.hover_label.setText(_("channel {channel}, pixel ({y}, {x}): {value:.4g}").format(
             channel=channel, y=y, x=x, value=value))
 

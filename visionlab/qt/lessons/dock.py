@@ -182,6 +182,7 @@ class LessonsDock(QDockWidget):
         changed = self.current is None or self.current.lesson_id != lesson_id
         self.current = chosen
         self.progress.set_last(lesson_id)
+        self._report_save()
         self.section.setText(_(chosen.section))
         self.title.setText(_(chosen.title))
         self.body.setText(_(chosen.body))
@@ -195,6 +196,12 @@ class LessonsDock(QDockWidget):
             self.highlight.clear()
             self.lesson_opened.emit(lesson_id)
         return chosen
+
+    def _report_save(self) -> None:
+        if self.progress.save_error and self._window is not None:
+            self._window.statusBar().showMessage(_("Lesson progress could not be saved ({error}); it is kept "
+                                                   "until you close the app.").format(
+                error=self.progress.save_error), 10000)
 
     def _show_tasks(self, chosen: Lesson) -> None:
         # Hidden and shown at once: deleteLater() and the layout's own show run only when the event loop
@@ -218,7 +225,9 @@ class LessonsDock(QDockWidget):
             label.setStyleSheet(f"color: {OK}; font-weight: bold;" if done else "")
 
     def _show_claims(self, chosen: Lesson) -> None:
-        for label in self._claim_labels:
+        for label in self._claim_labels:  # hidden at once, as the tasks are
+            label.hide()
+            self.claims_layout.removeWidget(label)
             label.deleteLater()
         self._claim_labels = []
         if chosen.claims is None:
@@ -231,7 +240,9 @@ class LessonsDock(QDockWidget):
             return
         self.claims_status.setText(_("Checking this lesson's claims with the app's own code…"))
         self.claims_status.show()
-        self.jobs.start("claims", run_claims, chosen,
+        # Queued, never replaced: a retired claim job would go on training beside the next one (two at once on
+        # two cores, sharing cached models), and its finished result is kept for when the student comes back.
+        self.jobs.start("claims", run_claims, chosen, replace=False,
                         on_done=lambda results, lid=chosen.lesson_id, lang=key[1]: self._claims_done(
                             lid, lang, results),
                         on_error=lambda text: self.claims_status.setText(
@@ -251,6 +262,7 @@ class LessonsDock(QDockWidget):
             label = _wrapped(("✓ " if result.holds else "✗ ") + result.text,
                              "" if result.holds else f"color: {ERROR};")
             self.claims_layout.addWidget(label)
+            label.show()
             self._claim_labels.append(label)
 
     def claim_results(self, lesson_id: str) -> list[Checked] | None:
@@ -327,6 +339,7 @@ class LessonsDock(QDockWidget):
                 log.exception("task %s.%s could not be checked", lesson_id, task.task_id)
                 done = False
             if done and self.progress.mark_done(lesson_id, task.task_id):
+                self._report_save()
                 newly.append(task.task_id)
         if newly:
             self._paint_tasks()

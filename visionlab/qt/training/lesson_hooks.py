@@ -39,6 +39,15 @@ def _experiment_kind(result) -> int | None:
     return None if result is None else 3
 
 
+def _result_number(result) -> int | None:
+    """What the finished experiment really ran (k folds, trees averaged), not what the box says now."""
+    if isinstance(result, CrossValidation):
+        return len(result.fold_acc)
+    if isinstance(result, tuple):
+        return len(result[0])  # the bagging curve: one point per tree averaged
+    return None
+
+
 def snapshot(panel) -> dict[str, Any]:
     worker = getattr(panel, "worker", None)
     finished = panel.last_finished
@@ -54,7 +63,7 @@ def snapshot(panel) -> dict[str, Any]:
         "tab": current, "vflip": panel.controls.vflip.isChecked(),
         "experiment_kind": experiments.kind.currentIndex(),
         "experiment_done": done_kind == experiments.kind.currentIndex() and not experiments._active,
-        "experiment_number": experiments.number.value(),
+        "experiment_number": _result_number(experiments.result),
     }
 
 
