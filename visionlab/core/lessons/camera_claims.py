@@ -94,33 +94,54 @@ def rcnn() -> list[Checked]:
         len(result.boxes) > 100)]
 
 
-def _backbone_calls() -> tuple[int, Any]:
-    from visionlab.core.camera.inside_model import analyse_rcnn
+def _backbone_calls_in_torch_forward(detector, frame: np.ndarray) -> int:
+    """How many times torchvision's own forward of the detector (eval mode, one frame) runs its backbone.
 
-    detector = _detector(DETECTOR)
-    calls = []
-    hook = detector.model.backbone.register_forward_hook(lambda *_args: calls.append(1))
+    Counted by a forward hook that lives only for this call (removed in `finally`) and counts only this
+    thread's calls: the detector is shared (`_detector`), so a forward run at the same time elsewhere is not
+    counted. The app's step-by-step `analyse_rcnn` is not used here: it calls the backbone once by design.
+    """
+    import threading
+
+    import torch
+
+    model = detector.model.eval()
+    me = threading.get_ident()
+    calls: list[int] = []
+
+    def count(*_args) -> None:
+        if threading.get_ident() == me:
+            calls.append(1)
+
+    hook = model.backbone.register_forward_hook(count)
     try:
-        inside = analyse_rcnn(detector, _frame())
+        with torch.inference_mode():
+            model([detector.preprocess(frame)])
     finally:
         hook.remove()
-    return len(calls), inside
+    return len(calls)
 
 
 def faster_rcnn() -> list[Checked]:
-    calls, inside = _backbone_calls()
+    from visionlab.core.camera.inside_model import analyse_rcnn
+
+    detector = _detector(DETECTOR)
+    calls = _backbone_calls_in_torch_forward(detector, _frame())
+    inside = analyse_rcnn(detector, _frame())
     counts = inside.counts
     return [Checked("faster.once", _("Faster R-CNN ran its backbone {calls} time for the whole frame; the RPN then "
                                      "proposed {proposals} regions from that one set of feature maps.").format(
         calls=calls, proposals=counts.after_nms if counts else len(inside.proposals_after)),
-        calls == 1 and len(inside.proposals_after) > 0)]
+        calls == 1 and len(inside.proposals_after) > 0, {"calls": calls})]
 
 
 def rpn_anchors() -> list[Checked]:
     import torch
 
-    _calls, inside = _backbone_calls()
+    from visionlab.core.camera.inside_model import analyse_rcnn
+
     detector = _detector(DETECTOR)
+    inside = analyse_rcnn(detector, _frame())
     generator: Any = detector.model.rpn.anchor_generator
     head: Any = detector.model.rpn.head
     per_position = [len(level.cell_anchors) for level in inside.levels]
