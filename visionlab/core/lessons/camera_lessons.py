@@ -31,7 +31,8 @@ LESSONS = (
         N_("A fully convolutional network (FCN) replaces the fully connected layers of a classifier by 1×1 "
            "convolutions, so the output keeps its positions: a coarse map of class scores, which is then "
            "upsampled back to the image size. Deconvolution (transposed convolution) is one way to upsample: it "
-           "puts zeros around each input pixel and convolves. Feature Maps' explainer steps through it."),
+           "puts zeros around each input pixel and convolves. Feature Maps' “Convolution explained” tab steps "
+           "through it."),
         "W2 = (W1 − 1)·S − 2P + F", "camera", {"model": claims.SEGMENTER, "tab": "inside"},
         N_("Inside the model: the segmenter's score map, one class per pixel."), "inside",
         (Task("analyse", N_("Press “Pause and analyse this frame” in Inside the model with a segmenter running."),

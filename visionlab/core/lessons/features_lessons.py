@@ -112,7 +112,7 @@ LESSONS = (
            "kernel, with fewer weights (18 against 25 per channel pair) and one more non-linearity between them."),
         "2·(3·3) = 18 < 5·5 = 25", "features",
         {"model": "vgg16", "tab": "explainer", "mode": FIVE_VS_THREE, "stride": 1, "padding": 0},
-        N_("The weight counts of one 5×5 and two 3×3 in the explainer."), "explainer",
+        N_("The weight counts of one 5×5 and two 3×3 in the “Convolution explained” tab."), "explainer",
         (Task("vgg_layers", N_("Back on the feature maps, select a layer of VGG-16's third block (features.10 or "
                                "later) and see how small its maps have become."),
               lambda s: s.get("model") == "vgg16" and s.get("layer", "").startswith("features.") and
