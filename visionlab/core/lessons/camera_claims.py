@@ -75,9 +75,11 @@ def fcn() -> list[Checked]:
         out = model(torch.zeros(1, 3, 96, 128))["out"]
     return [
         Checked("deconv.zeros", _("Deconvolution as the lecture draws it, zeros put between the 3×3 input's pixels "
-                                  "({spread}×{spread}) and then a plain convolution, gives the {h}×{w} output of "
-                                  "torch's ConvTranspose2d (difference {gap:g}).").format(
-            spread=spread.shape[-1], h=trace.output.shape[-2], w=trace.output.shape[-1], gap=gap), gap < 1e-9),
+                                  "({spread}×{spread}) and a border of {border} zeros around them, then a plain "
+                                  "{k}×{k} convolution, gives the {h}×{w} output of torch's ConvTranspose2d "
+                                  "(difference {gap:g}).").format(
+            spread=spread.shape[-1], border=weight.shape[-1] - 1, k=weight.shape[-1], h=trace.output.shape[-2],
+            w=trace.output.shape[-1], gap=gap), gap < 1e-9),
         Checked("fcn.size", _("torchvision's FCN (its head ends in a 1×1 convolution; the map is upsampled back) "
                               "turns a 96×128 picture into {c}×{h}×{w} scores: one per class and pixel.").format(
             c=out.shape[1], h=out.shape[2], w=out.shape[3]), tuple(out.shape[2:]) == (96, 128)),

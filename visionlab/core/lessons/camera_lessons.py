@@ -34,7 +34,8 @@ LESSONS = (
            "puts zeros around each input pixel and convolves. Feature Maps' “Convolution explained” tab steps "
            "through it."),
         "W2 = (W1 − 1)·S − 2P + F", "camera", {"model": claims.SEGMENTER, "tab": "inside"},
-        N_("Inside the model: the segmenter's score map, one class per pixel."), "inside",
+        N_("Inside the model, once the frame is analysed: the score map of LR-ASPP (a light fully convolutional "
+           "segmenter), one class per pixel."), "inside",
         (Task("analyse", N_("Press “Pause and analyse this frame” in Inside the model with a segmenter running."),
               lambda s: s.get("inside") == "segmentation"),),
         claims.fcn),
@@ -76,7 +77,7 @@ LESSONS = (
            "the maximum of each cell, so regions of any size give features of one size for the head. It rounds "
            "the box to whole cells; torchvision's detectors use RoIAlign instead, which samples the map "
            "bilinearly without rounding. The Proposals tab compares the two."),
-        "y[i, j] = max over the cells of bin (i, j)", "camera", {"model": claims.DETECTOR, "tab": "proposals"},
+        "y[i, j] = max { x[h, w] : (h, w) ∈ bin(i, j) }", "camera", {"model": claims.DETECTOR, "tab": "proposals"},
         N_("The RoI comparison in the Proposals tab: pooling's bins against RoIAlign's sample points."), "proposals",
         (Task("compare", N_("Pick a proposal in the Proposals tab and compare RoI pooling with RoIAlign."),
               lambda s: s.get("roi_compared", False)),),

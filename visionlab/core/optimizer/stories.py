@@ -77,7 +77,7 @@ MOMENTUM_SADDLE = (
           N_("momentum left the view {momentum_when}, SGD {sgd_when}{later}"), _saddle_escape,
           lambda n: n["momentum"] is not None and (n["sgd"] is None or 2 * n["momentum"] <= n["sgd"])),
     Claim(N_("on a surface with no bottom, leaving the view is the escape, not a failure"),
-          N_("momentum's loss is {loss:.3g} at step {last}, where the race stops following it"),
+          N_("momentum's loss is {loss:.3g} at step {last}, the last step computed once it had left the view"),
           _saddle_no_bottom, lambda n: n["kind"] == "escaped"),
 )
 

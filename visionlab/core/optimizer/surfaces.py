@@ -342,10 +342,14 @@ def _sharp_flat() -> Surface:
 
     expr = (f"0.05*(x**2 + y**2) - torch.exp(-{ks!r}*((x - {sx!r})**2 + (y - {sy!r})**2))"
             f" - torch.exp(-{kf!r}*((x - {fx!r})**2 + (y - {fy!r})**2))")
+    sharp_min, flat_min = settle(*SHARP_CENTER), settle(*FLAT_CENTER)
+    # The note gives the minima where descent settles, not the bumps' centres (±1.2): the quadratic term
+    # pulls each one toward the origin, the flat one to about −1.1.
     return Surface("sharp_flat", "Sharp vs flat minima", "0.05·|θ|² − e^(−|θ−s|²/2σs²) − e^(−|θ−f|²/2σf²)",
-                   value, grad, (-3, 3, -2, 2), (1.35, 0.12), expr, (settle(*SHARP_CENTER), settle(*FLAT_CENTER)),
-                   note=_("Sharp minimum at (1.2, 0), flat one at (−1.2, 0). With gradient noise (small batches) "
-                          "paths shake out of the sharp basin and settle in the flat one (Keskar et al. 2017)."))
+                   value, grad, (-3, 3, -2, 2), (1.35, 0.12), expr, (sharp_min, flat_min),
+                   note=_("Sharp minimum near ({sx:.2f}, 0), flat one near ({fx:.2f}, 0). With gradient noise (small "
+                          "batches) paths shake out of the sharp basin and settle in the flat one (Keskar et al. "
+                          "2017).").format(sx=sharp_min[0], fx=flat_min[0]))
 
 
 ANALYTIC_FACTORIES: dict[str, Callable[[], Surface]] = {
