@@ -255,8 +255,11 @@ class LessonsDock(QDockWidget):
 
     def _paint_claims(self, lesson_id: str, results: list[Checked]) -> None:
         failed = sum(not result.holds for result in results)
-        self.claims_status.setText(_("Every claim holds on this run.") if not failed else
-                                   _("{failed} of {total} claims do not hold on this run.").format(
+        # Said plainly: the numbers come from the app's own run of the lesson's settings, made in the background,
+        # not from what is on screen (a student who has not pressed Start yet sees empty curves).
+        self.claims_status.setText(_("The app ran this lesson's settings itself: every claim holds.") if not failed
+                                   else _("The app ran this lesson's settings itself: {failed} of {total} claims do "
+                                          "not hold.").format(
                                        failed=failed, total=len(results)))
         for result in results:
             label = _wrapped(("✓ " if result.holds else "✗ ") + result.text,
