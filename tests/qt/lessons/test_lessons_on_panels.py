@@ -38,6 +38,8 @@ def test_each_lesson_opens_points_at_a_visible_widget_and_starts_with_its_tasks_
                 problems.append(f"{lesson.lesson_id}: '{lesson.highlight}' is {where}")
             state = hooks.snapshot(panel_id, panel)
             assert isinstance(state, dict)
+            if "select" in lesson.state and panel.controls.selected_index() != lesson.state["select"]:
+                problems.append(f"{lesson.lesson_id}: the task's racer is not the one whose settings are shown")
             problems += [f"{lesson.lesson_id}: task '{task.task_id}' is done before anything was tried"
                          for task in lesson.tasks if task.done(state)]
     finally:

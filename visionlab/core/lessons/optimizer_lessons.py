@@ -22,7 +22,7 @@ LESSONS = (
            "in whatever minimum it reaches first. A flat minimum of the training loss stays low when the test "
            "loss is shifted a little, a sharp one does not (Keskar et al. 2017). Here both racers start in the "
            "sharp basin; only the gradient noise, of scale σ/√batch, differs."),
-        "noise ∝ σ/√B", "optimizer", {"preset": "sharp_flat"},
+        "noise ∝ σ/√B", "optimizer", {"preset": "sharp_flat", "select": 1},
         N_("Where the two paths end on the map: the batch-1 path in the wide basin on the left, the batch-256 path "
            "still in the narrow one on the right."), "map",
         (Task("shake_out", N_("Lower the batch-256 racer's batch size until it too ends in the flat basin "
@@ -36,7 +36,7 @@ LESSONS = (
            "gradient on the whole data set, mini-batch gradient descent on a subset, and stochastic gradient "
            "descent (SGD) on one sample. The smaller the batch, the cheaper and noisier each step. Here the "
            "surface is a real loss: linear regression on 200 points, whose least-squares fit is the minimum."),
-        "θ ← θ − η·∇L_B(θ),  B ⊆ data", "optimizer", {"preset": "batch_variants"},
+        "θ ← θ − η·∇L_B(θ),  B ⊆ data", "optimizer", {"preset": "batch_variants", "select": 1},
         N_("How much each path still jitters near the minimum: batch GD is still, SGD with one sample wanders."),
         "map",
         (Task("calm", N_("Give the mini-batch racer a batch of 100 or more: the spread of its last 100 positions "
@@ -50,7 +50,7 @@ LESSONS = (
            "gradient descent; with α near 1 past gradients weigh more, the path smooths out, and it rolls through "
            "flat regions such as saddle points and shallow local minima. The saddle x² − y² has an almost "
            "flat ridge where the start is: plain SGD creeps, momentum accelerates."),
-        "v ← α·v − η·∇L(θ);  θ ← θ + v", "optimizer", {"preset": "momentum_saddle"},
+        "v ← α·v − η·∇L(θ);  θ ← θ + v", "optimizer", {"preset": "momentum_saddle", "select": 1},
         N_("The step at which each path leaves the map, in the story under the presets."), "story",
         (Task("escape", N_("Raise Momentum's α until it leaves the saddle in fewer than 70 steps."),
               lambda s: _on(s, "saddle") and any(r["left_view_at"] is not None and r["left_view_at"] < 70
@@ -75,7 +75,7 @@ LESSONS = (
         N_("Adagrad gives every parameter its own learning rate: it divides each step by the root of the sum of "
            "all squared gradients so far. A parameter with large gradients takes small steps and the other way "
            "round. Because G only grows, the steps keep shrinking and can stall before the minimum."),
-        "G ← G + g⊙g;  θ ← θ − η/(√G + ε)⊙g", "optimizer", {"preset": "adagrad_shrinks"},
+        "G ← G + g⊙g;  θ ← θ − η/(√G + ε)⊙g", "optimizer", {"preset": "adagrad_shrinks", "select": 0},
         N_("Adagrad's path stopping short of (1, 1) while RMSprop's goes on along the valley."), "map",
         # From the preset's η = 0.3 to 0.7 the end comes steadily nearer (1, 1) (1.20 → 0.90 away), up to η = 1.0
         # it stays within 1.0; from η ≈ 1.01 the first step leaves the view and where it ends is chance.
@@ -90,7 +90,7 @@ LESSONS = (
         N_("RMSprop replaces Adagrad's growing sum by a moving average of squared gradients, so old gradients are "
            "forgotten and the steps do not shrink for ever. The smaller γ, the more the recent gradients weigh. "
            "In torch, γ is called alpha."),
-        "G ← γ·G + (1 − γ)·g⊙g;  θ ← θ − η/(√G + ε)⊙g", "optimizer", {"preset": "adagrad_shrinks"},
+        "G ← γ·G + (1 − γ)·g⊙g;  θ ← θ − η/(√G + ε)⊙g", "optimizer", {"preset": "adagrad_shrinks", "select": 1},
         N_("RMSprop's path rattling across the valley floor near (1, 1)."), "map",
         (Task("forget", N_("Lower RMSprop's γ (alpha) to 0.9 or less: it now turns back on more than 1000 steps."),
               lambda s: _on(s, "rosenbrock") and any(r["hp"].get("alpha", 1) <= 0.9 and r["turns_back"] > 1000
@@ -102,7 +102,7 @@ LESSONS = (
            "their squares v (the per-parameter scale), corrects both for starting at zero, and steps by m̂/√v̂. "
            "With the same learning rate it follows Rosenbrock's valley without RMSprop's rattle."),
         "m ← β1·m + (1 − β1)·g;  v ← β2·v + (1 − β2)·g⊙g;  m̂ = m/(1 − β1ᵗ);  v̂ = v/(1 − β2ᵗ);  "
-        "θ ← θ − η·m̂/(√v̂ + ε)", "optimizer", {"preset": "adam_vs_rmsprop"},
+        "θ ← θ − η·m̂/(√v̂ + ε)", "optimizer", {"preset": "adam_vs_rmsprop", "select": 1},
         N_("How smooth Adam's path is next to RMSprop's, and which one ends nearer (1, 1)."), "map",
         (Task("no_momentum", N_("Set Adam's β1 to 0, which removes its momentum: it now turns back on more than "
                                 "100 steps."),
@@ -114,7 +114,7 @@ LESSONS = (
         N_("Weight decay adds the penalty λ/2·|θ|² to the loss, so every step also pulls the parameters toward "
            "the origin: the solution is a compromise between fitting the data and keeping the weights small. "
            "Here Rosenbrock's own minimum is at (1, 1); the larger λ, the nearer the origin each racer stops."),
-        "L̃(θ) = L(θ) + λ/2·|θ|²;  ∇L̃ = ∇L + λ·θ", "optimizer", {"preset": "weight_decay"},
+        "L̃(θ) = L(θ) + λ/2·|θ|²;  ∇L̃ = ∇L + λ·θ", "optimizer", {"preset": "weight_decay", "select": 0},
         N_("Where the three paths stop: further from (1, 1) and nearer the origin as λ grows."), "map",
         (Task("tune", N_("Find a λ for the first racer that leaves it between 0.9 and 1.1 from the origin."),
               lambda s: _on(s, "rosenbrock") and bool(racers_of(s, "adam")) and

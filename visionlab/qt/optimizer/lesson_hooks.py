@@ -19,6 +19,8 @@ def apply_state(panel, state: Mapping[str, Any]) -> None:
         controls = panel.controls
         controls.load_config(LabConfig.from_preset(PRESETS_BY_KEY[preset]))
         controls.preset_loaded.emit()
+    if "select" in state:  # the racer the task is about, so its settings (α, β1, batch…) are the ones shown
+        panel.controls.racer_list.setCurrentRow(int(state["select"]))
     panel.tabs.setCurrentWidget(panel.map)
 
 
