@@ -110,7 +110,9 @@ def render_lesson(lesson_id: str, size: tuple[int, int], language: str = "en"):
             app.processEvents()
             panel = window.panel(chosen.panel)
             claims_done = chosen.claims is None or dock.claim_results(lesson_id) is not None
-            if panel is not None and claims_done and dock._pending_state is None and panel.screenshot_ready():
+            # A panel may wait for less in a lesson than in its own screenshot (Training starts no run there).
+            ready = panel is not None and getattr(panel, "lesson_screenshot_ready", panel.screenshot_ready)()
+            if ready and claims_done and dock._pending_state is None:
                 break
             time.sleep(0.02)
         else:

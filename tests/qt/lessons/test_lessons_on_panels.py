@@ -38,6 +38,8 @@ def test_each_lesson_opens_points_at_a_visible_widget_and_starts_with_its_tasks_
                 problems.append(f"{lesson.lesson_id}: '{lesson.highlight}' is {where}")
             state = hooks.snapshot(panel_id, panel)
             assert isinstance(state, dict)
+            if "layer" in lesson.state and state.get("layer") != lesson.state["layer"]:
+                problems.append(f"{lesson.lesson_id}: opened on {state.get('layer')}, not {lesson.state['layer']}")
             if "select" in lesson.state and panel.controls.selected_index() != lesson.state["select"]:
                 problems.append(f"{lesson.lesson_id}: the task's racer is not the one whose settings are shown")
             problems += [f"{lesson.lesson_id}: task '{task.task_id}' is done before anything was tried"

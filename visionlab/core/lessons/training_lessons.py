@@ -11,6 +11,7 @@ from visionlab.core.lessons.model import Lesson, Task
 OPT = N_("Optimization")
 REG = N_("Regularization")
 BASE = claims.LESSON_CONFIG.to_dict()
+OVERFIT = claims.OVERFIT_CONFIG.to_dict()  # the under/overfitting lesson's run (its claims' large MLP)
 # The Experiments tab's kinds, by position (qt/training/experiments.py EXPERIMENTS).
 KFOLD, ENSEMBLES, BIAS_VARIANCE = 0, 1, 2
 
@@ -20,9 +21,10 @@ def _config(**changes) -> dict:
 
 
 def _finished(s, **wanted) -> bool:
-    """A run of this session finished with these settings (read from the run's own config)."""
+    """A run of this session ran to its end with these settings (read from the run's own config); a run the
+    student stopped, or one that diverged, does not count."""
     run = s.get("run_config")
-    if not s.get("finished") or run is None:
+    if not s.get("finished") or run is None or s.get("status") not in ("finished", "early stopped"):
         return False
     for key, value in wanted.items():
         have = run.get(key) if key in run else run.get("model", {}).get(key)
@@ -45,7 +47,7 @@ LESSONS = (
            "(when to stop, which settings), and the test set is looked at once, at the end, to say how the model "
            "will do on new data."),
         "", "training", {"config": BASE, "tab": "curves"},
-        N_("The final line under the curves: accuracy on the training, validation and test digits."), "final",
+        N_("The final line above the tabs: accuracy on the training, validation and test digits."), "final",
         (Task("train", N_("Start the run and let it finish: compare the three accuracies on the final line."),
               lambda s: _finished(s, name="MLP")),),
         claims.generalization),
@@ -55,10 +57,17 @@ LESSONS = (
            "new data alike. Overfitting: it fits the training data, noise included, so well that it does worse "
            "on new data; its validation loss stops falling and climbs while the training loss still falls. The "
            "diagnosis line reads the curves and names which one the run shows."),
-        "", "training", {"config": BASE, "tab": "curves"},
+        "", "training", {"config": OVERFIT, "tab": "curves"},
         N_("The diagnosis line above the curves, and the validation loss curve turning up."), "diagnosis",
-        (Task("tiny", N_("Shrink the model to width 2 and depth 1, train it for 5 epochs and read the diagnosis."),
-              lambda s: _finished(s, width=2, depth=1, epochs=lambda e: e is not None and e <= 10)),),
+        (Task("deep", N_("Train the lesson's MLP (depth 3) to the end and read the diagnosis."),
+              lambda s: _finished(s, width=claims.OVERFIT_CONFIG.model.width, depth=claims.OVERFIT_CONFIG.model.depth,
+                                  weight_decay=claims.OVERFIT_CONFIG.weight_decay,
+                                  epochs=lambda e: e is not None and e >= claims.OVERFIT_CONFIG.epochs)),
+         Task("tiny", N_("Shrink the model to width 1 and depth 1, train it again to the end and read the "
+                         "diagnosis."),
+              lambda s: _finished(s, width=claims.SMALL.width, depth=claims.SMALL.depth,
+                                  weight_decay=claims.UNDERFIT_CONFIG.weight_decay,
+                                  epochs=lambda e: e is not None and e >= claims.UNDERFIT_CONFIG.epochs))),
         claims.under_overfitting),
     Lesson(
         "cross_validation", OPT, N_("Cross-validation"),
@@ -87,7 +96,7 @@ LESSONS = (
            "twice or more, others not at all (about 37 %). Repeating it gives many slightly different data sets, "
            "which bagging uses to train many models."),
         "P(a point is drawn) = 1 − (1 − 1/n)ⁿ → 1 − 1/e ≈ 63.2 %", "training",
-        {"config": BASE, "tab": "experiments", "experiment": ENSEMBLES, "number": 30},
+        {"config": BASE, "tab": "experiments", "experiment": ENSEMBLES, "number": claims.BOOTSTRAP_MEMBERS},
         N_("The bagging curve: each tree is trained on its own bootstrap sample."), "experiments",
         (Task("run_bag", N_("Run “bagging vs boosting” in the Experiments tab."),
               lambda s: _experiment(s, ENSEMBLES)),),

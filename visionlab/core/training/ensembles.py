@@ -13,11 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from visionlab.core.i18n import N_, _
 from visionlab.core.training.datasets import DataSplits
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import BaggingClassifier
 
 Progress = Callable[[float, str], None] | None
 BOOSTING_DEPTH = 2  # AdaBoost's weak learners: decision trees this deep (bagging's trees are grown fully)
@@ -28,15 +32,22 @@ def _flat(data: DataSplits) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
             data.val_y.numpy())
 
 
-def bagging_curve(data: DataSplits, members: int = 30, seed: int = 0, progress: Progress = None,
-                  should_stop: Callable[[], bool] = lambda: False) -> list[float]:
-    """Validation error of the averaged vote of the first m bootstrap trees, m = 1..members."""
+def bagging_model(data: DataSplits, members: int = 30, seed: int = 0) -> BaggingClassifier:
+    """The bagging experiment's ensemble, fitted on the training images: `members` full-depth decision trees,
+    each on its own bootstrap sample (scikit-learn's BaggingClassifier; `estimators_samples_` are the draws)."""
     from sklearn.ensemble import BaggingClassifier
     from sklearn.tree import DecisionTreeClassifier
 
-    train_x, train_y, val_x, val_y = _flat(data)
-    model = BaggingClassifier(DecisionTreeClassifier(), n_estimators=members, bootstrap=True,
-                              random_state=seed).fit(train_x, train_y)
+    train_x, train_y, _val_x, _val_y = _flat(data)
+    return BaggingClassifier(DecisionTreeClassifier(), n_estimators=members, bootstrap=True,
+                             random_state=seed).fit(train_x, train_y)
+
+
+def bagging_curve(data: DataSplits, members: int = 30, seed: int = 0, progress: Progress = None,
+                  should_stop: Callable[[], bool] = lambda: False) -> list[float]:
+    """Validation error of the averaged vote of the first m bootstrap trees, m = 1..members."""
+    _train_x, _train_y, val_x, val_y = _flat(data)
+    model = bagging_model(data, members, seed)
     classes = model.classes_
     votes = np.zeros((len(val_y), len(classes)))
     errors = []

@@ -24,7 +24,7 @@ def apply_state(panel, state: Mapping[str, Any]) -> None:
         current = panel.opened.loaded.name if panel.opened is not None else None
     if model and model != current:
         if layer:
-            panel.layer = layer  # kept by the panel when the new model has a layer of that name
+            panel.layer_on_open[model] = layer  # chosen when this model opens, not by the one loading now
         panel._lesson_model = model
         panel.open_model(model)
     elif layer:

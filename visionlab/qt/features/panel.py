@@ -52,6 +52,7 @@ class FeaturesPanel(Panel):
         self.image: np.ndarray | None = None
         self.view: LayerView | None = None
         self.layer = ""
+        self.layer_on_open: dict[str, str] = {}  # a lesson's layer, chosen when that model opens
         self._screenshot_pending = False
         self.cam_class: int | None = None   # None: the top-1 class; NO_CAM: overlay off
         self._cam_off_for_grey = False  # the overlay was turned off because the model's input is 1-channel
@@ -249,7 +250,8 @@ class FeaturesPanel(Panel):
         if grey or self._cam_off_for_grey:
             self.cam_class = NO_CAM if grey else None
         self._cam_off_for_grey = grey
-        wanted = self.layer if self.layer and self.layer in opened.summary.by_name else loaded.default_layer
+        wanted = next((name for name in (self.layer_on_open.pop(loaded.name, None), self.layer)
+                       if name and name in opened.summary.by_name), loaded.default_layer)
         self.layer = ""
         self.convolutionalized.show_input(loaded, self.image)
         self.tree.select(wanted)  # emits layer_selected → select_layer → _compute

@@ -154,7 +154,7 @@ class TrainingControls(QWidget):
         box, form = self._group(_("Model"))
         self.model_name = QComboBox()
         self.model_name.addItems(MODEL_NAMES)
-        self.width = _spin(2, 256, 16)
+        self.width = _spin(1, 256, 16)  # width 1 (4 hidden units): a model too simple for the digits
         self.depth = _spin(1, 6, 2)
         self.batch_norm = QCheckBox(_("batch norm"))
         self.dropout = _dspin(0.0, 0.95, 0.0, 0.05, 2)

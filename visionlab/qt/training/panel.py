@@ -38,6 +38,7 @@ from visionlab.qt.training.controls import TrainingControls
 from visionlab.qt.training.curves import TrainingCurves
 from visionlab.qt.training.experiments import ExperimentsTab
 from visionlab.qt.training.histograms import HistogramsView
+from visionlab.qt.training.panel_screenshots import PanelScreenshots
 from visionlab.qt.training.preview import AugmentationPreview
 from visionlab.qt.training.results import ResultsPage
 from visionlab.qt.training.run_actions import RunActions
@@ -58,7 +59,7 @@ GUI_BUDGET = 0.01
 MAX_REDRAW_GAP_S = 1.0  # however slow painting is, the plots still update at least once a second
 
 
-class TrainingPanel(RunActions, Panel):
+class TrainingPanel(RunActions, PanelScreenshots, Panel):
     # A scene run's best.pt, from the "Detect & segment" tab: the main window opens it in the camera / viewer.
     run_live_requested = Signal(str)
     open_in_features_requested = Signal(str)
@@ -375,27 +376,3 @@ class TrainingPanel(RunActions, Panel):
             self.tabs.setCurrentIndex(int(settings.value("tab", 0)))
         except (ValueError, TypeError) as exc:  # an old or hand-edited settings file: keep the defaults
             log.warning("ignoring saved training settings: %s", exc)
-
-    def prepare_screenshot(self) -> None:
-        self.tabs.setCurrentIndex(0)
-        # A small MLP with dropout on digits: curves move visibly for several epochs, with a gap to shade.
-        model = monitor.ModelSpec("MLP", width=16, depth=2, batch_norm=False, dropout=0.3)
-        self.controls.set_config(monitor.TrainConfig(dataset="digits", epochs=24, optimizer="SGD", batch_size=32,
-                                                     schedule="one-cycle", optimizer_params={"lr": 0.05},
-                                                     early_stopping=True, patience=6, model=model))
-        self.start_training()
-
-    def prepare_tab_screenshot(self, tab: str) -> None:
-        """`visionlab screenshot --panel training --tab scenes|scenes-segment`: the "Detect & segment" tab after
-        a short detection (or segmentation) run."""
-        self.tabs.setCurrentWidget(self.scenes_page)
-        self.scenes_view.prepare_screenshot("segment" if tab == "scenes-segment" else "detect")
-
-    def tab_screenshot_ready(self, tab: str) -> bool:
-        return self.scenes_view.screenshot_ready()
-
-    def screenshot_ready(self) -> bool:
-        finished = self.worker is not None and self.worker.isFinished()
-        if len(self.epoch_history) >= 8 and self.worker is not None and not self.worker.paused:
-            self.toggle_pause()  # hold the run mid-way while the picture is taken
-        return (len(self.epoch_history) >= 8 or finished) and self.curves.up_to_date()
