@@ -123,3 +123,14 @@ def test_the_next_lesson_shows_only_its_own_tasks(lab):
     lab.dock.show_lesson("adam")
     shown = [label.text() for label in lab.dock.tasks_box.findChildren(QLabel) if label.isVisibleTo(lab.dock)]
     assert shown == ["○ Run it"]
+
+
+def test_a_lesson_opened_twice_while_its_claims_run_shows_them_once(qtbot, lab):
+    lab.dock.show_lesson("adam")
+    lab.dock._claims.clear()
+    lab.dock.show_lesson("momentum")
+    lab.dock.show_lesson("momentum")  # a second run queued behind the first
+    qtbot.waitUntil(lambda: lab.dock.claim_results("momentum") is not None, timeout=10000)
+    qtbot.wait(300)
+    lab.dock._claims_done("momentum", "en", lab.dock.claim_results("momentum"))  # the second run ends too
+    assert [label.text() for label in lab.dock._claim_labels] == ["✓ Momentum left the saddle at step 40."]

@@ -224,12 +224,15 @@ class LessonsDock(QDockWidget):
             label.setText(("✓ " if done else "○ ") + _(task.text))
             label.setStyleSheet(f"color: {OK}; font-weight: bold;" if done else "")
 
-    def _show_claims(self, chosen: Lesson) -> None:
+    def _clear_claims(self) -> None:
         for label in self._claim_labels:  # hidden at once, as the tasks are
             label.hide()
             self.claims_layout.removeWidget(label)
             label.deleteLater()
         self._claim_labels = []
+
+    def _show_claims(self, chosen: Lesson) -> None:
+        self._clear_claims()
         if chosen.claims is None:
             self.claims_box.hide()
             return
@@ -254,6 +257,7 @@ class LessonsDock(QDockWidget):
             self._paint_claims(lesson_id, results)
 
     def _paint_claims(self, lesson_id: str, results: list[Checked]) -> None:
+        self._clear_claims()  # two runs of one lesson's claims (opened twice while they ran) paint once
         failed = sum(not result.holds for result in results)
         # Said plainly: the numbers come from the app's own run of the lesson's settings, made in the background,
         # not from what is on screen (a student who has not pressed Start yet sees empty curves).
