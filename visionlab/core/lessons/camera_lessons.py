@@ -66,7 +66,7 @@ LESSONS = (
         N_("The RPN slides a 3×3 convolution over the feature map. At each position it considers k anchor boxes of "
            "several sizes and aspect ratios, and predicts for each an objectness score (object or background) and "
            "4 offsets that move and stretch the anchor into a proposal."),
-        "scores: k per position;  offsets: 4k per position", "camera", {"model": claims.DETECTOR, "tab": "inside"},
+        "cls: k,  reg: 4k  (× H·W)", "camera", {"model": claims.DETECTOR, "tab": "inside"},
         N_("The anchor picture in Inside the model: the k anchors of one position."), "inside",
         (Task("anchors", N_("Analyse a frame and look at the anchors and the objectness map of each level."),
               lambda s: s.get("inside") == "rcnn"),),

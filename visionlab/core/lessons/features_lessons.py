@@ -52,7 +52,7 @@ LESSONS = (
         N_("Pooling summarises each small window by its maximum (max pooling) or its mean (average pooling). It "
            "has no parameters to learn and works on each channel separately, so the number of channels stays "
            "the same while the map gets smaller."),
-        "y[i, j] = max over the window (or its mean)", "features",
+        "y[i, j] = max { x[u, v] : (u, v) ∈ W(i, j) }  |  mean { … }", "features",
         {"model": "alexnet", "tab": "explainer", "mode": MAX_POOL, "stride": 2, "padding": 0},
         N_("The window's values and the one that is kept."), "explainer",
         (Task("overlap", N_("Set the pooling stride to 1: the windows overlap and the output grows to 5×5."),

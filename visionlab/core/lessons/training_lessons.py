@@ -95,7 +95,7 @@ LESSONS = (
         N_("Bootstrapping draws a new sample of the same size from the data, with replacement: some points come "
            "twice or more, others not at all (about 37 %). Repeating it gives many slightly different data sets, "
            "which bagging uses to train many models."),
-        "P(a point is drawn) = 1 − (1 − 1/n)ⁿ → 1 − 1/e ≈ 63.2 %", "training",
+        "P(xᵢ ∈ B) = 1 − (1 − 1/n)ⁿ → 1 − 1/e ≈ 63.2 %", "training",
         {"config": BASE, "tab": "experiments", "experiment": ENSEMBLES, "number": claims.BOOTSTRAP_MEMBERS},
         N_("The bagging curve: each tree is trained on its own bootstrap sample."), "experiments",
         (Task("run_bag", N_("Run “bagging vs boosting” in the Experiments tab."),
@@ -146,7 +146,7 @@ LESSONS = (
         N_("Dropout switches off a random fraction p of the units at every training step, so no unit can rely on a "
            "particular other one; at test time every unit is used. torch scales the kept units by 1/(1 − p) "
            "while training, so nothing has to be rescaled at test time."),
-        "h̃ = m ⊙ h / (1 − p),  m ~ Bernoulli(1 − p)", "training",
+        "h′ = m ⊙ h / (1 − p),  m ~ Bernoulli(1 − p)", "training",
         {"config": _config(model=replace(claims.BIG, dropout=0.5)), "tab": "curves"},
         N_("The dropout box under Model, and the training accuracy that no longer reaches 100 %."), "model",
         (Task("dropout", N_("Train with dropout 0.5 to the end."),
