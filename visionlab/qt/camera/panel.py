@@ -337,5 +337,9 @@ class CameraPanel(Panel):
 
     def screenshot_ready(self) -> bool:
         stats = self.stream.stats
+        return (self.lesson_screenshot_ready() and stats.display.count >= 4 and bool(self.measured_fps))
+
+    def lesson_screenshot_ready(self) -> bool:
+        """A lesson may open another tab than Live, where no frame is displayed: its model's results suffice."""
         return (self.last_result is not None and self.last_result.detections is not None
-                and stats.display.count >= 4 and bool(self.measured_fps) and self._ticks > 2 * STATS_EVERY_TICKS)
+                and self._ticks > 2 * STATS_EVERY_TICKS)
