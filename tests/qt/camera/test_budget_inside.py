@@ -163,3 +163,14 @@ def test_the_argmax_picture_names_its_classes_with_their_colours_and_shares(qtbo
     title = view.segmentation_grid.titles[2].text
     assert f"rgb{class_color(2)}'>■</span>bird 30%" in title and "__background__ 70%" in title
     assert "cat" not in title and title.index("__background__") < title.index("bird")  # most pixels first
+
+
+def test_before_any_analysis_the_inside_view_shows_the_pictures_the_running_model_will_fill(qtbot):
+    view = InsideView()
+    qtbot.addWidget(view)
+    view.show()
+    view.model_changed("lraspp_mobilenet_v3_large", "segmentation")
+    assert view.stack.currentWidget() is view.segmentation_grid  # not Faster R-CNN's anchors and NMS
+    assert not view.top_n.isVisibleTo(view)
+    view.model_changed("fasterrcnn_mobilenet_v3_large_320_fpn", "detection")
+    assert view.stack.currentWidget() is view.rcnn_grid and view.top_n.isVisibleTo(view)

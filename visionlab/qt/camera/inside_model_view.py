@@ -192,8 +192,13 @@ class InsideView(QWidget):
         self.class_combo.activated.connect(lambda _index: self._draw())
         self.rcnn_grid.clicked.connect(self._on_rcnn_click)
 
-    def model_changed(self, name: str) -> None:
-        """Another model runs now: an analysis of the previous one must not stay on screen under its name."""
+    def model_changed(self, name: str, task: str = "detection") -> None:
+        """Another model runs now: an analysis of the previous one must not stay on screen under its name, and
+        the empty pictures are the ones its analysis will fill (a segmenter's, not Faster R-CNN's)."""
+        segmenter = task == "segmentation"
+        self.stack.setCurrentWidget(self.segmentation_grid if segmenter else self.rcnn_grid)
+        for widget in self.rcnn_controls:
+            widget.setVisible(not segmenter)
         if self.inside is None:
             return
         self.inside = None

@@ -237,7 +237,7 @@ class CameraPanel(Panel):
     def _model_switched(self, detector) -> None:
         """Numbers of the previous model must not stand beside the new one's name: start them afresh."""
         self.stream.stats.switch_model(detector.name, self.stream.dropped)
-        self.inside_view.model_changed(live.short_name(detector.name))
+        self.inside_view.model_changed(live.short_name(detector.name), getattr(detector, "task", "detection"))
         self._show_stats()
 
     def _show_stats(self) -> None:
