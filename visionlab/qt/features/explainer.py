@@ -61,6 +61,7 @@ class ConvExplainer(QWidget):
         self.one_by_one = np.random.default_rng(11).integers(-1, 2, (4, 8, 1, 1)).astype(float)
         self.step = 0
         self.total = 0
+        self.output_size: tuple[int, int] | None = None  # the convolution's or pooling's output, as computed
         self.mode = QComboBox()
         self.mode.addItems([_(mode) for mode in MODES])
         self.mode.currentIndexChanged.connect(self._mode_changed)
@@ -153,6 +154,7 @@ class ConvExplainer(QWidget):
         pooling_or_fixed = index in (3, 4, 5, 7)
         self.padding.setEnabled(not pooling_or_fixed)
         self.stride.setEnabled(index != 7)
+        self.output_size = None
         try:
             rows, text, self.total = self._build(index)
         except ValueError as exc:  # a kernel larger than the padded input: say so, keep the controls
@@ -173,10 +175,14 @@ class ConvExplainer(QWidget):
                 weight = np.stack([EDGE, LEVEL, BLUR])[:, None]
             else:
                 weight, padding = self.one_by_one, 0
-            return self._conv_rows(conv_trace(x, weight, stride=stride, padding=padding), x, weight, index == 5)
+            trace = conv_trace(x, weight, stride=stride, padding=padding)
+            self.output_size = (trace.output.shape[1], trace.output.shape[2])
+            return self._conv_rows(trace, x, weight, index == 5)
         if index in (3, 4):
             mode = "max" if index == 3 else "avg"
-            return self._pool_rows(pool_trace(x, 2, stride, mode), mode)
+            pooled = pool_trace(x, 2, stride, mode)
+            self.output_size = (pooled.output.shape[1], pooled.output.shape[2])
+            return self._pool_rows(pooled, mode)
         if index == 6:
             return self._transposed_rows(x, stride, padding)
         return self._stacked_rows(x)

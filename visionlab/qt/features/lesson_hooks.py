@@ -7,11 +7,6 @@ from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
-from visionlab.core.features.arithmetic import conv_output_size
-
-# The explainer's kernel size per mode (qt/features/explainer.py): 3×3 kernels, 2×2 pooling, 1×1.
-_KERNEL = {0: 3, 1: 3, 2: 3, 3: 2, 4: 2, 5: 1}
-
 
 def apply_state(panel, state: Mapping[str, Any]) -> None:
     """Open the model (a background job) on the lesson's layer, then show the lesson's tab and mode."""
@@ -42,16 +37,6 @@ def apply_state(panel, state: Mapping[str, Any]) -> None:
         panel.centre_tabs.setCurrentWidget(panel.maps)
 
 
-def _explainer_output(explainer) -> tuple[int, int] | None:
-    mode = explainer.mode.currentIndex()
-    if mode not in _KERNEL:
-        return None
-    size = explainer.inputs[mode].shape[-1]
-    padding = explainer.padding.value() if explainer.padding.isEnabled() and mode not in (3, 4, 5) else 0
-    side = conv_output_size(size, _KERNEL[mode], explainer.stride.value(), padding)
-    return side, side
-
-
 def snapshot(panel) -> dict[str, Any]:
     explainer = panel.explainer
     # While another model loads, the one on screen is on its way out: no task counts it.
@@ -64,7 +49,7 @@ def snapshot(panel) -> dict[str, Any]:
         "tab": "explainer" if on_explainer else "maps",
         "mode": explainer.mode.currentIndex(), "stride": explainer.stride.value(),
         "padding": explainer.padding.value(), "step": explainer.step, "total": explainer.total,
-        "output": _explainer_output(explainer),
+        "output": explainer.output_size,  # what the explainer computed, shown under its grids
     }
 
 
