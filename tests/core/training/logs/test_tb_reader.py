@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 
 import pytest
 from core.training.logs.tb_writing import as_points, tensorboard_scalars, write_run
@@ -11,6 +12,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 from visionlab.core.errors import UserError
 from visionlab.core.training.logs import LogWatcher, load_logdir
+from visionlab.core.training.logs.reader import MAX_RESCAN_SECONDS
 from visionlab.core.training.logs.worker import read_in_processes
 
 
@@ -53,7 +55,13 @@ def test_next_poll_returns_exactly_the_new_points(tmp_path):
     assert as_points(series) == tensorboard_scalars(tmp_path / "live")["Loss/train"]
     writer.close()
     write_run(tmp_path / "started_later", {"Loss/train": _curve(3)})
+    # The folder rescan is paced by its own cost (at most every MAX_RESCAN_SECONDS): on a busy machine the next
+    # poll may come before it is due, so poll as the watch view does until the new run appears.
+    deadline = time.monotonic() + 2 * MAX_RESCAN_SECONDS
     update = watcher.poll()
+    while not update.new and time.monotonic() < deadline:
+        time.sleep(0.05)
+        update = watcher.poll()
     assert update.new == {"started_later"} and update.changed == {"started_later"}
 
 
